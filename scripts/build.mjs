@@ -1,7 +1,7 @@
 // Bundles each program into one file under dist/ with esbuild (tsc only type-checks: `npm run typecheck`).
 // Bundling keeps start-up fast: `supervisorctl status` loads one file, not a module graph.
 import { build } from 'esbuild';
-import { cp, rm } from 'node:fs/promises';
+import { cp } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 
 /** Program entry points: source → dist/<name>.js. */
@@ -14,7 +14,7 @@ const programs = {
   database: 'src/db/database-main.ts',
 };
 
-await rm('dist', { recursive: true, force: true });
+// No `rm -rf dist` first: a test run may be executing dist/ files while another build runs.
 const entryPoints = Object.entries(programs)
   .filter(([, source]) => existsSync(source))
   .map(([out, source]) => ({ in: source, out }));
@@ -49,4 +49,4 @@ if (existsSync(programs.supervisorctl)) {
 }
 
 await cp('src/db/migrations', 'dist/migrations', { recursive: true });
-console.log(`built ${entryPoints.map((e) => e.out).join(', ')} into dist/`);
+if (!process.env.BUILD_QUIET) console.log(`built ${entryPoints.map((e) => e.out).join(', ')} into dist/`);

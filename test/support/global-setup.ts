@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,8 @@ let dataRoot: string | undefined;
 
 /** One real PostgreSQL per test run: `TEST_DATABASE_URL` if given, else an embedded one. */
 export async function setup(project: TestProject): Promise<void> {
+  // Integration tests run the bundled programs in dist/, so bring them up to date first.
+  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit', env: { ...process.env, BUILD_QUIET: '1' } });
   const given = process.env.TEST_DATABASE_URL;
   if (given) {
     project.provide('postgresUrl', given);

@@ -1,0 +1,9 @@
+import { fileURLToPath } from 'node:url';
+
+/** Project root (tests run from anywhere). */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Path of a bundled program in dist/ (built by the test run's global setup). */
+export function distProgram(name: 'supervisord' | 'supervisorctl' | 'api' | 'task-processor' | 'runninghub-simulator' | 'database'): string {
+  return `${ROOT}dist/${name}.js`;
+}
