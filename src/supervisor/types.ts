@@ -76,6 +76,11 @@ export interface ProcessConfig {
   command: string;
   /** The command split shell-like (supervisord uses shlex), argv[0] resolved at spawn time. */
   argv: string[];
+  /**
+   * Set when the command cannot be spawned as written (argv is then []): supervisord's spawn
+   * error, `can't parse command '…': No closing quotation` or `command is empty`. [config]
+   */
+  commandError?: string;
   priority: number;
   autostart: boolean;
   autorestart: AutorestartMode;
@@ -88,6 +93,10 @@ export interface ProcessConfig {
   stopasgroup: boolean;
   killasgroup: boolean;
   user: string | null;
+  /** `user` resolved through /etc/passwd at load (supervisord: `Invalid user name x`); set iff user is. [config] */
+  uid?: number;
+  /** The primary group of `user` (supervisord setgid()s to it). [config] */
+  gid?: number;
   redirectStderr: boolean;
   stdout: LogTarget;
   stderr: LogTarget;
@@ -168,6 +177,8 @@ export interface SupervisordConfig {
   groups: GroupConfig[];
   /** Non-fatal problems supervisord logs as warnings at start-up. */
   warnings: string[];
+  /** What supervisord logs at INFO after loading, e.g. `Included extra file "…" during parsing`. [config] */
+  infos?: string[];
 }
 
 /** What `supervisor.getProcessInfo` returns (field names as on the wire are the RPC layer's job). */

@@ -1,0 +1,90 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  createJsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import type { Pool } from '../db/index.js';
+import type { ApiConfig } from './config.js';
+import { installErrorHandlers } from './errors.js';
+import { installMetrics } from './metrics.js';
+import { registerRoutes } from './routes/index.js';
+
+export interface AppDeps {
+  pool: Pool;
+  config: Pick<ApiConfig, 'apiToken' | 'bodyLimitBytes'>;
+  /** A pino logger (src/shared/logger.ts); request logs become its children. */
+  logger: FastifyBaseLogger;
+  /** Defaults to always ready: tests hand in a migrated database. */
+  isSchemaReady?: () => boolean;
+}
+
+/** One info line per request, when it completes, instead of Fastify's two. */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ method: request.method, url: request.url }, 'incoming request');
+  }
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request');
+  }
+}
+
+/** The API as a Fastify instance, routes registered, not listening (tests drive it directly). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.config.bodyLimitBytes,
+    logController: new OneLinePerRequest(),
+    // Keep-alive connections must not hold a graceful shutdown open.
+    forceCloseConnections: 'idle',
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 10_000,
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandlers(app);
+  // Bodies are JSON only: anything else is 415, not a string handed to a route that expects an object.
+  app.removeContentTypeParser('text/plain');
+  // cancel and retry take no body, but many clients send `content-type: application/json` on every
+  // POST: an empty JSON body means "no body" (POST /api/tasks then fails validation, with a 400).
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) {
+      done(null, undefined);
+      return;
+    }
+    jsonParser(request, body, done);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'storyboard-api',
+        description: 'AI image-generation tasks (ai_tasks) run on RunningHub',
+        version: '0.1.0',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      ...(deps.config.apiToken !== undefined ? { security: [{ bearerAuth: [] }] } : {}),
+    },
+    transform: createJsonSchemaTransform({ skipList: ['/docs', '/docs/', '/docs/json', '/docs/yaml', '/docs/static/*', '/docs/*'] }),
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  const metrics = installMetrics(app, deps.pool);
+  await registerRoutes(app, {
+    pool: deps.pool,
+    isSchemaReady: deps.isSchemaReady ?? (() => true),
+    apiToken: deps.config.apiToken,
+    metrics,
+  });
+  return app;
+}

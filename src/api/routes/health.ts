@@ -1,0 +1,44 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Registry } from 'prom-client';
+import { isDatabaseUnavailable } from '../errors.js';
+import { healthSchema, readySchema } from '../schemas.js';
+import type { RouteDeps } from './index.js';
+
+export interface HealthDeps extends RouteDeps {
+  metrics: Registry;
+}
+
+export const healthRoutes: FastifyPluginAsyncZod<HealthDeps> = async (app, { pool, isSchemaReady, metrics }) => {
+  // Liveness: the process answers. Never depends on the database (a restart would not fix it).
+  app.get(
+    '/healthz',
+    { schema: { summary: 'The process is alive', tags: ['health'], response: { 200: healthSchema } } },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'The database is reachable and migrated',
+        tags: ['health'],
+        response: { 200: readySchema, 503: readySchema },
+      },
+    },
+    async (request, reply) => {
+      if (!isSchemaReady()) return reply.code(503).send({ status: 'not_ready', database: 'migrations not applied yet' });
+      try {
+        await pool.query('SELECT 1');
+        return { status: 'ready' as const, database: 'ok' };
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) request.log.error({ err: error }, 'readiness query failed');
+        return reply.code(503).send({ status: 'not_ready', database: (error as Error).message });
+      }
+    },
+  );
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const body = await metrics.metrics();
+    return reply.type(metrics.contentType).send(body);
+  });
+};

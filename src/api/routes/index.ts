@@ -1,0 +1,39 @@
+// Every route of the API is registered here, in one place.
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Pool } from '../../db/index.js';
+import { bearerTokenHook } from '../auth.js';
+import { ApiError } from '../errors.js';
+import { healthRoutes } from './health.js';
+import { statsRoutes } from './stats.js';
+import { taskRoutes } from './tasks.js';
+
+export interface RouteDeps {
+  pool: Pool;
+  /** False until migrations have been applied (main.ts retries them while the database is down). */
+  isSchemaReady: () => boolean;
+}
+
+export async function registerRoutes(
+  app: FastifyInstance,
+  deps: RouteDeps & { apiToken: string | undefined; metrics: Registry },
+): Promise<void> {
+  const routeDeps: RouteDeps = { pool: deps.pool, isSchemaReady: deps.isSchemaReady };
+  // Open: probes and scrapers carry no token.
+  await app.register(healthRoutes, { ...routeDeps, metrics: deps.metrics });
+
+  // /api: behind the token when one is configured; the hook is scoped to this plugin.
+  await app.register(
+    async (api) => {
+      if (deps.apiToken !== undefined) api.addHook('onRequest', bearerTokenHook(deps.apiToken));
+      api.addHook('preHandler', async () => {
+        if (!deps.isSchemaReady()) {
+          throw new ApiError(503, 'DATABASE_UNAVAILABLE', 'the database is not ready yet (migrations pending); retry shortly');
+        }
+      });
+      await api.register(taskRoutes, routeDeps);
+      await api.register(statsRoutes, routeDeps);
+    },
+    { prefix: '/api' },
+  );
+}

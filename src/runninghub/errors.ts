@@ -1,0 +1,73 @@
+// Which RunningHub failures are worth trying again, and which are final.
+
+export type RunningHubErrorKind = 'retryable' | 'permanent';
+
+/**
+ * Codes that mean "no capacity right now": the account, machine or rate limit is full. A task refused
+ * this way was never started, so the caller should queue it again without counting an attempt.
+ */
+const CAPACITY_CODES = new Set(['421', '415', '814', '1520', '1003', 'HTTP_429']);
+
+/** Transient server-side or transport trouble: try again later, counting an attempt. */
+const RETRYABLE_CODES = new Set([
+  '500', // UNKNOWN_ERROR
+  '808', // APIKEY_UPLOAD_FAILED
+  '1005', // internal error (v2)
+  '1010', // unavailable
+  '1011', // busy
+  '1012', // upstream error
+  '1504', // model timeout
+  'NETWORK',
+  'TIMEOUT',
+  'ABORTED',
+  'MALFORMED_REPLY',
+]);
+
+export function classifyCode(code: string): { kind: RunningHubErrorKind; capacity: boolean } {
+  if (CAPACITY_CODES.has(code)) return { kind: 'retryable', capacity: true };
+  if (RETRYABLE_CODES.has(code) || /^HTTP_5\d\d$/.test(code)) return { kind: 'retryable', capacity: false };
+  // Everything else (802, 380, 901, 803, 416, 301, 807, HTTP 4xx, codes we have never seen) is final:
+  // retrying a request RunningHub rejected on its merits cannot succeed.
+  return { kind: 'permanent', capacity: false };
+}
+
+export interface RunningHubErrorDetails {
+  /** RunningHub's business code ("421", "802") or ours for transport trouble ("NETWORK", "TIMEOUT", "HTTP_503", "MALFORMED_REPLY"). */
+  code: string;
+  /** RunningHub's `msg` as sent (e.g. "TASK_QUEUE_MAXED"), or a description of the transport failure. */
+  remoteMessage: string;
+  /** Which call failed, e.g. "create" or "outputs". */
+  operation: string;
+  httpStatus?: number | undefined;
+  cause?: unknown;
+}
+
+export class RunningHubError extends Error {
+  override name = 'RunningHubError';
+  readonly kind: RunningHubErrorKind;
+  /** True for "no free slot" refusals (421, 415, 814, 1520, 1003, HTTP 429): not a task failure. */
+  readonly capacity: boolean;
+  readonly code: string;
+  readonly remoteMessage: string;
+  readonly operation: string;
+  readonly httpStatus: number | undefined;
+
+  constructor(details: RunningHubErrorDetails) {
+    super(`RunningHub ${details.operation} failed: ${details.code} ${details.remoteMessage}`, { cause: details.cause });
+    const { kind, capacity } = classifyCode(details.code);
+    this.kind = kind;
+    this.capacity = capacity;
+    this.code = details.code;
+    this.remoteMessage = details.remoteMessage;
+    this.operation = details.operation;
+    this.httpStatus = details.httpStatus;
+  }
+
+  get retryable(): boolean {
+    return this.kind === 'retryable';
+  }
+}
+
+export function isRunningHubError(value: unknown): value is RunningHubError {
+  return value instanceof RunningHubError;
+}

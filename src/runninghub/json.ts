@@ -1,0 +1,54 @@
+// RunningHub's schema declares task ids as int64 although the examples send strings. A 19-digit id sent
+// as a JSON number would be rounded by JSON.parse (Node 20 has no access to a number's source text in a
+// reviver), so integer literals too large for a double are turned into strings before parsing.
+
+/**
+ * JSON.parse, except that integer literals outside ±(2^53 - 1) come back as their exact decimal strings.
+ * Everything else, including small numbers and numbers inside strings, is what JSON.parse gives.
+ */
+export function parseJsonKeepingBigIntegers(text: string): unknown {
+  return JSON.parse(quoteUnsafeIntegers(text));
+}
+
+function quoteUnsafeIntegers(text: string): string {
+  let out: string[] | undefined;
+  let copiedUpTo = 0;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22 /* " */) {
+      // Skip a string literal, honouring backslash escapes.
+      i++;
+      while (i < n) {
+        const c = text.charCodeAt(i);
+        if (c === 0x5c /* \ */) i += 2;
+        else if (c === 0x22) break;
+        else i++;
+      }
+      i++;
+      continue;
+    }
+    if (ch === 0x2d /* - */ || (ch >= 0x30 && ch <= 0x39)) {
+      const start = i;
+      i++;
+      while (i < n && isNumberChar(text.charCodeAt(i))) i++;
+      const literal = text.slice(start, i);
+      if (/^-?\d+$/.test(literal) && !Number.isSafeInteger(Number(literal))) {
+        out ??= [];
+        out.push(text.slice(copiedUpTo, start), `"${literal}"`);
+        copiedUpTo = i;
+      }
+      continue;
+    }
+    i++;
+  }
+  if (!out) return text;
+  out.push(text.slice(copiedUpTo));
+  return out.join('');
+}
+
+function isNumberChar(c: number): boolean {
+  // digits, '.', 'e', 'E', '+', '-'
+  return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
+}

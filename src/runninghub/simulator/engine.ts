@@ -1,0 +1,420 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { SimulatorOptions, SimulatorTargetSpec } from './options.js';
+import type { SimulatorCounters } from './views.js';
+
+export type { SimulatorCounters } from './views.js';
+
+// The simulated RunningHub account state: keys, tasks and their state machine, counters. No HTTP here;
+// server.ts translates requests into these calls and results into envelopes.
+
+export type SimTaskStatus = 'QUEUED' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'CANCELLED';
+export type PlannedOutcome = 'SUCCESS' | 'FAILED' | 'NO_OUTPUT';
+
+export interface SimOutputFile {
+  nodeId: string;
+  fileType: string;
+  fileName: string;
+  fileUrl: string;
+}
+
+export interface SimWebhookAttempt {
+  at: number;
+  ok: boolean;
+  /** HTTP status, or the transport error. */
+  result: string;
+}
+
+export interface SimTask {
+  taskId: string;
+  clientId: string;
+  apiKey: string;
+  kind: 'workflow' | 'app' | 'external';
+  targetId: string | null;
+  fingerprint: string | null;
+  status: SimTaskStatus;
+  planned: PlannedOutcome;
+  /** Epoch ms. */
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  outputs: SimOutputFile[];
+  coinsPerRun: number;
+  webhookUrl: string | null;
+  webhookAttempts: SimWebhookAttempt[];
+  timer: NodeJS.Timeout | null;
+}
+
+export function emptyCounters(): SimulatorCounters {
+  return {
+    tasksCreated: 0,
+    createsRefused421: 0,
+    createsRefusedByCode: {},
+    inFlight: 0,
+    inFlightByKey: {},
+    maxInFlight: 0,
+    maxInFlightByKey: {},
+    createsByFingerprint: {},
+    duplicateCreates: 0,
+    callsByEndpoint: {},
+    tasksByStatus: { QUEUED: 0, RUNNING: 0, SUCCESS: 0, FAILED: 0, CANCELLED: 0 },
+    cancels: 0,
+    faultsInjected: 0,
+    webhookAttempts: 0,
+    webhooksDelivered: 0,
+    webhooksAbandoned: 0,
+  };
+}
+
+export interface BusinessError {
+  code: number;
+  msg: string;
+}
+
+export type CreateResult = { ok: true; task: SimTask } | { ok: false; error: BusinessError };
+
+export interface CreateInput {
+  apiKey: string;
+  kind: 'workflow' | 'app';
+  targetId: string;
+  nodeInfoList: { nodeId: string; fieldName: string; fieldValue: unknown }[];
+  webhookUrl: string | null;
+  fingerprintSource: unknown;
+}
+
+const TERMINAL: ReadonlySet<SimTaskStatus> = new Set(['SUCCESS', 'FAILED', 'CANCELLED']);
+
+export function isTerminal(status: SimTaskStatus): boolean {
+  return TERMINAL.has(status);
+}
+
+/** Stable JSON (sorted keys), so the fingerprint does not depend on property order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function fingerprintOf(body: unknown): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('hex').slice(0, 16);
+}
+
+export class SimulatorEngine {
+  options: SimulatorOptions;
+  counters: SimulatorCounters = emptyCounters();
+  readonly tasks = new Map<string, SimTask>();
+  private coins = new Map<string, number>();
+  private lastId = 0n;
+  private fileSeq = 0;
+  /** Tasks waiting for a RUNNING slot when QUEUED tasks do not count toward the limit. */
+  private waiting: SimTask[] = [];
+  /** Terminal tasks still in `tasks`. */
+  private finishedCount = 0;
+
+  constructor(
+    options: SimulatorOptions,
+    private readonly hooks: { publicUrl: () => string; onTerminal: (task: SimTask) => void },
+  ) {
+    this.options = options;
+  }
+
+  /** Snowflake-like: milliseconds shifted left by 20 bits, plus a sequence: 19 digits, increasing. */
+  private nextTaskId(): string {
+    const candidate = BigInt(Date.now()) << 20n;
+    this.lastId = candidate > this.lastId ? candidate : this.lastId + 1n;
+    return this.lastId.toString();
+  }
+
+  limitOf(apiKey: string): number {
+    return this.options.keys[apiKey]?.concurrency ?? this.options.concurrency;
+  }
+
+  coinsOf(apiKey: string): number {
+    return this.coins.get(apiKey) ?? this.options.keys[apiKey]?.remainCoins ?? this.options.remainCoins;
+  }
+
+  inFlightOf(apiKey: string): number {
+    return this.counters.inFlightByKey[apiKey] ?? 0;
+  }
+
+  private runningOf(apiKey: string): number {
+    let n = 0;
+    for (const task of this.tasks.values()) if (task.apiKey === apiKey && task.status === 'RUNNING') n++;
+    return n;
+  }
+
+  /** 802 / 801 for a key, or null when it may use the API. */
+  checkKey(apiKey: string): BusinessError | null {
+    const config = this.options.keys[apiKey];
+    if (!config && !this.options.acceptAnyKey) return { code: 802, msg: 'APIKEY_UNAUTHORIZED' };
+    if (config?.free) return { code: 801, msg: 'APIKEY_UNSUPPORTED_FREE_USER' };
+    return null;
+  }
+
+  private spec(kind: 'workflow' | 'app', targetId: string): SimulatorTargetSpec | undefined {
+    return (kind === 'workflow' ? this.options.workflows : this.options.webapps)[targetId];
+  }
+
+  /** The reference's validation order: auth, params (done by the caller), target, nodes, balance, concurrency. */
+  create(input: CreateInput): CreateResult {
+    const refuse = (error: BusinessError): CreateResult => {
+      if (error.code === 421) this.counters.createsRefused421++;
+      else this.counters.createsRefusedByCode[String(error.code)] = (this.counters.createsRefusedByCode[String(error.code)] ?? 0) + 1;
+      return { ok: false, error };
+    };
+    const keyError = this.checkKey(input.apiKey);
+    if (keyError) return refuse(keyError);
+
+    const spec = this.spec(input.kind, input.targetId);
+    if (this.options.strict) {
+      if (!spec) return refuse(input.kind === 'workflow' ? { code: 380, msg: 'WORKFLOW_NOT_EXISTS' } : { code: 901, msg: 'WEBAPP_NOT_EXISTS' });
+      for (const node of input.nodeInfoList) {
+        const fields = spec.nodes[node.nodeId];
+        if (!fields || !fields.includes(node.fieldName) || typeof node.fieldValue !== 'string') {
+          return refuse({ code: 803, msg: 'APIKEY_INVALID_NODE_INFO' });
+        }
+      }
+    }
+    if (this.coinsOf(input.apiKey) <= 0) return refuse({ code: 416, msg: 'TASK_CREATE_FAILED_BY_NOT_ENOUGH_WALLET' });
+    if (this.options.countQueuedTowardLimit && this.inFlightOf(input.apiKey) >= this.limitOf(input.apiKey)) {
+      return refuse({ code: 421, msg: 'TASK_QUEUE_MAXED' });
+    }
+
+    const fingerprint = fingerprintOf(input.fingerprintSource);
+    const seen = this.counters.createsByFingerprint[fingerprint] ?? 0;
+    this.counters.createsByFingerprint[fingerprint] = seen + 1;
+    if (seen > 0) this.counters.duplicateCreates++;
+    this.counters.tasksCreated++;
+
+    const task = this.addTask({
+      apiKey: input.apiKey,
+      kind: input.kind,
+      targetId: input.targetId,
+      fingerprint,
+      planned: this.planOutcome(input.nodeInfoList),
+      coinsPerRun: spec?.coinsPerRun ?? this.options.coinsPerRun,
+      webhookUrl: input.webhookUrl,
+      outputSpecs: spec?.outputs ?? this.options.defaultOutputs,
+    });
+    this.schedule(task, randomIn(this.options.queuedMs), () => this.promote(task));
+    return { ok: true, task };
+  }
+
+  /** Tasks started "elsewhere" (the web UI): they hold slots until released or `durationMs` passes. */
+  occupy(apiKey: string, n: number, durationMs: number | null): SimTask[] {
+    const created: SimTask[] = [];
+    for (let i = 0; i < n; i++) {
+      const task = this.addTask({
+        apiKey,
+        kind: 'external',
+        targetId: null,
+        fingerprint: null,
+        planned: 'SUCCESS',
+        coinsPerRun: 0,
+        webhookUrl: null,
+        outputSpecs: this.options.defaultOutputs,
+      });
+      this.setStatus(task, 'RUNNING');
+      task.startedAt = Date.now();
+      if (durationMs !== null) this.schedule(task, durationMs, () => this.finish(task));
+      created.push(task);
+    }
+    return created;
+  }
+
+  /** End external tasks of a key (or of all keys) as SUCCESS. */
+  release(apiKey: string | null): number {
+    let n = 0;
+    for (const task of this.tasks.values()) {
+      if (task.kind === 'external' && !isTerminal(task.status) && (apiKey === null || task.apiKey === apiKey)) {
+        this.finish(task);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private addTask(init: {
+    apiKey: string;
+    kind: SimTask['kind'];
+    targetId: string | null;
+    fingerprint: string | null;
+    planned: PlannedOutcome;
+    coinsPerRun: number;
+    webhookUrl: string | null;
+    outputSpecs: { nodeId: string; fileType: string; count: number }[];
+  }): SimTask {
+    const taskId = this.nextTaskId();
+    const epoch = Math.floor(Date.now() / 1000);
+    const outputs: SimOutputFile[] = [];
+    if (init.planned === 'SUCCESS') {
+      for (const spec of init.outputSpecs) {
+        for (let i = 0; i < spec.count; i++) {
+          this.fileSeq = (this.fileSeq % 99_999) + 1;
+          const fileName = `ComfyUI_${String(this.fileSeq).padStart(5, '0')}_${randomBytes(3).toString('hex').slice(0, 5)}_${epoch}.${spec.fileType}`;
+          outputs.push({ nodeId: spec.nodeId, fileType: spec.fileType, fileName, fileUrl: `${this.hooks.publicUrl()}/files/${taskId}/${fileName}` });
+        }
+      }
+    }
+    const task: SimTask = {
+      taskId,
+      clientId: randomBytes(16).toString('hex'),
+      apiKey: init.apiKey,
+      kind: init.kind,
+      targetId: init.targetId,
+      fingerprint: init.fingerprint,
+      status: 'QUEUED',
+      planned: init.planned,
+      createdAt: Date.now(),
+      startedAt: null,
+      endedAt: null,
+      outputs,
+      coinsPerRun: init.coinsPerRun,
+      webhookUrl: init.webhookUrl,
+      webhookAttempts: [],
+      timer: null,
+    };
+    this.tasks.set(taskId, task);
+    this.forgetOldTasks();
+    this.counters.tasksByStatus.QUEUED++;
+    const inFlight = this.inFlightOf(init.apiKey) + 1;
+    this.counters.inFlightByKey[init.apiKey] = inFlight;
+    this.counters.inFlight++;
+    if (inFlight > (this.counters.maxInFlightByKey[init.apiKey] ?? 0)) this.counters.maxInFlightByKey[init.apiKey] = inFlight;
+    if (inFlight > this.counters.maxInFlight) this.counters.maxInFlight = inFlight;
+    return task;
+  }
+
+  /** Drop the oldest finished tasks beyond `maxFinishedTasks` (a Map iterates in insertion order). */
+  private forgetOldTasks(): void {
+    const excess = this.finishedCount - this.options.maxFinishedTasks;
+    if (excess <= 0) return;
+    let dropped = 0;
+    for (const [taskId, task] of this.tasks) {
+      if (dropped >= excess) break;
+      if (isTerminal(task.status)) {
+        this.tasks.delete(taskId);
+        dropped++;
+      }
+    }
+    this.finishedCount -= dropped;
+  }
+
+  private planOutcome(nodes: CreateInput['nodeInfoList']): PlannedOutcome {
+    // Markers in a field value make one task's fate independent of creation order.
+    for (const node of nodes) {
+      if (typeof node.fieldValue !== 'string') continue;
+      if (node.fieldValue.includes('[sim:fail]')) return 'FAILED';
+      if (node.fieldValue.includes('[sim:no-output]')) return 'NO_OUTPUT';
+    }
+    const forced = this.options.nextOutcomes.shift();
+    if (forced) return forced;
+    return Math.random() < this.options.failureRate ? 'FAILED' : 'SUCCESS';
+  }
+
+  private schedule(task: SimTask, ms: number, then: () => void): void {
+    if (task.timer) clearTimeout(task.timer);
+    task.timer = setTimeout(() => {
+      task.timer = null;
+      then();
+    }, ms);
+    // The server keeps the program alive; a pending transition must not keep a stopped one alive.
+    task.timer.unref();
+  }
+
+  private setStatus(task: SimTask, status: SimTaskStatus): void {
+    this.counters.tasksByStatus[task.status]--;
+    this.counters.tasksByStatus[status]++;
+    const wasInFlight = !isTerminal(task.status);
+    task.status = status;
+    if (wasInFlight && isTerminal(status)) {
+      this.finishedCount++;
+      this.counters.inFlightByKey[task.apiKey] = this.inFlightOf(task.apiKey) - 1;
+      this.counters.inFlight--;
+    }
+  }
+
+  /** QUEUED → RUNNING, unless (with QUEUED not counted toward the limit) no slot is free. */
+  private promote(task: SimTask): void {
+    if (task.status !== 'QUEUED') return;
+    if (!this.options.countQueuedTowardLimit && this.runningOf(task.apiKey) >= this.limitOf(task.apiKey)) {
+      this.waiting.push(task);
+      return;
+    }
+    this.setStatus(task, 'RUNNING');
+    task.startedAt = Date.now();
+    this.schedule(task, randomIn(this.options.runningMs), () => this.finish(task));
+  }
+
+  private finish(task: SimTask): void {
+    if (isTerminal(task.status)) return;
+    if (task.planned === 'FAILED') {
+      this.setStatus(task, 'FAILED');
+    } else {
+      this.setStatus(task, 'SUCCESS');
+      this.coins.set(task.apiKey, this.coinsOf(task.apiKey) - task.coinsPerRun);
+    }
+    task.endedAt = Date.now();
+    this.freeSlot(task.apiKey);
+    this.hooks.onTerminal(task);
+  }
+
+  private freeSlot(apiKey: string): void {
+    const next = this.waiting.findIndex((t) => t.apiKey === apiKey && t.status === 'QUEUED');
+    if (next >= 0) {
+      const [task] = this.waiting.splice(next, 1);
+      if (task) this.promote(task);
+    }
+    this.waiting = this.waiting.filter((t) => t.status === 'QUEUED');
+  }
+
+  /** Cancel a task of this key: false if there is no such task. Finished tasks stay as they are. */
+  cancel(apiKey: string, taskId: string): boolean {
+    const task = this.tasks.get(taskId);
+    if (!task || task.apiKey !== apiKey) return false;
+    if (!isTerminal(task.status)) {
+      if (task.timer) clearTimeout(task.timer);
+      task.timer = null;
+      this.setStatus(task, 'CANCELLED');
+      task.endedAt = Date.now();
+      this.counters.cancels++;
+      this.freeSlot(task.apiKey);
+    }
+    return true;
+  }
+
+  /** The task if it belongs to this key. */
+  find(apiKey: string, taskId: string): SimTask | undefined {
+    const task = this.tasks.get(taskId);
+    return task && task.apiKey === apiKey ? task : undefined;
+  }
+
+  count(endpoint: string): void {
+    this.counters.callsByEndpoint[endpoint] = (this.counters.callsByEndpoint[endpoint] ?? 0) + 1;
+  }
+
+  /** Forget every task and counter (options stay). */
+  reset(): void {
+    this.stopTimers();
+    this.tasks.clear();
+    this.coins.clear();
+    this.waiting = [];
+    this.finishedCount = 0;
+    this.counters = emptyCounters();
+  }
+
+  stopTimers(): void {
+    for (const task of this.tasks.values()) {
+      if (task.timer) clearTimeout(task.timer);
+      task.timer = null;
+    }
+  }
+}
+
+function randomIn([min, max]: readonly [number, number]): number {
+  return min + Math.floor(Math.random() * (max - min + 1));
+}

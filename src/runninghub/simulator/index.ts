@@ -1,0 +1,45 @@
+// The local RunningHub: start it in-process for tests and benchmarks, or run dist/runninghub-simulator.js.
+import type { Logger } from '../../shared/logger.js';
+import type { SimulatorCounters, SimulatorTaskView as TaskView } from './views.js';
+import { simulatorOptionsSchema, type SimulatorOptions, type SimulatorOptionsInput } from './options.js';
+import { SimulatorServer } from './server.js';
+
+export type { SimulatorCounters, SimulatorTaskView } from './views.js';
+export { connectSimulator, type SimulatorControl } from './control.js';
+
+export interface RunningSimulator {
+  /** e.g. http://127.0.0.1:39211: the client's baseUrl. */
+  readonly url: string;
+  readonly port: number;
+  /** A snapshot; also at GET /__sim/counters. */
+  counters(): SimulatorCounters;
+  /** Every task with its timeline (epoch ms); also at GET /__sim/tasks. */
+  tasks(): TaskView[];
+  /** Forget tasks, counters and pending webhooks; options stay. Also POST /__sim/reset. */
+  reset(): void;
+  /** Change options while running (merged over the current ones; `faults` is replaced as a whole). Also POST /__sim/config. */
+  setOptions(patch: Partial<SimulatorOptionsInput>): SimulatorOptions;
+  options(): SimulatorOptions;
+  /** Hold `n` slots of a key as if used from the web UI, until `release` or `durationMs`. Also POST /__sim/occupy. */
+  occupy(apiKey: string, n: number, durationMs?: number): string[];
+  release(apiKey?: string): number;
+  stop(): Promise<void>;
+}
+
+export async function startSimulator(options: Partial<SimulatorOptionsInput> = {}, extras: { logger?: Logger } = {}): Promise<RunningSimulator> {
+  const server = new SimulatorServer(simulatorOptionsSchema.parse(options), extras.logger);
+  await server.listen();
+  let stopped: Promise<void> | undefined;
+  return {
+    url: server.url,
+    port: server.listeningPort,
+    counters: () => server.counters(),
+    tasks: () => server.tasks(),
+    reset: () => server.reset(),
+    setOptions: (patch) => server.setOptions(patch as Record<string, unknown>),
+    options: () => structuredClone(server.engine.options),
+    occupy: (apiKey, n, durationMs) => server.engine.occupy(apiKey, n, durationMs ?? null).map((t) => t.taskId),
+    release: (apiKey) => server.engine.release(apiKey ?? null),
+    stop: () => (stopped ??= server.stop()),
+  };
+}

@@ -1,0 +1,75 @@
+// The simulator as a program (dist/runninghub-simulator.js): the default RunningHub for `npm start`.
+import { z } from 'zod';
+import { envBool, envDuration, envInt, logLevel, parseEnv } from '../../shared/env.js';
+import { createLogger } from '../../shared/logger.js';
+import { startSimulator } from './index.js';
+
+const durationRange = z
+  .string()
+  .regex(/^\d+(ms|s)?(-\d+(ms|s)?)?$/, 'expected a duration or a range such as 2s-5s or 500ms')
+  .transform((text): [number, number] => {
+    const [low = '0', high] = text.split('-');
+    const toMs = (part: string) => envDuration('ms').parse(part);
+    const min = toMs(low);
+    const max = high === undefined ? min : toMs(high);
+    return min <= max ? [min, max] : [max, min];
+  });
+
+const envSchema = z.object({
+  SIMULATOR_HOST: z.string().default('127.0.0.1'),
+  SIMULATOR_PORT: envInt(0, 65535).default(8090),
+  SIMULATOR_PUBLIC_URL: z.url().optional(),
+  /** Slots per API key (QUEUED + RUNNING). */
+  SIMULATOR_CONCURRENCY: envInt(0, 10_000).default(3),
+  SIMULATOR_QUEUED: durationRange.default([200, 1000]),
+  SIMULATOR_RUNNING: durationRange.default([2000, 5000]),
+  SIMULATOR_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
+  /** Only the workflows/webapps of SIMULATOR_CONFIG_JSON exist, with their nodes. */
+  SIMULATOR_STRICT: envBool.default(false),
+  /** Extra options as JSON (keys, workflows, webapps, webhook…), see simulator/options.ts. */
+  SIMULATOR_CONFIG_JSON: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string(), z.unknown()))
+    .optional(),
+  LOG_LEVEL: logLevel.default('info'),
+});
+
+const env = parseEnv(envSchema);
+const logger = createLogger({ name: 'runninghub-simulator', level: env.LOG_LEVEL });
+
+const simulator = await startSimulator(
+  {
+    ...env.SIMULATOR_CONFIG_JSON,
+    host: env.SIMULATOR_HOST,
+    port: env.SIMULATOR_PORT,
+    publicUrl: env.SIMULATOR_PUBLIC_URL,
+    concurrency: env.SIMULATOR_CONCURRENCY,
+    queuedMs: env.SIMULATOR_QUEUED,
+    runningMs: env.SIMULATOR_RUNNING,
+    failureRate: env.SIMULATOR_FAILURE_RATE,
+    strict: env.SIMULATOR_STRICT,
+  },
+  { logger },
+);
+logger.info({ event: 'simulator.listening', url: simulator.url, port: simulator.port }, `RunningHub simulator listening on ${simulator.url}`);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ event: 'simulator.stopping', signal }, 'stopping');
+  await simulator.stop();
+  logger.info({ event: 'simulator.stopped' }, 'stopped');
+  logger.flush();
+  process.exitCode = 0;
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+// The simulator's knobs, as one zod schema: `POST /__sim/config` bodies, the constructor and main.ts
+// all go through it, so a typo in a test's config is an error instead of a silently ignored field.
+
+const range = z
+  .tuple([z.number().int().min(0), z.number().int().min(0)])
+  .refine(([min, max]) => min <= max, 'range must be [min, max] with min <= max');
+
+/** Endpoints a fault can be attached to. */
+export const SIMULATOR_ENDPOINTS = ['create', 'aiAppRun', 'status', 'outputs', 'cancel', 'accountStatus', 'files'] as const;
+export type SimulatorEndpoint = (typeof SIMULATOR_ENDPOINTS)[number];
+
+const times = z.number().int().min(1).optional();
+export const faultSchema = z.discriminatedUnion('kind', [
+  /** Handle the request (a create does create the task), then wait `ms` before replying. */
+  z.object({ kind: z.literal('delay'), ms: z.number().int().min(0), times }),
+  /** Reply with this HTTP status and an HTML body, without handling the request. */
+  z.object({ kind: z.literal('http'), status: z.number().int().min(400).max(599), times }),
+  /** Destroy the connection without a reply; with `afterHandling` the request took effect first. */
+  z.object({ kind: z.literal('drop'), afterHandling: z.boolean().default(false), times }),
+  /** Reply HTTP 200 with this business error envelope, without handling the request. */
+  z.object({ kind: z.literal('code'), code: z.number().int(), msg: z.string().optional(), times }),
+  /** Reply HTTP 200 with a body that is not a RunningHub envelope. */
+  z.object({ kind: z.literal('malformed'), times }),
+]);
+export type SimulatorFault = z.infer<typeof faultSchema>;
+
+export const keyConfigSchema = z.strictObject({
+  concurrency: z.number().int().min(0).optional(),
+  remainCoins: z.number().min(0).optional(),
+  apiType: z.string().default('NORMAL'),
+  free: z.boolean().default(false),
+});
+export type SimulatorKeyConfig = z.infer<typeof keyConfigSchema>;
+
+const outputSpecSchema = z.object({
+  nodeId: z.string(),
+  fileType: z.string().default('png'),
+  count: z.number().int().min(1).default(1),
+});
+
+export const targetSpecSchema = z.strictObject({
+  /** nodeId → field names the node accepts. */
+  nodes: z.record(z.string(), z.array(z.string())).default({}),
+  outputs: z.array(outputSpecSchema).min(1).optional(),
+  coinsPerRun: z.number().min(0).optional(),
+});
+export type SimulatorTargetSpec = z.infer<typeof targetSpecSchema>;
+
+export const simulatorOptionsSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  /** 0 = any free port. */
+  port: z.number().int().min(0).max(65535).default(0),
+  /** Base of the output file URLs; default http://<host>:<port> (set it when clients reach us by another name). */
+  publicUrl: z.url().optional(),
+  /** Slots per key unless the key's own config says otherwise. */
+  concurrency: z.number().int().min(0).default(3),
+  /** QUEUED tasks count toward the limit (the reference's default). */
+  countQueuedTowardLimit: z.boolean().default(true),
+  /** Per-key settings; with `acceptAnyKey` false only these keys exist (others get 802). */
+  keys: z.record(z.string(), keyConfigSchema).default({}),
+  acceptAnyKey: z.boolean().default(true),
+  /** Strict mode: only the configured workflows/webapps exist (380/901) with their nodes (803). */
+  strict: z.boolean().default(false),
+  workflows: z.record(z.string(), targetSpecSchema).default({}),
+  webapps: z.record(z.string(), targetSpecSchema).default({}),
+  /** Outputs of a task whose workflow/app has none configured. */
+  defaultOutputs: z.array(outputSpecSchema).min(1).default([{ nodeId: '9', fileType: 'png', count: 1 }]),
+  coinsPerRun: z.number().min(0).default(1),
+  remainCoins: z.number().min(0).default(1_000_000),
+  /** How long a task stays QUEUED, then RUNNING: uniform in [min, max] ms. */
+  queuedMs: range.default([500, 1500]),
+  runningMs: range.default([2000, 5000]),
+  /** Share of tasks that end FAILED (0..1). */
+  failureRate: z.number().min(0).max(1).default(0),
+  /** Outcomes for the next created tasks, used up in order before `failureRate` applies. */
+  nextOutcomes: z.array(z.enum(['SUCCESS', 'FAILED', 'NO_OUTPUT'])).default([]),
+  /** Outputs reply while RUNNING: `data: null`, or `data: {netWssUrl}`. */
+  runningOutputsDataMode: z.enum(['null', 'wss']).default('null'),
+  /** Send task ids as JSON numbers instead of strings (the schema says int64): tests the client's parsing. */
+  numericTaskIds: z.boolean().default(false),
+  /** Report ComfyUI `node_errors` in promptTips on create (code 0): the "submitted but broken" path. */
+  promptNodeErrors: z.boolean().default(false),
+  webhook: z
+    .object({
+      maxRetries: z.number().int().min(0).default(3),
+      timeoutMs: z.number().int().min(1).default(5000),
+      /** Wait before retry n (the last value repeats). */
+      backoffMs: z.array(z.number().int().min(0)).min(1).default([1000, 5000, 30000]),
+    })
+    .prefault({}),
+  /** Finished tasks kept (oldest forgotten first), so a long `npm start` does not grow without bound. */
+  maxFinishedTasks: z.number().int().min(1).default(20_000),
+  /** Faults per endpoint; `times` counts down and the fault disappears at 0. */
+  faults: z.partialRecord(z.enum(SIMULATOR_ENDPOINTS), faultSchema).default({}),
+});
+
+export type SimulatorOptions = z.infer<typeof simulatorOptionsSchema>;
+/** What a caller may pass: any subset, defaults fill the rest. */
+export type SimulatorOptionsInput = z.input<typeof simulatorOptionsSchema>;

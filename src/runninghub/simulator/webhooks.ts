@@ -1,0 +1,82 @@
+import type { Logger } from '../../shared/logger.js';
+import type { SimTask, SimulatorCounters } from './engine.js';
+import type { SimulatorOptions } from './options.js';
+
+// Delivers TASK_END events the way the reference describes: one POST per finished task, retried with
+// backoff on a non-2xx reply, a timeout or a connection error, up to `maxRetries` more times.
+
+export class WebhookSender {
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly inFlight = new Set<AbortController>();
+  private stopped = false;
+  /** Bumped by clear(): attempts begun before a reset must not touch the new counters. */
+  private generation = 0;
+
+  constructor(
+    private readonly settings: () => SimulatorOptions['webhook'],
+    private readonly counters: () => SimulatorCounters,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  send(task: SimTask, body: string): void {
+    if (!task.webhookUrl) return;
+    void this.attempt(task, task.webhookUrl, body, 0);
+  }
+
+  private async attempt(task: SimTask, url: string, body: string, retriesDone: number): Promise<void> {
+    if (this.stopped) return;
+    const generation = this.generation;
+    const { timeoutMs, maxRetries, backoffMs } = this.settings();
+    const controller = new AbortController();
+    this.inFlight.add(controller);
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    timer.unref();
+    let ok = false;
+    let result: string;
+    try {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: controller.signal });
+      await response.arrayBuffer();
+      ok = response.ok;
+      result = String(response.status);
+    } catch (error) {
+      result = controller.signal.aborted ? `timeout after ${timeoutMs} ms` : error instanceof Error ? String(error.cause ?? error.message) : String(error);
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.delete(controller);
+    }
+    if (this.stopped || generation !== this.generation) return;
+    const counters = this.counters();
+    counters.webhookAttempts++;
+    task.webhookAttempts.push({ at: Date.now(), ok, result });
+    if (ok) {
+      counters.webhooksDelivered++;
+      return;
+    }
+    if (retriesDone >= maxRetries) {
+      counters.webhooksAbandoned++;
+      this.logger?.warn({ event: 'webhook.abandoned', taskId: task.taskId, attempts: retriesDone + 1, result }, 'webhook given up');
+      return;
+    }
+    const wait = backoffMs[Math.min(retriesDone, backoffMs.length - 1)] ?? 1000;
+    this.logger?.info({ event: 'webhook.retrying', taskId: task.taskId, result, waitMs: wait }, 'webhook failed, retrying');
+    const retry = setTimeout(() => {
+      this.timers.delete(retry);
+      void this.attempt(task, url, body, retriesDone + 1);
+    }, wait);
+    retry.unref();
+    this.timers.add(retry);
+  }
+
+  /** Drop pending retries (after a reset); keep sending new ones. */
+  clear(): void {
+    this.generation++;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const controller of this.inFlight) controller.abort();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clear();
+  }
+}

@@ -1,0 +1,667 @@
+// supervisord.conf → SupervisordConfig, following supervisor/options.py
+// (ServerOptions.read_config, process_groups_from_parser, _processes_from_section,
+// server_configs_from_parser) step by step, so that the first error is the one supervisord reports.
+
+import { randomInt } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type {
+  GroupConfig,
+  HttpAuth,
+  InetHttpServerSection,
+  LogTarget,
+  ProcessConfig,
+  SupervisorctlSection,
+  SupervisordConfig,
+  SupervisordSection,
+  UnixHttpServerSection,
+} from '../types.js';
+import { parseProcessOrGroupName, resolveUser } from './datatypes.js';
+import { ConfigError } from './errors.js';
+import { environmentExpansions, expand, withExpansions, type Expansions } from './expand.js';
+import { globSync } from './glob.js';
+import { IniDocument, IniSyntaxError, type IniValue } from './ini.js';
+import { PyValueError, pyRepr, type FormatValue } from './python.js';
+import {
+  environmentSchema,
+  groupSchema,
+  inetHttpServerSchema,
+  parseSection,
+  processSchema,
+  programSettingsSchema,
+  SectionValueError,
+  supervisordSchema,
+  supervisorctlSchema,
+  unixHttpServerSchema,
+  type LogfileName,
+  type RawSection,
+  type SectionEnv,
+} from './sections.js';
+import { splitCommand } from './shlex.js';
+
+export interface LoadOptions {
+  /** The environment `%(ENV_X)s` expands from (supervisord's own environment). Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** `%(host_node_name)s`. Default os.hostname(). */
+  hostname?: string;
+  /** Relative paths in the file (and `file` itself) resolve against this. Default process.cwd(). */
+  cwd?: string;
+}
+
+const RPC_FACTORY_KEY = 'supervisor.rpcinterface_factory';
+const MAIN_RPC_FACTORY = 'supervisor.rpcinterface:make_main_rpcinterface';
+
+/** Everything the steps below share while reading one config. */
+interface LoadState {
+  doc: IniDocument;
+  /** The main file as given (supervisord names it so in its messages). */
+  givenFile: string;
+  mainFile: string;
+  here: string;
+  hostname: string;
+  ctx: SectionEnv;
+  /** supervisord's environ_expansions: ENV_ of its environment, then of `[supervisord] environment`. */
+  environ: Map<string, FormatValue>;
+  /** The file a section first appeared in, for sections that came from `[include]`. */
+  sectionFile: Map<string, string>;
+  warnings: string[];
+  infos: string[];
+  /** From `[supervisord]`, once read: what program sections build on. */
+  childlogdir: string;
+  identifier: string;
+  supervisordEnvironment: Record<string, string>;
+}
+
+function hereOf(state: LoadState, raw: IniValue | undefined): string {
+  return raw === undefined ? state.here : path.dirname(raw.file);
+}
+
+function rawSection(doc: IniDocument, section: string): RawSection {
+  const out: RawSection = {};
+  for (const key of doc.keys(section)) out[key] = doc.get(section, key);
+  return out;
+}
+
+/** A bad value in a section without supervisord's " in section" suffix (supervisord, server sections). */
+function plainError(error: unknown, section: string): never {
+  if (error instanceof SectionValueError) {
+    throw new ConfigError(error.message, {
+      section,
+      key: error.key,
+      file: error.raw?.file,
+      line: error.raw?.line,
+    });
+  }
+  if (error instanceof PyValueError) throw new ConfigError(error.message, { section });
+  throw error;
+}
+
+async function readMainFile(doc: IniDocument, file: string, givenFile: string): Promise<void> {
+  if (!existsSync(file)) throw new ConfigError(`could not find config file ${givenFile}`);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new ConfigError(`could not read config file ${givenFile}`);
+  }
+  parseInto(doc, text, file, givenFile);
+}
+
+function parseInto(doc: IniDocument, text: string, file: string, displayName: string): void {
+  try {
+    doc.read(text, file, displayName);
+  } catch (error) {
+    if (error instanceof IniSyntaxError) throw new ConfigError(error.message, { file: error.file, line: error.line });
+    throw error;
+  }
+}
+
+/** os.path.join(base, pattern) without normalising. */
+function joinPattern(base: string, pattern: string): string {
+  if (pattern.startsWith('/')) return pattern;
+  return base.endsWith('/') ? base + pattern : `${base}/${pattern}`;
+}
+
+/**
+ * `[include] files=`: globs relative to the main file's directory, each match read in sorted
+ * order. Like supervisord, only the main file's `[include]` is followed.
+ */
+async function readIncludes(state: LoadState): Promise<string[]> {
+  const { doc } = state;
+  if (!doc.has('include')) return [];
+  const files = doc.get('include', 'files');
+  if (files === undefined) throw new ConfigError('.ini file has [include] section, but no files setting');
+  let patterns: string[];
+  try {
+    const names = withExpansions(state.environ, { here: hereOf(state, files), host_node_name: state.hostname });
+    patterns = expand(files.value, names, 'include.files').split(/\s+/u).filter((p) => p !== '');
+  } catch (error) {
+    return plainError(error, 'include');
+  }
+  const included: string[] = [];
+  for (const pattern of patterns) {
+    const joined = joinPattern(state.here, pattern);
+    const matches = globSync(joined).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    if (matches.length === 0) {
+      state.warnings.push(`No file matches via include "${joined}"`);
+      continue;
+    }
+    for (const match of matches) {
+      state.infos.push(`Included extra file "${match}" during parsing`);
+      let text: string;
+      try {
+        if (statSync(match).isDirectory()) continue;
+        text = await readFile(match, 'utf8');
+      } catch {
+        // RawConfigParser.read skips files it cannot open.
+        continue;
+      }
+      const before = new Set(doc.sectionNames());
+      parseInto(doc, text, path.resolve(match), match);
+      for (const name of doc.sectionNames()) if (!before.has(name)) state.sectionFile.set(name, match);
+      included.push(path.resolve(match));
+    }
+  }
+  return included;
+}
+
+/** Python tempfile's random part: 8 of [a-z0-9_]. */
+function randomName(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789_';
+  let out = '';
+  for (let i = 0; i < 8; i += 1) out += alphabet[randomInt(alphabet.length)];
+  return out;
+}
+
+function readSupervisord(state: LoadState): SupervisordSection {
+  const names = (raw: IniValue | undefined): Expansions => withExpansions(state.environ, { here: hereOf(state, raw) });
+  const envNames = (raw: IniValue | undefined): Expansions =>
+    withExpansions(state.environ, { here: hereOf(state, raw), host_node_name: state.hostname });
+  const tempdir = pythonTempdir(state.ctx.env);
+  let parsed;
+  try {
+    parsed = parseSection(supervisordSchema(names, envNames, state.ctx, tempdir), rawSection(state.doc, 'supervisord'));
+  } catch (error) {
+    return plainError(error, 'supervisord');
+  }
+  for (const [key, value] of Object.entries(parsed.environment)) state.environ.set(`ENV_${key}`, value);
+  return {
+    logfile: parsed.logfile,
+    logfileMaxBytes: parsed.logfile_maxbytes,
+    logfileBackups: parsed.logfile_backups,
+    loglevel: parsed.loglevel,
+    pidfile: parsed.pidfile,
+    nodaemon: parsed.nodaemon,
+    silent: parsed.silent,
+    childlogdir: parsed.childlogdir,
+    minfds: parsed.minfds,
+    minprocs: parsed.minprocs,
+    nocleanup: parsed.nocleanup,
+    umask: parsed.umask,
+    user: parsed.user,
+    directory: parsed.directory,
+    environment: parsed.environment,
+    identifier: parsed.identifier,
+    stripAnsi: parsed.strip_ansi,
+  } satisfies SupervisordSection;
+}
+
+/** tempfile.gettempdir(): TMPDIR, TEMP, TMP if they name a directory, else /tmp. */
+function pythonTempdir(env: NodeJS.ProcessEnv): string {
+  for (const name of ['TMPDIR', 'TEMP', 'TMP']) {
+    const dir = env[name];
+    if (dir !== undefined && dir !== '') {
+      try {
+        if (statSync(dir).isDirectory()) return dir;
+      } catch {
+        // not usable: try the next one
+      }
+    }
+  }
+  return '/tmp';
+}
+
+/** `[rpcinterface:x]`: only supervisord's own main interface exists here. */
+function readRpcInterfaces(state: LoadState): boolean {
+  let enabled = false;
+  for (const section of state.doc.sectionNames()) {
+    if (!section.startsWith('rpcinterface:')) continue;
+    const name = section.slice('rpcinterface:'.length);
+    const factory = state.doc.get(section, RPC_FACTORY_KEY);
+    if (factory === undefined) throw new ConfigError(`section [${section}] does not specify a ${RPC_FACTORY_KEY}`, { section });
+    let spec: string;
+    try {
+      spec = expand(factory.value, state.environ, `${section}.${RPC_FACTORY_KEY}`);
+    } catch (error) {
+      return plainError(error, section);
+    }
+    if (spec.trim() !== MAIN_RPC_FACTORY) {
+      throw new ConfigError(`${spec} cannot be resolved within [${section}]`, {
+        section,
+        key: RPC_FACTORY_KEY,
+        file: factory.file,
+        line: factory.line,
+      });
+    }
+    if (name === 'supervisor') enabled = true;
+    else state.warnings.push(`[${section}] serves the supervisor interface under the name '${name}', which supervisorctl does not use; ignored`);
+  }
+  return enabled;
+}
+
+interface GroupDraft {
+  name: string;
+  priority: number;
+  processes: ProcessConfig[];
+}
+
+function byPriorityThenName<T extends { priority: number; name: string }>(a: T, b: T): number {
+  if (a.priority !== b.priority) return a.priority - b.priority;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function readGroups(state: LoadState, serverurl: () => string): GroupConfig[] {
+  const { doc } = state;
+  const sections = doc.sectionNames();
+  const drafts: GroupDraft[] = [];
+  const grouped = new Set<string>();
+  const plainNames = (raw: IniValue | undefined): Expansions => withExpansions(state.environ, { here: hereOf(state, raw) });
+
+  for (const section of sections) {
+    if (!section.startsWith('group:')) continue;
+    let groupName: string;
+    let settings;
+    try {
+      groupName = parseProcessOrGroupName(section.slice('group:'.length));
+      settings = parseSection(groupSchema(section, plainNames), rawSection(doc, section));
+    } catch (error) {
+      return plainError(error, section);
+    }
+    const processes: ProcessConfig[] = [];
+    for (const program of settings.programs ?? []) {
+      const programSection = `program:${program}`;
+      const fcgiSection = `fcgi-program:${program}`;
+      const isProgram = doc.has(programSection);
+      const isFcgi = doc.has(fcgiSection);
+      const where = { section, key: 'programs', file: doc.get(section, 'programs')?.file, line: doc.get(section, 'programs')?.line };
+      // supervisord names the previous member's section here (a bug); we name the group.
+      if (!isProgram && !isFcgi) throw new ConfigError(`[${section}] names unknown program or fcgi-program ${program}`, where);
+      if (isProgram && isFcgi) {
+        throw new ConfigError(`[${section}] name ${program} is ambiguous (exists as program and fcgi-program)`, where);
+      }
+      if (!isProgram) {
+        throw new ConfigError(`[${section}] names fcgi-program ${program}, and [fcgi-program:x] sections are not supported`, where);
+      }
+      grouped.add(programSection);
+      processes.push(...processesFromSection(state, programSection, groupName, serverurl));
+    }
+    drafts.push({ name: groupName, priority: settings.priority, processes });
+  }
+
+  for (const section of sections) {
+    if (!section.startsWith('program:') || grouped.has(section)) continue;
+    let programName: string;
+    let priority: number;
+    try {
+      programName = parseProcessOrGroupName(section.slice('program:'.length));
+      // supervisord reads priority here once without the program names, then again below.
+      priority = parseSection(groupSchema(section, plainNames).pick({ priority: true }), rawSection(doc, section)).priority;
+    } catch (error) {
+      return plainError(error, section);
+    }
+    drafts.push({ name: programName, priority, processes: processesFromSection(state, section, programName, serverurl) });
+  }
+
+  for (const section of sections) {
+    if (section.startsWith('eventlistener:')) {
+      state.warnings.push(`[${section}] ignored: event listeners are not supported by this supervisord`);
+    } else if (section.startsWith('fcgi-program:')) {
+      state.warnings.push(`[${section}] ignored: FastCGI programs are not supported by this supervisord`);
+    }
+  }
+
+  drafts.sort(byPriorityThenName);
+  const groups: GroupConfig[] = [];
+  for (const draft of drafts) {
+    if (groups.some((g) => g.name === draft.name)) {
+      // supervisord adds the first group of a name and silently skips the others.
+      state.warnings.push(`group '${draft.name}' is defined more than once; only the first (in start order) is used`);
+      continue;
+    }
+    const byName = new Map<string, ProcessConfig>();
+    for (const process of draft.processes) {
+      if (byName.has(process.name)) {
+        state.warnings.push(`process '${process.name}' appears twice in group '${draft.name}'; the later definition is used`);
+      }
+      byName.set(process.name, process);
+    }
+    groups.push({ name: draft.name, priority: draft.priority, processes: [...byName.values()].sort(byPriorityThenName) });
+  }
+  return groups;
+}
+
+/** `[program:x]` → its processes; errors get supervisord's ` in section '…' (file: '…')` suffix. */
+function processesFromSection(state: LoadState, section: string, groupName: string, serverurl: () => string): ProcessConfig[] {
+  const file = state.sectionFile.get(section) ?? state.givenFile;
+  try {
+    return processesFromSectionUnwrapped(state, section, groupName, serverurl);
+  } catch (error) {
+    const suffix = ` in section ${pyRepr(section)} (file: ${pyRepr(file)})`;
+    if (error instanceof SectionValueError) {
+      throw new ConfigError(error.message + suffix, { section, key: error.key, file: error.raw?.file, line: error.raw?.line });
+    }
+    if (error instanceof PyValueError) {
+      const sectionLine = state.doc.sections.get(section)?.line;
+      throw new ConfigError(error.message + suffix, {
+        section,
+        file: state.doc.sections.get(section)?.file,
+        ...(sectionLine === undefined ? {} : { line: sectionLine }),
+      });
+    }
+    throw error;
+  }
+}
+
+function processesFromSectionUnwrapped(
+  state: LoadState,
+  section: string,
+  groupName: string,
+  serverurl: () => string,
+): ProcessConfig[] {
+  const programName = parseProcessOrGroupName(section.slice(section.indexOf(':') + 1));
+  const raw = rawSection(state.doc, section);
+  const common = (value: IniValue | undefined): Record<string, FormatValue> => ({
+    here: hereOf(state, value),
+    program_name: programName,
+    host_node_name: state.hostname,
+    group_name: groupName,
+  });
+  const settings = parseSection(
+    programSettingsSchema(section, (value) => withExpansions(state.environ, common(value))),
+    raw,
+  );
+  const killasgroup = settings.killasgroup ?? settings.stopasgroup;
+  const processNameTemplate = parseProcessOrGroupName(settings.process_name);
+  if (settings.numprocs > 1 && !processNameTemplate.includes('%(process_num)')) {
+    throw new PyValueError('%(process_num) must be present within process_name when numprocs > 1');
+  }
+  if (settings.stopasgroup && !killasgroup) throw new PyValueError('Cannot set stopasgroup=true and killasgroup=false');
+
+  const processes: ProcessConfig[] = [];
+  for (let processNum = settings.numprocs_start; processNum < settings.numprocs_start + settings.numprocs; processNum += 1) {
+    const perProcess = { process_num: processNum, numprocs: settings.numprocs };
+    const loopNames = (value: IniValue | undefined): Map<string, FormatValue> =>
+      withExpansions(withExpansions(state.environ, common(value)), perProcess);
+    const { environment } = parseSection(environmentSchema(loopNames), raw);
+    const programEnv = new Map(Object.entries(environment).map(([k, v]): [string, FormatValue] => [`ENV_${k}`, v]));
+    const names = (value: IniValue | undefined): Expansions => withExpansions(loopNames(value), programEnv);
+    const values = parseSection(processSchema(section, names, state.ctx), raw);
+
+    const name = expand(processNameTemplate, names(raw.process_name), 'process_name');
+    const channel = (which: 'stdout' | 'stderr', logfile: LogfileName, maxBytes: number, backups: number): LogTarget => {
+      if (logfile.kind === 'syslog') {
+        state.warnings.push(
+          `For [${section}], ${which}_logfile=syslog but this is deprecated and will be removed.  Use ${which}_syslog=true to enable syslog instead.`,
+        );
+      }
+      if (logfile.kind === 'auto' && maxBytes === 0) {
+        state.warnings.push(
+          `For [${section}], AUTO logging used for ${which}_logfile without rollover, set maxbytes > 0 to avoid filling up filesystem unintentionally`,
+        );
+      }
+      switch (logfile.kind) {
+        case 'none':
+        case 'syslog':
+          return { kind: 'none' };
+        case 'inherit':
+          return { kind: 'inherit', fd: logfile.fd };
+        case 'auto':
+          return {
+            kind: 'file',
+            path: path.join(state.childlogdir, `${name}-${which}---${state.identifier}-${randomName()}.log`),
+            maxBytes,
+            backups,
+            auto: true,
+          };
+        case 'path':
+          return { kind: 'file', path: logfile.path, maxBytes, backups, auto: false };
+      }
+    };
+    const stdout = channel('stdout', values.stdout_logfile, values.stdout_logfile_maxbytes, values.stdout_logfile_backups);
+    let stderr = channel('stderr', values.stderr_logfile, values.stderr_logfile_maxbytes, values.stderr_logfile_backups);
+    if (values.stdout_syslog || values.stderr_syslog || values.stdout_logfile.kind === 'syslog' || values.stderr_logfile.kind === 'syslog') {
+      state.warnings.push(`For [${section}], syslog output is not supported by this supervisord; it is not sent anywhere`);
+    }
+    if (settings.redirect_stderr) {
+      if (values.stderr_logfile.kind !== 'auto' && values.stderr_logfile.kind !== 'none' && values.stderr_logfile.kind !== 'syslog') {
+        state.warnings.push(
+          `For [${section}], redirect_stderr=true but stderr_logfile has also been set to a filename, the filename has been ignored`,
+        );
+      }
+      stderr = { kind: 'none' };
+    }
+    if (values.command === null) throw new PyValueError(`program section ${section} does not specify a command`);
+
+    let argv: string[] = [];
+    let commandError: string | undefined;
+    try {
+      argv = splitCommand(values.command);
+      if (argv.length === 0) commandError = 'command is empty';
+    } catch (error) {
+      if (!(error instanceof PyValueError)) throw error;
+      commandError = `can't parse command ${pyRepr(values.command)}: ${error.message}`;
+    }
+    processes.push({
+      name,
+      group: groupName,
+      programName,
+      command: values.command,
+      argv,
+      ...(commandError === undefined ? {} : { commandError }),
+      priority: settings.priority,
+      autostart: settings.autostart,
+      autorestart: settings.autorestart,
+      startsecs: settings.startsecs,
+      startretries: settings.startretries,
+      exitcodes: settings.exitcodes,
+      stopsignal: settings.stopsignal,
+      stopwaitsecs: settings.stopwaitsecs,
+      stopasgroup: settings.stopasgroup,
+      killasgroup,
+      user: settings.user?.name ?? null,
+      ...(settings.user === null ? {} : { uid: settings.user.uid, gid: settings.user.gid }),
+      redirectStderr: settings.redirect_stderr,
+      stdout,
+      stderr,
+      environment: { ...state.supervisordEnvironment, ...environment },
+      directory: values.directory,
+      umask: settings.umask,
+      serverurl: settings.serverurl ?? serverurl(),
+    } satisfies ProcessConfig);
+  }
+  return processes.sort(byPriorityThenName);
+}
+
+interface Servers {
+  unix: UnixHttpServerSection | null;
+  inet: InetHttpServerSection | null;
+}
+
+function auth(section: string, username: string | null, password: string | null): HttpAuth | null {
+  if (username === null && password === null) return null;
+  if (username === null || password === null) {
+    throw new ConfigError(
+      `Section [${section}] contains incomplete authentication: If a username or a password is specified, both the username and password must be specified`,
+      { section },
+    );
+  }
+  return { username, password };
+}
+
+/** `[inet_http_server]` then `[unix_http_server]`, in supervisord's order (`…:name` variants included). */
+function readServers(state: LoadState): Servers {
+  const { doc } = state;
+  const envOnly = (): Expansions => state.environ;
+  const withHere = (raw: IniValue | undefined): Expansions => withExpansions(state.environ, { here: hereOf(state, raw) });
+  const servers: Servers = { unix: null, inet: null };
+  for (const section of doc.sectionNames()) {
+    if (!section.startsWith('inet_http_server')) continue;
+    let parsed;
+    try {
+      parsed = parseSection(inetHttpServerSchema(section, envOnly), rawSection(doc, section));
+    } catch (error) {
+      return plainError(error, section);
+    }
+    const credentials = auth(section, parsed.username, parsed.password);
+    if (parsed.port === null) throw new ConfigError(`section [${section}] has no port value`, { section });
+    if (servers.inet === null) servers.inet = { host: parsed.port.host, port: parsed.port.port, auth: credentials };
+    else state.warnings.push(`[${section}] ignored: only one inet HTTP server is supported`);
+  }
+  for (const section of doc.sectionNames()) {
+    if (!section.startsWith('unix_http_server')) continue;
+    const raw = rawSection(doc, section);
+    let parsed;
+    try {
+      const file = parseSection(unixHttpServerSchema(section, withHere, state.ctx).pick({ file: true }), raw).file;
+      if (file === null) throw new ConfigError(`section [${section}] has no file value`, { section });
+      const rest = parseSection(unixHttpServerSchema(section, envOnly, state.ctx).omit({ file: true }), raw);
+      parsed = { ...rest, file };
+    } catch (error) {
+      return plainError(error, section);
+    }
+    const credentials = auth(section, parsed.username, parsed.password);
+    if (servers.unix === null) {
+      servers.unix = { file: parsed.file, chmod: parsed.chmod ?? 0o700, chown: parsed.chown, auth: credentials };
+    } else state.warnings.push(`[${section}] ignored: only one unix HTTP server is supported`);
+  }
+  return servers;
+}
+
+/** What SUPERVISOR_SERVER_URL is for `serverurl=AUTO`: the unix socket first, else the inet server, else ''. */
+function autoServerUrl(servers: Servers): string {
+  if (servers.unix !== null) return `unix://${servers.unix.file}`;
+  if (servers.inet !== null) return `http://${servers.inet.host === '' ? 'localhost' : servers.inet.host}:${servers.inet.port}`;
+  return '';
+}
+
+function readSupervisorctlSection(doc: IniDocument, here: string, environ: Expansions, ctx: SectionEnv): SupervisorctlSection {
+  const withHere = (raw: IniValue | undefined): Expansions =>
+    withExpansions(environ, { here: raw === undefined ? here : path.dirname(raw.file) });
+  try {
+    const parsed = parseSection(supervisorctlSchema(() => environ, withHere, ctx), rawSection(doc, 'supervisorctl'));
+    return {
+      serverurl: parsed.serverurl,
+      username: parsed.username,
+      password: parsed.password,
+      prompt: parsed.prompt,
+      historyFile: parsed.history_file,
+    } satisfies SupervisorctlSection;
+  } catch (error) {
+    return plainError(error, 'supervisorctl');
+  }
+}
+
+/**
+ * Read a supervisord config file (and its `[include]`s) into the typed config supervisord
+ * would run, or throw ConfigError with supervisord's message for the first problem it would report.
+ */
+export async function loadConfig(file: string, options: LoadOptions = {}): Promise<SupervisordConfig> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const mainFile = path.resolve(cwd, file);
+  const state: LoadState = {
+    doc: new IniDocument(),
+    givenFile: file,
+    mainFile,
+    here: path.dirname(mainFile),
+    hostname: options.hostname ?? os.hostname(),
+    ctx: { env, cwd },
+    environ: environmentExpansions(env),
+    sectionFile: new Map(),
+    warnings: [],
+    infos: [],
+    childlogdir: '/tmp',
+    identifier: 'supervisor',
+    supervisordEnvironment: {},
+  };
+  await readMainFile(state.doc, mainFile, file);
+  const includedFiles = await readIncludes(state);
+  if (!state.doc.has('supervisord')) throw new ConfigError('.ini file does not include supervisord section');
+
+  const supervisord = readSupervisord(state);
+  state.childlogdir = supervisord.childlogdir;
+  state.identifier = supervisord.identifier;
+  state.supervisordEnvironment = supervisord.environment;
+  const rpcInterfaceEnabled = readRpcInterfaces(state);
+
+  // Program sections come before the servers in supervisord's order of errors, but AUTO
+  // serverurls need the servers: peek at them (their errors are raised in turn below).
+  let peeked: string | undefined;
+  const serverurl = (): string => {
+    if (peeked === undefined) {
+      try {
+        peeked = autoServerUrl(readServers({ ...state, warnings: [] }));
+      } catch {
+        peeked = '';
+      }
+    }
+    return peeked;
+  };
+  const groups = readGroups(state, serverurl);
+  const servers = readServers(state);
+
+  if (supervisord.user !== null) {
+    try {
+      resolveUser(supervisord.user);
+    } catch (error) {
+      const raw = state.doc.get('supervisord', 'user');
+      if (error instanceof PyValueError) {
+        throw new ConfigError(error.message, { section: 'supervisord', key: 'user', file: raw?.file, line: raw?.line });
+      }
+      throw error;
+    }
+  }
+
+  // supervisord itself ignores [supervisorctl]; a bad one must not stop it, only supervisorctl.
+  let supervisorctl: SupervisorctlSection | null = null;
+  if (state.doc.has('supervisorctl')) {
+    try {
+      supervisorctl = readSupervisorctlSection(state.doc, state.here, environmentExpansions(env), state.ctx);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      state.warnings.push(`[supervisorctl] section not usable: ${error.supervisordMessage}`);
+    }
+  }
+
+  return {
+    file: mainFile,
+    includedFiles,
+    supervisord,
+    unixHttpServer: servers.unix,
+    inetHttpServer: servers.inet,
+    supervisorctl,
+    rpcInterfaceEnabled,
+    groups,
+    warnings: state.warnings,
+    infos: state.infos,
+  } satisfies SupervisordConfig;
+}
+
+/**
+ * The `[supervisorctl]` section as supervisorctl reads it: the main file only (no includes),
+ * no `[supervisord]` needed; `.ini file does not include supervisorctl section` when absent.
+ */
+export async function loadSupervisorctlConfig(
+  file: string,
+  options: Pick<LoadOptions, 'env' | 'cwd'> = {},
+): Promise<SupervisorctlSection> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const mainFile = path.resolve(cwd, file);
+  const doc = new IniDocument();
+  await readMainFile(doc, mainFile, file);
+  if (!doc.has('supervisorctl')) throw new ConfigError('.ini file does not include supervisorctl section');
+  return readSupervisorctlSection(doc, path.dirname(mainFile), environmentExpansions(env), { env, cwd });
+}

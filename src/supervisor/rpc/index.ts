@@ -1,0 +1,157 @@
+// supervisord's control interface: XML-RPC over HTTP on the [unix_http_server] socket and the
+// optional [inet_http_server] port, serving a SupervisorControl.
+// Public surface: this file (the server) and ./xmlrpc.ts (the codec alone, which the supervisorctl
+// client imports directly so that its bundle does not carry the server and its dependencies).
+import { readFileSync } from 'node:fs';
+import { chmod, chown, lstat, unlink } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import type { HttpAuth, SupervisorControl, SupervisordConfig } from '../types.js';
+import { createRequestHandler, type ControlLog } from './http-server.js';
+import { SupervisorRpc } from './methods.js';
+
+export type { ControlLog } from './http-server.js';
+export { API_VERSION, SUPERVISOR_VERSION, SupervisorRpc, parseSignal } from './methods.js';
+export { credentialsMatch, MAX_BODY_BYTES } from './http-server.js';
+export { describeProcess, formatStopTime, formatUptime, processInfoStruct } from './process-info.js';
+export {
+  XmlRpcDouble,
+  XmlRpcParseError,
+  decodeCall,
+  decodeResponse,
+  encodeCall,
+  encodeFault,
+  encodeResult,
+  type XmlRpcCall,
+  type XmlRpcFault,
+  type XmlRpcResponse,
+  type XmlRpcValue,
+} from './xmlrpc.js';
+
+export const ALREADY_LISTENING =
+  'Another program is already listening on a port that one of our HTTP servers is configured to use.  Shut this program down first before starting supervisord.';
+
+export interface ControlServers {
+  /** Where the unix socket listens (null without [unix_http_server]). */
+  readonly socketPath: string | null;
+  /** The bound TCP port (null without [inet_http_server]); useful when the config says port 0. */
+  readonly inetPort: number | null;
+  close(): Promise<void>;
+}
+
+function isLive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket: Socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function listen(server: Server, target: { path: string } | { port: number; host?: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      reject(error.code === 'EADDRINUSE' ? new Error(ALREADY_LISTENING) : error);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(target);
+  });
+}
+
+/** uid/gid from /etc/passwd and /etc/group (Node has no getpwnam); numeric ids pass through. */
+function lookupId(file: '/etc/passwd' | '/etc/group', name: string): number {
+  if (/^\d+$/.test(name)) return Number(name);
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const fields = line.split(':');
+    if (fields[0] === name && fields[2] !== undefined) return Number(fields[2]);
+  }
+  throw new Error(`Invalid ${file === '/etc/passwd' ? 'user' : 'group'} name ${name}`);
+}
+
+function primaryGid(user: string): number {
+  for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+    const fields = line.split(':');
+    if ((fields[0] === user || fields[2] === user) && fields[3] !== undefined) return Number(fields[3]);
+  }
+  throw new Error(`Invalid user name ${user}`);
+}
+
+function createHttpServer(rpc: SupervisorRpc, control: SupervisorControl, auth: HttpAuth | null, log: ControlLog): Server {
+  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, createRequestHandler(rpc, control, auth, log));
+  // A slow `start` can take longer than any idle default; supervisorctl waits as long as needed.
+  server.timeout = 0;
+  server.keepAliveTimeout = 30_000;
+  return server;
+}
+
+async function closeServer(server: Server): Promise<void> {
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export async function startControlServers(
+  control: SupervisorControl,
+  config: SupervisordConfig,
+  log: ControlLog,
+): Promise<ControlServers> {
+  const rpc = new SupervisorRpc(control, config.rpcInterfaceEnabled);
+  const servers: Server[] = [];
+  let socketPath: string | null = null;
+  let inetPort: number | null = null;
+
+  const closeAll = async (): Promise<void> => {
+    await Promise.all(servers.map(closeServer));
+    if (socketPath !== null) await unlink(socketPath).catch(() => undefined);
+  };
+
+  try {
+    const unix = config.unixHttpServer;
+    if (unix !== null) {
+      if (unix.auth === null) log.critical("Server 'unix_http_server' running without any HTTP authentication checking");
+      const existing = await lstat(unix.file).catch(() => undefined);
+      if (existing !== undefined) {
+        if (await isLive(unix.file)) throw new Error(ALREADY_LISTENING);
+        // A stale socket left by a crash.
+        await unlink(unix.file);
+      }
+      const server = createHttpServer(rpc, control, unix.auth, log);
+      await listen(server, { path: unix.file });
+      servers.push(server);
+      socketPath = unix.file;
+      await chmod(unix.file, unix.chmod);
+      if (unix.chown !== null) {
+        const uid = lookupId('/etc/passwd', unix.chown.user);
+        const gid = unix.chown.group !== null ? lookupId('/etc/group', unix.chown.group) : primaryGid(unix.chown.user);
+        await chown(unix.file, uid, gid);
+      }
+    }
+    const inet = config.inetHttpServer;
+    if (inet !== null) {
+      if (inet.auth === null) log.critical("Server 'inet_http_server' running without any HTTP authentication checking");
+      const server = createHttpServer(rpc, control, inet.auth, log);
+      await listen(server, inet.host === '' || inet.host === '*' ? { port: inet.port } : { port: inet.port, host: inet.host });
+      servers.push(server);
+      const address = server.address();
+      inetPort = typeof address === 'object' && address !== null ? address.port : inet.port;
+    }
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+
+  return {
+    socketPath,
+    inetPort,
+    close: closeAll,
+  };
+}

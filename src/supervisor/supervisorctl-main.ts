@@ -1,0 +1,17 @@
+// supervisorctl entry point (bundled and minified into dist/supervisorctl.js for a fast start).
+import { runSupervisorctl } from './ctl/index.js';
+
+const progname = process.argv[1] ?? 'supervisorctl';
+runSupervisorctl(process.argv.slice(2), progname, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }).then(
+  (code) => {
+    // Let stdout drain instead of process.exit(), so piped output is never cut short.
+    process.exitCode = code;
+    process.stdin.unref?.();
+    // A Ctrl-C listener may still be registered by `tail -f`; nothing else keeps the loop alive.
+    process.removeAllListeners('SIGINT');
+  },
+  (error: unknown) => {
+    process.stderr.write(`supervisorctl: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,188 @@
+// `supervisord`: read the config, start the control servers and the processes, and run until a
+// signal or an RPC says stop (exit 0) or restart (stop everything, read the config again, go on).
+import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, defaultConfigSearchPaths, findDefaultConfigFile, loadConfig } from './config/index.js';
+import { parseCommandLine, USAGE, UsageError, VERSION_TEXT, type CliCommand } from './cli.js';
+import { MainLog, type MainLogLevel } from './main-log.js';
+import { startControlServers } from './rpc/index.js';
+import { Supervisor } from './supervisor.js';
+import { SupervisordState, type SupervisordConfig } from './types.js';
+
+const LEVELS: readonly MainLogLevel[] = ['critical', 'error', 'warn', 'info', 'debug', 'trace', 'blather'];
+/** Set in the environment of the background copy that `supervisord` without -n starts. */
+const DAEMON_CHILD_ENV = 'SUPERVISORD_DAEMON_CHILD';
+
+function fail(message: string): never {
+  process.stderr.write(`Error: ${message}\nFor help, use ${process.argv[1] ?? 'supervisord'} -h\n`);
+  process.exit(2);
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof ConfigError) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+type RunCommand = Extract<CliCommand, { kind: 'run' }>;
+
+async function readConfig(file: string, command: RunCommand): Promise<SupervisordConfig> {
+  let config: SupervisordConfig;
+  try {
+    config = await loadConfig(file);
+  } catch (error) {
+    return fail(errorMessage(error));
+  }
+  const { overrides } = command;
+  const section = { ...config.supervisord };
+  if (overrides.loglevel !== undefined) {
+    const level = overrides.loglevel.toLowerCase() === 'warning' ? 'warn' : overrides.loglevel.toLowerCase();
+    const known = LEVELS.find((candidate) => candidate === level);
+    if (known === undefined) fail(`invalid value for loglevel: ${JSON.stringify(overrides.loglevel)}`);
+    section.loglevel = known;
+  }
+  if (overrides.logfile !== undefined) section.logfile = path.resolve(overrides.logfile);
+  if (overrides.pidfile !== undefined) section.pidfile = path.resolve(overrides.pidfile);
+  if (overrides.identifier !== undefined) section.identifier = overrides.identifier;
+  if (command.nodaemon) section.nodaemon = true;
+  if (command.silent) section.silent = true;
+  return { ...config, supervisord: section };
+}
+
+/** Without -n/nodaemon: start a detached copy of ourselves in the foreground mode and return. */
+function daemonize(): never {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1), '--nodaemon'], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, [DAEMON_CHILD_ENV]: '1' },
+  });
+  child.unref();
+  process.exit(0);
+}
+
+function startupLines(log: MainLog, config: SupervisordConfig): void {
+  if (process.getuid?.() === 0 && config.supervisord.user === null) {
+    log.critical(
+      'Supervisor is running as root.  Privileges were not dropped because no user is specified in the config file.  If you intend to run as root, you can set user=root in the config file to avoid this message.',
+    );
+  }
+  for (const warning of config.warnings) log.warn(warning);
+  for (const info of config.infos ?? []) log.info(info);
+  if (process.pid === 1) {
+    // Node only reaps children it spawned itself, so orphans re-parented to PID 1 would stay zombies.
+    log.warn('supervisord is running as PID 1: orphaned processes will not be reaped; run it under an init (tini -- supervisord)');
+  }
+}
+
+/** [supervisord] user= and directory=, applied once at start like supervisord. */
+function applyProcessSettings(config: SupervisordConfig): void {
+  const { user, directory, umask } = config.supervisord;
+  process.umask(umask);
+  if (directory !== null) {
+    try {
+      process.chdir(directory);
+    } catch (error) {
+      fail(`couldn't chdir to ${directory}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  }
+  if (user !== null && process.getuid?.() === 0 && user !== 'root' && user !== '0') {
+    try {
+      process.setgid?.(user);
+      process.setuid?.(user);
+    } catch (error) {
+      fail(`Can't drop privilege as nonroot user ${user}: ${(error as Error).message}`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  let command: CliCommand;
+  try {
+    command = parseCommandLine(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageError) fail(error.message);
+    throw error;
+  }
+  if (command.kind === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (command.kind === 'version') {
+    process.stdout.write(`${VERSION_TEXT}\n`);
+    return;
+  }
+  let configFile = command.configFile;
+  if (configFile === null) {
+    configFile = findDefaultConfigFile();
+    if (configFile === null) {
+      fail(
+        `No config file found at default paths (${defaultConfigSearchPaths().join(', ')}); use the -c option to specify a config file at a different path`,
+      );
+    }
+  }
+  let config = await readConfig(path.resolve(configFile), command);
+  if (!config.supervisord.nodaemon && process.env[DAEMON_CHILD_ENV] !== '1') daemonize();
+  applyProcessSettings(config);
+
+  let current: Supervisor | null = null;
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR2'] as const) {
+    process.on(signal, () => current?.handleSignal(signal));
+  }
+  // supervisord's main loop is the program's reason to live, even with nothing to supervise.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+
+  for (let first = true; ; first = false) {
+    const settings = config.supervisord;
+    const log = new MainLog({
+      level: settings.loglevel,
+      file: settings.logfile,
+      maxBytes: settings.logfileMaxBytes,
+      backups: settings.logfileBackups,
+      toStdout: settings.nodaemon && !settings.silent && process.env[DAEMON_CHILD_ENV] !== '1',
+    });
+    startupLines(log, config);
+    if (first && process.env[DAEMON_CHILD_ENV] === '1') log.info('daemonizing the supervisord process');
+    const supervisor = new Supervisor({ config, log, loadConfig });
+    current = supervisor;
+    let servers: { close(): Promise<void> };
+    try {
+      servers = await startControlServers(supervisor, config, log);
+    } catch (error) {
+      log.close();
+      fail(errorMessage(error));
+    }
+    if (config.rpcInterfaceEnabled) {
+      for (const server of [config.unixHttpServer, config.inetHttpServer]) {
+        if (server !== null) log.info("RPC interface 'supervisor' initialized");
+      }
+    }
+    const pidfile = settings.pidfile;
+    if (pidfile !== null) {
+      try {
+        writeFileSync(pidfile, `${process.pid}\n`);
+        log.info(`supervisord started with pid ${process.pid}`);
+      } catch {
+        log.critical(`could not write pidfile ${pidfile}`);
+      }
+    } else {
+      log.info(`supervisord started with pid ${process.pid}`);
+    }
+    supervisor.start();
+
+    const mood = await supervisor.whenStopped();
+    await servers.close();
+    await supervisor.dispose();
+    if (pidfile !== null) rmSync(pidfile, { force: true });
+    log.close();
+    if (mood !== SupervisordState.RESTARTING) break;
+    config = await readConfig(config.file, command);
+  }
+  clearInterval(keepAlive);
+  // Grandchildren may still hold a child's pipe open; nothing of ours is left to wait for.
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`supervisord: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

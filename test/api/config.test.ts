@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { loadApiConfig } from '../../src/api/index.js';
+
+describe('API configuration', () => {
+  it('has defaults for everything but the optional variables', () => {
+    expect(loadApiConfig({})).toEqual({
+      databaseUrl: undefined,
+      embeddedPostgresDir: undefined,
+      embeddedPostgresPort: undefined,
+      port: 8000,
+      host: '0.0.0.0',
+      logLevel: 'info',
+      apiToken: undefined,
+      bodyLimitBytes: 1024 * 1024,
+      databasePoolSize: 20,
+      databaseConnectTimeoutMs: 2000,
+      databaseStatementTimeoutMs: 10_000,
+      shutdownTimeoutMs: 10_000,
+    });
+  });
+
+  it('parses every variable into its type', () => {
+    const config = loadApiConfig({
+      DATABASE_URL: 'postgresql://u:p@db:5432/app',
+      PORT: '9000',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'debug',
+      API_TOKEN: 'a-long-enough-token',
+      BODY_LIMIT_BYTES: '65536',
+      DATABASE_POOL_SIZE: '5',
+      DATABASE_CONNECT_TIMEOUT: '500ms',
+      DATABASE_STATEMENT_TIMEOUT: '3s',
+      SHUTDOWN_TIMEOUT: '1m',
+    });
+    expect(config).toMatchObject({
+      databaseUrl: 'postgresql://u:p@db:5432/app',
+      port: 9000,
+      host: '127.0.0.1',
+      logLevel: 'debug',
+      apiToken: 'a-long-enough-token',
+      bodyLimitBytes: 65536,
+      databasePoolSize: 5,
+      databaseConnectTimeoutMs: 500,
+      databaseStatementTimeoutMs: 3000,
+      shutdownTimeoutMs: 60_000,
+    });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadApiConfig({ API_TOKEN: '', PORT: '' })).toMatchObject({ apiToken: undefined, port: 8000 });
+  });
+
+  it.each([
+    [{ PORT: '70000' }, /PORT/],
+    [{ PORT: 'http' }, /PORT: .*\(got "http"\)/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL: expected a postgres/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ API_TOKEN: 'short' }, /API_TOKEN: must be at least 16 characters/],
+    [{ DATABASE_CONNECT_TIMEOUT: 'soon' }, /DATABASE_CONNECT_TIMEOUT: expected a duration/],
+  ])('names the variable that is wrong: %o', (env, message) => {
+    expect(() => loadApiConfig(env)).toThrow(message);
+  });
+});

@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { buildApp, type AppDeps } from '../../src/api/index.js';
+import type { Pool } from '../../src/db/index.js';
+
+export const silentLogger = pino({ level: 'silent' });
+
+export const validTask = {
+  entityType: 'shot',
+  entityId: 'shot-1',
+  entityName: 'Shot 1: the harbour at dawn',
+  workflowId: '1904136902449209346',
+  nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: 'a harbour at dawn' }],
+};
+
+/** The real app on a pool, ready for supertest (`request(app.server)`); close() it in afterAll. */
+export async function startTestApp(
+  pool: Pool,
+  options: { apiToken?: string; bodyLimitBytes?: number; isSchemaReady?: () => boolean } = {},
+): Promise<FastifyInstance> {
+  const deps: AppDeps = {
+    pool,
+    logger: silentLogger,
+    config: { apiToken: options.apiToken, bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024 },
+    ...(options.isSchemaReady ? { isSchemaReady: options.isSchemaReady } : {}),
+  };
+  const app = await buildApp(deps);
+  await app.ready();
+  return app;
+}

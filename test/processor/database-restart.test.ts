@@ -1,0 +1,73 @@
+// A PostgreSQL of its own (it gets stopped mid-run), and the real processor program.
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool, runMigrations, startEmbeddedPostgres, type Pool, type RunningPostgres } from '../../src/db/index.js';
+import type { RunningSimulator } from '../../src/runninghub/index.js';
+import { waitFor } from '../support/wait.js';
+import {
+  ACCOUNT,
+  eventsIn,
+  getAccountUsage,
+  insertTasks,
+  spawnProcessor,
+  startTestSimulator,
+  tasksById,
+  testSettings,
+  waitForStatuses,
+  type ProcessorProgram,
+} from './harness.js';
+
+describe('database restart mid-run', () => {
+  let root: string;
+  let server: RunningPostgres;
+  let pool: Pool;
+  let sim: RunningSimulator;
+  let program: ProcessorProgram | undefined;
+
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'processor-pg-restart-'));
+    // PostgreSQL runs as the postgres user when we are root: it must be able to enter the folder.
+    await chmod(root, 0o755);
+    server = await startEmbeddedPostgres({ dataDir: path.join(root, 'data'), ephemeral: true });
+    pool = createPool({ connectionString: server.url, applicationName: 'restart-test', max: 4 });
+    await runMigrations(pool);
+    sim = await startTestSimulator({ concurrency: 10, runningMs: [100, 200] });
+  }, 120_000);
+  afterAll(async () => {
+    await program?.cleanup();
+    await sim?.stop();
+    await pool?.end();
+    await server?.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('keeps running through a restart and finishes every task', async () => {
+    const ids = await insertTasks(pool, 24);
+    program = await spawnProcessor(server.url, sim.url, testSettings({ processorId: 'survivor', claimLeaseMs: 4_000 }));
+    await waitFor('some tasks done', async () => (await tasksById(pool, ids)).filter((r) => r.status === 'SUCCESS').length >= 4, {
+      timeoutMs: 30_000,
+    });
+
+    await server.stop();
+    await waitFor('the processor to notice', () => eventsIn(program!.output(), 'processor.error').length > 0, { timeoutMs: 20_000 });
+    expect(program.child.exitCode).toBeNull();
+    server = await startEmbeddedPostgres({ dataDir: server.dataDir, port: server.port, ephemeral: true });
+
+    const rows = await waitForStatuses(pool, ids, ['SUCCESS', 'FAILED'], 60_000);
+    expect(rows.filter((r) => r.status === 'SUCCESS')).toHaveLength(24);
+    // Same process all along: it healed itself instead of crashing into a supervisord restart.
+    expect(program.child.exitCode).toBeNull();
+    expect(eventsIn(program.output(), 'processor.listener_lost').length).toBeGreaterThan(0);
+
+    // And it still wakes on new work after the LISTEN connection came back.
+    const [late] = await insertTasks(pool, 1);
+    await waitForStatuses(pool, [late!], ['SUCCESS'], 20_000);
+
+    const counters = sim.counters();
+    expect(Object.keys(counters.createsByFingerprint)).toHaveLength(25);
+    expect(await getAccountUsage(pool, ACCOUNT)).toMatchObject({ running: 0, holders: 0 });
+    console.log(`database restart: ${counters.duplicateCreates} duplicate create(s), ${eventsIn(program.output(), 'processor.error').length} processor errors logged`);
+  });
+});

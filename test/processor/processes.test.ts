@@ -1,0 +1,139 @@
+// The real program (node dist/task-processor.js) as child processes: several at once, kill -9, SIGTERM.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunningSimulator } from '../../src/runninghub/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { waitFor } from '../support/wait.js';
+import {
+  ACCOUNT,
+  eventsIn,
+  getAccountUsage,
+  insertTasks,
+  spawnProcessor,
+  startTestSimulator,
+  tasksById,
+  testSettings,
+  waitForStatuses,
+  type ProcessorProgram,
+} from './harness.js';
+
+describe('task processor programs', () => {
+  let db: TestDatabase;
+  let sim: RunningSimulator;
+  let programs: ProcessorProgram[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('processor_programs');
+    // RunningHub would take 10 at once: whatever limit is seen there is the processors' own doing.
+    sim = await startTestSimulator({ concurrency: 10 });
+  });
+  afterAll(async () => {
+    await sim.stop();
+    await db.drop();
+  });
+  beforeEach(async () => {
+    await db.pool.query('TRUNCATE ai_tasks, runninghub_webhook_events, processor_heartbeats');
+    await db.pool.query('UPDATE runninghub_accounts SET running = 0');
+    sim.reset();
+    sim.setOptions({ faults: {}, queuedMs: [10, 30], runningMs: [50, 150] });
+  });
+  afterEach(async () => {
+    await Promise.all(programs.map((p) => p.cleanup()));
+    programs = [];
+  });
+
+  const spawn = async (overrides: Parameters<typeof testSettings>[0] = {}) => {
+    const program = await spawnProcessor(db.url, sim.url, testSettings(overrides));
+    programs.push(program);
+    return program;
+  };
+
+  it('three processors, 60 tasks: never more than 3 at RunningHub or in the account row, none lost or repeated', async () => {
+    const ids = await insertTasks(db.pool, 60);
+    await Promise.all([spawn({ processorId: 'p1' }), spawn({ processorId: 'p2' }), spawn({ processorId: 'p3' })]);
+    let highestRow = 0;
+    const rows = await waitFor(
+      'all 60 tasks to finish',
+      async () => {
+        const usage = await getAccountUsage(db.pool, ACCOUNT);
+        if (usage) highestRow = Math.max(highestRow, usage.running, usage.holders);
+        const all = await tasksById(db.pool, ids);
+        return all.every((r) => r.status === 'SUCCESS' || r.status === 'FAILED') ? all : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 10 },
+    );
+    expect(rows.filter((r) => r.status === 'SUCCESS')).toHaveLength(60);
+    const counters = sim.counters();
+    expect(counters.maxInFlight).toBeLessThanOrEqual(3);
+    expect(counters.maxInFlight).toBeGreaterThanOrEqual(2);
+    expect(highestRow).toBeLessThanOrEqual(3);
+    expect(counters.tasksCreated).toBe(60);
+    expect(counters.duplicateCreates).toBe(0);
+    // All three took part.
+    const { rows: byProcessor } = await db.pool.query<{ claimed_by: string; n: number }>(
+      'SELECT claimed_by, count(*)::int AS n FROM ai_tasks GROUP BY claimed_by',
+    );
+    expect(byProcessor.map((r) => r.claimed_by).sort()).toEqual(['p1', 'p2', 'p3']);
+    expect(await getAccountUsage(db.pool, ACCOUNT)).toMatchObject({ running: 0, holders: 0 });
+  });
+
+  it('kill -9 mid-flight: a new processor finishes every task; duplicates only from claims caught mid-create', async () => {
+    // Creates take 300 ms to answer (the task already exists at RunningHub): the window in which a
+    // kill leaves a RunningHub task whose id we never stored.
+    sim.setOptions({ faults: { create: { kind: 'delay', ms: 300 } }, runningMs: [100, 300] });
+    const ids = await insertTasks(db.pool, 20);
+    const first = await spawn({ processorId: 'doomed', claimLeaseMs: 3_000 });
+    await waitFor('a few tasks done and others in flight', async () => {
+      const rows = await tasksById(db.pool, ids);
+      const claimedOnly = rows.filter((r) => r.status === 'ACTIVE' && r.runninghub_task_id === null).length;
+      return rows.filter((r) => r.status === 'SUCCESS').length >= 3 && claimedOnly >= 1;
+    }, { timeoutMs: 30_000, intervalMs: 5 });
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    const atKill = await tasksById(db.pool, ids);
+    const claimedWithoutId = atKill.filter((r) => r.status === 'ACTIVE' && r.runninghub_task_id === null).length;
+    const trackedWithId = atKill.filter((r) => r.status === 'ACTIVE' && r.runninghub_task_id !== null).length;
+
+    const second = await spawn({ processorId: 'heir', claimLeaseMs: 3_000 });
+    const rows = await waitForStatuses(db.pool, ids, ['SUCCESS', 'FAILED'], 60_000);
+    expect(rows.every((r) => r.status === 'SUCCESS')).toBe(true);
+    const counters = sim.counters();
+    // Every task reached RunningHub; extra creates are exactly the re-submissions of claims the kill
+    // caught between RunningHub's reply and our commit.
+    expect(Object.keys(counters.createsByFingerprint)).toHaveLength(20);
+    expect(counters.duplicateCreates).toBeLessThanOrEqual(claimedWithoutId);
+    expect(eventsIn(second.output(), 'task.recovered')).toHaveLength(claimedWithoutId);
+    expect(await getAccountUsage(db.pool, ACCOUNT)).toMatchObject({ running: 0, holders: 0 });
+    console.log(
+      `kill -9: ${claimedWithoutId} claims without id and ${trackedWithId} submitted tasks at the kill; ` +
+        `${counters.duplicateCreates} duplicate create(s) at RunningHub`,
+    );
+  });
+
+  it('SIGTERM: stops claiming, records the create in flight, exits 0', async () => {
+    sim.setOptions({ faults: { create: { kind: 'delay', ms: 500 } }, runningMs: [5_000, 5_000] });
+    const program = await spawn({ processorId: 'graceful' });
+    const ids = await insertTasks(db.pool, 5);
+    await waitFor('a create in flight', () => sim.counters().tasksCreated >= 1);
+    const signalledAt = Date.now();
+    program.child.kill('SIGTERM');
+    const exit = await program.exited;
+    const tookMs = Date.now() - signalledAt;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(tookMs).toBeLessThan(30_000); // supervisord's stopwaitsecs
+    const rows = await tasksById(db.pool, ids);
+    // What was sent to RunningHub has its id stored; nothing is left claimed without one.
+    expect(rows.filter((r) => r.status === 'ACTIVE' && r.runninghub_task_id === null)).toEqual([]);
+    expect(rows.filter((r) => r.runninghub_task_id !== null).length).toBe(sim.counters().tasksCreated);
+    const { rows: beats } = await db.pool.query('SELECT stopped_at FROM processor_heartbeats WHERE processor_id = $1', ['graceful']);
+    expect(beats[0].stopped_at).not.toBeNull();
+    expect(eventsIn(program.output(), 'processor.stopped')).toHaveLength(1);
+  });
+
+  it('refuses to start with a bad setting, naming the variable', async () => {
+    const bad = await spawnProcessor(db.url, sim.url, testSettings(), { MAX_PENDING_BATCH: 'lots' });
+    programs.push(bad);
+    const exit = await bad.exited;
+    expect(exit.code).toBe(2);
+    expect(bad.output()).toContain('MAX_PENDING_BATCH');
+  });
+});

@@ -1,0 +1,64 @@
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { findFreePort } from '../../src/db/index.js';
+import { connectSimulator, createRunningHubClient } from '../../src/runninghub/index.js';
+import { distProgram } from '../support/programs.js';
+import { waitFor } from '../support/wait.js';
+
+describe('dist/runninghub-simulator.js as a process', () => {
+  it('starts from env, serves the API, and exits 0 on SIGTERM', async () => {
+    const port = await findFreePort();
+    const child = execa(process.execPath, [distProgram('runninghub-simulator')], {
+      env: { SIMULATOR_PORT: String(port), SIMULATOR_QUEUED: '1500ms', SIMULATOR_RUNNING: '20ms-40ms', SIMULATOR_CONCURRENCY: '2', LOG_LEVEL: 'debug' },
+      reject: false,
+      all: true,
+    });
+    let output = '';
+    child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await waitFor('the listening line', () => output.includes('simulator.listening'), { timeoutMs: 30_000 });
+      // Tasks stay QUEUED 1.5 s: long enough for the three creates below to meet two in flight.
+      const client = createRunningHubClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'process-test-key' });
+      const created = await client.createTask({ workflowId: '1' });
+      await client.createTask({ workflowId: '1' });
+      // SIMULATOR_CONCURRENCY=2 reached the process.
+      await expect(client.createTask({ workflowId: '1' })).rejects.toMatchObject({ code: '421' });
+      const outcome = await waitFor('SUCCESS', async () => {
+        const o = await client.getOutputs(created.taskId);
+        return o.status === 'SUCCESS' ? o : undefined;
+      });
+      if (outcome.status === 'SUCCESS') expect((await fetch(outcome.outputs[0]!.fileUrl)).status).toBe(200);
+
+      // The control client, as a test or benchmark would use it against a separate process.
+      const control = connectSimulator(`http://127.0.0.1:${port}`);
+      expect(await control.counters()).toMatchObject({ tasksCreated: 2, createsRefused421: 1, maxInFlight: 2 });
+      expect((await control.tasks()).map((t) => t.taskId)).toContain(created.taskId);
+      expect(await control.setOptions({ concurrency: 5 })).toMatchObject({ concurrency: 5 });
+      await expect(control.setOptions({ concurrency: -1 })).rejects.toThrow(/HTTP 400.*concurrency/);
+      await waitFor('both tasks to end', async () => (await control.counters()).inFlight === 0);
+      expect(await control.occupy('process-test-key', 5)).toHaveLength(5);
+      await expect(client.createTask({ workflowId: '1' })).rejects.toMatchObject({ code: '421' });
+      expect(await control.release()).toBe(5);
+      await control.reset();
+      expect((await control.counters()).tasksCreated).toBe(0);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const result = await child;
+    expect(result.exitCode).toBe(0);
+    expect(result.signal).toBeUndefined();
+    expect(output).toContain('simulator.stopped');
+    expect(output).not.toContain('process-test-key');
+  });
+
+  it('refuses a bad environment with a message naming the variable', async () => {
+    const result = await execa(process.execPath, [distProgram('runninghub-simulator')], {
+      env: { SIMULATOR_PORT: 'eighty', SIMULATOR_FAILURE_RATE: '3' },
+      reject: false,
+      all: true,
+    });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.all).toMatch(/SIMULATOR_PORT/);
+    expect(result.all).toMatch(/SIMULATOR_FAILURE_RATE/);
+  });
+});
