@@ -1,3 +1,8 @@
 #!/usr/bin/env node
-// The bundled program (npm run build → dist/supervisord.js); see src/supervisor/supervisord-main.ts.
-import '../dist/supervisord.js';
+// `supervisord` (npx supervisord): the bundled program, dist/supervisord.js (npm run build).
+// Lite mode is set here, before the bundle's dependencies are compiled, to keep RSS low
+// (see src/supervisor/memory-mode.ts; SUPERVISORD_V8_LITE=0 turns it off).
+import { setFlagsFromString } from 'node:v8';
+
+if (process.env.SUPERVISORD_V8_LITE !== '0') setFlagsFromString('--lite-mode');
+await import('../dist/supervisord.js');

@@ -48,6 +48,8 @@ mkdirSync(path.join(root, '.data'), { recursive: true, mode: 0o755 });
 const env = { ...process.env };
 const apiPort = port('PORT', 8000);
 env.PORT = String(apiPort);
+// A development run stays on this machine unless HOST says otherwise (the api's own default is 0.0.0.0).
+env.HOST = process.env.HOST || '127.0.0.1';
 
 const externalDatabase = Boolean(process.env.DATABASE_URL);
 if (externalDatabase) {
@@ -72,7 +74,7 @@ if (realRunningHub) {
 }
 
 console.log(
-  `npm start: api on http://127.0.0.1:${apiPort}, database ${externalDatabase ? 'from DATABASE_URL' : `embedded on port ${env.EMBEDDED_DATABASE_PORT}`}, ` +
+  `npm start: api on http://${env.HOST}:${apiPort}, database ${externalDatabase ? 'from DATABASE_URL' : `embedded on port ${env.EMBEDDED_DATABASE_PORT}`}, ` +
     `RunningHub ${realRunningHub ? `at ${env.RUNNINGHUB_BASE_URL ?? '(client default)'}` : `simulator on port ${env.SIMULATOR_PORT}`}; ` +
     'logs in logs/, `npm run ctl -- status` to look, Ctrl-C to stop',
 );

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -9,13 +10,13 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Pool } from '../db/index.js';
 import type { ApiConfig } from './config.js';
-import { installErrorHandlers } from './errors.js';
+import { errorBody, installErrorHandlers } from './errors.js';
 import { installMetrics } from './metrics.js';
 import { registerRoutes } from './routes/index.js';
 
 export interface AppDeps {
   pool: Pool;
-  config: Pick<ApiConfig, 'apiToken' | 'bodyLimitBytes'>;
+  config: Pick<ApiConfig, 'apiToken' | 'bodyLimitBytes'> & Partial<Pick<ApiConfig, 'runningHubWebhookSecret'>>;
   /** A pino logger (src/shared/logger.ts); request logs become its children. */
   logger: FastifyBaseLogger;
   /** Defaults to always ready: tests hand in a migrated database. */
@@ -40,12 +41,36 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger,
     bodyLimit: deps.config.bodyLimitBytes,
     logController: new OneLinePerRequest(),
+    // A caller's request id (e.g. from a proxy) shows up in our log lines.
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
     // Keep-alive connections must not hold a graceful shutdown open.
     forceCloseConnections: 'idle',
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 10_000,
-    return503OnClosing: true,
+    // Fastify's own 503-while-closing and bad-URL replies have another shape: ours are below.
+    return503OnClosing: false,
+    frameworkErrors: (error, _request, reply) => {
+      // Called before routing, so the reply carries no route schema types.
+      const raw = reply as unknown as FastifyReply;
+      void raw.code(400).send(errorBody('BAD_URL', error.message));
+    },
+  });
+  // A request that arrives on a kept-alive connection after close() began is refused, so that
+  // shutdown only waits for requests already in flight.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (closing) {
+      await reply
+        .code(503)
+        .header('connection', 'close')
+        .send(errorBody('SHUTTING_DOWN', 'the API is shutting down; retry on another instance'));
+      return reply;
+    }
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -55,12 +80,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // cancel and retry take no body, but many clients send `content-type: application/json` on every
   // POST: an empty JSON body means "no body" (POST /api/tasks then fails validation, with a 400).
   const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '' || (typeof body === 'string' && body.trim() === '')) {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
       done(null, undefined);
       return;
     }
-    jsonParser(request, body, done);
+    jsonParser(request, text, done);
   });
 
   await app.register(fastifySwagger, {
@@ -84,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     pool: deps.pool,
     isSchemaReady: deps.isSchemaReady ?? (() => true),
     apiToken: deps.config.apiToken,
+    webhookSecret: deps.config.runningHubWebhookSecret,
     metrics,
   });
   return app;

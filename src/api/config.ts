@@ -22,6 +22,8 @@ const apiEnvSchema = z.object({
   DATABASE_STATEMENT_TIMEOUT: envDuration('ms').default(10_000),
   /** How long SIGTERM waits for in-flight requests before giving up. */
   SHUTDOWN_TIMEOUT: envDuration('ms').default(10_000),
+  /** Secret in RunningHub's callback URL (`?secret=`); unset: the webhook route answers 404. Same variable as the processor's. */
+  RUNNINGHUB_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export interface ApiConfig {
@@ -32,6 +34,7 @@ export interface ApiConfig {
   host: string;
   logLevel: z.output<typeof logLevel>;
   apiToken: string | undefined;
+  runningHubWebhookSecret: string | undefined;
   bodyLimitBytes: number;
   databasePoolSize: number;
   databaseConnectTimeoutMs: number;
@@ -49,6 +52,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     host: parsed.HOST,
     logLevel: parsed.LOG_LEVEL,
     apiToken: parsed.API_TOKEN,
+    runningHubWebhookSecret: parsed.RUNNINGHUB_WEBHOOK_SECRET,
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
     databasePoolSize: parsed.DATABASE_POOL_SIZE,
     databaseConnectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT,

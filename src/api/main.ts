@@ -77,7 +77,16 @@ async function main(): Promise<void> {
   });
 
   let schemaReady = false;
-  const app = await buildApp({ pool, config, logger, isSchemaReady: () => schemaReady });
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    app = await buildApp({ pool, config, logger, isSchemaReady: () => schemaReady });
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // E.g. the port is taken: do not leave the embedded server behind.
+    await pool.end().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw error;
+  }
   const stopping = new AbortController();
 
   let shuttingDown = false;
@@ -109,12 +118,13 @@ async function main(): Promise<void> {
   // database and exit 143 at once, cutting off in-flight requests: this program owns its signals.
   process.removeAllListeners('SIGTERM');
   process.removeAllListeners('SIGINT');
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  // A second signal changes nothing: the shutdown deadline (or supervisord's SIGKILL) ends a stuck one.
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  await app.listen({ port: config.port, host: config.host });
   void migrateUntilDone(pool, logger, stopping.signal).then((done) => {
     schemaReady = done;
+    if (done) logger.info('ready');
   });
 }
 

@@ -127,9 +127,10 @@ const cursorSchema = z.string().transform((text, ctx): TaskCursor => {
 
 export const listTasksQuerySchema = z.strictObject({
   status: z
-    .string()
-    .transform((text, ctx) => {
-      const statuses = text.split(',').map((s) => s.trim().toUpperCase());
+    .union([z.string(), z.array(z.string())])
+    .transform((given, ctx) => {
+      // `?status=A,B` and `?status=A&status=B` alike.
+      const statuses = (Array.isArray(given) ? given : [given]).flatMap((text) => text.split(',')).map((s) => s.trim().toUpperCase());
       const parsed = z.array(taskStatusSchema).safeParse(statuses);
       if (!parsed.success) {
         ctx.addIssue({ code: 'custom', message: `status must be a comma-separated list of ${TASK_STATUSES.join(', ')}` });
@@ -151,7 +152,7 @@ export const taskPageSchema = z.object({
 });
 
 export const statsSchema = z
-  .looseObject({
+  .object({
     countsByStatus: z.record(taskStatusSchema, z.int()),
     oldestPendingAgeSeconds: z.number().nullable(),
     finishedLastMinute: z.int(),
@@ -159,8 +160,25 @@ export const statsSchema = z
     failuresByErrorCode: z
       .array(z.object({ code: z.string(), count: z.int() }))
       .describe('FAILED tasks finished in the last 24 hours, by error code'),
+    processors: z
+      .array(
+        z.object({
+          processorId: z.string(),
+          host: z.string(),
+          pid: z.int(),
+          startedAt: isoTime,
+          lastBeatAt: isoTime,
+          submitted: z.int(),
+          succeeded: z.int(),
+          failed: z.int(),
+          retried: z.int(),
+          consecutiveErrors: z.int(),
+          lastError: z.string().nullable(),
+        }),
+      )
+      .describe('Task processors that sent a heartbeat in the last 30 seconds'),
   })
-  .describe('Task statistics; other components add their own sections (e.g. live processors)');
+  .describe('Task statistics, and the live task processors');
 
 export const errorSchema = z
   .object({

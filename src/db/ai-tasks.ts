@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type pg from 'pg';
+import { listLiveProcessors, type LiveProcessor } from './task-queue.js';
 
 export const TASK_STATUSES = ['PENDING', 'ACTIVE', 'SUCCESS', 'FAILED', 'CANCELLED'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -342,12 +343,15 @@ export async function getTaskStats(pool: pg.Pool): Promise<TaskStats> {
 }
 
 /**
- * What `GET /api/stats` returns: the task statistics plus one section per other table owner.
- * The task processor adds its live processors (from its heartbeat table) here, as another key.
+ * What `GET /api/stats` returns: the task statistics plus one section per other table owner
+ * (the processors' heartbeats today). A new section is one more key here and in the API's schema.
  */
-export type SystemStats = TaskStats & Record<string, unknown>;
+export interface SystemStats extends TaskStats {
+  /** Processors that sent a heartbeat in the last 30 s. */
+  processors: LiveProcessor[];
+}
 
 export async function getSystemStats(pool: pg.Pool): Promise<SystemStats> {
-  const tasks = await getTaskStats(pool);
-  return { ...tasks };
+  const [tasks, processors] = await Promise.all([getTaskStats(pool), listLiveProcessors(pool)]);
+  return { ...tasks, processors };
 }

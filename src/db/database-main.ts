@@ -4,21 +4,29 @@
 // sees this process, so PostgreSQL must never outlive it on a normal stop.
 import path from 'node:path';
 import { z } from 'zod';
-import { envBool, envInt, logLevel, parseEnv } from '../shared/env.js';
+import { ConfigError, envBool, envInt, logLevel, parseEnv } from '../shared/env.js';
 import { createLogger } from '../shared/logger.js';
 import { createPool } from './pool.js';
 import { runMigrations } from './migrate.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded.js';
 
-const settings = parseEnv(
-  z.object({
-    EMBEDDED_DATABASE_PORT: envInt(1, 65_535).default(5433),
-    EMBEDDED_DATABASE_DIR: z.string().default('.data/postgres'),
-    /** Apply the migrations once the server accepts connections (the api and processor do it too). */
-    EMBEDDED_DATABASE_MIGRATE: envBool.default(true),
-    LOG_LEVEL: logLevel.default('info'),
-  }),
-);
+const envSchema = z.object({
+  EMBEDDED_DATABASE_PORT: envInt(1, 65_535).default(5433),
+  EMBEDDED_DATABASE_DIR: z.string().default('.data/postgres'),
+  /** Apply the migrations once the server accepts connections (the api and processor do it too). */
+  EMBEDDED_DATABASE_MIGRATE: envBool.default(true),
+  LOG_LEVEL: logLevel.default('info'),
+});
+
+let settings: z.output<typeof envSchema>;
+try {
+  settings = parseEnv(envSchema);
+} catch (error) {
+  // One line naming the variable, and exit 2: supervisord shows it FATAL instead of retrying a typo forever.
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`database: ${error.message}\n`);
+  process.exit(2);
+}
 
 const log = createLogger({ name: 'database', level: settings.LOG_LEVEL });
 const dataDir = path.resolve(settings.EMBEDDED_DATABASE_DIR);

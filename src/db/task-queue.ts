@@ -10,6 +10,39 @@ import type pg from 'pg';
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
+/**
+ * Run `work` in a transaction on one pooled connection. A checked-out client has no error listener
+ * (the pool removes its own): without one, the server going away between two statements would be an
+ * unhandled 'error' event that kills the process. The broken connection is discarded, not reused.
+ */
+async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    broken ??= error instanceof Error && isConnectionError(error) ? error : undefined;
+    throw error;
+  } finally {
+    client.removeListener('error', onError);
+    client.release(broken);
+  }
+}
+
+function isConnectionError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  // Class 08: connection exceptions; 57P01..03: the server is shutting down or restarting.
+  return /terminated|ECONNRESET|ECONNREFUSED|EPIPE/i.test(error.message) || (typeof code === 'string' && /^(08|57P0)/.test(code));
+}
+
 /** Channel names the processor LISTENs on (ai_tasks_pending is created by migration 001). */
 export const TASK_CHANNELS = {
   pending: 'ai_tasks_pending',
@@ -74,45 +107,40 @@ export async function getAccountUsage(db: Queryable, fingerprint: string): Promi
  * Claim up to `limit` due PENDING tasks, highest priority first, then oldest, taking one of the
  * account's slots for each. The task becomes ACTIVE without a RunningHub id, leased to this processor.
  *
- * Why a transaction with the account row locked first: under READ COMMITTED each later statement
- * takes a fresh snapshot, so the free-slot count read after the lock includes every claim and
- * release committed before it; a count inside one claim statement would not (measured over the cap).
+ * Why this holds the limit under any number of concurrent claimers: the account row is locked
+ * FOR UPDATE first (the LIMIT depends on it, so it is evaluated before the task scan), and a row
+ * locked that way is re-read at its latest committed version, so `free` includes every claim and
+ * release committed before the lock was granted. Tasks that another claimer took meanwhile still
+ * look PENDING in this statement's snapshot, but FOR UPDATE re-checks them at their latest version
+ * and drops them. A count(*) over ai_tasks in the same statement, by contrast, reads the old
+ * snapshot only: that variant was measured going up to 22 for a limit of 3 (reference queues.md §4).
  */
-export async function claimPendingTasks(pool: pg.Pool, request: ClaimRequest): Promise<ClaimedTask[]> {
+export async function claimPendingTasks(db: Queryable, request: ClaimRequest): Promise<ClaimedTask[]> {
   if (request.limit <= 0) return [];
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const account = await client.query<{ free: number }>(
-      `SELECT max_running - running AS free FROM runninghub_accounts WHERE fingerprint = $1 FOR UPDATE`,
-      [request.account],
-    );
-    const free = account.rows[0]?.free;
-    if (free === undefined) throw new Error(`RunningHub account ${request.account.slice(0, 12)}… is not registered`);
-    const take = Math.min(free, request.limit);
-    if (take <= 0) {
-      await client.query('COMMIT');
-      return [];
-    }
-    const { rows } = await client.query<{
-      id: string;
-      claim_token: string;
-      entity_type: string;
-      entity_id: string;
-      entity_name: string;
-      workflow_id: string | null;
-      webapp_id: string | null;
-      node_info_list: unknown;
-      priority: number;
-      attempts: number;
-      max_attempts: number;
-    }>(
-      `WITH picked AS (
-         SELECT id FROM ai_tasks
-          WHERE status = 'PENDING' AND run_after <= now() AND cancel_requested_at IS NULL
-          ORDER BY priority DESC, created_at, id
-          LIMIT $1
-          FOR UPDATE SKIP LOCKED)
+  const { rows } = await db.query<{
+    id: string;
+    claim_token: string;
+    entity_type: string;
+    entity_id: string;
+    entity_name: string;
+    workflow_id: string | null;
+    webapp_id: string | null;
+    node_info_list: unknown;
+    priority: number;
+    created_at: Date;
+    attempts: number;
+    max_attempts: number;
+  }>(
+    `WITH account AS (
+       SELECT fingerprint, greatest(max_running - running, 0) AS free
+         FROM runninghub_accounts WHERE fingerprint = $4 FOR UPDATE),
+     picked AS (
+       SELECT id FROM ai_tasks
+        WHERE status = 'PENDING' AND run_after <= now() AND cancel_requested_at IS NULL
+        ORDER BY priority DESC, created_at, id
+        LIMIT least($1::int, coalesce((SELECT free FROM account), 0))
+        FOR UPDATE SKIP LOCKED),
+     claimed AS (
        UPDATE ai_tasks t
           SET status = 'ACTIVE', attempts = t.attempts + 1, claimed_by = $2, claim_token = gen_random_uuid(),
               claim_expires_at = now() + make_interval(secs => $3::double precision / 1000),
@@ -120,38 +148,30 @@ export async function claimPendingTasks(pool: pg.Pool, request: ClaimRequest): P
               outputs = NULL, error_code = NULL, error_message = NULL
          FROM picked WHERE t.id = picked.id
        RETURNING t.id, t.claim_token, t.entity_type, t.entity_id, t.entity_name, t.workflow_id, t.webapp_id,
-                 t.node_info_list, t.priority, t.attempts, t.max_attempts`,
-      [take, request.processorId, request.leaseMs, request.account],
-    );
-    if (rows.length > 0) {
-      await client.query(
-        `UPDATE runninghub_accounts SET running = running + $2, updated_at = now() WHERE fingerprint = $1`,
-        [request.account, rows.length],
-      );
-    }
-    await client.query('COMMIT');
-    // The claim statement's RETURNING order is not the ORDER BY of the CTE: restore it for callers.
-    return rows
-      .map((r) => ({
-        id: r.id,
-        claimToken: r.claim_token,
-        entityType: r.entity_type,
-        entityId: r.entity_id,
-        entityName: r.entity_name,
-        workflowId: r.workflow_id,
-        webappId: r.webapp_id,
-        nodeInfoList: r.node_info_list,
-        priority: r.priority,
-        attempts: r.attempts,
-        maxAttempts: r.max_attempts,
-      }))
-      .sort((a, b) => b.priority - a.priority);
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+                 t.node_info_list, t.priority, t.created_at, t.attempts, t.max_attempts),
+     taken AS (
+       UPDATE runninghub_accounts a SET running = a.running + c.n, updated_at = now()
+         FROM (SELECT count(*)::int AS n FROM claimed) c
+        WHERE a.fingerprint = $4 AND c.n > 0)
+     SELECT * FROM claimed`,
+    [request.limit, request.processorId, request.leaseMs, request.account],
+  );
+  // RETURNING does not keep the CTE's ORDER BY: restore it for callers.
+  return rows
+    .sort((a, b) => b.priority - a.priority || a.created_at.getTime() - b.created_at.getTime())
+    .map((r) => ({
+      id: r.id,
+      claimToken: r.claim_token,
+      entityType: r.entity_type,
+      entityId: r.entity_id,
+      entityName: r.entity_name,
+      workflowId: r.workflow_id,
+      webappId: r.webapp_id,
+      nodeInfoList: r.node_info_list,
+      priority: r.priority,
+      attempts: r.attempts,
+      maxAttempts: r.max_attempts,
+    }));
 }
 
 /** A result RunningHub reported for a task (from the outputs poll or a webhook). */
@@ -176,42 +196,28 @@ export async function recordSubmission(
   pool: pg.Pool,
   input: { taskId: string; claimToken: string; runninghubTaskId: string; firstCheckInMs: number },
 ): Promise<SubmissionRecord> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client): Promise<SubmissionRecord> => {
     const updated = await client.query(
       `UPDATE ai_tasks SET runninghub_task_id = $3, submitted_at = now(), claim_expires_at = NULL,
               next_check_at = now() + make_interval(secs => $4::double precision / 1000)
         WHERE id = $1 AND claim_token = $2 AND status = 'ACTIVE' AND runninghub_task_id IS NULL`,
       [input.taskId, input.claimToken, input.runninghubTaskId, input.firstCheckInMs],
     );
-    if (updated.rowCount !== 1) {
-      await client.query('ROLLBACK');
-      return { state: 'claim-lost' };
-    }
+    if (updated.rowCount !== 1) return { state: 'claim-lost' };
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [input.runninghubTaskId]);
     const event = await client.query<{ result: RemoteResult }>(
       `SELECT result FROM runninghub_webhook_events WHERE runninghub_task_id = $1 AND applied_at IS NULL`,
       [input.runninghubTaskId],
     );
     const early = event.rows[0];
-    if (!early) {
-      await client.query('COMMIT');
-      return { state: 'tracking' };
-    }
+    if (!early) return { state: 'tracking' };
     const finished = await finishWithResult(client, { runninghubTaskId: input.runninghubTaskId }, early.result);
     await client.query(
       `UPDATE runninghub_webhook_events SET applied_at = now() WHERE runninghub_task_id = $1`,
       [input.runninghubTaskId],
     );
-    await client.query('COMMIT');
     return finished ? { state: 'finished', status: finished.status } : { state: 'tracking' };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export interface FinishedTask {
@@ -473,34 +479,25 @@ export type WebhookRecord =
  * finish the task and give its slot back (finishTask NOTIFYs, so processors claim the slot at once).
  */
 export async function recordWebhookResult(pool: pg.Pool, runninghubTaskId: string, result: RemoteResult): Promise<WebhookRecord> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [runninghubTaskId]);
+  return inTransaction(pool, async (client): Promise<WebhookRecord> => {
+    // The lock (see recordSubmission) and the insert in one round trip; the finish below is a later
+    // statement, so its snapshot is taken after the lock was granted.
     const inserted = await client.query(
-      `INSERT INTO runninghub_webhook_events (runninghub_task_id, result) VALUES ($1, $2::jsonb)
+      `WITH locked AS (SELECT pg_advisory_xact_lock(hashtext($1)))
+       INSERT INTO runninghub_webhook_events (runninghub_task_id, result) SELECT $1, $2::jsonb FROM locked
        ON CONFLICT (runninghub_task_id) DO UPDATE SET deliveries = runninghub_webhook_events.deliveries + 1
        RETURNING (xmax = 0) AS fresh`,
       [runninghubTaskId, JSON.stringify(result)],
     );
-    if (inserted.rows[0]?.fresh !== true) {
-      await client.query('COMMIT');
-      return { state: 'duplicate' };
-    }
+    if (inserted.rows[0]?.fresh !== true) return { state: 'duplicate' };
     const task = await finishWithResult(client, { runninghubTaskId }, result);
     if (task) {
       await client.query(`UPDATE runninghub_webhook_events SET applied_at = now() WHERE runninghub_task_id = $1`, [
         runninghubTaskId,
       ]);
     }
-    await client.query('COMMIT');
     return task ? { state: 'applied', task } : { state: 'stored' };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Webhook results stored but not yet applied whose task now has the id: apply them (a safety net). */

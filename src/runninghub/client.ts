@@ -42,6 +42,7 @@ export interface RunningHubClient {
 const DEFAULT_TIMEOUT_MS = 15_000;
 
 export function createRunningHubClient(options: RunningHubClientOptions): RunningHubClient {
+  if (!URL.canParse(options.baseUrl)) throw new Error(`RunningHub client: baseUrl is not a URL: ${JSON.stringify(options.baseUrl)}`);
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const { apiKey } = options;
   if (!apiKey) throw new Error('RunningHub client: apiKey is empty');

@@ -1,7 +1,5 @@
 // supervisord's command line (supervisor/options.py ServerOptions): the options this
 // implementation acts on, and supervisord's own wording for mistakes.
-import { z } from 'zod';
-
 export const SUPERVISOR_COMPAT_VERSION = '4.2.5';
 /** `supervisord -v`: the supervisord release we reproduce, then who we are. */
 export const VERSION_TEXT = `${SUPERVISOR_COMPAT_VERSION}-compatible (storyboard-api supervisord, TypeScript)`;
@@ -50,11 +48,8 @@ const optionsWithValue: Record<string, 'c' | 'e' | 'j' | 'l' | 'i'> = {
   '--identifier': 'i',
 };
 
-const argvSchema = z.array(z.string());
-
 /** Parse `supervisord` arguments (getopt style: `-cFILE`, `-c FILE`, `--configuration=FILE`). */
-export function parseCommandLine(input: unknown): CliCommand {
-  const args = argvSchema.parse(input);
+export function parseCommandLine(args: readonly string[]): CliCommand {
   let configFile: string | null = null;
   let nodaemon = false;
   let silent = false;

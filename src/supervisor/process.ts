@@ -325,7 +325,10 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
     this.lastStop = now;
     const exit = describeExit(code, signal);
     const expected = this.config.exitcodes.includes(exit.status);
-    const tooQuickly = this.exitedBeforePromotion || now - this.lastStart < this.config.startsecs * 1000;
+    // Only the startsecs timer promotes, and only a child it found alive: an exit seen while still
+    // STARTING did not stay up for startsecs, even when the loop noticed it late (supervisord would
+    // compare clock times here and can call such a child RUNNING, reference §2.4).
+    const tooQuickly = this.config.startsecs > 0 && (this.exitedBeforePromotion || this.state === ProcessState.STARTING);
 
     if (this.killing) {
       this.killing = false;
@@ -334,7 +337,7 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
       this.host.log.log(expected ? 'info' : 'warn', `stopped: ${name} (${exit.text})`);
       return;
     }
-    if (tooQuickly && this.state === ProcessState.STARTING) {
+    if (tooQuickly) {
       this.exitstatus = 0; // supervisord's None, which the RPC reports as 0
       this.spawnerr = EXITED_TOO_QUICKLY;
       this.host.log.warn(`exited: ${name} (${exit.text}; not expected)`);

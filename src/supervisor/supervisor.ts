@@ -4,6 +4,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, sameProcessConfig } from './config/index.js';
 import type { MainLog } from './main-log.js';
+import type { RotatingLogFile } from './rotating-file.js';
 import { ManagedProcess, RUNNING_STATES, SIGNALLABLE_STATES, STOPPED_STATES, type ProcessHost } from './process.js';
 import { signalNumber } from './signals.js';
 import { SpawnProblem } from './spawn.js';
@@ -140,6 +141,12 @@ export class Supervisor implements SupervisorControl, ProcessHost {
 
   processInfo(name: string): ProcessInfo {
     return this.find(name).info();
+  }
+
+  /** The log writers of a process (flush, write-queue figures); not part of the RPC surface. */
+  processLogs(name: string): { stdout: RotatingLogFile | null; stderr: RotatingLogFile | null } {
+    const process = this.find(name);
+    return { stdout: process.stdoutLog, stderr: process.stderrLog };
   }
 
   async startProcess(name: string, wait: boolean): Promise<void> {

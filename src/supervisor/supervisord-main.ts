@@ -1,5 +1,6 @@
 // `supervisord`: read the config, start the control servers and the processes, and run until a
 // signal or an RPC says stop (exit 0) or restart (stop everything, read the config again, go on).
+import './memory-mode.js';
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -120,7 +121,8 @@ async function main(): Promise<void> {
       );
     }
   }
-  let config = await readConfig(path.resolve(configFile), command);
+  // As typed: supervisord names the file as given in its messages (config.file is absolute).
+  let config = await readConfig(configFile, command);
   if (!config.supervisord.nodaemon && process.env[DAEMON_CHILD_ENV] !== '1') daemonize();
   applyProcessSettings(config);
 
@@ -169,12 +171,13 @@ async function main(): Promise<void> {
     }
     supervisor.start();
 
-    const mood = await supervisor.whenStopped();
+    await supervisor.whenStopped();
     await servers.close();
     await supervisor.dispose();
     if (pidfile !== null) rmSync(pidfile, { force: true });
     log.close();
-    if (mood !== SupervisordState.RESTARTING) break;
+    // Read the mood last: a SIGTERM during a restart's stop phase turns it into a shutdown.
+    if (supervisor.state() !== SupervisordState.RESTARTING) break;
     config = await readConfig(config.file, command);
   }
   clearInterval(keepAlive);

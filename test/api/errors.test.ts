@@ -48,15 +48,19 @@ describe('API errors', () => {
     expect(res.body.error.details[0]).toMatchObject({ location: 'body' });
   });
 
-  it('answers 400 INVALID_JSON for malformed and empty JSON', async () => {
-    const malformed = await request(app.server)
-      .post('/api/tasks')
-      .set('content-type', 'application/json')
-      .send('{"entityType": "shot",')
-      .expect(400);
-    expectErrorShape(malformed.body, 'INVALID_JSON');
+  it('answers 400 INVALID_JSON for malformed JSON and prototype pollution attempts', async () => {
+    for (const text of ['{"entityType": "shot",', '{"__proto__": {"admin": true}}', "{'single': 'quotes'}"]) {
+      const res = await request(app.server).post('/api/tasks').set('content-type', 'application/json').send(text).expect(400);
+      expectErrorShape(res.body, 'INVALID_JSON');
+    }
+  });
+
+  it('treats an empty JSON body as no body: 400 for a create, fine for cancel', async () => {
     const empty = await request(app.server).post('/api/tasks').set('content-type', 'application/json').send('').expect(400);
-    expectErrorShape(empty.body, 'INVALID_JSON');
+    expectErrorShape(empty.body, 'VALIDATION_ERROR');
+    expect(empty.body.error.message).toMatch(/expected object/);
+    const created = await request(app.server).post('/api/tasks').send(validTask).expect(201);
+    await request(app.server).post(`/api/tasks/${created.body.id}/cancel`).set('content-type', 'application/json').send('').expect(200);
   });
 
   it('answers 413 for an oversized body', async () => {

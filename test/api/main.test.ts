@@ -116,6 +116,34 @@ describe('the api program (dist/api.js)', () => {
     await expect(fetch(`http://127.0.0.1:${apiPort}/healthz`)).rejects.toThrow();
   });
 
+  it('stops at once on SIGTERM while still waiting for the database', async () => {
+    const [dbPort, apiPort] = [await findFreePort(), await findFreePort()];
+    const program = startApi({ DATABASE_URL: `postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres`, PORT: String(apiPort) });
+    running.push(program);
+    await waitFor('the api to listen', async () => (await httpJson(apiPort, 'GET', '/healthz').catch(() => ({ status: 0 }))).status === 200);
+    await waitFor('a failed migration attempt', () => program.output().includes('migrations failed; retrying'));
+    program.child.kill('SIGTERM');
+    expect(await program.exited).toBe(0);
+  });
+
+  it('exits 1 when its port is taken, and leaves no embedded PostgreSQL behind', async () => {
+    const blocker = http.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
+    const address = blocker.address();
+    if (typeof address !== 'object' || address === null) throw new Error('no address');
+    const dataDir = path.join(tmp, 'port-taken');
+    try {
+      const program = startApi({ EMBEDDED_POSTGRES_DIR: dataDir, PORT: String(address.port) });
+      running.push(program);
+      expect(await program.exited).toBe(1);
+      expect(program.output()).toMatch(/EADDRINUSE/);
+      expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
+      expect(existsSync(path.join(dataDir, 'postmaster.pid'))).toBe(false);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
   it('without DATABASE_URL starts an embedded PostgreSQL, and stops it on SIGTERM', async () => {
     const apiPort = await findFreePort();
     const dataDir = path.join(tmp, 'embedded');

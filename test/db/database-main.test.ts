@@ -133,7 +133,7 @@ describe('dist/database.js', () => {
     let text = '';
     child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
-    expect(code).not.toBe(0);
-    expect(text).toContain('EMBEDDED_DATABASE_PORT');
+    expect(code).toBe(2);
+    expect(text).toMatch(/^database: invalid environment: EMBEDDED_DATABASE_PORT: .*\(got "eighty"\)\n$/);
   });
 });

@@ -45,13 +45,16 @@ describe('database restart mid-run', () => {
 
   it('keeps running through a restart and finishes every task', async () => {
     const ids = await insertTasks(pool, 24);
-    program = await spawnProcessor(server.url, sim.url, testSettings({ processorId: 'survivor', claimLeaseMs: 4_000 }));
+    program = await spawnProcessor(server.url, sim.url, testSettings({ processorId: 'survivor', claimLeaseMs: 4_000, maxConsecutiveErrors: 2 }));
     await waitFor('some tasks done', async () => (await tasksById(pool, ids)).filter((r) => r.status === 'SUCCESS').length >= 4, {
       timeoutMs: 30_000,
     });
 
     await server.stop();
-    await waitFor('the processor to notice', () => eventsIn(program!.output(), 'processor.error').length > 0, { timeoutMs: 20_000 });
+    // Down long enough for the self-healing to re-create the pool and client (after 2 errors here).
+    await waitFor('the processor to re-create its pool', () => eventsIn(program!.output(), 'processor.self_heal').length > 0, {
+      timeoutMs: 20_000,
+    });
     expect(program.child.exitCode).toBeNull();
     server = await startEmbeddedPostgres({ dataDir: server.dataDir, port: server.port, ephemeral: true });
 

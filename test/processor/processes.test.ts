@@ -1,4 +1,6 @@
 // The real program (node dist/task-processor.js) as child processes: several at once, kill -9, SIGTERM.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningSimulator } from '../../src/runninghub/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -73,6 +75,11 @@ describe('task processor programs', () => {
       'SELECT claimed_by, count(*)::int AS n FROM ai_tasks GROUP BY claimed_by',
     );
     expect(byProcessor.map((r) => r.claimed_by).sort()).toEqual(['p1', 'p2', 'p3']);
+    // One line per transition, in the log file too, with the task, its entity and RunningHub's id.
+    const log = await readFile(path.join(programs[0]!.logDir, 'task_processor.log'), 'utf8');
+    const succeeded = eventsIn(log, 'task.succeeded');
+    expect(succeeded.length).toBeGreaterThan(0);
+    expect(succeeded[0]).toMatchObject({ taskId: expect.any(String), entityName: expect.stringMatching(/^Shot /), runninghubTaskId: expect.stringMatching(/^\d{19}$/) });
     expect(await getAccountUsage(db.pool, ACCOUNT)).toMatchObject({ running: 0, holders: 0 });
   });
 

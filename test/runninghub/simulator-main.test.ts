@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { findFreePort } from '../../src/db/index.js';
@@ -57,8 +59,69 @@ describe('dist/runninghub-simulator.js as a process', () => {
       reject: false,
       all: true,
     });
-    expect(result.exitCode).not.toBe(0);
+    expect(result.exitCode).toBe(2);
     expect(result.all).toMatch(/SIMULATOR_PORT/);
     expect(result.all).toMatch(/SIMULATOR_FAILURE_RATE/);
+  });
+
+  it('exits 1 with a clear line when its port is taken', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = holder.address() as AddressInfo;
+      const result = await execa(process.execPath, [distProgram('runninghub-simulator')], {
+        env: { SIMULATOR_PORT: String(port) },
+        reject: false,
+        all: true,
+      });
+      expect(result.exitCode).toBe(1);
+      expect(result.all).toMatch(/cannot start: .*EADDRINUSE/);
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+  });
+
+  it('takes strict mode and workflows from SIMULATOR_STRICT and SIMULATOR_CONFIG_JSON', async () => {
+    const port = await findFreePort();
+    const config = { workflows: { '1904136902449209346': { nodes: { '6': ['text'] } } }, acceptAnyKey: false, keys: { 'strict-key': {} } };
+    const child = execa(process.execPath, [distProgram('runninghub-simulator')], {
+      env: { SIMULATOR_PORT: String(port), SIMULATOR_STRICT: 'true', SIMULATOR_CONFIG_JSON: JSON.stringify(config) },
+      reject: false,
+      all: true,
+    });
+    let output = '';
+    child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await waitFor('the listening line', () => output.includes('simulator.listening'), { timeoutMs: 30_000 });
+      const client = createRunningHubClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'strict-key' });
+      await expect(client.createTask({ workflowId: '1' })).rejects.toMatchObject({ code: '380' });
+      await expect(
+        client.createTask({ workflowId: '1904136902449209346', nodeInfoList: [{ nodeId: '6', fieldName: 'seed', fieldValue: '1' }] }),
+      ).rejects.toMatchObject({ code: '803' });
+      const created = await client.createTask({ workflowId: '1904136902449209346', nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: 'ok' }] });
+      expect(created.taskId).toMatch(/^\d{19}$/);
+      const stranger = createRunningHubClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'other-key' });
+      await expect(stranger.getAccountStatus()).rejects.toMatchObject({ code: '802' });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect((await child).exitCode).toBe(0);
+  });
+
+  it('refuses SIMULATOR_CONFIG_JSON that is not JSON (exit 2) or names an unknown option (exit 1)', async () => {
+    const notJson = await execa(process.execPath, [distProgram('runninghub-simulator')], {
+      env: { SIMULATOR_PORT: '0', SIMULATOR_CONFIG_JSON: '{oops' },
+      reject: false,
+      all: true,
+    });
+    expect(notJson.exitCode).toBe(2);
+    expect(notJson.all).toMatch(/SIMULATOR_CONFIG_JSON: not valid JSON/);
+    const unknown = await execa(process.execPath, [distProgram('runninghub-simulator')], {
+      env: { SIMULATOR_PORT: '0', SIMULATOR_CONFIG_JSON: '{"concurency":5}' },
+      reject: false,
+      all: true,
+    });
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.all).toMatch(/cannot start: .*concurency/);
   });
 });

@@ -76,7 +76,8 @@ describe('simulator', () => {
     try {
       const client = createRunningHubClient({ baseUrl: simulator.url, apiKey: KEY });
       const created = await client.createTask({ workflowId: '1', webhookUrl: receiver.url });
-      await waitFor('a successful delivery', () => receiver.statuses.includes(200));
+      // The simulator records an attempt once it has the reply, just after the receiver saw it.
+      await waitFor('a successful delivery', () => simulator.counters().webhooksDelivered === 1);
       expect(receiver.statuses).toEqual([500, 200]);
       // Both attempts carried the same event.
       expect(receiver.bodies[0]).toBe(receiver.bodies[1]);
@@ -91,6 +92,12 @@ describe('simulator', () => {
       const task = simulator.tasks().find((t) => t.taskId === created.taskId);
       expect(task?.webhookAttempts.map((a) => a.ok)).toEqual([false, true]);
       expect(simulator.counters()).toMatchObject({ webhookAttempts: 2, webhooksDelivered: 1, webhooksAbandoned: 0 });
+      const detail = await post('/task/openapi/getWebhookDetail', { apiKey: KEY, taskId: created.taskId });
+      expect(detail.json).toMatchObject({
+        code: 0,
+        data: { taskId: created.taskId, webhookUrl: receiver.url, callbackStatus: 'SUCCESS', callbackResponse: '200', retryCount: 1, eventData: receiver.bodies[1] },
+      });
+      expect(JSON.stringify(detail.json)).not.toContain(KEY);
     } finally {
       await receiver.close();
     }
@@ -275,5 +282,38 @@ describe('simulator retention', () => {
     } finally {
       await small.stop();
     }
+  });
+});
+
+describe('simulator with a manual clock', () => {
+  it('moves tasks only when told to, at exactly the configured times', async () => {
+    const manual = await startSimulator({ manualClock: true, queuedMs: [1000, 1000], runningMs: [5000, 5000] });
+    try {
+      const client = createRunningHubClient({ baseUrl: manual.url, apiKey: KEY });
+      const { taskId } = await client.createTask({ workflowId: '1' });
+      manual.advance(999);
+      expect(await client.getStatus(taskId)).toBe('QUEUED');
+      manual.advance(1);
+      expect(await client.getStatus(taskId)).toBe('RUNNING');
+      manual.advance(4999);
+      expect(await client.getStatus(taskId)).toBe('RUNNING');
+      // Over HTTP, as a test driving a simulator process would.
+      const response = await fetch(`${manual.url}/__sim/advance`, { method: 'POST', body: JSON.stringify({ ms: 1 }) });
+      expect(response.status).toBe(200);
+      const outcome = await client.getOutputs(taskId);
+      expect(outcome.status).toBe('SUCCESS');
+      if (outcome.status === 'SUCCESS') expect(outcome.outputs[0]?.taskCostTime).toBe(5);
+      const [task] = manual.tasks();
+      expect(task!.endedAt! - task!.createdAt).toBe(6000);
+      expect(() => manual.setOptions({ manualClock: false })).toThrow(/only be chosen when the simulator starts/);
+    } finally {
+      await manual.stop();
+    }
+  });
+
+  it('advance is refused on a real-time simulator', async () => {
+    expect(() => simulator.advance(10)).toThrow(/manualClock/);
+    const response = await fetch(`${simulator.url}/__sim/advance`, { method: 'POST', body: JSON.stringify({ ms: 10 }) });
+    expect(response.status).toBe(400);
   });
 });

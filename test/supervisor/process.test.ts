@@ -87,6 +87,21 @@ describe('BACKOFF and FATAL', () => {
     expect(info.description).toBe('Exited too quickly (process log may have details)');
   });
 
+  it('reaps before promoting: a child that died while the loop was busy is an early exit, not RUNNING', async () => {
+    const h = run(group(processConfig('racer', ['sh', '-c', 'sleep 0.5; exit 0'], { startsecs: 1, startretries: 0 })));
+    const pid = h.supervisor.processInfo('racer').pid;
+    const spawnedAt = Date.now();
+    // Hold the event loop (deliberately, to create the race) until the child is a zombie and the
+    // startsecs timer is overdue: timer and exit event are then both pending, in either order.
+    while (!(Date.now() - spawnedAt > 1200 && /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')))) {
+      if (Date.now() - spawnedAt > 10_000) throw new Error('child did not exit');
+    }
+    await h.waitForLine(/^exited: racer/);
+    expect(h.messages()).toContain('exited: racer (exit status 0; not expected)');
+    expect(h.messages().some((m) => m.startsWith('success: racer'))).toBe(false);
+    await h.waitForLine(/^gave up: racer/);
+  });
+
   it('an exit before startsecs is BACKOFF even with exit status 0, and stop from BACKOFF is STOPPED', async () => {
     const h = run(group(processConfig('short', ['sh', '-c', 'exit 0'], { startsecs: 2, startretries: 5 })));
     await h.waitForLine(/^exited: short \(exit status 0; not expected\)$/);

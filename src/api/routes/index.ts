@@ -7,6 +7,7 @@ import { ApiError } from '../errors.js';
 import { healthRoutes } from './health.js';
 import { statsRoutes } from './stats.js';
 import { taskRoutes } from './tasks.js';
+import { runningHubWebhookRoutes } from './webhook.js';
 
 export interface RouteDeps {
   pool: Pool;
@@ -16,11 +17,13 @@ export interface RouteDeps {
 
 export async function registerRoutes(
   app: FastifyInstance,
-  deps: RouteDeps & { apiToken: string | undefined; metrics: Registry },
+  deps: RouteDeps & { apiToken: string | undefined; webhookSecret?: string | undefined; metrics: Registry },
 ): Promise<void> {
   const routeDeps: RouteDeps = { pool: deps.pool, isSchemaReady: deps.isSchemaReady };
   // Open: probes and scrapers carry no token.
   await app.register(healthRoutes, { ...routeDeps, metrics: deps.metrics });
+  // RunningHub's callback: open like the probes (it cannot send our token), guarded by its own secret.
+  await app.register(runningHubWebhookRoutes, { pool: deps.pool, secret: deps.webhookSecret });
 
   // /api: behind the token when one is configured; the hook is scoped to this plugin.
   await app.register(

@@ -7,7 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { recordWebhookResult, type Pool, type RemoteResult } from '../../db/index.js';
 import { parseWebhookEvent, type WebhookEvent } from '../../runninghub/index.js';
-import { parseEnv } from '../../shared/env.js';
+import { errorBody } from '../errors.js';
 
 export const WEBHOOK_PATH = '/api/runninghub/webhook';
 
@@ -15,15 +15,6 @@ export interface WebhookRouteOptions {
   pool: Pool;
   /** Unset: the route answers 404, as if it did not exist (webhooks off, the processor polls). */
   secret: string | undefined;
-}
-
-const webhookEnvSchema = z.object({
-  RUNNINGHUB_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
-});
-
-/** The secret from the environment (the same variable the processor reads). */
-export function webhookSecretFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return parseEnv(webhookEnvSchema, env).RUNNINGHUB_WEBHOOK_SECRET;
 }
 
 const querySchema = z.object({ secret: z.string().optional() });
@@ -42,17 +33,17 @@ export const runningHubWebhookRoutes: FastifyPluginAsync<WebhookRouteOptions> = 
   const expected = options.secret === undefined ? undefined : digest(options.secret);
   // The raw text goes to the parser so that a task id sent as a JSON number keeps all its digits.
   // Content-type parsers are scoped to this plugin: the rest of the API keeps its JSON parser.
-  app.removeContentTypeParser(['application/json', 'text/plain']);
+  for (const type of ['application/json', 'text/plain']) if (app.hasContentTypeParser(type)) app.removeContentTypeParser(type);
   app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   app.post(WEBHOOK_PATH, { schema: { hide: true } }, async (request, reply) => {
     if (expected === undefined) {
-      return reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'webhooks are not configured (RUNNINGHUB_WEBHOOK_SECRET)' } });
+      return reply.code(404).send(errorBody('ROUTE_NOT_FOUND', 'webhooks are not configured (RUNNINGHUB_WEBHOOK_SECRET is unset)'));
     }
     const query = querySchema.safeParse(request.query);
     const given = query.success ? query.data.secret : undefined;
     if (given === undefined || !timingSafeEqual(digest(given), expected)) {
-      return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong webhook secret' } });
+      return reply.code(401).send(errorBody('UNAUTHORIZED', 'missing or wrong webhook secret (?secret=)'));
     }
     let event: WebhookEvent;
     try {
@@ -60,7 +51,7 @@ export const runningHubWebhookRoutes: FastifyPluginAsync<WebhookRouteOptions> = 
     } catch (error) {
       // 400: RunningHub retries a non-2xx reply; a body we cannot read will not improve, but the log shows it.
       request.log.warn({ event: 'webhook.invalid', err: (error as Error).message }, 'unreadable RunningHub webhook');
-      return reply.code(400).send({ error: { code: 'INVALID_WEBHOOK', message: (error as Error).message } });
+      return reply.code(400).send(errorBody('INVALID_WEBHOOK', (error as Error).message));
     }
     const recorded = await recordWebhookResult(options.pool, event.taskId, toRemoteResult(event.outcome));
     request.log.info(

@@ -11,6 +11,7 @@ export interface SimulatorControl {
   setOptions(patch: Partial<SimulatorOptionsInput>): Promise<SimulatorOptions>;
   occupy(apiKey: string, n: number, durationMs?: number): Promise<string[]>;
   release(apiKey?: string): Promise<number>;
+  advance(ms: number): Promise<void>;
 }
 
 export function connectSimulator(baseUrl: string, { timeoutMs = 10_000 }: { timeoutMs?: number } = {}): SimulatorControl {
@@ -36,6 +37,9 @@ export function connectSimulator(baseUrl: string, { timeoutMs = 10_000 }: { time
     setOptions: (patch) => request('POST', 'config', z.custom<SimulatorOptions>((v) => typeof v === 'object' && v !== null), patch),
     occupy: async (apiKey, n, durationMs) =>
       (await request('POST', 'occupy', z.object({ taskIds: z.array(z.string()) }), { apiKey, n, ...(durationMs === undefined ? {} : { durationMs }) })).taskIds,
+    advance: async (ms) => {
+      await request('POST', 'advance', z.unknown(), { ms });
+    },
     release: async (apiKey) => (await request('POST', 'release', z.object({ released: z.number() }), apiKey === undefined ? {} : { apiKey })).released,
   };
 }

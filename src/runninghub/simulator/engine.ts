@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { realClock, type CancelTimer, type SimulatorClock } from './clock.js';
 import type { SimulatorOptions, SimulatorTargetSpec } from './options.js';
 import type { SimulatorCounters } from './views.js';
 
@@ -40,8 +41,10 @@ export interface SimTask {
   outputs: SimOutputFile[];
   coinsPerRun: number;
   webhookUrl: string | null;
+  /** The TASK_END body, once there is one to send. */
+  webhookBody: string | null;
   webhookAttempts: SimWebhookAttempt[];
-  timer: NodeJS.Timeout | null;
+  cancelTimer: CancelTimer | null;
 }
 
 export function emptyCounters(): SimulatorCounters {
@@ -118,6 +121,7 @@ export class SimulatorEngine {
   constructor(
     options: SimulatorOptions,
     private readonly hooks: { publicUrl: () => string; onTerminal: (task: SimTask) => void },
+    readonly clock: SimulatorClock = realClock,
   ) {
     this.options = options;
   }
@@ -219,7 +223,7 @@ export class SimulatorEngine {
         outputSpecs: this.options.defaultOutputs,
       });
       this.setStatus(task, 'RUNNING');
-      task.startedAt = Date.now();
+      task.startedAt = this.clock.now();
       if (durationMs !== null) this.schedule(task, durationMs, () => this.finish(task));
       created.push(task);
     }
@@ -269,14 +273,15 @@ export class SimulatorEngine {
       fingerprint: init.fingerprint,
       status: 'QUEUED',
       planned: init.planned,
-      createdAt: Date.now(),
+      createdAt: this.clock.now(),
       startedAt: null,
       endedAt: null,
       outputs,
       coinsPerRun: init.coinsPerRun,
       webhookUrl: init.webhookUrl,
+      webhookBody: null,
       webhookAttempts: [],
-      timer: null,
+      cancelTimer: null,
     };
     this.tasks.set(taskId, task);
     this.forgetOldTasks();
@@ -317,13 +322,11 @@ export class SimulatorEngine {
   }
 
   private schedule(task: SimTask, ms: number, then: () => void): void {
-    if (task.timer) clearTimeout(task.timer);
-    task.timer = setTimeout(() => {
-      task.timer = null;
+    task.cancelTimer?.();
+    task.cancelTimer = this.clock.after(ms, () => {
+      task.cancelTimer = null;
       then();
-    }, ms);
-    // The server keeps the program alive; a pending transition must not keep a stopped one alive.
-    task.timer.unref();
+    });
   }
 
   private setStatus(task: SimTask, status: SimTaskStatus): void {
@@ -346,7 +349,7 @@ export class SimulatorEngine {
       return;
     }
     this.setStatus(task, 'RUNNING');
-    task.startedAt = Date.now();
+    task.startedAt = this.clock.now();
     this.schedule(task, randomIn(this.options.runningMs), () => this.finish(task));
   }
 
@@ -358,7 +361,7 @@ export class SimulatorEngine {
       this.setStatus(task, 'SUCCESS');
       this.coins.set(task.apiKey, this.coinsOf(task.apiKey) - task.coinsPerRun);
     }
-    task.endedAt = Date.now();
+    task.endedAt = this.clock.now();
     this.freeSlot(task.apiKey);
     this.hooks.onTerminal(task);
   }
@@ -377,10 +380,10 @@ export class SimulatorEngine {
     const task = this.tasks.get(taskId);
     if (!task || task.apiKey !== apiKey) return false;
     if (!isTerminal(task.status)) {
-      if (task.timer) clearTimeout(task.timer);
-      task.timer = null;
+      task.cancelTimer?.();
+      task.cancelTimer = null;
       this.setStatus(task, 'CANCELLED');
-      task.endedAt = Date.now();
+      task.endedAt = this.clock.now();
       this.counters.cancels++;
       this.freeSlot(task.apiKey);
     }
@@ -409,8 +412,8 @@ export class SimulatorEngine {
 
   stopTimers(): void {
     for (const task of this.tasks.values()) {
-      if (task.timer) clearTimeout(task.timer);
-      task.timer = null;
+      task.cancelTimer?.();
+      task.cancelTimer = null;
     }
   }
 }

@@ -23,6 +23,8 @@ export interface RunningSimulator {
   /** Hold `n` slots of a key as if used from the web UI, until `release` or `durationMs`. Also POST /__sim/occupy. */
   occupy(apiKey: string, n: number, durationMs?: number): string[];
   release(apiKey?: string): number;
+  /** With `manualClock: true`: move simulated time on by `ms`, running the transitions due. Also POST /__sim/advance. */
+  advance(ms: number): void;
   stop(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function startSimulator(options: Partial<SimulatorOptionsInput> = {
     options: () => structuredClone(server.engine.options),
     occupy: (apiKey, n, durationMs) => server.engine.occupy(apiKey, n, durationMs ?? null).map((t) => t.taskId),
     release: (apiKey) => server.engine.release(apiKey ?? null),
+    advance: (ms) => server.advance(ms),
     stop: () => (stopped ??= server.stop()),
   };
 }

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { envBool, envDuration, envInt, logLevel, parseEnv } from '../../shared/env.js';
 import { createLogger } from '../../shared/logger.js';
-import { startSimulator } from './index.js';
+import { startSimulator, type RunningSimulator } from './index.js';
 
 const durationRange = z
   .string()
@@ -42,34 +42,62 @@ const envSchema = z.object({
   LOG_LEVEL: logLevel.default('info'),
 });
 
-const env = parseEnv(envSchema);
-const logger = createLogger({ name: 'runninghub-simulator', level: env.LOG_LEVEL });
+async function main(): Promise<void> {
+  let env: z.output<typeof envSchema>;
+  try {
+    env = parseEnv(envSchema);
+  } catch (error) {
+    // A configuration mistake: one clear line, no stack trace.
+    process.stderr.write(`runninghub-simulator: ${(error as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const logger = createLogger({ name: 'runninghub-simulator', level: env.LOG_LEVEL });
 
-const simulator = await startSimulator(
-  {
-    ...env.SIMULATOR_CONFIG_JSON,
-    host: env.SIMULATOR_HOST,
-    port: env.SIMULATOR_PORT,
-    publicUrl: env.SIMULATOR_PUBLIC_URL,
-    concurrency: env.SIMULATOR_CONCURRENCY,
-    queuedMs: env.SIMULATOR_QUEUED,
-    runningMs: env.SIMULATOR_RUNNING,
-    failureRate: env.SIMULATOR_FAILURE_RATE,
-    strict: env.SIMULATOR_STRICT,
-  },
-  { logger },
-);
-logger.info({ event: 'simulator.listening', url: simulator.url, port: simulator.port }, `RunningHub simulator listening on ${simulator.url}`);
+  let simulator: RunningSimulator;
+  try {
+    simulator = await startSimulator(
+      {
+        ...env.SIMULATOR_CONFIG_JSON,
+        host: env.SIMULATOR_HOST,
+        port: env.SIMULATOR_PORT,
+        publicUrl: env.SIMULATOR_PUBLIC_URL,
+        concurrency: env.SIMULATOR_CONCURRENCY,
+        queuedMs: env.SIMULATOR_QUEUED,
+        runningMs: env.SIMULATOR_RUNNING,
+        failureRate: env.SIMULATOR_FAILURE_RATE,
+        strict: env.SIMULATOR_STRICT,
+      },
+      { logger },
+    );
+  } catch (error) {
+    // Bad SIMULATOR_CONFIG_JSON options, or the port is taken. Nothing listens, so the process ends.
+    logger.fatal({ event: 'simulator.start_failed', err: error }, `cannot start: ${(error as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
+  logger.info({ event: 'simulator.listening', url: simulator.url, port: simulator.port }, `RunningHub simulator listening on ${simulator.url}`);
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ event: 'simulator.stopping', signal }, 'stopping');
-  await simulator.stop();
-  logger.info({ event: 'simulator.stopped' }, 'stopped');
-  logger.flush();
-  process.exitCode = 0;
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ event: 'simulator.stopping', signal }, 'stopping');
+    await simulator.stop();
+    logger.info({ event: 'simulator.stopped' }, 'stopped');
+    process.exitCode = 0;
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      shutdown(signal).catch((error: unknown) => {
+        logger.error({ event: 'simulator.stop_failed', err: error }, 'stop failed');
+        process.exitCode = 1;
+      });
+    });
+  }
 }
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+
+main().catch((error: unknown) => {
+  process.stderr.write(`runninghub-simulator: ${String((error as Error)?.stack ?? error)}\n`);
+  process.exitCode = 1;
+});

@@ -8,7 +8,7 @@ const range = z
   .refine(([min, max]) => min <= max, 'range must be [min, max] with min <= max');
 
 /** Endpoints a fault can be attached to. */
-export const SIMULATOR_ENDPOINTS = ['create', 'aiAppRun', 'status', 'outputs', 'cancel', 'accountStatus', 'files'] as const;
+export const SIMULATOR_ENDPOINTS = ['create', 'aiAppRun', 'status', 'outputs', 'cancel', 'accountStatus', 'webhookDetail', 'files'] as const;
 export type SimulatorEndpoint = (typeof SIMULATOR_ENDPOINTS)[number];
 
 const times = z.number().int().min(1).optional();
@@ -90,6 +90,11 @@ export const simulatorOptionsSchema = z.strictObject({
       backoffMs: z.array(z.number().int().min(0)).min(1).default([1000, 5000, 30000]),
     })
     .prefault({}),
+  /**
+   * Task transitions wait for `advance(ms)` (POST /__sim/advance) instead of real time: deterministic
+   * tests with tasks held QUEUED/RUNNING. Chosen at start only. Webhook retries and faults stay real-time.
+   */
+  manualClock: z.boolean().default(false),
   /** Finished tasks kept (oldest forgotten first), so a long `npm start` does not grow without bound. */
   maxFinishedTasks: z.number().int().min(1).default(20_000),
   /** Faults per endpoint; `times` counts down and the fault disappears at 0. */

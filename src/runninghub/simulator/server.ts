@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/logger.js';
 import { parseJsonKeepingBigIntegers } from '../json.js';
 import { SimulatorEngine, isTerminal, type BusinessError, type SimTask, type SimulatorCounters } from './engine.js';
 import { simulatorOptionsSchema, type SimulatorEndpoint, type SimulatorFault, type SimulatorOptions } from './options.js';
+import { ManualClock, realClock } from './clock.js';
 import { colourFor, solidPng } from './png.js';
 import { WebhookSender } from './webhooks.js';
 import type { SimulatorTaskView as TaskView } from './views.js';
@@ -35,6 +36,7 @@ const createBodies = {
 };
 const taskIdBody = z.looseObject({ taskId: idInput });
 const occupyBody = z.strictObject({ apiKey: z.string().min(1), n: z.number().int().min(1).max(10_000), durationMs: z.number().int().min(0).optional() });
+const advanceBody = z.strictObject({ ms: z.number().int().min(0) });
 const releaseBody = z.strictObject({ apiKey: z.string().min(1).optional() });
 
 class HttpReply {
@@ -52,15 +54,21 @@ export class SimulatorServer {
   private readonly pngs = new Map<string, Buffer>();
   private readonly delayTimers = new Set<NodeJS.Timeout>();
   private port = 0;
+  private readonly manualClock: ManualClock | undefined;
 
   constructor(
     options: SimulatorOptions,
     private readonly logger: Logger | undefined,
   ) {
-    this.engine = new SimulatorEngine(options, {
-      publicUrl: () => this.publicUrl(),
-      onTerminal: (task) => this.onTerminal(task),
-    });
+    this.manualClock = options.manualClock ? new ManualClock() : undefined;
+    this.engine = new SimulatorEngine(
+      options,
+      {
+        publicUrl: () => this.publicUrl(),
+        onTerminal: (task) => this.onTerminal(task),
+      },
+      this.manualClock ?? realClock,
+    );
     this.webhooks = new WebhookSender(
       () => this.engine.options.webhook,
       () => this.engine.counters,
@@ -118,8 +126,15 @@ export class SimulatorServer {
     // Where we listen cannot change while listening.
     merged.host = current.host;
     merged.port = current.port;
+    if (merged.manualClock !== current.manualClock) throw new Error('manualClock can only be chosen when the simulator starts');
     this.engine.options = simulatorOptionsSchema.parse(merged);
     return this.engine.options;
+  }
+
+  /** Manual clock only: move simulated time forward, running the task transitions that fall due. */
+  advance(ms: number): void {
+    if (!this.manualClock) throw new Error('advance() needs a simulator started with manualClock: true');
+    this.manualClock.advance(ms);
   }
 
   reset(): void {
@@ -202,6 +217,7 @@ export class SimulatorServer {
           this.delayTimers.delete(timer);
           if (!res.destroyed) this.write(res, reply);
         }, fault.ms);
+        timer.unref();
         this.delayTimers.add(timer);
         return;
       }
@@ -255,7 +271,8 @@ export class SimulatorServer {
       }
       case 'status':
       case 'outputs':
-      case 'cancel': {
+      case 'cancel':
+      case 'webhookDetail': {
         const parsed = taskIdBody.safeParse(body);
         if (!parsed.success) return this.businessError({ code: 301, msg: 'PARAMS_INVALID' });
         const taskId = parsed.data.taskId;
@@ -265,6 +282,7 @@ export class SimulatorServer {
         }
         const task = this.engine.find(apiKey, taskId);
         if (!task) return this.businessError({ code: 807, msg: 'APIKEY_TASK_NOT_FOUND' });
+        if (endpoint === 'webhookDetail') return this.webhookDetail(task);
         if (endpoint === 'status') {
           return envelope(200, { code: 0, msg: '', data: task.status === 'CANCELLED' ? 'FAILED' : task.status });
         }
@@ -380,11 +398,29 @@ export class SimulatorServer {
     }
   }
 
+  /** The reference's getWebhookDetail record (without `userApiKey`: the simulator does not echo keys). */
+  private webhookDetail(task: SimTask): HttpReply {
+    if (!task.webhookUrl) return this.businessError({ code: 807, msg: 'APIKEY_TASK_NOT_FOUND' });
+    const last = task.webhookAttempts.at(-1);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return this.ok({
+      id: task.taskId,
+      taskId: task.taskId,
+      webhookUrl: task.webhookUrl,
+      eventData: task.webhookBody,
+      callbackStatus: last === undefined ? 'PENDING' : last.ok ? 'SUCCESS' : 'FAILED',
+      callbackResponse: last?.result ?? null,
+      retryCount: Math.max(0, task.webhookAttempts.length - 1),
+      createTime: iso(task.createdAt),
+      updateTime: iso(last?.at ?? task.createdAt),
+    });
+  }
+
   private onTerminal(task: SimTask): void {
     this.logger?.debug({ event: 'task.finished', taskId: task.taskId, status: task.status }, 'task finished');
     if (!task.webhookUrl || !isTerminal(task.status) || task.status === 'CANCELLED') return;
-    const body = this.json({ event: 'TASK_END', taskId: task.taskId, eventData: JSON.stringify(this.outputsEnvelope(task, 'webhook')) });
-    this.webhooks.send(task, body);
+    task.webhookBody = this.json({ event: 'TASK_END', taskId: task.taskId, eventData: JSON.stringify(this.outputsEnvelope(task, 'webhook')) });
+    this.webhooks.send(task, task.webhookBody);
   }
 
   private file(path: string): HttpReply {
@@ -427,8 +463,18 @@ export class SimulatorServer {
       try {
         return json(200, this.setOptions(patch as Record<string, unknown>));
       } catch (error) {
-        return badRequest(error instanceof z.ZodError ? error : String(error));
+        return badRequest(error instanceof z.ZodError ? error : String((error as Error).message));
       }
+    }
+    if (method === 'POST' && path === '/__sim/advance') {
+      const parsed = advanceBody.safeParse(parseBody());
+      if (!parsed.success) return badRequest(parsed.error);
+      try {
+        this.advance(parsed.data.ms);
+      } catch (error) {
+        return badRequest(String((error as Error).message));
+      }
+      return json(200, { now: this.engine.clock.now() });
     }
     if (method === 'POST' && path === '/__sim/occupy') {
       const parsed = occupyBody.safeParse(parseBody());
@@ -536,6 +582,8 @@ function endpointOf(method: string, path: string): SimulatorEndpoint | undefined
       return 'cancel';
     case '/uc/openapi/accountStatus':
       return 'accountStatus';
+    case '/task/openapi/getWebhookDetail':
+      return 'webhookDetail';
     default:
       return undefined;
   }

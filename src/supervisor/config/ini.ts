@@ -173,8 +173,8 @@ export class IniDocument {
       const option = OPTION_LINE.exec(value);
       const key = option?.[1];
       if (option === null || key === undefined || key === '') {
-        flush();
-        pending = null;
+        // configparser keeps the current key after a bad line, so indented lines below it
+        // still continue that key rather than count as more errors.
         errors.push({ line: lineNumber, raw: rawWithNewline });
         return;
       }

@@ -3,7 +3,7 @@
 // server_configs_from_parser) step by step, so that the first error is the one supervisord reports.
 
 import { randomInt } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,6 +72,23 @@ interface LoadState {
   childlogdir: string;
   identifier: string;
   supervisordEnvironment: Record<string, string>;
+}
+
+/**
+ * An expansions function that builds its map once per file (the only thing that varies
+ * between the values of one section is `here`): environments have dozens of ENV_ names.
+ */
+function perFile(build: (here: string) => Expansions, state: LoadState): (raw: IniValue | undefined) => Expansions {
+  const cache = new Map<string, Expansions>();
+  return (raw) => {
+    const here = hereOf(state, raw);
+    let names = cache.get(here);
+    if (names === undefined) {
+      names = build(here);
+      cache.set(here, names);
+    }
+    return names;
+  };
 }
 
 function hereOf(state: LoadState, raw: IniValue | undefined): string {
@@ -185,6 +202,9 @@ function readSupervisord(state: LoadState): SupervisordSection {
     parsed = parseSection(supervisordSchema(names, envNames, state.ctx, tempdir), rawSection(state.doc, 'supervisord'));
   } catch (error) {
     return plainError(error, 'supervisord');
+  }
+  if (state.doc.get('supervisord', 'logfile')?.value.toLowerCase() === 'syslog') {
+    state.warnings.push('[supervisord] logfile=syslog: syslog is not supported by this supervisord; the main log is not written to a file');
   }
   for (const [key, value] of Object.entries(parsed.environment)) state.environ.set(`ENV_${key}`, value);
   return {
@@ -372,14 +392,14 @@ function processesFromSectionUnwrapped(
 ): ProcessConfig[] {
   const programName = parseProcessOrGroupName(section.slice(section.indexOf(':') + 1));
   const raw = rawSection(state.doc, section);
-  const common = (value: IniValue | undefined): Record<string, FormatValue> => ({
-    here: hereOf(state, value),
+  const common = (here: string): Record<string, FormatValue> => ({
+    here,
     program_name: programName,
     host_node_name: state.hostname,
     group_name: groupName,
   });
   const settings = parseSection(
-    programSettingsSchema(section, (value) => withExpansions(state.environ, common(value))),
+    programSettingsSchema(section, perFile((here) => withExpansions(state.environ, common(here)), state)),
     raw,
   );
   const killasgroup = settings.killasgroup ?? settings.stopasgroup;
@@ -392,11 +412,12 @@ function processesFromSectionUnwrapped(
   const processes: ProcessConfig[] = [];
   for (let processNum = settings.numprocs_start; processNum < settings.numprocs_start + settings.numprocs; processNum += 1) {
     const perProcess = { process_num: processNum, numprocs: settings.numprocs };
-    const loopNames = (value: IniValue | undefined): Map<string, FormatValue> =>
-      withExpansions(withExpansions(state.environ, common(value)), perProcess);
-    const { environment } = parseSection(environmentSchema(loopNames), raw);
+    const loopBuild = (here: string): Map<string, FormatValue> =>
+      withExpansions(withExpansions(state.environ, common(here)), perProcess);
+    const { environment } = parseSection(environmentSchema(perFile(loopBuild, state)), raw);
+    // Keys after environment= may use the program's own variables as ENV_.
     const programEnv = new Map(Object.entries(environment).map(([k, v]): [string, FormatValue] => [`ENV_${k}`, v]));
-    const names = (value: IniValue | undefined): Expansions => withExpansions(loopNames(value), programEnv);
+    const names = perFile((here) => withExpansions(loopBuild(here), programEnv), state);
     const values = parseSection(processSchema(section, names, state.ctx), raw);
 
     const name = expand(processNameTemplate, names(raw.process_name), 'process_name');
@@ -657,11 +678,23 @@ export async function loadSupervisorctlConfig(
   file: string,
   options: Pick<LoadOptions, 'env' | 'cwd'> = {},
 ): Promise<SupervisorctlSection> {
+  return loadSupervisorctlConfigSync(file, options);
+}
+
+/** loadSupervisorctlConfig for callers that resolve their options synchronously (the ctl CLI). */
+export function loadSupervisorctlConfigSync(file: string, options: Pick<LoadOptions, 'env' | 'cwd'> = {}): SupervisorctlSection {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const mainFile = path.resolve(cwd, file);
   const doc = new IniDocument();
-  await readMainFile(doc, mainFile, file);
+  if (!existsSync(mainFile)) throw new ConfigError(`could not find config file ${file}`);
+  let text: string;
+  try {
+    text = readFileSync(mainFile, 'utf8');
+  } catch {
+    throw new ConfigError(`could not read config file ${file}`);
+  }
+  parseInto(doc, text, mainFile, file);
   if (!doc.has('supervisorctl')) throw new ConfigError('.ini file does not include supervisorctl section');
   return readSupervisorctlSection(doc, path.dirname(mainFile), environmentExpansions(env), { env, cwd });
 }

@@ -22,7 +22,8 @@ function interruptedBySigint(): Promise<void> {
 }
 
 async function runShell(controller: Controller, options: CtlOptions, streams: SupervisorctlStreams): Promise<void> {
-  const rl = createInterface({ input: streams.stdin, output: streams.stdout, terminal: Boolean((streams.stdin as { isTTY?: boolean }).isTTY) });
+  const terminal = Boolean((streams.stdin as { isTTY?: boolean }).isTTY);
+  const rl = createInterface({ input: streams.stdin, output: streams.stdout, terminal, historySize: 1000 });
   const lines: string[] = [];
   let waiting: ((line: string | null) => void) | null = null;
   let closed = false;
@@ -63,7 +64,13 @@ async function runShell(controller: Controller, options: CtlOptions, streams: Su
       break;
     }
     if (await controller.onecmd(line)) break;
-    streams.stdout.write(prompt);
+    // On a terminal readline owns the line (editing, history), so it must know the prompt.
+    if (terminal) {
+      rl.setPrompt(prompt);
+      rl.prompt();
+    } else {
+      streams.stdout.write(prompt);
+    }
     line = await nextLine();
     if (interrupted) line = null;
   }

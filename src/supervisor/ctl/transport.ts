@@ -69,7 +69,14 @@ export function openStream(target: ServerTarget, path: string, credentials: Cred
       method: 'GET',
       path,
       agent: false,
-      headers: { Host: target.kind === 'unix' ? 'localhost' : `${target.host}:${target.port}`, Accept: '*/*', ...(auth ? { Authorization: auth } : {}) },
+      // No `Connection: close`: supervisord's HTTP server then buffers the stream instead of chunking it.
+      headers: {
+        Host: target.kind === 'unix' ? 'localhost' : `${target.host}:${target.port}`,
+        Connection: 'keep-alive',
+        'Accept-Encoding': 'chunked',
+        Accept: '*/*',
+        ...(auth ? { Authorization: auth } : {}),
+      },
     });
     req.on('response', resolve);
     req.on('error', (error: NodeJS.ErrnoException) => reject(new RpcConnectionError(error.code ?? 'EIO', error.message)));

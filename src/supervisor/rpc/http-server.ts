@@ -89,7 +89,10 @@ export function createRequestHandler(
   log: ControlLog,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    // supervisord's header order: Server, Date, then the reply's own headers.
+    res.sendDate = false;
     res.setHeader('Server', 'Medusa/1.12');
+    res.setHeader('Date', new Date().toUTCString());
     if (auth !== null && !credentialsMatch(auth, req.headers.authorization)) {
       req.resume();
       sendError(res, 401, { Connection: 'close', 'WWW-Authenticate': 'Basic realm="default"' });

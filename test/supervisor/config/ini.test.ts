@@ -114,6 +114,12 @@ describe('ini reader (RawConfigParser rules)', () => {
     expect((error as IniSyntaxError).line).toBe(3);
   });
 
+  it('keeps continuing the last key after a bad line, as configparser does', () => {
+    expect(() => parse('[a]\nx=1\nbad\n   indented\nbad2\n')).toThrow(
+      "Source contains parsing errors: '/etc/x.conf'\n\t[line  3]: 'bad\\n'\n\t[line  5]: 'bad2\\n'",
+    );
+  });
+
   it('rejects keys before any section header', () => {
     expect(() => parse('x=1\n[a]\n')).toThrow("File contains no section headers.\nfile: '/etc/x.conf', line: 1\n'x=1\\n'");
   });

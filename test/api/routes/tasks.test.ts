@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { startTestApp, validTask } from './support.js';
+import { recordHeartbeat } from '../../../src/db/index.js';
+import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { startTestApp, validTask } from '../support.js';
 
 describe('tasks API', () => {
   let db: TestDatabase;
@@ -184,6 +185,8 @@ describe('tasks API', () => {
       expect(cancelled.body.items.map((t: { id: string }) => t.id)).toEqual([other.body.id]);
       const both = await request(app.server).get('/api/tasks?status=PENDING,cancelled').expect(200);
       expect(both.body.items).toHaveLength(4);
+      const repeated = await request(app.server).get('/api/tasks?status=PENDING&status=CANCELLED').expect(200);
+      expect(repeated.body.items).toHaveLength(4);
       const byEntity = await request(app.server).get('/api/tasks?entityType=shot&entityId=x').expect(200);
       expect(byEntity.body.items).toHaveLength(3);
       expect(byEntity.body.nextCursor).toBeNull();
@@ -275,7 +278,27 @@ describe('tasks API', () => {
         finishedLastMinute: 1,
         finishedLastFiveMinutes: 2,
         failuresByErrorCode: [{ code: 'RH_805', count: 1 }],
+        processors: [],
       });
+    });
+
+    it('lists the live task processors from their heartbeats', async () => {
+      await recordHeartbeat(db.pool, {
+        processorId: 'proc-a',
+        host: 'box',
+        pid: 4242,
+        startedAt: new Date(),
+        submitted: 7,
+        succeeded: 5,
+        failed: 1,
+        retried: 1,
+        consecutiveErrors: 0,
+        lastError: null,
+      });
+      const res = await request(app.server).get('/api/stats').expect(200);
+      expect(res.body.processors).toEqual([
+        expect.objectContaining({ processorId: 'proc-a', host: 'box', pid: 4242, submitted: 7, lastBeatAt: expect.any(String) }),
+      ]);
     });
   });
 });

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { startTestApp, validTask } from './support.js';
+import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { startTestApp, validTask } from '../support.js';
 
 describe('health, readiness, metrics and docs', () => {
   let db: TestDatabase;

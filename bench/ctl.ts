@@ -1,0 +1,117 @@
+// `npm run bench:ctl`: wall time of `supervisorctl status` (process start → exit) for our client
+// (node dist/supervisorctl.js) and for the real Python one, against the same daemon; median of 20.
+// Run against the real supervisord and against ours. Goal: ours at most half of the real one's.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { XmlRpcClient } from '../src/supervisor/ctl/index.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+const REAL_SUPERVISORD = '/usr/bin/supervisord';
+const REAL_SUPERVISORCTL = '/usr/bin/supervisorctl';
+
+const CONFIG = `[unix_http_server]
+file=%(here)s/sock
+
+[supervisord]
+logfile=%(here)s/supervisord.log
+pidfile=%(here)s/supervisord.pid
+childlogdir=%(here)s
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://%(here)s/sock
+
+[program:a]
+command=sleep infinity
+
+[program:b]
+command=sleep infinity
+`;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+function timeOnce(command: string, args: string[]): number {
+  const start = process.hrtime.bigint();
+  const result = spawnSync(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+  // status exits 0 (all running) here; anything else means the measurement is of an error path.
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${String(result.stdout)}${String(result.stderr)}`);
+  return elapsed;
+}
+
+async function withDaemon<T>(kind: 'real' | 'ours', body: (conf: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `bench-ctl-${kind}-`));
+  const conf = path.join(dir, 'bench.conf');
+  await writeFile(conf, CONFIG);
+  const [command, args] =
+    kind === 'real' ? [REAL_SUPERVISORD, ['-n', '-c', conf]] : [process.execPath, [path.join(ROOT, 'dist/supervisord.js'), '-n', '-c', conf]];
+  const child = spawn(command, args, { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    const client = new XmlRpcClient({ kind: 'unix', path: path.join(dir, 'sock') }, { username: null, password: null });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        const infos = (await client.call('supervisor.getAllProcessInfo')) as Array<{ statename: string }>;
+        if (infos.length === 2 && infos.every((i) => i.statename === 'RUNNING')) break;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) throw new Error(`${kind} supervisord did not come up`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return await body(conf);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(REAL_SUPERVISORCTL) || !existsSync(REAL_SUPERVISORD)) {
+    throw new Error('needs Debian supervisor (apt-get install supervisor) for the real peer');
+  }
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, BUILD_QUIET: '1' } });
+  const ours = [process.execPath, path.join(ROOT, 'dist/supervisorctl.js')] as const;
+  console.log(`supervisorctl status wall time (process start → exit), median of ${RUNS}, load ${os.loadavg()[0]?.toFixed(2)} on ${os.cpus().length} cores`);
+  let worstRatio = 0;
+  for (const daemon of ['real', 'ours'] as const) {
+    await withDaemon(daemon, async (conf) => {
+      const samples = { ours: [] as number[], real: [] as number[] };
+      // Warm the page cache for both, then interleave so background load hits both alike.
+      timeOnce(ours[0], [ours[1], '-c', conf, 'status']);
+      timeOnce(REAL_SUPERVISORCTL, ['-c', conf, 'status']);
+      for (let i = 0; i < RUNS; i += 1) {
+        samples.ours.push(timeOnce(ours[0], [ours[1], '-c', conf, 'status']));
+        samples.real.push(timeOnce(REAL_SUPERVISORCTL, ['-c', conf, 'status']));
+      }
+      const ratio = median(samples.ours) / median(samples.real);
+      worstRatio = Math.max(worstRatio, ratio);
+      for (const client of ['ours', 'real'] as const) {
+        const values = samples[client];
+        console.log(
+          `  ${daemon} supervisord, ${client} supervisorctl: median ${median(values).toFixed(1)} ms  min ${Math.min(...values).toFixed(1)}  max ${Math.max(...values).toFixed(1)}`,
+        );
+      }
+      console.log(`  ${daemon} supervisord: ours/real = ${ratio.toFixed(2)} (goal ≤ 0.50)`);
+    });
+  }
+  console.log(worstRatio <= 0.5 ? 'goal met' : 'goal NOT met');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

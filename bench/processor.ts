@@ -1,0 +1,212 @@
+// npm run bench:processor — the task processor against the RunningHub simulator, with webhooks on.
+// Real programs: PostgreSQL (embedded, own folder), dist/api.js (receives the webhooks, takes the POSTs),
+// dist/task-processor.js (1 or 4 of them). The simulator runs in this process over real HTTP.
+//
+//   (1) backlog of 300 tasks of 500 ms: slot utilisation = busy slot time / (3 x makespan), goal >= 0.97
+//   (2) idle system, 100 tasks one at a time via POST /api/tasks: POST → simulator create, goal p50 <= 20 ms, p99 <= 100 ms
+//   (3) RunningHub calls per task besides the create (during 1), goal <= 1.5
+//   (4) 4 processors, 1,000 tasks: over the limit (must be 0), lost (must be 0), duplicates
+//
+// BENCH_SCALE=0.2 runs a smaller version of (1) and (4) (for a quick look; the report uses 1).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPool, findFreePort, getAccountUsage, runMigrations, startEmbeddedPostgres, type Pool } from '../src/db/index.js';
+import { accountFingerprint } from '../src/processor/index.js';
+import { startSimulator, type RunningSimulator } from '../src/runninghub/index.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const API_KEY = 'bench-processor-key';
+const ACCOUNT = accountFingerprint(API_KEY);
+const SECRET = 'bench-webhook-secret-0123456789';
+const SCALE = Number(process.env.BENCH_SCALE ?? '1');
+
+const children: ChildProcess[] = [];
+
+function startProgram(name: 'api' | 'task-processor', env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', `${name}.js`)], {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+async function stopProgram(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 300_000, everyMs = 5): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+async function insertBacklog(pool: Pool, count: number, label: string): Promise<void> {
+  await pool.query(
+    `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id, node_info_list, created_at)
+     SELECT 'shot', $1 || '-' || g, 'Shot ' || g, '1904136902449209346',
+            jsonb_build_array(jsonb_build_object('nodeId', '6', 'fieldName', 'text', 'fieldValue', 'frame ' || $1 || '-' || g)),
+            clock_timestamp()
+       FROM generate_series(1, $2) g`,
+    [label, count],
+  );
+}
+
+async function countUnfinished(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ai_tasks WHERE status IN ('PENDING', 'ACTIVE')`);
+  return rows[0]!.n;
+}
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+async function main(): Promise<void> {
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, BUILD_QUIET: '1' } });
+  const dataRoot = await mkdtemp(path.join(os.tmpdir(), 'bench-processor-'));
+  await chmod(dataRoot, 0o755);
+  const pg = await startEmbeddedPostgres({ dataDir: path.join(dataRoot, 'data'), ephemeral: true });
+  const pool = createPool({ connectionString: pg.url, applicationName: 'bench-processor', max: 4 });
+  let sim: RunningSimulator | undefined;
+  try {
+    await runMigrations(pool);
+    sim = await startSimulator({
+      concurrency: 10, // RunningHub would take more: the limit of 3 has to come from the processors
+      queuedMs: [0, 0],
+      runningMs: [500, 500],
+      webhook: { maxRetries: 3, timeoutMs: 5_000, backoffMs: [200] },
+    });
+    const apiPort = await findFreePort();
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    startProgram('api', { DATABASE_URL: pg.url, PORT: String(apiPort), HOST: '127.0.0.1', RUNNINGHUB_WEBHOOK_SECRET: SECRET });
+    await until('the API to be ready', async () => (await fetch(`${apiUrl}/readyz`).catch(() => null))?.ok, 30_000, 50);
+
+    const processorEnv = (id: string): Record<string, string> => ({
+      DATABASE_URL: pg.url,
+      RUNNINGHUB_BASE_URL: sim!.url,
+      RUNNINGHUB_API_KEY: API_KEY,
+      RUNNINGHUB_WEBHOOK_URL: `${apiUrl}/api/runninghub/webhook`,
+      RUNNINGHUB_WEBHOOK_SECRET: SECRET,
+      PROCESSOR_ID: id,
+      TASK_PROCESSOR_LOG_FILE: path.join(dataRoot, `${id}.log`),
+    });
+
+    // (1) + (3): backlog, one processor, production settings (poll 3 s, webhooks on).
+    const backlog = Math.round(300 * SCALE);
+    await insertBacklog(pool, backlog, 'backlog');
+    const one = startProgram('task-processor', processorEnv('bench-1'));
+    await until('the backlog to drain', async () => (await countUnfinished(pool)) === 0);
+    const tasks = sim.tasks();
+    const counters = sim.counters();
+    const firstCreate = Math.min(...tasks.map((t) => t.createdAt));
+    const lastEnd = Math.max(...tasks.map((t) => t.endedAt ?? 0));
+    const busy = tasks.reduce((sum, t) => sum + ((t.endedAt ?? lastEnd) - t.createdAt), 0);
+    const makespan = lastEnd - firstCreate;
+    const utilisation = busy / (3 * makespan);
+    const calls = Object.entries(counters.callsByEndpoint).reduce((sum, [endpoint, n]) => sum + (endpoint === 'create' ? 0 : n), 0);
+    const callsPerTask = calls / counters.tasksCreated;
+    // Per freed slot: from a task's end at RunningHub to the next create (the k-th end frees the slot the (k+3)-th create takes).
+    const ends = tasks.map((t) => t.endedAt ?? lastEnd).sort((x, y) => x - y);
+    const creates = tasks.map((t) => t.createdAt).sort((x, y) => x - y);
+    const gaps = creates.slice(3).map((c, k) => c - ends[k]!).sort((x, y) => x - y);
+    const result1 = {
+      tasks: backlog,
+      makespanMs: makespan,
+      idealMs: Math.ceil(backlog / 3) * 500,
+      utilisation: Number(utilisation.toFixed(4)),
+      slotGapMs: { p50: percentile(gaps, 50), p90: percentile(gaps, 90), max: gaps.at(-1) },
+      maxInFlight: counters.maxInFlight,
+      webhooksDelivered: counters.webhooksDelivered,
+    };
+    const result3 = { callsBesidesCreate: calls, byEndpoint: counters.callsByEndpoint, perTask: Number(callsPerTask.toFixed(3)) };
+
+    // (2): idle system, one task at a time through the API.
+    sim.reset();
+    sim.setOptions({ runningMs: [20, 20] });
+    const latencies: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const before = sim.tasks().length;
+      const postedAt = Date.now();
+      const res = await fetch(`${apiUrl}/api/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          entityType: 'shot',
+          entityId: `latency-${i}`,
+          entityName: `Latency ${i}`,
+          workflowId: '1904136902449209346',
+          nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: `latency probe ${i}` }],
+        }),
+      });
+      if (res.status !== 201) throw new Error(`POST /api/tasks answered ${res.status}: ${await res.text()}`);
+      const created = await until('the simulator to see the create', () => sim!.tasks()[before], 10_000, 1);
+      latencies.push(created.createdAt - postedAt);
+      await until('the task to finish', async () => (await countUnfinished(pool)) === 0, 10_000, 2);
+    }
+    latencies.sort((a, b) => a - b);
+    const result2 = { samples: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies.at(-1) };
+    await stopProgram(one);
+
+    // (4): four processors, 1,000 short tasks.
+    sim.reset();
+    sim.setOptions({ runningMs: [20, 60] });
+    const many = Math.round(1000 * SCALE);
+    await pool.query('TRUNCATE ai_tasks, runninghub_webhook_events');
+    await insertBacklog(pool, many, 'four');
+    const started = Date.now();
+    const four = [1, 2, 3, 4].map((n) => startProgram('task-processor', processorEnv(`bench-4-${n}`)));
+    let highestRow = 0;
+    await until('1,000 tasks to finish', async () => {
+      const usage = await getAccountUsage(pool, ACCOUNT);
+      if (usage) highestRow = Math.max(highestRow, usage.running, usage.holders);
+      return (await countUnfinished(pool)) === 0;
+    });
+    const wallMs = Date.now() - started;
+    const c4 = sim.counters();
+    const { rows } = await pool.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM ai_tasks GROUP BY status');
+    const byStatus = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    const result4 = {
+      tasks: many,
+      wallMs,
+      succeeded: byStatus.SUCCESS ?? 0,
+      lost: many - (byStatus.SUCCESS ?? 0) - (byStatus.FAILED ?? 0) - (byStatus.CANCELLED ?? 0),
+      failed: byStatus.FAILED ?? 0,
+      maxInFlightAtRunningHub: c4.maxInFlight,
+      overTheLimit: Math.max(0, c4.maxInFlight - 3) + Math.max(0, highestRow - 3),
+      highestAccountRow: highestRow,
+      duplicates: c4.duplicateCreates,
+      distinctRequests: Object.keys(c4.createsByFingerprint).length,
+      refused421: c4.createsRefused421,
+    };
+    await Promise.all(four.map(stopProgram));
+
+    const report = {
+      machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      '1_utilisation': { ...result1, goal: '>= 0.97' },
+      '2_post_to_create': { ...result2, goal: 'p50 <= 20 ms, p99 <= 100 ms' },
+      '3_calls_per_task': { ...result3, goal: '<= 1.5' },
+      '4_four_processors': { ...result4, goal: '0 over the limit, 0 lost' },
+    };
+    console.log(JSON.stringify(report, null, 2));
+  } finally {
+    await Promise.all(children.map(stopProgram));
+    await sim?.stop();
+    await pool.end();
+    await pg.stop();
+    await rm(dataRoot, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  for (const child of children) child.kill('SIGKILL');
+  process.exit(1);
+});

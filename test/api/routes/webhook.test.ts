@@ -1,0 +1,104 @@
+// POST /api/runninghub/webhook through the real API app (buildApp), a real database and HTTP.
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../../src/api/index.js';
+import { claimPendingTasks, ensureAccount, getAccountUsage, recordSubmission } from '../../../src/db/index.js';
+import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+
+const SECRET = 'a-webhook-secret-of-some-length';
+const API_TOKEN = 'an-api-token-that-is-long-enough';
+const ACCOUNT = 'a'.repeat(64);
+
+/** The body as RunningHub sends it; `numericId` writes the id as a bare JSON number (the schema says int64). */
+function taskEnd(taskId: string, eventData: unknown, options: { numericId?: boolean } = {}): string {
+  const id = options.numericId ? taskId : JSON.stringify(taskId);
+  return `{"event":"TASK_END","taskId":${id},"eventData":${JSON.stringify(JSON.stringify(eventData))}}`;
+}
+
+describe('RunningHub webhook route', () => {
+  let db: TestDatabase;
+  let app: FastifyInstance;
+  let unconfigured: FastifyInstance;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('webhook_route');
+    const logger = pino({ level: 'silent' });
+    app = await buildApp({ pool: db.pool, logger, config: { apiToken: API_TOKEN, bodyLimitBytes: 1 << 20, runningHubWebhookSecret: SECRET } });
+    unconfigured = await buildApp({ pool: db.pool, logger, config: { apiToken: undefined, bodyLimitBytes: 1 << 20 } });
+    await Promise.all([app.ready(), unconfigured.ready()]);
+    await ensureAccount(db.pool, ACCOUNT, 3);
+  });
+  afterAll(async () => {
+    await Promise.all([app.close(), unconfigured.close()]);
+    await db.drop();
+  });
+
+  async function submittedTask(runninghubTaskId: string): Promise<string> {
+    const { rows } = await db.pool.query<{ id: string }>(
+      `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id) VALUES ('shot', $1, 'Shot ' || $1, '19') RETURNING id`,
+      [runninghubTaskId],
+    );
+    const [claimed] = await claimPendingTasks(db.pool, { account: ACCOUNT, processorId: 'p', limit: 1, leaseMs: 60_000 });
+    expect(claimed?.id).toBe(rows[0]!.id);
+    await recordSubmission(db.pool, { taskId: claimed!.id, claimToken: claimed!.claimToken, runninghubTaskId, firstCheckInMs: 60_000 });
+    return claimed!.id;
+  }
+
+  it('answers 404 when no secret is configured', async () => {
+    const res = await request(unconfigured.server)
+      .post('/api/runninghub/webhook?secret=whatever')
+      .set('content-type', 'application/json')
+      .send(taskEnd('1910246754753896450', { code: 0, msg: 'success', data: [] }));
+    expect(res.status).toBe(404);
+  });
+
+  it('refuses a missing or wrong secret, and needs no API token', async () => {
+    const body = taskEnd('1910246754753896450', { code: 0, msg: 'success', data: [] });
+    const none = await request(app.server).post('/api/runninghub/webhook').set('content-type', 'application/json').send(body);
+    expect(none.status).toBe(401);
+    expect(none.body.error.code).toBe('UNAUTHORIZED');
+    const wrong = await request(app.server).post('/api/runninghub/webhook?secret=nope').set('content-type', 'application/json').send(body);
+    expect(wrong.status).toBe(401);
+  });
+
+  it('finishes the task with its outputs, frees the slot, and ignores a redelivery', async () => {
+    const rh = '1910246754753896451';
+    const id = await submittedTask(rh);
+    expect((await getAccountUsage(db.pool, ACCOUNT))!.running).toBe(1);
+    const outputs = [{ fileUrl: 'http://127.0.0.1:1/files/x.png', fileType: 'png', taskCostTime: 6, nodeId: '9' }];
+    const body = taskEnd(rh, { code: 0, msg: 'success', data: outputs });
+    const first = await request(app.server).post(`/api/runninghub/webhook?secret=${SECRET}`).set('content-type', 'application/json').send(body);
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({ ok: true, state: 'applied' });
+    const again = await request(app.server).post(`/api/runninghub/webhook?secret=${SECRET}`).set('content-type', 'application/json').send(body);
+    expect(again.body).toEqual({ ok: true, state: 'duplicate' });
+    const { rows } = await db.pool.query('SELECT status, outputs FROM ai_tasks WHERE id = $1', [id]);
+    expect(rows[0].status).toBe('SUCCESS');
+    expect(rows[0].outputs[0]).toMatchObject({ fileUrl: outputs[0]!.fileUrl, fileType: 'png', nodeId: '9' });
+    expect((await getAccountUsage(db.pool, ACCOUNT))!.running).toBe(0);
+  });
+
+  it('keeps every digit of a task id sent as a JSON number, and records failures with their code', async () => {
+    const rh = '1910246754753896453';
+    const id = await submittedTask(rh);
+    const failure = { code: 805, msg: 'APIKEY_TASK_STATUS_ERROR', data: { failedReason: { node_name: 'KSampler', exception_message: 'out of memory' } } };
+    const body = taskEnd(rh, failure, { numericId: true });
+    expect(body).toContain(`"taskId":${rh},`);
+    const res = await request(app.server).post(`/api/runninghub/webhook?secret=${SECRET}`).set('content-type', 'application/json').send(body);
+    expect(res.body).toEqual({ ok: true, state: 'applied' });
+    const { rows } = await db.pool.query('SELECT status, error_code, error_message FROM ai_tasks WHERE id = $1', [id]);
+    expect(rows[0]).toMatchObject({ status: 'FAILED', error_code: '805' });
+    expect(rows[0].error_message).toContain('out of memory');
+  });
+
+  it('answers 400 to a body that is not a TASK_END event', async () => {
+    const res = await request(app.server)
+      .post(`/api/runninghub/webhook?secret=${SECRET}`)
+      .set('content-type', 'application/json')
+      .send('{"hello":"world"}');
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('INVALID_WEBHOOK');
+  });
+});

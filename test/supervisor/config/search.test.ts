@@ -1,0 +1,52 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultConfigSearchPaths, findDefaultConfigFile } from '../../../src/supervisor/config/index.js';
+
+describe('default config search path', () => {
+  let root: string;
+  beforeAll(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'config-search-'));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('lists supervisord\'s candidates in order, relative to argv0\'s parent dir first', () => {
+    expect(defaultConfigSearchPaths({ argv0: '/opt/app/bin/supervisord' })).toEqual([
+      '/opt/app/etc/supervisord.conf',
+      '/opt/app/supervisord.conf',
+      'supervisord.conf',
+      'etc/supervisord.conf',
+      '/etc/supervisord.conf',
+      '/etc/supervisor/supervisord.conf',
+    ]);
+    // A bare program name has no directory: Python's os.path.join('', 'etc', …).
+    expect(defaultConfigSearchPaths({ argv0: 'supervisord' }).slice(0, 2)).toEqual(['etc/supervisord.conf', 'supervisord.conf']);
+  });
+
+  it('prefers the file next to the installation over the working directory', () => {
+    const install = path.join(root, 'install');
+    const cwd = path.join(root, 'work');
+    mkdirSync(path.join(install, 'bin'), { recursive: true });
+    mkdirSync(path.join(install, 'etc'), { recursive: true });
+    mkdirSync(path.join(cwd, 'etc'), { recursive: true });
+    const argv0 = path.join(install, 'bin', 'supervisord');
+    writeFileSync(path.join(cwd, 'etc', 'supervisord.conf'), '');
+    expect(findDefaultConfigFile({ argv0, cwd })).toBe(path.join(cwd, 'etc', 'supervisord.conf'));
+    writeFileSync(path.join(cwd, 'supervisord.conf'), '');
+    expect(findDefaultConfigFile({ argv0, cwd })).toBe(path.join(cwd, 'supervisord.conf'));
+    writeFileSync(path.join(install, 'supervisord.conf'), '');
+    expect(findDefaultConfigFile({ argv0, cwd })).toBe(path.join(install, 'supervisord.conf'));
+    writeFileSync(path.join(install, 'etc', 'supervisord.conf'), '');
+    expect(findDefaultConfigFile({ argv0, cwd })).toBe(path.join(install, 'etc', 'supervisord.conf'));
+  });
+
+  it('falls back to /etc (or null) when nothing local exists', () => {
+    const empty = path.join(root, 'empty');
+    mkdirSync(path.join(empty, 'bin'), { recursive: true });
+    const found = findDefaultConfigFile({ argv0: path.join(empty, 'bin', 'supervisord'), cwd: empty });
+    // The Debian package installs /etc/supervisor/supervisord.conf; without it the answer is null.
+    const expected = ['/etc/supervisord.conf', '/etc/supervisor/supervisord.conf'].find((p) => existsSync(p)) ?? null;
+    expect(found).toBe(expected);
+  });
+});
