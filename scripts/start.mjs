@@ -10,6 +10,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// A terminal pipeline (`npm start | tee log`) loses its reader on Ctrl-C: a closed stdout must not end this
+// script before supervisord has stopped every program.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const config = path.join(root, 'supervisor', 'supervisord.dev.conf');
 

@@ -22,7 +22,7 @@ let settings: z.output<typeof envSchema>;
 try {
   settings = parseEnv(envSchema);
 } catch (error) {
-  // One line naming the variable, and exit 2: supervisord shows it FATAL instead of retrying a typo forever.
+  // One line naming the variable and exit 2, as the other programs do: the first line of the .err.log says it all.
   if (!(error instanceof ConfigError)) throw error;
   process.stderr.write(`database: ${error.message}\n`);
   process.exit(2);
@@ -35,6 +35,8 @@ let server: RunningPostgres | undefined;
 let stopping: Promise<void> | undefined;
 /** A signal that came before the server was up. */
 let stopRequested: string | undefined;
+/** An uncaught error: PostgreSQL is still stopped, but the exit code says something went wrong. */
+let crashed = false;
 
 /** Idempotent: a second signal while stopping waits for the same stop. */
 function stop(signal: string): Promise<void> {
@@ -44,7 +46,7 @@ function stop(signal: string): Promise<void> {
       await server?.stop();
       log.info('PostgreSQL stopped');
       log.flush();
-      process.exitCode = 0;
+      process.exitCode = crashed ? 1 : 0;
     } catch (error) {
       log.error({ err: error }, 'PostgreSQL did not stop cleanly');
       log.flush();
@@ -72,8 +74,28 @@ async function handleStopSignals(): Promise<void> {
   }
 }
 
+/**
+ * If supervisord dies without stopping us (crash, kill -9), nobody would ever stop PostgreSQL: notice
+ * being re-parented and stop it ourselves. A crash of this program (a broken stdout pipe…) stops it too.
+ */
+function stopWhenOrphanedOrCrashing(): void {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stop('parent exited');
+  }, 1_000).unref();
+  process.on('uncaughtException', (error) => {
+    if (!crashed) {
+      crashed = true;
+      process.stderr.write(`database: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    }
+    if (!server) process.exit(1);
+    void stop('crash');
+  });
+}
+
 async function main(): Promise<void> {
   await handleStopSignals();
+  stopWhenOrphanedOrCrashing();
   log.info({ dataDir, port: settings.EMBEDDED_DATABASE_PORT }, 'starting embedded PostgreSQL');
   server = await startEmbeddedPostgres({
     dataDir,

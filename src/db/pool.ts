@@ -1,7 +1,7 @@
 import pg from 'pg';
 
-// int8 (bigint) and numeric come back as strings by default; keep it that way for ids, but
-// count(*) results are parsed explicitly where used. Timestamps stay Date objects.
+// int8 (bigint) and numeric come back as strings by default (pg's choice, kept): count(*) results
+// are converted where used. Timestamps are Date objects.
 
 export interface PoolSettings {
   connectionString: string;
@@ -22,6 +22,9 @@ export function createPool(settings: PoolSettings): pg.Pool {
     connectionTimeoutMillis: settings.connectionTimeoutMillis ?? 2_000,
     idleTimeoutMillis: 30_000,
     statement_timeout: settings.statementTimeoutMillis ?? 10_000,
+    // Client-side too: a server that is frozen (not stopped) never answers, so the server-side timeout
+    // alone would not fire and the caller would wait until the TCP connection breaks.
+    query_timeout: (settings.statementTimeoutMillis ?? 10_000) + 2_000,
     // Idle clients must not keep a process alive that is otherwise done.
     allowExitOnIdle: true,
   });

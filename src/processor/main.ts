@@ -24,14 +24,30 @@ async function main(): Promise<void> {
   const makePool = () =>
     createPool({ connectionString: config.databaseUrl, applicationName: `task-processor ${settings.processorId}`.slice(0, 63), max: 10 });
 
-  // The API normally migrates; doing it here too (under the advisory lock) means the processor can
-  // start first. A database that is down makes this fail: supervisord restarts us (startretries).
+  let stopping = false;
+  process.once('SIGTERM', () => (stopping = true)).once('SIGINT', () => (stopping = true));
+
+  // The API normally migrates; doing it here too (under the advisory lock) lets the processor start
+  // first. Under supervisord the database may not accept connections yet: wait for it here rather
+  // than exit and burn through startretries.
   const migrationPool = makePool();
   try {
-    await runMigrations(migrationPool);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await runMigrations(migrationPool);
+        break;
+      } catch (error) {
+        if (stopping) process.exit(0);
+        const waitMs = Math.min(250 * 2 ** (attempt - 1), 3_000);
+        logger.warn({ event: 'processor.waiting_for_database', attempt, err: String(error), retryInMs: waitMs }, 'database not ready');
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        if (stopping) process.exit(0);
+      }
+    }
   } finally {
     await migrationPool.end();
   }
+  if (stopping) process.exit(0);
 
   const processor = createTaskProcessor({
     settings,
@@ -42,10 +58,10 @@ async function main(): Promise<void> {
     createClient: () => createRunningHubClient({ ...config.runningHub, logger }),
   });
 
-  let stopping = false;
+  let shuttingDown = false;
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
+    if (shuttingDown) return;
+    shuttingDown = true;
     logger.info({ event: 'processor.signal', signal }, `received ${signal}`);
     const force = setTimeout(() => {
       logger.warn({ event: 'processor.shutdown_timeout', ms: settings.shutdownTimeoutMs }, 'shutdown took too long; exiting (leases will be recovered)');

@@ -136,6 +136,7 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
   let errorsAtLastHeal = 0;
   let heartbeatTimer: NodeJS.Timeout | undefined;
   const submissions = new Set<Promise<void>>();
+  let stopped: Promise<void> | undefined;
   let resolveFinished: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => {
     resolveFinished = resolve;
@@ -494,18 +495,22 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
         .catch((error: unknown) => log.fatal({ event: 'processor.crashed', err: errorText(error) }, 'loop crashed'))
         .finally(() => resolveFinished());
     },
-    async stop() {
-      if (stopping) return finished;
-      stopping = true;
-      log.info({ event: 'processor.stopping', inFlight: submissions.size }, 'stopping: no new claims');
-      wake?.();
-      if (heartbeatTimer) clearTimeout(heartbeatTimer);
-      if (started) await finished;
-      await Promise.allSettled([...submissions]);
-      await markProcessorStopped(pool, settings.processorId).catch(() => undefined);
-      await listener?.close();
-      await pool.end().catch(() => undefined);
-      log.info({ event: 'processor.stopped', ...counters }, 'task processor stopped');
+    stop() {
+      stopped ??= shutDown();
+      return stopped;
     },
   };
+
+  async function shutDown(): Promise<void> {
+    stopping = true;
+    log.info({ event: 'processor.stopping', inFlight: submissions.size }, 'stopping: no new claims');
+    wake?.();
+    if (heartbeatTimer) clearTimeout(heartbeatTimer);
+    if (started) await finished;
+    await Promise.allSettled([...submissions]);
+    await markProcessorStopped(pool, settings.processorId).catch(() => undefined);
+    await listener?.close();
+    await pool.end().catch(() => undefined);
+    log.info({ event: 'processor.stopped', ...counters }, 'task processor stopped');
+  }
 }

@@ -35,6 +35,17 @@ export interface ProcessHost {
   readonly log: MainLog;
   /** False while supervisord shuts down or restarts: no automatic (re)starts then. */
   acceptingStarts(): boolean;
+  /** `[supervisord] strip_ansi`: remove ANSI escapes from child output before it is logged. */
+  readonly stripAnsi: boolean;
+}
+
+/** supervisord's stripEscapes: from `ESC[` to the first of its terminator letters. */
+const ANSI_ESCAPE = /\x1b\[[^HfABCDRsuJKhlpm]*[HfABCDRsuJKhlpm]/g;
+
+export function stripAnsiEscapes(chunk: Buffer): Buffer {
+  if (!chunk.includes(0x1b)) return chunk;
+  // latin1 maps bytes 1:1, so multi-byte UTF-8 text survives untouched.
+  return Buffer.from(chunk.toString('latin1').replace(ANSI_ESCAPE, ''), 'latin1');
 }
 
 export interface StateChange {
@@ -301,7 +312,8 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
     if (this.state !== ProcessState.STARTING || this.child !== child) return;
     // Reap before promoting: a child that died in the same tick (exit event still queued) did
     // not stay up for startsecs. supervisord's tick can promote it anyway (reference §2.4).
-    if (this.pid && hasExited(this.pid)) {
+    // With startsecs=0 there is no "too quickly": supervisord promotes on its next tick, before it reaps.
+    if (this.config.startsecs > 0 && this.pid && hasExited(this.pid)) {
       this.exitedBeforePromotion = true;
       return;
     }
@@ -335,12 +347,14 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
       this.exitstatus = exit.status;
       this.changeState(ProcessState.STOPPED);
       this.host.log.log(expected ? 'info' : 'warn', `stopped: ${name} (${exit.text})`);
+      this.host.log.debug('received SIGCHLD indicating a child quit');
       return;
     }
     if (tooQuickly) {
       this.exitstatus = 0; // supervisord's None, which the RPC reports as 0
       this.spawnerr = EXITED_TOO_QUICKLY;
       this.host.log.warn(`exited: ${name} (${exit.text}; not expected)`);
+      this.host.log.debug('received SIGCHLD indicating a child quit');
       this.enterBackoff();
       return;
     }
@@ -354,6 +368,7 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
       this.host.log.warn(`exited: ${name} (${exit.text}; not expected)`);
     }
     this.changeState(ProcessState.EXITED);
+    this.host.log.debug('received SIGCHLD indicating a child quit');
     const restart = this.config.autorestart === 'true' || (this.config.autorestart === 'unexpected' && !expected);
     if (restart && this.host.acceptingStarts() && this.state === ProcessState.EXITED) this.spawn();
   }
@@ -423,7 +438,8 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
   private capture(stream: Readable | null, file: RotatingLogFile | null, channel: 'stdout' | 'stderr'): void {
     if (!stream) return;
     const log = this.host.log;
-    stream.on('data', (chunk: Buffer) => {
+    stream.on('data', (raw: Buffer) => {
+      const chunk = this.host.stripAnsi ? stripAnsiEscapes(raw) : raw;
       if (log.enabled('debug')) log.debug(`${pyRepr(this.config.name)} ${channel} output:\n${chunk.toString()}`);
       if (file && !file.write(chunk)) {
         stream.pause();

@@ -60,7 +60,7 @@ function escapeRegExp(text: string): string {
 export class Supervisor implements SupervisorControl, ProcessHost {
   readonly log: MainLog;
   readonly pid: number;
-  private activeConfig: SupervisordConfig;
+  private readonly activeConfig: SupervisordConfig;
   /** The most recently read config: what addProcessGroup adds from (supervisord's process_group_configs). */
   private readConfig: SupervisordConfig;
   private readonly loadConfig: (file: string) => Promise<SupervisordConfig>;
@@ -81,6 +81,10 @@ export class Supervisor implements SupervisorControl, ProcessHost {
 
   get identification(): string {
     return this.activeConfig.supervisord.identifier;
+  }
+
+  get stripAnsi(): boolean {
+    return this.activeConfig.supervisord.stripAnsi;
   }
 
   acceptingStarts(): boolean {

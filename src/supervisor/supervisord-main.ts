@@ -126,6 +126,8 @@ async function main(): Promise<void> {
   if (!config.supervisord.nodaemon && process.env[DAEMON_CHILD_ENV] !== '1') daemonize();
   applyProcessSettings(config);
 
+  // A closed stdout (the reader of `-n` output went away) must not take the children down with us.
+  process.stdout.on('error', () => undefined);
   let current: Supervisor | null = null;
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR2'] as const) {
     process.on(signal, () => current?.handleSignal(signal));

@@ -125,6 +125,30 @@ describe('dist/database.js', () => {
     expect((await once(second.child, 'exit'))[0]).toBe(0);
   });
 
+  it('stops PostgreSQL by itself when its parent (supervisord) dies without stopping it', async () => {
+    const dataDir = path.join(root, 'orphan');
+    const port = await findFreePort();
+    // A stand-in parent that is killed with SIGKILL, as a crashed supervisord would be.
+    const parent = spawn('sh', ['-c', `"${process.execPath}" "${distProgram('database')}" & echo "pid $!"; wait`], {
+      env: { ...process.env, EMBEDDED_DATABASE_PORT: String(port), EMBEDDED_DATABASE_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(parent);
+    let text = '';
+    parent.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    parent.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    await waitFor('PostgreSQL accepting connections', () => text.includes('PostgreSQL accepting connections'), { timeoutMs: 60_000 });
+    const program = Number(/^pid (\d+)$/m.exec(text)![1]);
+    const postgres = postmasterPid(dataDir);
+    parent.kill('SIGKILL');
+    await once(parent, 'exit');
+    await waitFor('the orphaned database program to stop PostgreSQL and exit', () => !isAlive(program) && !isAlive(postgres), {
+      timeoutMs: 20_000,
+    });
+    expect(existsSync(path.join(dataDir, 'postmaster.pid'))).toBe(false);
+    expect(text).toContain('"signal":"parent exited"');
+  });
+
   it('names the variable when the environment is wrong', async () => {
     const child = spawn(process.execPath, [distProgram('database')], {
       env: { ...process.env, EMBEDDED_DATABASE_PORT: 'eighty' },

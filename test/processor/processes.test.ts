@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { findFreePort } from '../../src/db/index.js';
 import type { RunningSimulator } from '../../src/runninghub/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
@@ -134,6 +135,16 @@ describe('task processor programs', () => {
     const { rows: beats } = await db.pool.query('SELECT stopped_at FROM processor_heartbeats WHERE processor_id = $1', ['graceful']);
     expect(beats[0].stopped_at).not.toBeNull();
     expect(eventsIn(program.output(), 'processor.stopped')).toHaveLength(1);
+  });
+
+  it('waits for a database that is not up yet, and still stops cleanly on SIGTERM', async () => {
+    const nowhere = `postgresql://postgres:postgres@127.0.0.1:${await findFreePort()}/postgres`;
+    const program = await spawnProcessor(nowhere, sim.url, testSettings());
+    programs.push(program);
+    await waitFor('the processor to report the missing database', () => eventsIn(program.output(), 'processor.waiting_for_database').length >= 2);
+    expect(program.child.exitCode).toBeNull();
+    program.child.kill('SIGTERM');
+    expect(await program.exited).toEqual({ code: 0, signal: null });
   });
 
   it('refuses to start with a bad setting, naming the variable', async () => {

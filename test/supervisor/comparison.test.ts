@@ -80,6 +80,11 @@ command=${stubbornScript}
 startsecs=0
 stopwaitsecs=1
 
+[program:oneshot]
+command=sh -c 'exit 0'
+startsecs=0
+autorestart=false
+
 [program:manual]
 command=sleep 100
 autostart=false
@@ -143,7 +148,7 @@ describe.skipIf(!existsSync(REAL))('ours vs the real supervisord', () => {
   it('same state sequences per program, same backoff timing within noise', async () => {
     const { real, ours } = await runBoth();
 
-    for (const name of ['fail', 'exit0', 'never', 'nofile', 'stubborn', 'manual']) {
+    for (const name of ['fail', 'exit0', 'never', 'nofile', 'stubborn', 'oneshot', 'manual']) {
       expect.soft(messages(timeline(ours, name)), name).toEqual(messages(timeline(real, name)));
     }
     expect(messages(timeline(ours, 'fail'))).toEqual([

@@ -151,6 +151,29 @@ describe('child output capture', () => {
   });
 });
 
+describe('strip_ansi', () => {
+  it('removes colour escapes from child output like supervisord\'s stripEscapes', async () => {
+    const out = tmp.file('colour.log');
+    const config = supervisordConfig(tmp.dir, [
+      group(
+        processConfig('colour', ['printf', '\\033[1;31mred\\033[0m plain \\033[2Kcafé\\n'], {
+          startsecs: 0,
+          autorestart: 'false',
+          stdout: { kind: 'file', path: out, maxBytes: 0, backups: 0, auto: false },
+        }),
+      ),
+    ]);
+    config.supervisord.stripAnsi = true;
+    const h = startSupervisor(config);
+    try {
+      await h.waitForLine(/^exited: colour/);
+      await waitFor('the stripped line', () => existsSync(out) && readFileSync(out, 'utf8') === 'red plain café\n');
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
 describe('main log', () => {
   it("uses supervisord's format and levels, filters by loglevel and rotates", () => {
     const file = tmp.file('main.log');

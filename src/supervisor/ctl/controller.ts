@@ -309,11 +309,15 @@ export class Controller {
   }
 
   private async status(arg: string): Promise<void> {
+    // The read-only listing is requested alongside the upcheck instead of after it: the same two
+    // calls as the real client, one round trip less (status is what probes run, often).
+    const listing = this.rpc('supervisor.getAllProcessInfo', [], processInfoList);
+    listing.catch(() => undefined);
     if (!(await this.upcheck())) {
       this.exitStatus = StatusExit.UNKNOWN;
       return;
     }
-    const all = await this.rpc('supervisor.getAllProcessInfo', [], processInfoList);
+    const all = await listing;
     const names = arg.split(/\s+/).filter((n) => n !== '');
     let matching: ProcessInfoReply[];
     if (names.length === 0 || names.includes('all')) {
@@ -631,28 +635,22 @@ export class Controller {
   private async follow(path: string): Promise<void> {
     this.output('==> Press Ctrl-C to exit <==');
     const url = `${this.options.serverurl}${path}`;
-    let response;
-    try {
-      response = await openStream(this.client.target, path, this.options);
-    } catch (error) {
-      const code = error instanceof RpcConnectionError ? error.code : 'EIO';
-      this.io.err(`${url} ${code === 'ENOENT' ? 'No such file or directory' : code === 'ECONNREFUSED' ? 'Connection refused' : String(error)}\n`);
-      return;
-    }
-    if (response.statusCode !== 200) {
-      this.io.err(`${url} Cannot read, status code ${response.statusCode ?? 0}\n`);
-      response.destroy();
-      return;
-    }
-    const body = response;
+    let stream: { close(): void } | undefined;
     const ended = new Promise<'ended'>((resolve) => {
-      body.on('data', (chunk: Buffer) => this.io.out(chunk.toString('utf8')));
-      body.on('end', () => resolve('ended'));
-      body.on('close', () => resolve('ended'));
-      body.on('error', () => resolve('ended'));
+      stream = openStream(this.client.target, path, this.options, {
+        status: (code) => {
+          if (code !== 200) this.io.err(`${url} Cannot read, status code ${code}\n`);
+        },
+        data: (chunk) => this.io.out(chunk.toString('utf8')),
+        end: () => resolve('ended'),
+        error: (error) => {
+          this.io.err(`${url} Cannot connect, error: ${error.code} (${error.message})\n`);
+          resolve('ended');
+        },
+      });
     });
     const outcome = await Promise.race([ended, this.io.interrupted().then(() => 'interrupted' as const)]);
-    body.destroy();
+    stream?.close();
     if (outcome === 'interrupted') this.output('');
   }
 

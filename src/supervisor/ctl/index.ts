@@ -1,5 +1,5 @@
 // supervisorctl: runs one action from the command line, or an interactive `supervisor>` shell.
-import { createInterface } from 'node:readline';
+import type { Interface } from 'node:readline';
 import { Controller, type CtlIo } from './controller.js';
 import { USAGE } from './help.js';
 import { resolveOptions, UsageError, type CtlOptions } from './options.js';
@@ -21,7 +21,9 @@ function interruptedBySigint(): Promise<void> {
   });
 }
 
+// node:readline is loaded only for the shell: one-shot commands (what probes run) start faster.
 async function runShell(controller: Controller, options: CtlOptions, streams: SupervisorctlStreams): Promise<void> {
+  const { createInterface } = await import('node:readline');
   const terminal = Boolean((streams.stdin as { isTTY?: boolean }).isTTY);
   const rl = createInterface({ input: streams.stdin, output: streams.stdout, terminal, historySize: 1000 });
   const lines: string[] = [];
@@ -92,16 +94,17 @@ export async function runSupervisorctl(argv: readonly string[], progname: string
     return 0;
   }
   const shellMode = options.args.length === 0;
-  let rl: ReturnType<typeof createInterface> | null = null;
+  let rl: Interface | null = null;
   const io: CtlIo = {
     out: (text) => streams.stdout.write(text),
     err: (text) => streams.stderr.write(text),
     ask: shellMode
-      ? (question) =>
-          new Promise((resolve) => {
-            rl ??= createInterface({ input: streams.stdin, output: streams.stdout, terminal: false });
-            rl.question(question, resolve);
-          })
+      ? async (question) => {
+          const { createInterface } = await import('node:readline');
+          rl ??= createInterface({ input: streams.stdin, output: streams.stdout, terminal: false });
+          const asker = rl;
+          return new Promise<string>((resolve) => asker.question(question, resolve));
+        }
       : null,
     interrupted: interruptedBySigint,
   };
@@ -111,6 +114,6 @@ export async function runSupervisorctl(argv: readonly string[], progname: string
     return controller.exitStatus;
   }
   await runShell(controller, options, streams);
-  (rl as ReturnType<typeof createInterface> | null)?.close();
+  (rl as Interface | null)?.close();
   return 0;
 }

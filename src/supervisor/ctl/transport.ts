@@ -1,6 +1,6 @@
 // supervisorctl's side of the wire: one XML-RPC call per HTTP connection (as Python's
 // SupervisorTransport), to `unix:///path` or `http://host:port`, with the same request headers.
-import { request, type IncomingMessage } from 'node:http';
+import { exchange } from './http-exchange.js';
 import { decodeResponse, encodeCall, XmlRpcParseError, type XmlRpcValue } from '../rpc/xmlrpc.js';
 
 /** The server answered with an XML-RPC fault. */
@@ -56,32 +56,45 @@ export function authorizationHeader(credentials: Credentials): string | undefine
   return `Basic ${token}`;
 }
 
-function connectionTarget(target: ServerTarget): { socketPath: string } | { host: string; port: number } {
-  return target.kind === 'unix' ? { socketPath: target.path } : { host: target.host, port: target.port };
+function hostHeader(target: ServerTarget): string {
+  return target.kind === 'unix' ? 'localhost' : `${target.host}:${target.port}`;
 }
 
-/** GET a streaming endpoint (`/logtail/...`); resolves with the response once the headers are in. */
-export function openStream(target: ServerTarget, path: string, credentials: Credentials): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const auth = authorizationHeader(credentials);
-    const req = request({
-      ...connectionTarget(target),
-      method: 'GET',
-      path,
-      agent: false,
-      // No `Connection: close`: supervisord's HTTP server then buffers the stream instead of chunking it.
-      headers: {
-        Host: target.kind === 'unix' ? 'localhost' : `${target.host}:${target.port}`,
-        Connection: 'keep-alive',
-        'Accept-Encoding': 'chunked',
-        Accept: '*/*',
-        ...(auth ? { Authorization: auth } : {}),
-      },
-    });
-    req.on('response', resolve);
-    req.on('error', (error: NodeJS.ErrnoException) => reject(new RpcConnectionError(error.code ?? 'EIO', error.message)));
-    req.end();
+function requestBytes(head: string[], body: Buffer = Buffer.alloc(0)): Buffer {
+  return Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
+}
+
+function connectionError(error: NodeJS.ErrnoException): RpcConnectionError {
+  return new RpcConnectionError(error.code ?? 'EIO', error.message);
+}
+
+export interface StreamHandlers {
+  /** The response status; a non-200 ends the stream right after. */
+  status(code: number): void;
+  data(chunk: Buffer): void;
+  end(): void;
+  error(error: RpcConnectionError): void;
+}
+
+/** GET a streaming endpoint (`/logtail/...`), as supervisorctl's own http_client does. */
+export function openStream(target: ServerTarget, path: string, credentials: Credentials, handlers: StreamHandlers): { close(): void } {
+  const auth = authorizationHeader(credentials);
+  const head = [`GET ${path} HTTP/1.1`, `Host: ${hostHeader(target)}`, 'Accept-Encoding: chunked', 'Accept: */*', 'User-agent: Supervisor HTTP Client'];
+  if (auth) head.push(`Authorization: ${auth}`);
+  let ok = false;
+  const connection = exchange(target, requestBytes(head), {
+    head: (response) => {
+      ok = response.status === 200;
+      handlers.status(response.status);
+      if (!ok) connection.close();
+    },
+    data: (chunk) => {
+      if (ok) handlers.data(chunk);
+    },
+    end: () => handlers.end(),
+    error: (error) => handlers.error(connectionError(error)),
   });
+  return connection;
 }
 
 export class XmlRpcClient {
@@ -93,30 +106,31 @@ export class XmlRpcClient {
   call(methodName: string, params: readonly XmlRpcValue[] = []): Promise<XmlRpcValue> {
     const body = Buffer.from(encodeCall(methodName, params), 'utf8');
     const auth = authorizationHeader(this.credentials);
+    // Python's xmlrpc.client headers, in its order.
+    const head = [
+      'POST /RPC2 HTTP/1.1',
+      `Host: ${hostHeader(this.target)}`,
+      'Accept-Encoding: identity',
+      'User-Agent: Python-xmlrpc/3.11',
+      'Content-Type: text/xml',
+      'Accept: text/xml',
+    ];
+    if (auth) head.push(`Authorization: ${auth}`);
+    head.push(`Content-Length: ${body.length}`);
     return new Promise((resolve, reject) => {
-      const req = request({
-        ...connectionTarget(this.target),
-        method: 'POST',
-        path: '/RPC2',
-        agent: false,
-        headers: {
-          Host: this.target.kind === 'unix' ? 'localhost' : `${this.target.host}:${this.target.port}`,
-          'Accept-Encoding': 'identity',
-          'User-Agent': 'Python-xmlrpc/3.11',
-          'Content-Type': 'text/xml',
-          Accept: 'text/xml',
-          ...(auth ? { Authorization: auth } : {}),
-          'Content-Length': body.length,
+      let status = 0;
+      let reason = '';
+      const chunks: Buffer[] = [];
+      exchange(this.target, requestBytes(head, body), {
+        head: (response) => {
+          status = response.status;
+          reason = response.reason;
         },
-      });
-      req.on('error', (error: NodeJS.ErrnoException) => reject(new RpcConnectionError(error.code ?? 'EIO', error.message)));
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (error) => reject(new RpcConnectionError('EIO', error.message)));
-        res.on('end', () => {
-          if (res.statusCode !== 200) {
-            reject(new RpcProtocolError(res.statusCode ?? 0, res.statusMessage ?? ''));
+        data: (chunk) => chunks.push(chunk),
+        error: (error) => reject(connectionError(error)),
+        end: () => {
+          if (status !== 200) {
+            reject(new RpcProtocolError(status, reason));
             return;
           }
           try {
@@ -126,9 +140,8 @@ export class XmlRpcClient {
           } catch (error) {
             reject(error instanceof XmlRpcParseError ? error : new XmlRpcParseError(String(error)));
           }
-        });
+        },
       });
-      req.end(body);
     });
   }
 }

@@ -123,7 +123,9 @@ export function encodeFault(fault: XmlRpcFault): string {
 /** fast-xml-parser's ordered output: `{ tag: children, ':@'?: attrs }` or `{ '#text': text }`. */
 type OrderedNode = Record<string, unknown>;
 
-const parser = new XMLParser({
+let parser: XMLParser | undefined;
+// Built on first use: supervisorctl's start-up should not pay for it before it sends anything.
+const parserOptions = {
   preserveOrder: true,
   trimValues: false,
   parseTagValue: false,
@@ -131,9 +133,24 @@ const parser = new XMLParser({
   ignoreAttributes: true,
   ignoreDeclaration: true,
   ignorePiTags: true,
-  processEntities: true,
-  htmlEntities: true,
-});
+  // Entities are decoded by decodeEntities() in one pass: the library's entity tables cost a
+  // client several ms of start-up, and would double-decode `&amp;#65;`.
+  processEntities: false,
+} as const;
+
+const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** XML's five named entities and numeric character references. */
+function decodeEntities(text: string): string {
+  if (!text.includes('&')) return text;
+  return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (match, name: string) => {
+    if (name.startsWith('#x')) return String.fromCodePoint(Number.parseInt(name.slice(2), 16));
+    if (name.startsWith('#')) return String.fromCodePoint(Number(name.slice(1)));
+    const named = NAMED_ENTITIES[name];
+    if (named === undefined) throw new XmlRpcParseError(`unknown entity ${match}`);
+    return named;
+  });
+}
 
 function tagOf(node: OrderedNode): string | undefined {
   for (const key of Object.keys(node)) if (key !== ':@') return key;
@@ -150,7 +167,7 @@ function textOf(nodes: OrderedNode[]): string {
   let text = '';
   for (const node of nodes) {
     const value = node['#text'];
-    if (typeof value === 'string') text += value;
+    if (typeof value === 'string') text += decodeEntities(value);
     else if (typeof value === 'number' || typeof value === 'boolean') text += String(value);
     else throw new XmlRpcParseError(`unexpected element <${tagOf(node) ?? '?'}> inside a scalar value`);
   }
@@ -255,6 +272,7 @@ function parseDocument(xml: string): OrderedNode {
   if (/<!DOCTYPE/i.test(xml)) throw new XmlRpcParseError('DOCTYPE is not allowed in XML-RPC');
   const valid = XMLValidator.validate(xml);
   if (valid !== true) throw new XmlRpcParseError(`malformed XML: ${valid.err.msg} (line ${valid.err.line})`);
+  parser ??= new XMLParser(parserOptions);
   const roots = elementsOf(parser.parse(xml) as OrderedNode[], 'document');
   const root = roots[0];
   if (roots.length !== 1 || root === undefined) throw new XmlRpcParseError('expected one root element');

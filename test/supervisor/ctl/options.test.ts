@@ -1,0 +1,106 @@
+// supervisorctl's command line (getopt rules) and [supervisorctl] config reading: pure logic,
+// plus real files in a temp dir.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCommandLine, parseLine, parseServerUrl, readCtlConfig, resolveOptions, UsageError } from '../../../src/supervisor/ctl/index.js';
+
+describe('parseCommandLine', () => {
+  it('stops at the first action word, so later dashes belong to the action', () => {
+    expect(parseCommandLine(['-c', 'x.conf', 'tail', '-f', 'api'])).toEqual({ values: { configFile: 'x.conf' }, args: ['tail', '-f', 'api'] });
+  });
+
+  it('takes joined and separate values, long options and their unique prefixes', () => {
+    expect(parseCommandLine(['-cx.conf', '--serverurl=unix:///s', '--user', 'u', '-ppw', 'status']).values).toEqual({
+      configFile: 'x.conf',
+      serverurl: 'unix:///s',
+      username: 'u',
+      password: 'pw',
+    });
+    expect(parseCommandLine(['-i', '-h']).values).toEqual({ interactive: true, help: true });
+  });
+
+  it.each([
+    [['--bogus'], 'option --bogus not recognized'],
+    [['-x'], 'option -x not recognized'],
+    [['-c'], 'option -c requires argument'],
+    [['-c', 'a', '-c', 'b'], "conflicting command line option '-c'"],
+    [['-s', 'nonsense'], "invalid value for -s 'nonsense': value 'nonsense' is not a URL"],
+  ])('%j → %s', (argv, message) => {
+    expect(() => parseCommandLine(argv)).toThrow(new UsageError(message));
+  });
+});
+
+describe('parseLine (cmd.Cmd rules)', () => {
+  it.each([
+    ['status all', { command: 'status', arg: 'all' }],
+    ['  stop   a  ', { command: 'stop', arg: 'a' }],
+    ['?start', { command: 'help', arg: 'start' }],
+    ['-x', { command: '', arg: '-x' }],
+    ['', null],
+  ])('%j', (line, expected) => {
+    expect(parseLine(line)).toEqual(expected);
+  });
+});
+
+describe('parseServerUrl', () => {
+  it('reads unix:// paths and http host:port', () => {
+    expect(parseServerUrl('unix:///var/run/x.sock')).toEqual({ kind: 'unix', path: '/var/run/x.sock' });
+    expect(parseServerUrl('http://127.0.0.1:9001')).toEqual({ kind: 'http', host: '127.0.0.1', port: 9001 });
+    expect(parseServerUrl('http://localhost')).toEqual({ kind: 'http', host: 'localhost', port: 80 });
+  });
+});
+
+describe('[supervisorctl] from a config file', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'ctl-options-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('expands %(here)s and %(ENV_X)s, strips inline comments, ignores every other section', async () => {
+    const file = path.join(dir, 'a.conf');
+    process.env.CTL_TEST_USER = 'ops';
+    await writeFile(
+      file,
+      [
+        '[program:x]',
+        'command=%(ENV_NOT_SET_ANYWHERE)s',
+        '[supervisorctl]',
+        'serverurl = unix://%(here)s/run/sock ; the socket',
+        'USERNAME: %(ENV_CTL_TEST_USER)s',
+        'password=p;w',
+        'prompt=box',
+        '',
+      ].join('\n'),
+    );
+    expect(readCtlConfig(file)).toEqual({
+      serverurl: `unix://${dir}/run/sock`,
+      username: 'ops',
+      password: 'p;w',
+      prompt: 'box',
+      historyFile: null,
+    });
+  });
+
+  it('defaults to http://localhost:9001 and refuses a file without the section', async () => {
+    const empty = path.join(dir, 'empty.conf');
+    await writeFile(empty, '[supervisorctl]\n');
+    expect(readCtlConfig(empty).serverurl).toBe('http://localhost:9001');
+    const none = path.join(dir, 'none.conf');
+    await writeFile(none, '[supervisord]\n');
+    expect(() => readCtlConfig(none)).toThrow('.ini file does not include supervisorctl section');
+    expect(() => readCtlConfig(path.join(dir, 'missing.conf'))).toThrow(`could not find config file ${path.join(dir, 'missing.conf')}`);
+  });
+
+  it('lets -s/-u/-p override the file, and no action means the shell', async () => {
+    const file = path.join(dir, 'b.conf');
+    await writeFile(file, '[supervisorctl]\nserverurl=unix:///from/file\nusername=a\npassword=b\n');
+    const options = resolveOptions(['-c', file, '-s', 'http://127.0.0.1:1', '-p', 'override'], '/usr/bin/supervisorctl');
+    expect(options).toMatchObject({ serverurl: 'http://127.0.0.1:1', username: 'a', password: 'override', interactive: true, args: [] });
+    expect(resolveOptions(['-c', file, 'status'], '/x/bin/supervisorctl').interactive).toBe(false);
+  });
+});
