@@ -5,12 +5,17 @@ import { errorBody } from './errors.js';
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 /**
- * An onRequest hook that lets a request through only with `Authorization: Bearer <token>`.
- * Both sides are hashed first: timingSafeEqual needs equal lengths, and comparing digests keeps the
- * token's length from leaking through the time taken.
+ * A constant-time check against `secret`. Both sides are hashed first: timingSafeEqual needs equal
+ * lengths, and comparing digests keeps the secret's length from leaking through the time taken.
  */
+export function secretMatcher(secret: string): (given: string) => boolean {
+  const expected = digest(secret);
+  return (given) => timingSafeEqual(digest(given), expected);
+}
+
+/** An onRequest hook that lets a request through only with `Authorization: Bearer <token>`. */
 export function bearerTokenHook(token: string) {
-  const expected = digest(token);
+  const isToken = secretMatcher(token);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer[ ]+(\S+)\s*$/i.exec(header);
@@ -21,7 +26,7 @@ export function bearerTokenHook(token: string) {
         .send(errorBody('UNAUTHORIZED', 'this route needs an Authorization: Bearer <API_TOKEN> header'));
       return reply;
     }
-    if (!timingSafeEqual(digest(match[1]!), expected)) {
+    if (!isToken(match[1]!)) {
       await reply.code(401).header('www-authenticate', 'Bearer error="invalid_token"').send(errorBody('UNAUTHORIZED', 'wrong API token'));
       return reply;
     }

@@ -1,20 +1,17 @@
 import { z } from 'zod';
-import { envDuration, envInt, logLevel, parseEnv } from '../shared/env.js';
+import { envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
 
 /** Environment variables of the API program (the table in `.notes/api.md` mirrors this). */
 const apiEnvSchema = z.object({
   /** Absent: the API starts an embedded PostgreSQL in `EMBEDDED_POSTGRES_DIR`. */
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
-    .optional(),
+  DATABASE_URL: envPostgresUrl().optional(),
   EMBEDDED_POSTGRES_DIR: z.string().optional(),
   EMBEDDED_POSTGRES_PORT: envInt(1, 65_535).optional(),
   PORT: envInt(0, 65_535).default(8000),
   HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: logLevel.default('info'),
   /** With a token, every /api route needs `Authorization: Bearer <token>`. */
-  API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  API_TOKEN: envSecret.optional(),
   BODY_LIMIT_BYTES: envInt(1024, 100 * 1024 * 1024).default(1024 * 1024),
   DATABASE_POOL_SIZE: envInt(1, 200).default(20),
   /** How long a request waits for a database connection before answering 503. */
@@ -23,7 +20,7 @@ const apiEnvSchema = z.object({
   /** How long SIGTERM waits for in-flight requests before giving up. */
   SHUTDOWN_TIMEOUT: envDuration('ms').default(10_000),
   /** Secret in RunningHub's callback URL (`?secret=`); unset: the webhook route answers 404. Same variable as the processor's. */
-  RUNNINGHUB_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  RUNNINGHUB_WEBHOOK_SECRET: envSecret.optional(),
 });
 
 export interface ApiConfig {

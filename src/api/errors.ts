@@ -1,6 +1,7 @@
 // One error shape for every reply that is not a success: {error: {code, message, details}}.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isDatabaseUnavailable } from '../db/index.js';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -20,31 +21,6 @@ export interface ErrorBody {
 
 export function errorBody(code: string, message: string, details: unknown = null): ErrorBody {
   return { error: { code, message, details } };
-}
-
-// SQLSTATE classes and node/pg messages that mean "the database cannot be reached right now", as
-// opposed to a bug in a query: 08 connection exception, 57P01-57P03 shutdown/crash/starting up,
-// 53300 too many connections.
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
-const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
-const UNAVAILABLE_MESSAGES = [
-  'timeout exceeded when trying to connect',
-  'Connection terminated',
-  'connection timeout',
-  'Client has encountered a connection error',
-  'Cannot use a pool after calling end',
-];
-
-export function isDatabaseUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && (code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) {
-    return true;
-  }
-  if (UNAVAILABLE_MESSAGES.some((m) => error.message.includes(m))) return true;
-  // pg wraps some socket errors (AggregateError for several addresses).
-  if (error instanceof AggregateError) return error.errors.some(isDatabaseUnavailable);
-  return error.cause !== undefined && error.cause !== error && isDatabaseUnavailable(error.cause);
 }
 
 // Fastify's own 4xx errors, by code, with the name clients see.

@@ -1,5 +1,5 @@
 // Public surface of the API component.
 export { buildApp, type AppDeps } from './app.js';
 export { loadApiConfig, type ApiConfig } from './config.js';
-export { ApiError, errorBody, isDatabaseUnavailable, type ErrorBody } from './errors.js';
+export { ApiError, errorBody, type ErrorBody } from './errors.js';
 export type { RouteDeps } from './routes/index.js';

@@ -1,7 +1,7 @@
 // The HTTP contract: every body, query, parameter and reply of /api, as zod schemas. Fastify
 // validates with them and @fastify/swagger turns the same schemas into the OpenAPI document.
 import { z } from 'zod';
-import { TASK_STATUSES, type AiTask, type TaskCursor } from '../db/index.js';
+import { TASK_STATUSES, taskOutputSchema, type AiTask, type TaskCursor } from '../db/index.js';
 
 /** RunningHub ids are 19-digit numbers: JSON numbers that long lose digits, so only strings pass. */
 const runninghubId = (what: string) =>
@@ -47,11 +47,6 @@ export const idempotencyHeadersSchema = z.object({
     .describe('Replays with the same key and body return the first task; a different body is 409'),
 });
 
-export const taskOutputJsonSchema = z.looseObject({
-  fileUrl: z.string(),
-  fileType: z.string().nullish(),
-});
-
 const isoTime = z.iso.datetime();
 
 export const taskSchema = z
@@ -69,7 +64,7 @@ export const taskSchema = z
     maxAttempts: z.int(),
     runAfter: isoTime,
     runninghubTaskId: z.string().nullable().describe("RunningHub's task id: a 19-digit string"),
-    outputs: z.array(taskOutputJsonSchema).nullable(),
+    outputs: z.array(taskOutputSchema).nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     cancelRequested: z.boolean(),
     createdAt: isoTime,

@@ -1,5 +1,5 @@
 // Public surface of the database component. Other components import from here only.
-export { createPool, type PoolSettings, type Pool, type PoolClient } from './pool.js';
+export { createPool, isDatabaseUnavailable, type PoolSettings, type Pool, type PoolClient } from './pool.js';
 export { runMigrations, loadMigrations, MIGRATIONS_DIR, type Migration } from './migrate.js';
 export { startEmbeddedPostgres, findFreePort, type EmbeddedPostgresOptions, type RunningPostgres } from './embedded.js';
 export {
@@ -13,7 +13,6 @@ export {
   retryTask,
   countTasksByStatus,
   getTaskStats,
-  getSystemStats,
   type TaskStatus,
   type NodeInfo,
   type TaskOutput,
@@ -25,9 +24,6 @@ export {
   type TaskPage,
   type TransitionResult,
   type TaskStats,
-  type SystemStats,
-} from './ai-tasks.js';
-export {
   TASK_CHANNELS,
   ensureAccount,
   getAccountUsage,
@@ -42,10 +38,6 @@ export {
   msUntilNextDueTask,
   recordWebhookResult,
   applyStoredWebhookResults,
-  recordHeartbeat,
-  markProcessorStopped,
-  listLiveProcessors,
-  recordProcessorError,
   type ClaimedTask,
   type ClaimRequest,
   type AccountUsage,
@@ -57,6 +49,13 @@ export {
   type RecoveredClaim,
   type TaskToCheck,
   type WebhookRecord,
+} from './ai-tasks.js';
+export {
+  recordHeartbeat,
+  markProcessorStopped,
+  listLiveProcessors,
+  recordProcessorError,
   type ProcessorBeat,
   type LiveProcessor,
-} from './task-queue.js';
+} from './processors.js';
+export { getSystemStats, type SystemStats } from './system-stats.js';

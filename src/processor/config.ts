@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
-import { envDuration, envInt, logLevel, parseEnv } from '../shared/env.js';
+import { envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
 import { runningHubEnvSchema } from '../runninghub/index.js';
 
 /**
@@ -9,9 +9,7 @@ import { runningHubEnvSchema } from '../runninghub/index.js';
  */
 export const processorEnvSchema = runningHubEnvSchema
   .extend({
-    DATABASE_URL: z
-      .string({ error: 'required (postgres:// URL of the task database)' })
-      .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL'),
+    DATABASE_URL: envPostgresUrl({ error: 'required (postgres:// URL of the task database)' }),
     PROCESSOR_ID: z.string().min(1).max(200).optional(),
     /** The fallback poll when no notification comes. */
     POLL_INTERVAL: envDuration('s').default(3_000),
@@ -39,7 +37,7 @@ export const processorEnvSchema = runningHubEnvSchema
     SHUTDOWN_TIMEOUT: envDuration('s').default(20_000),
     /** Where RunningHub POSTs TASK_END (the API's /api/runninghub/webhook); unset = poll only. */
     RUNNINGHUB_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
-    RUNNINGHUB_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    RUNNINGHUB_WEBHOOK_SECRET: envSecret.optional(),
     TASK_PROCESSOR_LOG_FILE: z.string().default('logs/task_processor.log'),
     LOG_LEVEL: logLevel.default('info'),
   })

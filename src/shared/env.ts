@@ -15,10 +15,21 @@ export function parseEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEn
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const variable = issue.path.join('.') || '(environment)';
-    const given = typeof issue.path[0] === 'string' ? cleaned[issue.path[0]] : undefined;
+    const name = typeof issue.path[0] === 'string' ? issue.path[0] : undefined;
+    const given = name === undefined ? undefined : quotable(name, cleaned[name]);
     return `${variable}: ${issue.message}${given === undefined ? '' : ` (got ${JSON.stringify(given)})`}`;
   });
   throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
+}
+
+// The error goes to stderr, i.e. into supervisord's and docker's logs: a secret must not be quoted
+// there, not even a wrong one (it may be the right one with a typo, or another system's).
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD/i;
+
+function quotable(name: string, value: string | undefined): string | undefined {
+  if (value === undefined || SECRET_NAME.test(name)) return undefined;
+  // A database URL carries its password: keep the rest, which is what one needs to see the mistake.
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:)[^/@]*@/i, '$1***@');
 }
 
 export class ConfigError extends Error {
@@ -43,4 +54,9 @@ export function envDuration(defaultUnit: 'ms' | 's') {
       return Math.round(value * factor);
     });
 }
+/** A postgres:// or postgresql:// connection URL. */
+export const envPostgresUrl = (params?: { error: string }) =>
+  z.string(params).regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL');
+/** A shared secret (a token, a webhook secret): long enough not to be guessed. */
+export const envSecret = z.string().min(16, 'must be at least 16 characters');
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);

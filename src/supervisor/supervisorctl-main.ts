@@ -9,11 +9,10 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error;
   });
 }
-runSupervisorctl(process.argv.slice(2), progname, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }).then(
+runSupervisorctl(process.argv.slice(2), progname, { stdin: () => process.stdin, stdout: process.stdout, stderr: process.stderr }).then(
   (code) => {
     // Let stdout drain instead of process.exit(), so piped output is never cut short.
     process.exitCode = code;
-    process.stdin.unref?.();
     // A Ctrl-C listener may still be registered by `tail -f`; nothing else keeps the loop alive.
     process.removeAllListeners('SIGINT');
   },

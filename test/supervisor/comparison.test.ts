@@ -148,7 +148,7 @@ describe.skipIf(!existsSync(REAL))('ours vs the real supervisord', () => {
   it('same state sequences per program, same backoff timing within noise', async () => {
     const { real, ours } = await runBoth();
 
-    for (const name of ['fail', 'exit0', 'never', 'nofile', 'stubborn', 'oneshot', 'manual']) {
+    for (const name of ['fail', 'exit0', 'never', 'nofile', 'stubborn', 'manual']) {
       expect.soft(messages(timeline(ours, name)), name).toEqual(messages(timeline(real, name)));
     }
     expect(messages(timeline(ours, 'fail'))).toEqual([
@@ -160,6 +160,11 @@ describe.skipIf(!existsSync(REAL))('ours vs the real supervisord', () => {
       'WARN exited: fail (exit status 1; not expected)',
       'INFO gave up: fail entered FATAL state, too many start retries too quickly',
     ]);
+    // startsecs=0 and an instant exit: the real one usually promotes before it reaps (success, then
+    // exited) but can reap in the spawning tick (no success line). Ours always does the former.
+    const oneshot = ["INFO spawned: 'oneshot' with pid N", 'INFO success: oneshot entered RUNNING state, process has stayed up for > than 0 seconds (startsecs)', 'INFO exited: oneshot (exit status 0; expected)'];
+    expect(messages(timeline(ours, 'oneshot'))).toEqual(oneshot);
+    expect([oneshot, [oneshot[0], oneshot[2]]]).toContainEqual(messages(timeline(real, 'oneshot')));
     expect(messages(timeline(ours, 'stubborn')).slice(-2)).toEqual([
       "WARN killing 'stubborn' (N) with SIGKILL",
       'WARN stopped: stubborn (terminated by SIGKILL)',
@@ -186,7 +191,8 @@ describe.skipIf(!existsSync(REAL))('ours vs the real supervisord', () => {
     const [ourRestart] = retryWaits(timeline(ours, 'exit3'));
     const [realRestart] = retryWaits(timeline(real, 'exit3'));
     expect(ourRestart).toBeLessThan(300);
-    expect(realRestart).toBeGreaterThan(ourRestart!);
+    // The real one restarts on its next tick: usually ~1 s, a few ms when another fd event wakes it.
+    expect(realRestart).toBeLessThan(TICK_MS + NOISE_MS);
 
     // Shutdown: both announce it and stop the stubborn one with SIGKILL after stopwaitsecs.
     for (const log of [real, ours]) expect(messages(log)).toContain('WARN received SIGTERM indicating exit request');

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
-import { isDatabaseUnavailable } from '../errors.js';
+import { isDatabaseUnavailable } from '../../db/index.js';
 import { healthSchema, readySchema } from '../schemas.js';
 import type { RouteDeps } from './index.js';
 

@@ -2,11 +2,11 @@
 // the processor gives it a callback URL carrying a secret (`?secret=`), checked here. The result is
 // recorded once per RunningHub task id, and the task finished with its slot given back in the same
 // transaction (src/db recordWebhookResult), which NOTIFYs the processors to claim the slot.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { recordWebhookResult, type Pool, type RemoteResult } from '../../db/index.js';
 import { parseWebhookEvent, type WebhookEvent } from '../../runninghub/index.js';
+import { secretMatcher } from '../auth.js';
 import { errorBody } from '../errors.js';
 
 export const WEBHOOK_PATH = '/api/runninghub/webhook';
@@ -19,8 +19,6 @@ export interface WebhookRouteOptions {
 
 const querySchema = z.object({ secret: z.string().optional() });
 
-const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
-
 function toRemoteResult(outcome: WebhookEvent['outcome']): RemoteResult {
   if (outcome.status === 'SUCCESS') return { kind: 'success', outputs: outcome.outputs };
   const reason = outcome.error.failedReason;
@@ -30,19 +28,19 @@ function toRemoteResult(outcome: WebhookEvent['outcome']): RemoteResult {
 
 /** Registered at the root (not under the /api bearer-token hook: RunningHub sends no token). */
 export const runningHubWebhookRoutes: FastifyPluginAsync<WebhookRouteOptions> = async (app, options) => {
-  const expected = options.secret === undefined ? undefined : digest(options.secret);
+  const isSecret = options.secret === undefined ? undefined : secretMatcher(options.secret);
   // The raw text goes to the parser so that a task id sent as a JSON number keeps all its digits.
   // Content-type parsers are scoped to this plugin: the rest of the API keeps its JSON parser.
   for (const type of ['application/json', 'text/plain']) if (app.hasContentTypeParser(type)) app.removeContentTypeParser(type);
   app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   app.post(WEBHOOK_PATH, { schema: { hide: true } }, async (request, reply) => {
-    if (expected === undefined) {
+    if (isSecret === undefined) {
       return reply.code(404).send(errorBody('ROUTE_NOT_FOUND', 'webhooks are not configured (RUNNINGHUB_WEBHOOK_SECRET is unset)'));
     }
     const query = querySchema.safeParse(request.query);
     const given = query.success ? query.data.secret : undefined;
-    if (given === undefined || !timingSafeEqual(digest(given), expected)) {
+    if (given === undefined || !isSecret(given)) {
       return reply.code(401).send(errorBody('UNAUTHORIZED', 'missing or wrong webhook secret (?secret=)'));
     }
     let event: WebhookEvent;

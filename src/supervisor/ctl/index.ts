@@ -9,7 +9,8 @@ export { parseCommandLine, parseIni, readCtlConfig, resolveOptions, UsageError, 
 export { parseServerUrl, RpcConnectionError, RpcFault, RpcProtocolError, XmlRpcClient } from './transport.js';
 
 export interface SupervisorctlStreams {
-  stdin: NodeJS.ReadableStream;
+  /** A getter: touching process.stdin opens it, which a one-shot command should not pay for. */
+  stdin: () => NodeJS.ReadableStream;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
@@ -24,8 +25,9 @@ function interruptedBySigint(): Promise<void> {
 // node:readline is loaded only for the shell: one-shot commands (what probes run) start faster.
 async function runShell(controller: Controller, options: CtlOptions, streams: SupervisorctlStreams): Promise<void> {
   const { createInterface } = await import('node:readline');
-  const terminal = Boolean((streams.stdin as { isTTY?: boolean }).isTTY);
-  const rl = createInterface({ input: streams.stdin, output: streams.stdout, terminal, historySize: 1000 });
+  const input = streams.stdin();
+  const terminal = Boolean((input as { isTTY?: boolean }).isTTY);
+  const rl = createInterface({ input, output: streams.stdout, terminal, historySize: 1000 });
   const lines: string[] = [];
   let waiting: ((line: string | null) => void) | null = null;
   let closed = false;
@@ -101,7 +103,7 @@ export async function runSupervisorctl(argv: readonly string[], progname: string
     ask: shellMode
       ? async (question) => {
           const { createInterface } = await import('node:readline');
-          rl ??= createInterface({ input: streams.stdin, output: streams.stdout, terminal: false });
+          rl ??= createInterface({ input: streams.stdin(), output: streams.stdout, terminal: false });
           const asker = rl;
           return new Promise<string>((resolve) => asker.question(question, resolve));
         }

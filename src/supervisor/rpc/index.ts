@@ -2,10 +2,11 @@
 // optional [inet_http_server] port, serving a SupervisorControl.
 // Public surface: this file (the server) and ./xmlrpc.ts (the codec alone, which the supervisorctl
 // client imports directly so that its bundle does not carry the server and its dependencies).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, lstat, unlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import type { HttpAuth, SupervisorControl, SupervisordConfig } from '../types.js';
 import { createRequestHandler, type ControlLog } from './http-server.js';
 import { SupervisorRpc } from './methods.js';
@@ -54,7 +55,15 @@ function listen(server: Server, target: { path: string } | { port: number; host?
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
-      reject(error.code === 'EADDRINUSE' ? new Error(ALREADY_LISTENING) : error);
+      if (error.code === 'EADDRINUSE') {
+        reject(new Error(ALREADY_LISTENING));
+        return;
+      }
+      // A socket in a missing directory comes back as EACCES from libuv; supervisord says ENOENT.
+      const missingDir = 'path' in target && !existsSync(dirname(target.path));
+      const code = missingDir ? 'ENOENT' : (error.code ?? 'EIO');
+      const errno = missingDir ? 2 : Math.abs(error.errno ?? 5);
+      reject(new Error(`Cannot open an HTTP server: socket.error reported errno.${code} (${errno})`));
     };
     const onListening = (): void => {
       server.off('error', onError);
@@ -117,7 +126,6 @@ export async function startControlServers(
   try {
     const unix = config.unixHttpServer;
     if (unix !== null) {
-      if (unix.auth === null) log.critical("Server 'unix_http_server' running without any HTTP authentication checking");
       const existing = await lstat(unix.file).catch(() => undefined);
       if (existing !== undefined) {
         if (await isLive(unix.file)) throw new Error(ALREADY_LISTENING);
@@ -128,6 +136,7 @@ export async function startControlServers(
       await listen(server, { path: unix.file });
       servers.push(server);
       socketPath = unix.file;
+      if (unix.auth === null) log.critical("Server 'unix_http_server' running without any HTTP authentication checking");
       await chmod(unix.file, unix.chmod);
       if (unix.chown !== null) {
         const uid = lookupId('/etc/passwd', unix.chown.user);
@@ -137,10 +146,10 @@ export async function startControlServers(
     }
     const inet = config.inetHttpServer;
     if (inet !== null) {
-      if (inet.auth === null) log.critical("Server 'inet_http_server' running without any HTTP authentication checking");
       const server = createHttpServer(rpc, control, inet.auth, log);
       await listen(server, inet.host === '' || inet.host === '*' ? { port: inet.port } : { port: inet.port, host: inet.host });
       servers.push(server);
+      if (inet.auth === null) log.critical("Server 'inet_http_server' running without any HTTP authentication checking");
       const address = server.address();
       inetPort = typeof address === 'object' && address !== null ? address.port : inet.port;
     }

@@ -218,6 +218,22 @@ describe.skipIf(!realPeersInstalled)('supervisorctl operations against real and 
       expect(text).toMatch(/^ERROR: CANT_REREAD: not a valid boolean value: 'maybe' in section 'program:broken'/);
       expect(text.endsWith('[rc=1]')).toBe(true);
     }
+    // A reload with the broken file would make both daemons exit; put the good one back.
+    for (const daemon of both()) await daemon.writeConfig(configText({ programs: V3 }));
+    expect(await onBoth('ours', ['reread'])).toBe('No config updates to processes\n[rc=0]');
+  });
+
+  it('reload restarts supervisord (same pid) and it serves again', async () => {
+    const pids = await Promise.all(both().map((d) => d.client.call('supervisor.getPID')));
+    expect(await onBoth('real', ['reload'])).toBe('Restarted supervisord\n[rc=0]');
+    for (const daemon of both()) {
+      await waitFor(`${daemon.kind} supervisord RUNNING after reload`, async () => {
+        const current = await states(daemon.client);
+        return current.a === 'RUNNING' && current.ticker === 'RUNNING';
+      });
+    }
+    expect(await Promise.all(both().map((d) => d.client.call('supervisor.getPID')))).toEqual(pids);
+    expect(await onBoth('ours', ['status', 'a'])).toBe('a                                RUNNING   pid <PID>, uptime <UPTIME>\n[rc=0]');
   });
 
   it('shutdown: "Shut down", then the daemon goes away', async () => {

@@ -144,7 +144,7 @@ describe.skipIf(!realPeersInstalled)('supervisorctl status: real and ours, again
 
   it.each([
     [['pid', 'nosuch'], 'No such process nosuch\n\n[rc=1]'],
-    [['pid', 'manual'], '0\n[rc=7]'],
+    [['pid', 'manual'], '0\n\n[rc=7]'],
     [['pid', 'run'], '<NUMBER>\n\n[rc=0]'],
     [['tail', 'run'], 'run-out\n\n\n[rc=0]'],
     [['tail', 'run', 'stderr'], 'run-err\n\n\n[rc=0]'],
@@ -178,5 +178,33 @@ describe.skipIf(!realPeersInstalled)('supervisorctl status: real and ours, again
   it('start of a program that dies before startsecs: spawn error, rc 7', async () => {
     const results = await fourWay(['start', 'fatal']);
     expect(expectAllSame(results)).toBe('fatal: ERROR (spawn error)\n\n[rc=7]');
+  });
+
+  it('while supervisord shuts down (a child ignores SIGTERM), every pair reports SHUTDOWN_STATE the same way', async () => {
+    const pids: number[] = [];
+    for (const daemon of all()) {
+      const infos = (await daemon.client.call('supervisor.getAllProcessInfo')) as Array<{ pid: number }>;
+      pids.push(...infos.map((i) => i.pid).filter((pid) => pid > 0));
+      expect(await daemon.client.call('supervisor.shutdown')).toBe(true);
+    }
+    try {
+      expect(expectAllSame(await fourWay(['status']))).toBe(
+          "error: <class 'xmlrpc.client.Fault'>, <Fault 6: 'SHUTDOWN_STATE'>: file: /usr/lib/python3.11/xmlrpc/client.py line: 668\n\n[rc=1]",
+      );
+      expect(expectAllSame(await fourWay(['shutdown']))).toBe('ERROR: already shutting down\n\n[rc=0]');
+      expect(expectAllSame(await fourWay(['reload']))).toBe('ERROR: already shutting down\n\n[rc=1]');
+      expect(expectAllSame(await fourWay(['avail']))).toBe('ERROR: supervisor shutting down\n\n[rc=1]');
+      expect(expectAllSame(await fourWay(['update']))).toBe('ERROR: already shutting down\n\n[rc=1]');
+    } finally {
+      // The stubborn child would hold both daemons in shutdown for its whole stopwaitsecs.
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    for (const daemon of all()) await waitFor(`${daemon.kind} supervisord to exit`, () => daemon.child.exitCode !== null);
   });
 });

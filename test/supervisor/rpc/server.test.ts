@@ -1,7 +1,7 @@
 // The control server's wire layer over a real unix socket and a real TCP port: auth, routing,
 // faults, limits, streaming. SupervisorControl is an in-memory stand-in here (this tests the
 // codec and dispatch only; test/supervisor/ctl/*.test.ts prove compatibility with the real core).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFile, lstat, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -484,6 +484,27 @@ describe('control server start-up and auth', () => {
     expect(await client.call('supervisor.getPID')).toBe(4242);
     await servers.close();
     await expect(stat(file)).rejects.toThrow();
+  });
+
+  it('chowns the socket to [unix_http_server] chown (user, primary group)', async () => {
+    const uid = Number(execFileSync('id', ['-u', 'nobody']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'nobody']).toString().trim());
+    const file = path.join(dir, 'owned.sock');
+    const cfg = config(dir, { unixHttpServer: { file, chmod: 0o770, chown: { user: 'nobody', group: null }, auth: null } });
+    const servers = await startControlServers(new FakeControl(dir, cfg), cfg, quietLog);
+    try {
+      const info = await stat(file);
+      expect([info.uid, info.gid, info.mode & 0o777]).toEqual([uid, gid, 0o770]);
+    } finally {
+      await servers.close();
+    }
+  });
+
+  it('a socket in a missing directory fails with supervisord’s message', async () => {
+    const cfg = config(dir, { unixHttpServer: { file: path.join(dir, 'missing', 'sock'), chmod: 0o700, chown: null, auth: null } });
+    await expect(startControlServers(new FakeControl(dir, cfg), cfg, quietLog)).rejects.toThrow(
+      'Cannot open an HTTP server: socket.error reported errno.ENOENT (2)',
+    );
   });
 
   it('without [rpcinterface:supervisor] only system.* exists', async () => {

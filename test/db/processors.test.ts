@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { listLiveProcessors, markProcessorStopped, recordHeartbeat, recordProcessorError } from '../../src/db/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+
+const beat = {
+  host: 'h',
+  pid: 1,
+  startedAt: new Date(),
+  submitted: 4,
+  succeeded: 3,
+  failed: 1,
+  retried: 0,
+  consecutiveErrors: 0,
+  lastError: null,
+};
+
+describe('processor bookkeeping', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('processors');
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+  beforeEach(async () => {
+    await db.pool.query('TRUNCATE processor_heartbeats, processor_errors');
+  });
+
+  it('lists live processors and drops stopped ones', async () => {
+    await recordHeartbeat(db.pool, { ...beat, processorId: 'a' });
+    await recordHeartbeat(db.pool, { ...beat, processorId: 'b' });
+    await markProcessorStopped(db.pool, 'b');
+    const live = await listLiveProcessors(db.pool);
+    expect(live.map((p) => p.processorId)).toEqual(['a']);
+    expect(live[0]).toMatchObject({ submitted: 4, succeeded: 3, failed: 1 });
+  });
+
+  it('drops processors whose last beat is older than the staleness limit', async () => {
+    await recordHeartbeat(db.pool, { ...beat, processorId: 'old' });
+    await db.pool.query(`UPDATE processor_heartbeats SET last_beat_at = now() - interval '1 minute'`);
+    expect(await listLiveProcessors(db.pool)).toEqual([]);
+    expect((await listLiveProcessors(db.pool, 120_000)).map((p) => p.processorId)).toEqual(['old']);
+  });
+
+  it('counts the same error once per code and message', async () => {
+    await recordProcessorError(db.pool, 'DATABASE', 'connection refused');
+    await recordProcessorError(db.pool, 'DATABASE', 'connection refused');
+    await recordProcessorError(db.pool, 'DATABASE', 'timeout');
+    const { rows } = await db.pool.query<{ message: string; count: string }>(
+      'SELECT message, count FROM processor_errors ORDER BY message',
+    );
+    expect(rows).toEqual([
+      { message: 'connection refused', count: '2' },
+      { message: 'timeout', count: '1' },
+    ]);
+  });
+});
