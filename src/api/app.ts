@@ -23,13 +23,23 @@ export interface AppDeps {
   isSchemaReady?: () => boolean;
 }
 
+/** The URL as logged: RunningHub's callback carries the webhook secret in its query (`?secret=`). */
+function loggableUrl(url: string): string {
+  return url.replace(/([?&]secret=)[^&#]*/gi, '$1[redacted]');
+}
+
 /** One info line per request, when it completes, instead of Fastify's two. */
 class OneLinePerRequest extends LogController {
   override incomingRequest(request: FastifyRequest): void {
-    request.log.debug({ method: request.method, url: request.url }, 'incoming request');
+    request.log.debug({ method: request.method, url: loggableUrl(request.url) }, 'incoming request');
   }
   override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
-    const line = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    const line = {
+      method: request.method,
+      url: loggableUrl(request.url),
+      statusCode: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+    };
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
     else reply.log.info(line, 'request');
   }

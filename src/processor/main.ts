@@ -3,12 +3,12 @@ import { ConfigError } from '../shared/env.js';
 import { createLogger } from '../shared/logger.js';
 import { createPool, runMigrations } from '../db/index.js';
 import { createRunningHubClient } from '../runninghub/index.js';
-import { loadProcessorConfig } from './config.js';
+import { loadProcessorConfig, type ProcessorConfig } from './config.js';
 import { accountFingerprint } from './policy.js';
 import { createTaskProcessor } from './processor.js';
 
 async function main(): Promise<void> {
-  let config;
+  let config: ProcessorConfig;
   try {
     config = loadProcessorConfig();
   } catch (error) {

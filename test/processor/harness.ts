@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { cancelTask, createPool, getAccountUsage, type Pool } from '../../src/db/index.js';
-import { runningHubWebhookRoutes, WEBHOOK_PATH } from '../../src/api/routes/webhook.js';
+import { runningHubWebhookRoutes, WEBHOOK_PATH } from '../../src/api/index.js';
 import {
   accountFingerprint,
   createTaskProcessor,
@@ -123,8 +123,19 @@ export async function waitForStatuses(pool: Pool, ids: string[], statuses: strin
 
 export { cancelTask, getAccountUsage };
 
+/** Short RunningHub queue and run times, so a test's tasks finish in well under a second. */
+const FAST_TASKS = { queuedMs: [10, 30], runningMs: [50, 150], failureRate: 0 } satisfies Partial<SimulatorOptionsInput>;
+
 export async function startTestSimulator(options: Partial<SimulatorOptionsInput> = {}): Promise<RunningSimulator> {
-  return startSimulator({ queuedMs: [10, 30], runningMs: [50, 150], concurrency: 3, webhook: { maxRetries: 1, backoffMs: [50], timeoutMs: 2000 }, ...options });
+  return startSimulator({ ...FAST_TASKS, concurrency: 3, webhook: { maxRetries: 1, backoffMs: [50], timeoutMs: 2000 }, ...options });
+}
+
+/** Between tests: no tasks, heartbeats or webhook results, every slot free, the simulator as started. */
+export async function resetTestState(pool: Pool, sim: RunningSimulator): Promise<void> {
+  await pool.query('TRUNCATE ai_tasks, runninghub_webhook_events, processor_heartbeats');
+  await pool.query('UPDATE runninghub_accounts SET running = 0');
+  sim.reset();
+  sim.setOptions({ faults: {}, ...FAST_TASKS });
 }
 
 /** The real webhook route on a real socket: the callback URL for the simulator. */

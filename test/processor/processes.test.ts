@@ -11,6 +11,7 @@ import {
   eventsIn,
   getAccountUsage,
   insertTasks,
+  resetTestState,
   spawnProcessor,
   startTestSimulator,
   tasksById,
@@ -34,10 +35,7 @@ describe('task processor programs', () => {
     await db.drop();
   });
   beforeEach(async () => {
-    await db.pool.query('TRUNCATE ai_tasks, runninghub_webhook_events, processor_heartbeats');
-    await db.pool.query('UPDATE runninghub_accounts SET running = 0');
-    sim.reset();
-    sim.setOptions({ faults: {}, queuedMs: [10, 30], runningMs: [50, 150] });
+    await resetTestState(db.pool, sim);
   });
   afterEach(async () => {
     await Promise.all(programs.map((p) => p.cleanup()));

@@ -12,6 +12,7 @@ import {
   getAccountUsage,
   inProcessProcessor,
   insertTasks,
+  resetTestState,
   startTestSimulator,
   startWebhookReceiver,
   tasksById,
@@ -33,10 +34,7 @@ describe('task processor (in-process)', () => {
     await db.drop();
   });
   beforeEach(async () => {
-    await db.pool.query('TRUNCATE ai_tasks, runninghub_webhook_events, processor_heartbeats');
-    await db.pool.query('UPDATE runninghub_accounts SET running = 0');
-    sim.reset();
-    sim.setOptions({ faults: {}, queuedMs: [10, 30], runningMs: [50, 150], failureRate: 0 });
+    await resetTestState(db.pool, sim);
   });
   afterEach(async () => {
     await processor?.stop();

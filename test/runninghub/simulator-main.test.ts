@@ -7,18 +7,36 @@ import { connectSimulator, createRunningHubClient } from '../../src/runninghub/i
 import { distProgram } from '../support/programs.js';
 import { waitFor } from '../support/wait.js';
 
+/** `node dist/runninghub-simulator.js` with `env` (added to this process's), stdout and stderr together in `all`. */
+const simulatorProgram = (env: Record<string, string>) =>
+  execa(process.execPath, [distProgram('runninghub-simulator')], { env, reject: false, all: true });
+
+/** The program, once it says it listens; killed again if it never does. */
+async function startSimulatorProgram(env: Record<string, string>) {
+  const child = simulatorProgram(env);
+  let output = '';
+  child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    await waitFor('the listening line', () => output.includes('simulator.listening'), { timeoutMs: 30_000 });
+  } catch (error) {
+    child.kill('SIGKILL');
+    await child;
+    throw error;
+  }
+  return { child, output: () => output };
+}
+
 describe('dist/runninghub-simulator.js as a process', () => {
   it('starts from env, serves the API, and exits 0 on SIGTERM', async () => {
     const port = await findFreePort();
-    const child = execa(process.execPath, [distProgram('runninghub-simulator')], {
-      env: { SIMULATOR_PORT: String(port), SIMULATOR_QUEUED: '1500ms', SIMULATOR_RUNNING: '20ms-40ms', SIMULATOR_CONCURRENCY: '2', LOG_LEVEL: 'debug' },
-      reject: false,
-      all: true,
+    const { child, output } = await startSimulatorProgram({
+      SIMULATOR_PORT: String(port),
+      SIMULATOR_QUEUED: '1500ms',
+      SIMULATOR_RUNNING: '20ms-40ms',
+      SIMULATOR_CONCURRENCY: '2',
+      LOG_LEVEL: 'debug',
     });
-    let output = '';
-    child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      await waitFor('the listening line', () => output.includes('simulator.listening'), { timeoutMs: 30_000 });
       // Tasks stay QUEUED 1.5 s: long enough for the three creates below to meet two in flight.
       const client = createRunningHubClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'process-test-key' });
       const created = await client.createTask({ workflowId: '1' });
@@ -49,16 +67,12 @@ describe('dist/runninghub-simulator.js as a process', () => {
     const result = await child;
     expect(result.exitCode).toBe(0);
     expect(result.signal).toBeUndefined();
-    expect(output).toContain('simulator.stopped');
-    expect(output).not.toContain('process-test-key');
+    expect(output()).toContain('simulator.stopped');
+    expect(output()).not.toContain('process-test-key');
   });
 
   it('refuses a bad environment with a message naming the variable', async () => {
-    const result = await execa(process.execPath, [distProgram('runninghub-simulator')], {
-      env: { SIMULATOR_PORT: 'eighty', SIMULATOR_FAILURE_RATE: '3' },
-      reject: false,
-      all: true,
-    });
+    const result = await simulatorProgram({ SIMULATOR_PORT: 'eighty', SIMULATOR_FAILURE_RATE: '3' });
     expect(result.exitCode).toBe(2);
     expect(result.all).toMatch(/SIMULATOR_PORT/);
     expect(result.all).toMatch(/SIMULATOR_FAILURE_RATE/);
@@ -69,11 +83,7 @@ describe('dist/runninghub-simulator.js as a process', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = holder.address() as AddressInfo;
-      const result = await execa(process.execPath, [distProgram('runninghub-simulator')], {
-        env: { SIMULATOR_PORT: String(port) },
-        reject: false,
-        all: true,
-      });
+      const result = await simulatorProgram({ SIMULATOR_PORT: String(port) });
       expect(result.exitCode).toBe(1);
       expect(result.all).toMatch(/cannot start: .*EADDRINUSE/);
     } finally {
@@ -84,15 +94,12 @@ describe('dist/runninghub-simulator.js as a process', () => {
   it('takes strict mode and workflows from SIMULATOR_STRICT and SIMULATOR_CONFIG_JSON', async () => {
     const port = await findFreePort();
     const config = { workflows: { '1904136902449209346': { nodes: { '6': ['text'] } } }, acceptAnyKey: false, keys: { 'strict-key': {} } };
-    const child = execa(process.execPath, [distProgram('runninghub-simulator')], {
-      env: { SIMULATOR_PORT: String(port), SIMULATOR_STRICT: 'true', SIMULATOR_CONFIG_JSON: JSON.stringify(config) },
-      reject: false,
-      all: true,
+    const { child } = await startSimulatorProgram({
+      SIMULATOR_PORT: String(port),
+      SIMULATOR_STRICT: 'true',
+      SIMULATOR_CONFIG_JSON: JSON.stringify(config),
     });
-    let output = '';
-    child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      await waitFor('the listening line', () => output.includes('simulator.listening'), { timeoutMs: 30_000 });
       const client = createRunningHubClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'strict-key' });
       await expect(client.createTask({ workflowId: '1' })).rejects.toMatchObject({ code: '380' });
       await expect(
@@ -109,18 +116,10 @@ describe('dist/runninghub-simulator.js as a process', () => {
   });
 
   it('refuses SIMULATOR_CONFIG_JSON that is not JSON (exit 2) or names an unknown option (exit 1)', async () => {
-    const notJson = await execa(process.execPath, [distProgram('runninghub-simulator')], {
-      env: { SIMULATOR_PORT: '0', SIMULATOR_CONFIG_JSON: '{oops' },
-      reject: false,
-      all: true,
-    });
+    const notJson = await simulatorProgram({ SIMULATOR_PORT: '0', SIMULATOR_CONFIG_JSON: '{oops' });
     expect(notJson.exitCode).toBe(2);
     expect(notJson.all).toMatch(/SIMULATOR_CONFIG_JSON: not valid JSON/);
-    const unknown = await execa(process.execPath, [distProgram('runninghub-simulator')], {
-      env: { SIMULATOR_PORT: '0', SIMULATOR_CONFIG_JSON: '{"concurency":5}' },
-      reject: false,
-      all: true,
-    });
+    const unknown = await simulatorProgram({ SIMULATOR_PORT: '0', SIMULATOR_CONFIG_JSON: '{"concurency":5}' });
     expect(unknown.exitCode).toBe(1);
     expect(unknown.all).toMatch(/cannot start: .*concurency/);
   });

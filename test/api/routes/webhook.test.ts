@@ -52,15 +52,17 @@ describe('RunningHub webhook route', () => {
       .set('content-type', 'application/json')
       .send(taskEnd('1910246754753896450', { code: 0, msg: 'success', data: [] }));
     expect(res.status).toBe(404);
+    expect(res.body).toEqual({ error: { code: 'ROUTE_NOT_FOUND', message: expect.any(String), details: null } });
   });
 
   it('refuses a missing or wrong secret, and needs no API token', async () => {
     const body = taskEnd('1910246754753896450', { code: 0, msg: 'success', data: [] });
     const none = await request(app.server).post('/api/runninghub/webhook').set('content-type', 'application/json').send(body);
     expect(none.status).toBe(401);
-    expect(none.body.error.code).toBe('UNAUTHORIZED');
+    expect(none.body).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String), details: null } });
     const wrong = await request(app.server).post('/api/runninghub/webhook?secret=nope').set('content-type', 'application/json').send(body);
     expect(wrong.status).toBe(401);
+    expect(wrong.body).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String), details: null } });
   });
 
   it('finishes the task with its outputs, frees the slot, and ignores a redelivery', async () => {
@@ -99,6 +101,25 @@ describe('RunningHub webhook route', () => {
       .set('content-type', 'application/json')
       .send('{"hello":"world"}');
     expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe('INVALID_WEBHOOK');
+    expect(res.body).toEqual({ error: { code: 'INVALID_WEBHOOK', message: expect.stringContaining('webhook body'), details: null } });
+  });
+
+  it('keeps the secret out of the request log', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const logged = await buildApp({ pool: db.pool, logger, config: { apiToken: undefined, bodyLimitBytes: 1 << 20, runningHubWebhookSecret: SECRET } });
+    try {
+      await logged.ready();
+      const res = await request(logged.server)
+        .post(`/api/runninghub/webhook?secret=${SECRET}`)
+        .set('content-type', 'application/json')
+        .send(taskEnd('1910246754753896459', { code: 0, msg: 'success', data: [] }));
+      expect(res.status).toBe(200);
+      const requestLine = lines.map((line) => JSON.parse(line) as { msg?: string; url?: string }).find((entry) => entry.msg === 'request');
+      expect(requestLine?.url).toBe('/api/runninghub/webhook?secret=[redacted]');
+      expect(lines.join('')).not.toContain(SECRET);
+    } finally {
+      await logged.close();
+    }
   });
 });
