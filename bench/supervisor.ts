@@ -26,7 +26,7 @@ const implementations: Implementation[] = [
   { name: 'ours: node dist/supervisord.js', command: (config) => [process.execPath, path.join(ROOT, 'dist/supervisord.js'), '-n', '-c', config] },
   {
     name: 'ours: bin/supervisord.js (npx supervisord)',
-    command: (config) => [process.execPath, path.join(ROOT, 'bin/supervisord.js'), '-n', '-c', config],
+    command: (config) => [path.join(ROOT, 'bin/supervisord.js'), '-n', '-c', config],
   },
   {
     name: 'ours: node --lite-mode --max-semi-space-size=1',

@@ -1,7 +1,7 @@
 // Bundles each program into one file under dist/ with esbuild (tsc only type-checks: `npm run typecheck`).
 // Bundling keeps start-up fast: `supervisorctl status` loads one file, not a module graph.
 import { build } from 'esbuild';
-import { cp } from 'node:fs/promises';
+import { cp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 
 /** Program entry points: source → dist/<name>.js. */
@@ -48,5 +48,7 @@ if (existsSync(programs.supervisorctl)) {
   });
 }
 
+// Replaced whole, so a renamed or removed migration does not linger in dist/.
+await rm('dist/migrations', { recursive: true, force: true });
 await cp('src/db/migrations', 'dist/migrations', { recursive: true });
 if (!process.env.BUILD_QUIET) console.log(`built ${entryPoints.map((e) => e.out).join(', ')} into dist/`);

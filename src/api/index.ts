@@ -3,4 +3,4 @@ export { buildApp, type AppDeps } from './app.js';
 export { loadApiConfig, type ApiConfig } from './config.js';
 export { ApiError, errorBody, type ErrorBody } from './errors.js';
 export type { RouteDeps } from './routes/index.js';
-export { runningHubWebhookRoutes, WEBHOOK_PATH, type WebhookRouteOptions } from './routes/webhook.js';
+export { runningHubWebhookRoutes, WEBHOOK_PATH } from './routes/webhook.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createPool, runMigrations, startEmbeddedPostgres, type Pool, type RunningPostgres } from '../db/index.js';
-import { ConfigError } from '../shared/env.js';
+import { loadConfigOrExit } from '../shared/env.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { buildApp } from './app.js';
 import { loadApiConfig, type ApiConfig } from './config.js';
@@ -56,16 +56,7 @@ async function migrateUntilDone(pool: Pool, logger: Logger, stopped: AbortSignal
 }
 
 async function main(): Promise<void> {
-  let config: ApiConfig;
-  try {
-    config = loadApiConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`api: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit('api', () => loadApiConfig());
   const logger = createLogger({ name: 'api', level: config.logLevel });
   const { url, embedded } = await connectDatabase(config, logger);
   const pool = createPool({

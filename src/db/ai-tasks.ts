@@ -120,7 +120,6 @@ function toTask(row: TaskRow): AiTask {
   };
 }
 
-
 // --- created and read (the API) ------------------------------------------------------------------
 
 /**
@@ -259,9 +258,11 @@ export async function listTasks(pool: pg.Pool, filter: TaskListFilter): Promise<
 
 // --- the account's slots -------------------------------------------------------------------------
 
-/** Channel names the processor LISTENs on (ai_tasks_pending is created by migration 001). */
+/** Channel names the processor LISTENs on. */
 export const TASK_CHANNELS = {
+  /** A task became PENDING (trigger of migration 001). */
   pending: 'ai_tasks_pending',
+  /** A cancel was requested on an ACTIVE task (trigger of migration 002). */
   cancel: 'ai_tasks_cancel',
   /** A slot was given back (by a processor, or by the webhook handler): claim it now. */
   slotFreed: 'runninghub_slot_freed',
@@ -297,19 +298,12 @@ export async function getAccountUsage(db: Queryable, fingerprint: string): Promi
 
 // --- claimed (the processor) ---------------------------------------------------------------------
 
-export interface ClaimedTask {
-  id: string;
+/** What a processor needs to submit a task it has just claimed. */
+export interface ClaimedTask
+  extends Pick<AiTask, 'id' | 'entityType' | 'entityId' | 'entityName' | 'workflowId' | 'webappId' | 'priority' | 'attempts' | 'maxAttempts'> {
   claimToken: string;
-  entityType: string;
-  entityId: string;
-  entityName: string;
-  workflowId: string | null;
-  webappId: string | null;
   /** As stored (jsonb); the caller parses it into RunningHub's node-info shape. */
   nodeInfoList: unknown;
-  priority: number;
-  attempts: number;
-  maxAttempts: number;
 }
 
 export interface ClaimRequest {
@@ -423,10 +417,7 @@ export async function recordSubmission(
     const early = event.rows[0];
     if (!early) return { state: 'tracking' };
     const finished = await finishWithResult(client, { runninghubTaskId: input.runninghubTaskId }, early.result);
-    await client.query(
-      `UPDATE runninghub_webhook_events SET applied_at = now() WHERE runninghub_task_id = $1`,
-      [input.runninghubTaskId],
-    );
+    await markWebhookApplied(client, input.runninghubTaskId);
     return finished ? { state: 'finished', status: finished.status } : { state: 'tracking' };
   });
 }
@@ -525,9 +516,7 @@ export async function recordWebhookResult(pool: pg.Pool, runninghubTaskId: strin
     if (inserted.rows[0]?.fresh !== true) return { state: 'duplicate' };
     const task = await finishWithResult(client, { runninghubTaskId }, result);
     if (task) {
-      await client.query(`UPDATE runninghub_webhook_events SET applied_at = now() WHERE runninghub_task_id = $1`, [
-        runninghubTaskId,
-      ]);
+      await markWebhookApplied(client, runninghubTaskId);
     }
     return task ? { state: 'applied', task } : { state: 'stored' };
   });
@@ -544,12 +533,14 @@ export async function applyStoredWebhookResults(db: Queryable, limit: number): P
   const finished: FinishedTask[] = [];
   for (const row of rows) {
     const task = await finishWithResult(db, { runninghubTaskId: row.runninghub_task_id }, row.result);
-    await db.query(`UPDATE runninghub_webhook_events SET applied_at = now() WHERE runninghub_task_id = $1`, [
-      row.runninghub_task_id,
-    ]);
+    await markWebhookApplied(db, row.runninghub_task_id);
     if (task) finished.push(task);
   }
   return finished;
+}
+
+async function markWebhookApplied(db: Queryable, runninghubTaskId: string): Promise<void> {
+  await db.query(`UPDATE runninghub_webhook_events SET applied_at = now() WHERE runninghub_task_id = $1`, [runninghubTaskId]);
 }
 
 // --- put back, or recovered after a lost claim ---------------------------------------------------

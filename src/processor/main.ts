@@ -1,24 +1,14 @@
 // The `task-processor` program (supervisord runs it): submits PENDING ai_tasks to RunningHub.
-import { ConfigError } from '../shared/env.js';
+import { loadConfigOrExit } from '../shared/env.js';
 import { createLogger } from '../shared/logger.js';
 import { createPool, runMigrations } from '../db/index.js';
 import { createRunningHubClient } from '../runninghub/index.js';
-import { loadProcessorConfig, type ProcessorConfig } from './config.js';
+import { loadProcessorConfig } from './config.js';
 import { accountFingerprint } from './policy.js';
 import { createTaskProcessor } from './processor.js';
 
 async function main(): Promise<void> {
-  let config: ProcessorConfig;
-  try {
-    config = loadProcessorConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`task-processor: ${error.message}\n`);
-      // Exit code 2: a configuration problem, which a restart will not fix.
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit('task-processor', () => loadProcessorConfig());
   const logger = createLogger({ name: 'task-processor', level: config.logLevel, file: config.logFile });
   const { settings } = config;
   const makePool = () =>

@@ -20,12 +20,7 @@ import {
   type Pool,
   type TaskToCheck,
 } from '../db/index.js';
-import {
-  isRunningHubError,
-  type CreateTaskRequest,
-  type RunningHubClient,
-  type TaskFailure,
-} from '../runninghub/index.js';
+import { describeTaskFailure, isRunningHubError, type CreateTaskRequest, type RunningHubClient } from '../runninghub/index.js';
 import type { Logger } from '../shared/logger.js';
 import type { ProcessorSettings } from './config.js';
 import { listenForNotifications, type NotificationListener } from './listener.js';
@@ -86,14 +81,6 @@ function createRequest(task: ClaimedTask, webhookUrl: string | undefined): Creat
   if (task.workflowId !== null) return { ...common, workflowId: task.workflowId };
   if (task.webappId !== null) return { ...common, webappId: task.webappId };
   throw new InvalidTaskError('the task has neither workflow_id nor webapp_id');
-}
-
-function describeFailure(error: TaskFailure): string {
-  const reason = error.failedReason;
-  if (!reason) return error.message;
-  const where = [reason.nodeName, reason.nodeId ? `node ${reason.nodeId}` : null].filter(Boolean).join(', ');
-  const what = [reason.exceptionType, reason.exceptionMessage].filter(Boolean).join(': ');
-  return [error.message, where, what].filter(Boolean).join(' | ');
 }
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -353,7 +340,7 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
         const done = await recordPolledResult(pool, task.runninghubTaskId, {
           kind: 'failed',
           code: outcome.error.code,
-          message: describeFailure(outcome.error),
+          message: describeTaskFailure(outcome.error),
         });
         if (done) noteFinished('FAILED', taskLog, task.runninghubTaskId, 'poll');
       }

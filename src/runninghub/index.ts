@@ -23,6 +23,7 @@ export {
 } from './client.js';
 export { runningHubEnvSchema, runningHubClientOptionsFromEnv, type RunningHubEnv } from './env.js';
 export { parseWebhookEvent, InvalidWebhookError } from './webhook.js';
+export { describeTaskFailure } from './failure.js';
 export { parseJsonKeepingBigIntegers } from './json.js';
 export {
   startSimulator,

@@ -36,6 +36,21 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * `load()`, or, when it throws a ConfigError: one line `<program>: <problem>` on stderr and exit 2,
+ * no stack trace. A configuration mistake is not fixed by a restart, and the first line of the
+ * program's error log says what to change.
+ */
+export function loadConfigOrExit<T>(program: string, load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${program}: ${error.message}\n`);
+    process.exit(2);
+  }
+}
+
 /** Helpers for the usual variable shapes. */
 export const envInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 export const envBool = z

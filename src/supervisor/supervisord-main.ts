@@ -1,6 +1,5 @@
 // `supervisord`: read the config, start the control servers and the processes, and run until a
 // signal or an RPC says stop (exit 0) or restart (stop everything, read the config again, go on).
-import './memory-mode.js';
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -27,6 +27,7 @@ import {
   type Pool,
   type TaskCursor,
 } from '../../src/db/index.js';
+import { insertTasks } from '../support/ai-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 const newTask = (overrides: Partial<NewTask> = {}): NewTask => ({
@@ -42,18 +43,6 @@ const newTask = (overrides: Partial<NewTask> = {}): NewTask => ({
 });
 
 const ACCOUNT = createHash('sha256').update('test-key').digest('hex');
-
-async function insertTasks(pool: Pool, count: number, fields: { priority?: number; runAfterMs?: number } = {}): Promise<string[]> {
-  const { rows } = await pool.query<{ id: string }>(
-    `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id, priority, run_after, created_at)
-     SELECT 'shot', g::text, 'Shot ' || g, '1904136902449209346', $2,
-            now() + make_interval(secs => $3::double precision / 1000), clock_timestamp()
-       FROM generate_series(1, $1) g
-     RETURNING id`,
-    [count, fields.priority ?? 0, fields.runAfterMs ?? 0],
-  );
-  return rows.map((r) => r.id);
-}
 
 async function statusOf(pool: Pool, id: string) {
   const { rows } = await pool.query(
@@ -398,11 +387,11 @@ describe('ai_tasks: the processor statements', () => {
   });
 
   it('recovers an expired claim, gives its slot back, and refuses the stale submission', async () => {
-    const [id] = await insertTasks(db.pool, 1);
+    const [id] = await insertTasks(db.pool, 1, { prefix: 'r' });
     const [task] = await claimPendingTasks(db.pool, { account: ACCOUNT, processorId: 'dead', limit: 1, leaseMs: 0 });
     expect((await getAccountUsage(db.pool, ACCOUNT))!.running).toBe(1);
     const recovered = await recoverExpiredClaims(db.pool, 0);
-    expect(recovered).toEqual([{ id, entityName: 'Shot 1', claimedBy: 'dead', status: 'PENDING' }]);
+    expect(recovered).toEqual([{ id, entityName: 'Shot r-1', claimedBy: 'dead', status: 'PENDING' }]);
     expect(await getAccountUsage(db.pool, ACCOUNT)).toEqual({ running: 0, maxRunning: 3, holders: 0 });
     const stale = await recordSubmission(db.pool, {
       taskId: id!,

@@ -16,6 +16,7 @@ import {
 } from '../../src/processor/index.js';
 import { createRunningHubClient, startSimulator, type RunningSimulator, type SimulatorOptionsInput } from '../../src/runninghub/index.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { insertTasks } from '../support/ai-tasks.js';
 import { distProgram } from '../support/programs.js';
 import { waitFor } from '../support/wait.js';
 
@@ -83,24 +84,6 @@ export interface TaskRow {
   finished_at: Date | null;
 }
 
-export async function insertTasks(
-  pool: Pool,
-  count: number,
-  options: { prefix?: string; priority?: number; maxAttempts?: number; fieldValue?: string } = {},
-): Promise<string[]> {
-  const prefix = options.prefix ?? Math.random().toString(36).slice(2, 8);
-  const { rows } = await pool.query<{ id: string }>(
-    `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id, node_info_list, priority, max_attempts, created_at)
-     SELECT 'shot', $1 || '-' || g, 'Shot ' || $1 || '-' || g, '1904136902449209346',
-            jsonb_build_array(jsonb_build_object('nodeId', '6', 'fieldName', 'text', 'fieldValue', $4 || ' #' || $1 || '-' || g)),
-            $3, $5, clock_timestamp()
-       FROM generate_series(1, $2) g
-     RETURNING id`,
-    [prefix, count, options.priority ?? 0, options.fieldValue ?? 'a cat', options.maxAttempts ?? 3],
-  );
-  return rows.map((r) => r.id);
-}
-
 export async function tasksById(pool: Pool, ids: string[]): Promise<TaskRow[]> {
   const { rows } = await pool.query<TaskRow>(
     `SELECT id, status, attempts, priority, runninghub_task_id, outputs, error_code, error_message, submitted_at, finished_at
@@ -121,7 +104,7 @@ export async function waitForStatuses(pool: Pool, ids: string[], statuses: strin
   );
 }
 
-export { cancelTask, getAccountUsage };
+export { cancelTask, getAccountUsage, insertTasks };
 
 /** Short RunningHub queue and run times, so a test's tasks finish in well under a second. */
 const FAST_TASKS = { queuedMs: [10, 30], runningMs: [50, 150], failureRate: 0 } satisfies Partial<SimulatorOptionsInput>;

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { recordWebhookResult, type Pool, type RemoteResult } from '../../db/index.js';
-import { parseWebhookEvent, type WebhookEvent } from '../../runninghub/index.js';
+import { describeTaskFailure, parseWebhookEvent, type WebhookEvent } from '../../runninghub/index.js';
 import { secretMatcher } from '../auth.js';
 import { errorBody } from '../errors.js';
 
@@ -21,9 +21,7 @@ const querySchema = z.object({ secret: z.string().optional() });
 
 function toRemoteResult(outcome: WebhookEvent['outcome']): RemoteResult {
   if (outcome.status === 'SUCCESS') return { kind: 'success', outputs: outcome.outputs };
-  const reason = outcome.error.failedReason;
-  const detail = reason ? [reason.nodeName, reason.exceptionType, reason.exceptionMessage].filter(Boolean).join(': ') : '';
-  return { kind: 'failed', code: outcome.error.code, message: detail ? `${outcome.error.message} | ${detail}` : outcome.error.message };
+  return { kind: 'failed', code: outcome.error.code, message: describeTaskFailure(outcome.error) };
 }
 
 /** Registered at the root (not under the /api bearer-token hook: RunningHub sends no token). */

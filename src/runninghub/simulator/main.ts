@@ -1,6 +1,6 @@
 // The simulator as a program (dist/runninghub-simulator.js): the default RunningHub for `npm start`.
 import { z } from 'zod';
-import { envBool, envDuration, envInt, logLevel, parseEnv } from '../../shared/env.js';
+import { envBool, envDuration, envInt, loadConfigOrExit, logLevel, parseEnv } from '../../shared/env.js';
 import { createLogger } from '../../shared/logger.js';
 import { startSimulator, type RunningSimulator } from './index.js';
 
@@ -43,15 +43,7 @@ const envSchema = z.object({
 });
 
 async function main(): Promise<void> {
-  let env: z.output<typeof envSchema>;
-  try {
-    env = parseEnv(envSchema);
-  } catch (error) {
-    // A configuration mistake: one clear line, no stack trace.
-    process.stderr.write(`runninghub-simulator: ${(error as Error).message}\n`);
-    process.exitCode = 2;
-    return;
-  }
+  const env = loadConfigOrExit('runninghub-simulator', () => parseEnv(envSchema));
   const logger = createLogger({ name: 'runninghub-simulator', level: env.LOG_LEVEL });
 
   let simulator: RunningSimulator;

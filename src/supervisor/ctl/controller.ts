@@ -78,6 +78,8 @@ export interface CtlIo {
   err(text: string): void;
   /** Interactive questions (Username:, Really shut down y/N?); null when not interactive. */
   ask: ((question: string) => Promise<string>) | null;
+  /** The next line of stdin (`fg` forwards them), null at end of input. */
+  readLine(): Promise<string | null>;
   /** Resolves when the user presses Ctrl-C (ends `tail -f`). */
   interrupted(): Promise<void>;
 }
@@ -139,7 +141,7 @@ export class Controller {
 
   constructor(
     private readonly options: CtlOptions,
-    private readonly io: CtlIo,
+    readonly io: CtlIo,
   ) {
     this.client = new XmlRpcClient(parseServerUrl(options.serverurl), options);
   }
@@ -408,7 +410,7 @@ export class Controller {
   /** A fault for one named process, shaped like a group result struct. */
   private faultResult(error: unknown, group: string, process: string | null): ResultReply {
     if (!(error instanceof RpcFault)) throw error;
-    return { status: error.faultCode, name: process ?? '', group, description: error.faultString };
+    return { status: error.faultCode, name: process ?? 'None', group, description: error.faultString };
   }
 
   private async start(arg: string): Promise<void> {
@@ -944,8 +946,45 @@ export class Controller {
       return;
     }
     if (info.state !== ProcessState.RUNNING) this.fail(ExitStatus.GENERIC, 'ERROR: process not running');
-    // Foreground mode needs a terminal for input; without one we behave like `tail -f` of stdout.
-    await this.follow(`/logtail/${name}/stdout`);
+    this.output('==> Press Ctrl-C to exit <==');
+    // The process's stdout and stderr stream to us; each line typed goes to its stdin.
+    const streams = (['stdout', 'stderr'] as const).map((channel) => {
+      const path = `/logtail/${name}/${channel}`;
+      return openStream(this.client.target, path, this.options, {
+        status: (code) => {
+          if (code !== 200) this.io.err(`${this.options.serverurl}${path} Cannot read, status code ${code}\n`);
+        },
+        data: (chunk) => this.io.out(chunk.toString('utf8')),
+        end: () => undefined,
+        error: () => undefined,
+      });
+    });
+    const interrupted = this.io.interrupted().then(() => null);
+    try {
+      for (;;) {
+        const line = await Promise.race([this.io.readLine(), interrupted]);
+        if (line === null) {
+          this.output('Exiting foreground');
+          return;
+        }
+        try {
+          await this.client.call('supervisor.sendProcessStdin', [name, `${line}\n`]);
+        } catch (error) {
+          if (!(error instanceof RpcFault)) throw error;
+          this.output(error.faultCode === FaultCode.NOT_RUNNING ? 'Process got killed' : `ERROR: ${error.message}`);
+          this.output('Exiting foreground');
+          return;
+        }
+        const now = await this.rpc('supervisor.getProcessInfo', [name], processInfo);
+        if (now.state !== ProcessState.RUNNING) {
+          this.output('Process got killed');
+          this.output('Exiting foreground');
+          return;
+        }
+      }
+    } finally {
+      for (const stream of streams) stream.close();
+    }
   }
 }
 

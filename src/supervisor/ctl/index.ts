@@ -1,4 +1,5 @@
 // supervisorctl: runs one action from the command line, or an interactive `supervisor>` shell.
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Interface } from 'node:readline';
 import { Controller, type CtlIo } from './controller.js';
 import { USAGE } from './help.js';
@@ -15,70 +16,114 @@ export interface SupervisorctlStreams {
   stderr: NodeJS.WritableStream;
 }
 
-/** Ctrl-C during `tail -f` ends the stream; elsewhere it ends the program as usual. */
+/** Ctrl-C during `tail -f`/`fg` ends that action; elsewhere it ends the program as usual. */
 function interruptedBySigint(): Promise<void> {
   return new Promise((resolve) => {
     process.once('SIGINT', () => resolve());
   });
 }
 
-// node:readline is loaded only for the shell: one-shot commands (what probes run) start faster.
-async function runShell(controller: Controller, options: CtlOptions, streams: SupervisorctlStreams): Promise<void> {
-  const { createInterface } = await import('node:readline');
-  const input = streams.stdin();
-  const terminal = Boolean((input as { isTTY?: boolean }).isTTY);
-  const rl = createInterface({ input, output: streams.stdout, terminal, historySize: 1000 });
-  const lines: string[] = [];
-  let waiting: ((line: string | null) => void) | null = null;
-  let closed = false;
-  rl.on('line', (line) => {
-    if (waiting) {
-      const resolve = waiting;
-      waiting = null;
-      resolve(line);
-    } else lines.push(line);
-  });
-  rl.on('close', () => {
-    closed = true;
-    if (waiting) {
-      const resolve = waiting;
-      waiting = null;
-      resolve(null);
-    }
-  });
-  let interrupted = false;
-  rl.on('SIGINT', () => {
-    interrupted = true;
-    rl.close();
-  });
-  const nextLine = (): Promise<string | null> => {
-    const queued = lines.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    if (closed) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      waiting = resolve;
+/**
+ * The one reader of stdin, shared by the shell prompt, `fg` and the y/N and Username: questions
+ * (two readline interfaces on one stream would steal each other's lines).
+ */
+class LineReader {
+  readonly typed: string[] = [];
+  private readonly queued: string[] = [];
+  private waiting: ((line: string | null) => void) | null = null;
+  private closed = false;
+  /** Ctrl-C on a terminal: the shell ends like Python's KeyboardInterrupt. */
+  interrupted = false;
+
+  private constructor(
+    private readonly rl: Interface,
+    readonly terminal: boolean,
+    private readonly output: NodeJS.WritableStream,
+  ) {
+    rl.on('line', (line) => {
+      if (line.trim() !== '') this.typed.push(line);
+      const resolve = this.waiting;
+      this.waiting = null;
+      if (resolve) resolve(line);
+      else this.queued.push(line);
     });
-  };
+    rl.on('close', () => {
+      this.closed = true;
+      const resolve = this.waiting;
+      this.waiting = null;
+      resolve?.(null);
+    });
+    rl.on('SIGINT', () => {
+      this.interrupted = true;
+      rl.close();
+    });
+  }
+
+  // node:readline is loaded only when something reads stdin: one-shot commands start faster.
+  static async open(streams: SupervisorctlStreams, history: string[]): Promise<LineReader> {
+    const { createInterface } = await import('node:readline');
+    const input = streams.stdin();
+    const terminal = Boolean((input as { isTTY?: boolean }).isTTY);
+    const rl = createInterface({ input, output: streams.stdout, terminal, historySize: 1000, history: [...history].reverse() });
+    return new LineReader(rl, terminal, streams.stdout);
+  }
+
+  /** The next line, or null at end of input. */
+  next(): Promise<string | null> {
+    const line = this.queued.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  /** Shows `prompt` (through readline on a terminal, which must know it to redraw the line), then reads. */
+  ask(prompt: string): Promise<string | null> {
+    if (this.terminal) {
+      this.rl.setPrompt(prompt);
+      this.rl.prompt();
+    } else {
+      this.output.write(prompt);
+    }
+    return this.next();
+  }
+
+  close(): void {
+    this.rl.close();
+  }
+}
+
+function readHistory(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '' && line !== '_HiStOrY_V2_');
+  } catch {
+    return [];
+  }
+}
+
+async function runShell(controller: Controller, options: CtlOptions, reader: LineReader, history: string[]): Promise<void> {
   const prompt = `${options.prompt}> `;
   let line: string | null = 'status';
   for (;;) {
-    if (line === null) {
-      // Ctrl-D is the EOF command; Ctrl-C (KeyboardInterrupt) prints a blank line too.
-      streams.stdout.write('\n');
+    if (line === null || reader.interrupted) {
+      // End of input is the EOF command; Ctrl-C (KeyboardInterrupt) prints a blank line too.
+      controller.io.out('\n');
       break;
     }
     if (await controller.onecmd(line)) break;
-    // On a terminal readline owns the line (editing, history), so it must know the prompt.
-    if (terminal) {
-      rl.setPrompt(prompt);
-      rl.prompt();
-    } else {
-      streams.stdout.write(prompt);
-    }
-    line = await nextLine();
-    if (interrupted) line = null;
+    line = await reader.ask(prompt);
   }
-  rl.close();
+  reader.close();
+  if (options.historyFile !== null) {
+    try {
+      writeFileSync(options.historyFile, [...history, ...reader.typed].slice(-1000).map((l) => `${l}\n`).join(''));
+    } catch {
+      // like readline.write_history_file's IOError: ignored
+    }
+  }
 }
 
 /** Runs supervisorctl with `argv` (without node and script); resolves with the exit code. */
@@ -96,26 +141,24 @@ export async function runSupervisorctl(argv: readonly string[], progname: string
     return 0;
   }
   const shellMode = options.args.length === 0;
-  let rl: Interface | null = null;
+  const history = shellMode && options.historyFile !== null ? readHistory(options.historyFile) : [];
+  let reader: Promise<LineReader> | null = null;
+  const lineReader = (): Promise<LineReader> => (reader ??= LineReader.open(streams, history));
   const io: CtlIo = {
     out: (text) => streams.stdout.write(text),
     err: (text) => streams.stderr.write(text),
-    ask: shellMode
-      ? async (question) => {
-          const { createInterface } = await import('node:readline');
-          rl ??= createInterface({ input: streams.stdin(), output: streams.stdout, terminal: false });
-          const asker = rl;
-          return new Promise<string>((resolve) => asker.question(question, resolve));
-        }
-      : null,
+    ask: shellMode ? async (question) => (await (await lineReader()).ask(question)) ?? '' : null,
+    readLine: async () => (await lineReader()).next(),
     interrupted: interruptedBySigint,
   };
   const controller = new Controller(options, io);
   if (!shellMode) {
     await controller.onecmd(options.args.join(' '));
+    // Assigned inside lineReader(), which TypeScript's narrowing cannot see.
+    const opened = reader as Promise<LineReader> | null;
+    if (opened !== null) (await opened).close();
     return controller.exitStatus;
   }
-  await runShell(controller, options, streams);
-  (rl as Interface | null)?.close();
+  await runShell(controller, options, await lineReader(), history);
   return 0;
 }

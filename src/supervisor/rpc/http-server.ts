@@ -242,7 +242,8 @@ async function streamLog(path: string | null, res: ServerResponse): Promise<void
     handle.close().catch(() => undefined);
   };
   const pump = async (): Promise<void> => {
-    if (busy || stopped) return;
+    // A slow reader: wait for the socket to drain rather than buffer a fast-growing log in memory.
+    if (busy || stopped || res.writableNeedDrain) return;
     busy = true;
     try {
       // Rotation replaces the file: follow the new one from its start.
@@ -264,7 +265,7 @@ async function streamLog(path: string | null, res: ServerResponse): Promise<void
         const { bytesRead } = await handle.read(buffer, 0, count, position);
         if (bytesRead === 0) break;
         position += bytesRead;
-        res.write(buffer.subarray(0, bytesRead));
+        if (!res.write(buffer.subarray(0, bytesRead))) break;
       }
     } catch {
       stop();

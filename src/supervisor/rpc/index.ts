@@ -94,8 +94,10 @@ function primaryGid(user: string): number {
 }
 
 function createHttpServer(rpc: SupervisorRpc, control: SupervisorControl, auth: HttpAuth | null, log: ControlLog): Server {
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, createRequestHandler(rpc, control, auth, log));
-  // A slow `start` can take longer than any idle default; supervisorctl waits as long as needed.
+  // The request (headers + body) must arrive within a minute: a stalled upload cannot pin a socket.
+  const server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000 }, createRequestHandler(rpc, control, auth, log));
+  // The reply has no deadline: a `start` waits startsecs, a `stop` up to stopwaitsecs, and
+  // `tail -f` streams until the client leaves.
   server.timeout = 0;
   server.keepAliveTimeout = 30_000;
   return server;

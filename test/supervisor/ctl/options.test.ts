@@ -1,10 +1,12 @@
 // supervisorctl's command line (getopt rules) and [supervisorctl] config reading: pure logic,
 // plus real files in a temp dir.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommandLine, parseLine, parseServerUrl, readCtlConfig, resolveOptions, UsageError } from '../../../src/supervisor/ctl/index.js';
+import { distProgram } from '../../support/programs.js';
 
 describe('parseCommandLine', () => {
   it('stops at the first action word, so later dashes belong to the action', () => {
@@ -102,5 +104,24 @@ describe('[supervisorctl] from a config file', () => {
     const options = resolveOptions(['-c', file, '-s', 'http://127.0.0.1:1', '-p', 'override'], '/usr/bin/supervisorctl');
     expect(options).toMatchObject({ serverurl: 'http://127.0.0.1:1', username: 'a', password: 'override', interactive: true, args: [] });
     expect(resolveOptions(['-c', file, 'status'], '/x/bin/supervisorctl').interactive).toBe(false);
+  });
+});
+
+describe('shell history (-r)', () => {
+  it('appends the lines typed in the shell to the history file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ctl-history-'));
+    try {
+      const history = path.join(dir, 'history');
+      await writeFile(history, 'earlier\n');
+      const result = await execa(process.execPath, [distProgram('supervisorctl'), '-s', `unix://${dir}/nosock`, '-r', history], {
+        input: 'version\n\nhelp quit\n',
+        reject: false,
+      });
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toContain('supervisor> quit\tExit the supervisor shell.');
+      expect(await readFile(history, 'utf8')).toBe('earlier\nversion\nhelp quit\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,8 +1,11 @@
 // The interactive `supervisor>` shell (stdin piped), maintail, and the [inet_http_server] transport
 // (`-s http://127.0.0.1:port`, with auth), our client vs the real one on both daemons.
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../../src/db/index.js';
-import { normalize, realPeersInstalled, runCtl, startDaemon, type Daemon } from './harness.js';
+import { distProgram } from '../../support/programs.js';
+import { waitFor } from '../../support/wait.js';
+import { normalize, REAL_SUPERVISORCTL, realPeersInstalled, runCtl, startDaemon, type Daemon } from './harness.js';
 
 const PROGRAMS = `
 [program:a]
@@ -12,6 +15,10 @@ startsecs=0
 [program:manual]
 command=sleep infinity
 autostart=false
+
+[program:echo]
+command=cat
+startsecs=0
 `;
 
 describe.skipIf(!realPeersInstalled)('interactive shell, maintail and the inet server', () => {
@@ -47,6 +54,7 @@ describe.skipIf(!realPeersInstalled)('interactive shell, maintail and the inet s
       expect(text).toBe(
         [
           'a                                RUNNING   pid <PID>, uptime <UPTIME>',
+          'echo                             RUNNING   pid <PID>, uptime <UPTIME>',
           'manual                           STOPPED   Not started',
           'supervisor> a                                RUNNING   pid <PID>, uptime <UPTIME>',
           'supervisor> *** Unknown syntax: bogus',
@@ -56,6 +64,10 @@ describe.skipIf(!realPeersInstalled)('interactive shell, maintail and the inet s
           '[rc=0]',
         ].join('\n'),
       );
+      // shutdown/reload ask first in the shell; "n" keeps the daemon up.
+      expect(await same(['-c', daemon.conf], daemon, 'shutdown\nn\nreload\nno\nversion\n')).toMatch(
+        /supervisor> Really shut the remote supervisord process down y\/N\? supervisor> Really restart the remote supervisord process y\/N\? supervisor> 4\.2\.5\nsupervisor> \n\[rc=0\]$/,
+      );
       // End of input is the EOF command.
       expect(await same(['-c', daemon.conf], daemon, 'pid manual')).toMatch(/supervisor> 0\nsupervisor> \n\[rc=0\]$/);
     }
@@ -64,7 +76,7 @@ describe.skipIf(!realPeersInstalled)('interactive shell, maintail and the inet s
   it('maintail prints the end of the main log', async () => {
     for (const daemon of daemons) {
       const text = await same(['-c', daemon.conf, 'maintail', '-300'], daemon);
-      expect(text).toMatch(/spawned: 'a' with pid <?\w+>?/);
+      expect(text).toMatch(/spawned: '\w+' with pid \d+/);
       expect(await same(['-c', daemon.conf, 'maintail', 'x'], daemon)).toBe('Error: bad argument x\n[rc=1]');
     }
   });
@@ -77,6 +89,36 @@ describe.skipIf(!realPeersInstalled)('interactive shell, maintail and the inet s
       );
       expect(await same(['-s', url, '-u', 'ops', '-p', 'bad', 'status'], daemon)).toContain('Server requires authentication\n');
       expect(await same(['-s', url, '-u', 'ops', '-p', 'pw', 'tail', 'a'], daemon)).toBe('from-a\n\n[rc=0]');
+    }
+  });
+
+  it('fg: what is typed goes to the process’s stdin, its output comes back; end of input leaves', async () => {
+    for (const daemon of daemons) {
+      for (const client of ['real', 'ours'] as const) {
+        const [command, args] =
+          client === 'real' ? [REAL_SUPERVISORCTL, ['-c', daemon.conf, 'fg', 'echo']] : [process.execPath, [distProgram('supervisorctl'), '-c', daemon.conf, 'fg', 'echo']];
+        const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+        });
+        const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+        const label = `${client} ctl → ${daemon.kind} supervisord`;
+        const word = `ping-${client}-${daemon.kind}`;
+        await waitFor(`${label}: banner`, () => out.startsWith('==> Press Ctrl-C to exit <==\n'));
+        child.stdin.write(`${word}\n`);
+        await waitFor(`${label}: the echo of what was typed`, () => out.includes(`${word}\n`));
+        child.stdin.end();
+        await waitFor(`${label}: Exiting foreground`, () => out.endsWith('Exiting foreground\n'));
+        if (client === 'real') {
+          // Python's fg leaves its log-streaming thread running after "Exiting foreground", so the
+          // real client never exits by itself (a known quirk); ours does, with rc 0.
+          child.kill('SIGKILL');
+          await exited;
+        } else {
+          expect(await exited, label).toBe(0);
+        }
+      }
     }
   });
 });

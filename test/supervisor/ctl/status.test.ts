@@ -170,6 +170,15 @@ describe.skipIf(!realPeersInstalled)('supervisorctl status: real and ours, again
     [['maintail', '-f', 'x'], undefined],
     [['restart'], undefined],
     [['shutdown', 'extra'], undefined],
+    [['clear', 'grp:*'], 'grp:None: ERROR (no such process)\n\n[rc=1]'],
+    [['remove', 'grp'], 'ERROR: process/group still running: grp\n\n[rc=1]'],
+    [['add', 'run'], 'ERROR: process group already active\n\n[rc=0]'],
+    [['pid', 'grp:*'], undefined],
+    [['tail', '-f'], 'Error: tail requires process name\n\n[rc=1]'],
+    [['fg'], undefined],
+    [['fg', 'manual'], 'ERROR: process not running\n\n[rc=1]'],
+    [['fg', 'nosuch'], 'ERROR: bad process name supplied\n\n[rc=1]'],
+    [['open', 'ftp://x'], 'ERROR: url must be http:// or unix://\n\n[rc=1]'],
   ] as Array<[string[], string | undefined]>)('%j gives the same output everywhere', async (args, expected) => {
     const text = expectAllSame(await fourWay(args));
     if (expected !== undefined) expect(text).toBe(expected);

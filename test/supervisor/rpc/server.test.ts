@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RpcFault, RpcProtocolError, XmlRpcClient } from '../../../src/supervisor/ctl/index.js';
-import { ALREADY_LISTENING, startControlServers, type ControlServers } from '../../../src/supervisor/rpc/index.js';
+import { ALREADY_LISTENING, encodeCall, startControlServers, type ControlServers } from '../../../src/supervisor/rpc/index.js';
 import {
   FaultCode,
   ProcessState,
@@ -290,6 +290,9 @@ describe('control server (in-memory SupervisorControl)', () => {
     await expect(client.call('supervisor.getState.__class__')).rejects.toMatchObject({ faultCode: 1 });
     await expect(client.call('supervisor._private')).rejects.toMatchObject({ faultCode: 1 });
     await expect(client.call('supervisor.getProcessInfo', [])).rejects.toMatchObject({ faultCode: FaultCode.INCORRECT_PARAMETERS });
+    await expect(client.call('supervisor.getPID', [1])).rejects.toMatchObject({ faultCode: FaultCode.INCORRECT_PARAMETERS });
+    await expect(client.call('supervisor.startProcess', ['api', 'yes'])).rejects.toMatchObject({ faultCode: FaultCode.INCORRECT_PARAMETERS });
+    await expect(client.call('system.multicall', ['not an array'])).rejects.toMatchObject({ faultCode: FaultCode.INCORRECT_PARAMETERS });
     const wrongType = client.call('supervisor.getProcessInfo', [42]);
     await expect(wrongType).rejects.toBeInstanceOf(RpcFault);
     await expect(wrongType).rejects.toMatchObject({ faultCode: FaultCode.INCORRECT_PARAMETERS });
@@ -365,6 +368,30 @@ describe('control server (in-memory SupervisorControl)', () => {
     if (!(tooLarge instanceof Error)) expect((tooLarge as { status: number }).status).toBe(413);
     const bomb = `<?xml version="1.0"?><!DOCTYPE m [<!ENTITY a "${'x'.repeat(100)}"><!ENTITY b "&a;&a;&a;&a;">]><methodCall><methodName>&b;</methodName></methodCall>`;
     expect((await rawRequest(socketPath, { body: bomb })).status).toBe(400);
+    expect(await client.call('supervisor.getPID')).toBe(4242);
+  });
+
+  it('survives a few hundred randomly corrupted requests: only 200 (result or fault) or 400', async () => {
+    const valid = encodeCall('supervisor.startProcessGroup', ['grp', true]);
+    let seed = 12345;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const statuses = new Set<number>();
+    for (let i = 0; i < 300; i += 1) {
+      const bytes = Buffer.from(valid);
+      for (let j = 0; j <= random(4); j += 1) {
+        const at = random(bytes.length);
+        if (random(2) === 0) bytes[at] = random(256);
+        else bytes.copyWithin(at, random(bytes.length));
+      }
+      const reply = await rawRequest(path.join(dir, 'sock'), { body: random(5) === 0 ? bytes.subarray(0, random(bytes.length)) : bytes });
+      statuses.add(reply.status);
+      if (reply.status === 200) expect(reply.body).toMatch(/^<\?xml version='1.0'\?>\n<methodResponse>\n/);
+    }
+    expect([...statuses].every((status) => status === 200 || status === 400)).toBe(true);
+    expect(statuses.has(400)).toBe(true);
     expect(await client.call('supervisor.getPID')).toBe(4242);
   });
 
