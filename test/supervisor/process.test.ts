@@ -137,9 +137,8 @@ describe('BACKOFF and FATAL', () => {
     const dirFault = await h.supervisor.startProcess('dir', false).catch((e: unknown) => e);
     expect(fault(dirFault)).toBe('NOT_EXECUTABLE');
     expect((dirFault as Error).message).toBe(`NOT_EXECUTABLE: command at '${tmp.dir}' is a directory`);
-    expect((await h.supervisor.startProcess('noexec', false).catch((e: Error) => e)).message).toBe(
-      `NOT_EXECUTABLE: command at '${plain}' is not executable`,
-    );
+    const noexecFault = await h.supervisor.startProcess('noexec', false).catch((e: unknown) => e);
+    expect((noexecFault as Error).message).toBe(`NOT_EXECUTABLE: command at '${plain}' is not executable`);
   });
 });
 

@@ -57,6 +57,17 @@ function sendError(res: ServerResponse, code: number, extraHeaders: Record<strin
   res.end(body);
 }
 
+/** Runs `reply` once the request body has arrived (bodies over the limit are not waited for). */
+function afterBody(req: IncomingMessage, reply: () => void): void {
+  if (req.complete || Number(req.headers['content-length'] ?? '0') > MAX_BODY_BYTES) {
+    req.resume();
+    reply();
+    return;
+  }
+  req.once('end', reply);
+  req.resume();
+}
+
 function sha1(text: string): Buffer {
   return createHash('sha1').update(text, 'utf8').digest();
 }
@@ -94,8 +105,9 @@ export function createRequestHandler(
     res.setHeader('Server', 'Medusa/1.12');
     res.setHeader('Date', new Date().toUTCString());
     if (auth !== null && !credentialsMatch(auth, req.headers.authorization)) {
-      req.resume();
-      sendError(res, 401, { Connection: 'close', 'WWW-Authenticate': 'Basic realm="default"' });
+      // Read the (small) body first: replying and closing while the client is still sending it
+      // makes the client fail with EPIPE instead of reading the 401 (Python's does).
+      afterBody(req, () => sendError(res, 401, { Connection: 'close', 'WWW-Authenticate': 'Basic realm="default"' }));
       return;
     }
     const url = req.url ?? '/';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../../src/db/index.js';
 import { distProgram } from '../../support/programs.js';
-import { normalize, REAL_SUPERVISORCTL, realPeersInstalled, runCtl, startDaemon, type Daemon, type Peer } from './harness.js';
+import { normalize, REAL_SUPERVISORCTL, realPeersInstalled, runCtl, startDaemons, type Daemon, type Peer } from './harness.js';
 
 const PROGRAMS = '[program:a]\ncommand=sleep infinity\nstartsecs=0\n';
 const AUTH_ERROR =
@@ -108,11 +108,7 @@ describe.skipIf(!realPeersInstalled)('supervisorctl connection handling (ours vs
   ])('auth with %s', (_what, stored) => {
     const daemons: Daemon[] = [];
     beforeAll(async () => {
-      daemons.push(
-        ...(await Promise.all(
-          (['real', 'ours'] as const).map((kind) => startDaemon(kind, { programs: PROGRAMS, auth: { username: 'user', password: stored, plain: 'secret' } })),
-        )),
-      );
+      daemons.push(...(await startDaemons(['real', 'ours'], () => ({ programs: PROGRAMS, auth: { username: 'user', password: stored, plain: 'secret' } }))));
       // The client's config file has no credentials; they come from -u/-p or a second config.
     });
     afterAll(async () => {
@@ -145,7 +141,7 @@ describe.skipIf(!realPeersInstalled)('supervisorctl connection handling (ours vs
   describe('socket permissions', () => {
     const daemons: Daemon[] = [];
     beforeAll(async () => {
-      daemons.push(...(await Promise.all((['real', 'ours'] as const).map((kind) => startDaemon(kind, { programs: PROGRAMS })))));
+      daemons.push(...(await startDaemons(['real', 'ours'], () => ({ programs: PROGRAMS }))));
       // Let the unprivileged user reach the socket's directory and the config; the socket itself stays 0700 root.
       for (const daemon of daemons) {
         await chmod(daemon.dir, 0o755);

@@ -111,6 +111,18 @@ export async function startDaemon(kind: Peer, options: DaemonOptions): Promise<D
   };
 }
 
+/** Starts one daemon per kind; if any fails to come up, stops the others before rethrowing. */
+export async function startDaemons(kinds: readonly Peer[], options: (kind: Peer, index: number) => DaemonOptions): Promise<Daemon[]> {
+  const settled = await Promise.allSettled(kinds.map((kind, i) => startDaemon(kind, options(kind, i))));
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  if (failure) {
+    await Promise.all(started.map((d) => d.stop()));
+    throw failure.reason;
+  }
+  return started;
+}
+
 async function childPids(client: XmlRpcClient): Promise<number[]> {
   const infos = (await client.call('supervisor.getAllProcessInfo')) as Array<{ pid: number }>;
   return infos.map((info) => info.pid).filter((pid) => pid > 0);

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distProgram } from '../../support/programs.js';
 import { waitFor } from '../../support/wait.js';
-import { configText, normalize, REAL_SUPERVISORCTL, realPeersInstalled, runCtl, startDaemon, states, type Daemon, type Peer } from './harness.js';
+import { configText, normalize, REAL_SUPERVISORCTL, realPeersInstalled, runCtl, startDaemons, states, type Daemon, type Peer } from './harness.js';
 
 const sleeper = `sh -c "trap '' HUP USR1; exec sleep infinity"`;
 
@@ -51,7 +51,8 @@ describe.skipIf(!realPeersInstalled)('supervisorctl operations against real and 
   const daemons: Partial<Record<Peer, Daemon>> = {};
 
   beforeAll(async () => {
-    const [real, ours] = await Promise.all([startDaemon('real', { programs: V1 }), startDaemon('ours', { programs: V1 })]);
+    const [real, ours] = await startDaemons(['real', 'ours'], () => ({ programs: V1 }));
+    if (!real || !ours) throw new Error('daemons not started');
     daemons.real = real;
     daemons.ours = ours;
     for (const daemon of [real, ours]) {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../../src/db/index.js';
 import { distProgram } from '../../support/programs.js';
 import { waitFor } from '../../support/wait.js';
-import { normalize, REAL_SUPERVISORCTL, realPeersInstalled, runCtl, startDaemon, type Daemon } from './harness.js';
+import { normalize, REAL_SUPERVISORCTL, realPeersInstalled, runCtl, startDaemons, type Daemon } from './harness.js';
 
 const PROGRAMS = `
 [program:a]
@@ -28,11 +28,12 @@ describe.skipIf(!realPeersInstalled)('interactive shell, maintail and the inet s
   beforeAll(async () => {
     ports.push(await findFreePort(), await findFreePort());
     daemons.push(
-      ...(await Promise.all(
-        (['real', 'ours'] as const).map((kind, i) =>
-          startDaemon(kind, { programs: PROGRAMS, inetPort: ports[i], auth: { username: 'ops', password: 'pw' }, ctlSection: 'username=ops\npassword=pw' }),
-        ),
-      )),
+      ...(await startDaemons(['real', 'ours'], (_kind, i) => ({
+        programs: PROGRAMS,
+        inetPort: ports[i],
+        auth: { username: 'ops', password: 'pw' },
+        ctlSection: 'username=ops\npassword=pw',
+      }))),
     );
   });
 

@@ -2,7 +2,7 @@
 // on the same config. All four must print the same text and exit with the same code.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../support/wait.js';
-import { normalize, realPeersInstalled, runCtl, startDaemon, states, type Daemon, type Peer } from './harness.js';
+import { normalize, realPeersInstalled, runCtl, startDaemons, states, type Daemon, type Peer } from './harness.js';
 
 const PROGRAMS = `
 [program:run]
@@ -62,7 +62,8 @@ describe.skipIf(!realPeersInstalled)('supervisorctl status: real and ours, again
   const daemons: Partial<Record<Peer, Daemon>> = {};
 
   beforeAll(async () => {
-    const [real, ours] = await Promise.all([startDaemon('real', { programs: PROGRAMS }), startDaemon('ours', { programs: PROGRAMS })]);
+    const [real, ours] = await startDaemons(['real', 'ours'], () => ({ programs: PROGRAMS }));
+    if (!real || !ours) throw new Error('daemons not started');
     daemons.real = real;
     daemons.ours = ours;
     for (const daemon of [real, ours]) {
