@@ -6,6 +6,7 @@
 //   3. Run supervisord in the foreground; Ctrl-C (SIGINT) or SIGTERM stops every program in priority order
 //      (PostgreSQL last) and this script exits with supervisord's exit code.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +69,9 @@ if (externalDatabase) {
 const realRunningHub = Boolean(process.env.RUNNINGHUB_API_KEY);
 if (realRunningHub) {
   env.STORYBOARD_SIMULATOR_AUTOSTART = 'false';
+  // A real key means the real service, unless the caller points elsewhere (the client's own default is
+  // the local simulator, which is not started in this case).
+  env.RUNNINGHUB_BASE_URL = process.env.RUNNINGHUB_BASE_URL || 'https://www.runninghub.cn';
 } else {
   const simulatorPort = port('SIMULATOR_PORT', 8090);
   env.SIMULATOR_PORT = String(simulatorPort);
@@ -75,6 +79,10 @@ if (realRunningHub) {
   // The simulator accepts any key; the client only insists that one is set.
   env.RUNNINGHUB_API_KEY = 'simulator';
   env.STORYBOARD_SIMULATOR_AUTOSTART = 'true';
+  // Results come back by webhook, as in production (the poll stays the fallback): the simulator can reach
+  // the api on this machine. The secret is made per run; the api and the processor both get it.
+  env.RUNNINGHUB_WEBHOOK_URL = process.env.RUNNINGHUB_WEBHOOK_URL || `http://127.0.0.1:${apiPort}/api/runninghub/webhook`;
+  env.RUNNINGHUB_WEBHOOK_SECRET = process.env.RUNNINGHUB_WEBHOOK_SECRET || randomBytes(16).toString('hex');
 }
 
 console.log(

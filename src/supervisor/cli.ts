@@ -1,8 +1,8 @@
 // supervisord's command line (supervisor/options.py ServerOptions): the options this
 // implementation acts on, and supervisord's own wording for mistakes.
-export const SUPERVISOR_COMPAT_VERSION = '4.2.5';
+import { SUPERVISOR_VERSION } from './types.js';
 /** `supervisord -v`: the supervisord release we reproduce, then who we are. */
-export const VERSION_TEXT = `${SUPERVISOR_COMPAT_VERSION}-compatible (storyboard-api supervisord, TypeScript)`;
+export const VERSION_TEXT = `${SUPERVISOR_VERSION}-compatible (storyboard-api supervisord, TypeScript)`;
 
 export const USAGE = `supervisord -- run a set of applications as daemons.
 

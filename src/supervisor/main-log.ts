@@ -18,7 +18,7 @@ const LEVELS: Record<MainLogLevel, { value: number; tag: string }> = {
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
-export function formatTimestamp(date: Date): string {
+function formatTimestamp(date: Date): string {
   return (
     `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
     `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())},${pad(date.getMilliseconds(), 3)}`

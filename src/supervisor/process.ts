@@ -12,15 +12,6 @@ import { signalName, signalNumber } from './signals.js';
 import { childEnvironment, planSpawn, pyRepr, resolveCommand, SpawnProblem } from './spawn.js';
 import { ProcessState, type LogTarget, type ProcessConfig, type ProcessInfo } from './types.js';
 
-export const STOPPED_STATES: ReadonlySet<ProcessState> = new Set([
-  ProcessState.STOPPED,
-  ProcessState.EXITED,
-  ProcessState.FATAL,
-  ProcessState.UNKNOWN,
-]);
-export const RUNNING_STATES: ReadonlySet<ProcessState> = new Set([ProcessState.STARTING, ProcessState.RUNNING, ProcessState.BACKOFF]);
-export const SIGNALLABLE_STATES: ReadonlySet<ProcessState> = new Set([ProcessState.RUNNING, ProcessState.STARTING, ProcessState.STOPPING]);
-
 const SPAWNABLE_STATES: ReadonlySet<ProcessState> = new Set([
   ProcessState.STOPPED,
   ProcessState.EXITED,
@@ -42,7 +33,7 @@ export interface ProcessHost {
 /** supervisord's stripEscapes: from `ESC[` to the first of its terminator letters. */
 const ANSI_ESCAPE = /\x1b\[[^HfABCDRsuJKhlpm]*[HfABCDRsuJKhlpm]/g;
 
-export function stripAnsiEscapes(chunk: Buffer): Buffer {
+function stripAnsiEscapes(chunk: Buffer): Buffer {
   if (!chunk.includes(0x1b)) return chunk;
   // latin1 maps bytes 1:1, so multi-byte UTF-8 text survives untouched.
   return Buffer.from(chunk.toString('latin1').replace(ANSI_ESCAPE, ''), 'latin1');

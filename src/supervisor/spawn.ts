@@ -32,7 +32,7 @@ function statOrNull(file: string): Stats | null {
 }
 
 /** The PATH a program is looked up in: its `environment=` PATH, else ours, else supervisord's default. */
-export function searchPath(environment: Record<string, string>, ownEnv: NodeJS.ProcessEnv = process.env): string[] {
+function searchPath(environment: Record<string, string>, ownEnv: NodeJS.ProcessEnv = process.env): string[] {
   const fromProgram = environment.PATH;
   if (fromProgram !== undefined) return fromProgram.split(path.delimiter);
   const own = ownEnv.PATH;
@@ -70,7 +70,7 @@ export function resolveCommand(argv: readonly string[], environment: Record<stri
 }
 
 /** uid/gid of `user=` (a name or a number) from /etc/passwd; Node has no getpwnam. */
-export function lookupUser(user: string): { uid: number; gid: number } | null {
+function lookupUser(user: string): { uid: number; gid: number } | null {
   let passwd = '';
   try {
     passwd = readFileSync('/etc/passwd', 'utf8');

@@ -5,12 +5,15 @@ import path from 'node:path';
 import { ConfigError, sameProcessConfig } from './config/index.js';
 import type { MainLog } from './main-log.js';
 import type { RotatingLogFile } from './rotating-file.js';
-import { ManagedProcess, RUNNING_STATES, SIGNALLABLE_STATES, STOPPED_STATES, type ProcessHost } from './process.js';
+import { ManagedProcess, type ProcessHost } from './process.js';
 import { signalNumber } from './signals.js';
 import { SpawnProblem } from './spawn.js';
 import {
   FaultCode,
   ProcessState,
+  RUNNING_STATES,
+  SIGNALLABLE_STATES,
+  STOPPED_STATES,
   SupervisordState,
   SupervisorFault,
   type GroupConfig,

@@ -95,6 +95,69 @@ function applyProcessSettings(config: SupervisordConfig): void {
   }
 }
 
+/** `-c FILE`, or the first config file found where supervisord looks for one. */
+function configFileOf(command: Extract<CliCommand, { kind: 'run' }>): string {
+  if (command.configFile !== null) return command.configFile;
+  const found = findDefaultConfigFile();
+  if (found === null) {
+    fail(
+      `No config file found at default paths (${defaultConfigSearchPaths().join(', ')}); use the -c option to specify a config file at a different path`,
+    );
+  }
+  return found;
+}
+
+/**
+ * One life of supervisord with one config: main log, control servers, pidfile, programs; returns
+ * when it has stopped them all, true when it should start again with the re-read config.
+ */
+async function runUntilStopped(config: SupervisordConfig, first: boolean, started: (supervisor: Supervisor) => void): Promise<boolean> {
+  const settings = config.supervisord;
+  const log = new MainLog({
+    level: settings.loglevel,
+    file: settings.logfile,
+    maxBytes: settings.logfileMaxBytes,
+    backups: settings.logfileBackups,
+    toStdout: settings.nodaemon && !settings.silent && process.env[DAEMON_CHILD_ENV] !== '1',
+  });
+  startupLines(log, config);
+  if (first && process.env[DAEMON_CHILD_ENV] === '1') log.info('daemonizing the supervisord process');
+  const supervisor = new Supervisor({ config, log, loadConfig });
+  started(supervisor);
+  let servers: { close(): Promise<void> };
+  try {
+    servers = await startControlServers(supervisor, config, log);
+  } catch (error) {
+    log.close();
+    fail(errorMessage(error));
+  }
+  if (config.rpcInterfaceEnabled) {
+    for (const server of [config.unixHttpServer, config.inetHttpServer]) {
+      if (server !== null) log.info("RPC interface 'supervisor' initialized");
+    }
+  }
+  const pidfile = settings.pidfile;
+  if (pidfile !== null) {
+    try {
+      writeFileSync(pidfile, `${process.pid}\n`);
+      log.info(`supervisord started with pid ${process.pid}`);
+    } catch {
+      log.critical(`could not write pidfile ${pidfile}`);
+    }
+  } else {
+    log.info(`supervisord started with pid ${process.pid}`);
+  }
+  supervisor.start();
+
+  await supervisor.whenStopped();
+  await servers.close();
+  await supervisor.dispose();
+  if (pidfile !== null) rmSync(pidfile, { force: true });
+  log.close();
+  // Read the mood last: a SIGTERM during a restart's stop phase turns it into a shutdown.
+  return supervisor.state() === SupervisordState.RESTARTING;
+}
+
 async function main(): Promise<void> {
   let command: CliCommand;
   try {
@@ -111,17 +174,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${VERSION_TEXT}\n`);
     return;
   }
-  let configFile = command.configFile;
-  if (configFile === null) {
-    configFile = findDefaultConfigFile();
-    if (configFile === null) {
-      fail(
-        `No config file found at default paths (${defaultConfigSearchPaths().join(', ')}); use the -c option to specify a config file at a different path`,
-      );
-    }
-  }
   // As typed: supervisord names the file as given in its messages (config.file is absolute).
-  let config = await readConfig(configFile, command);
+  let config = await readConfig(configFileOf(command), command);
   if (!config.supervisord.nodaemon && process.env[DAEMON_CHILD_ENV] !== '1') daemonize();
   applyProcessSettings(config);
 
@@ -133,52 +187,10 @@ async function main(): Promise<void> {
   }
   // supervisord's main loop is the program's reason to live, even with nothing to supervise.
   const keepAlive = setInterval(() => undefined, 1 << 30);
-
-  for (let first = true; ; first = false) {
-    const settings = config.supervisord;
-    const log = new MainLog({
-      level: settings.loglevel,
-      file: settings.logfile,
-      maxBytes: settings.logfileMaxBytes,
-      backups: settings.logfileBackups,
-      toStdout: settings.nodaemon && !settings.silent && process.env[DAEMON_CHILD_ENV] !== '1',
-    });
-    startupLines(log, config);
-    if (first && process.env[DAEMON_CHILD_ENV] === '1') log.info('daemonizing the supervisord process');
-    const supervisor = new Supervisor({ config, log, loadConfig });
+  const started = (supervisor: Supervisor): void => {
     current = supervisor;
-    let servers: { close(): Promise<void> };
-    try {
-      servers = await startControlServers(supervisor, config, log);
-    } catch (error) {
-      log.close();
-      fail(errorMessage(error));
-    }
-    if (config.rpcInterfaceEnabled) {
-      for (const server of [config.unixHttpServer, config.inetHttpServer]) {
-        if (server !== null) log.info("RPC interface 'supervisor' initialized");
-      }
-    }
-    const pidfile = settings.pidfile;
-    if (pidfile !== null) {
-      try {
-        writeFileSync(pidfile, `${process.pid}\n`);
-        log.info(`supervisord started with pid ${process.pid}`);
-      } catch {
-        log.critical(`could not write pidfile ${pidfile}`);
-      }
-    } else {
-      log.info(`supervisord started with pid ${process.pid}`);
-    }
-    supervisor.start();
-
-    await supervisor.whenStopped();
-    await servers.close();
-    await supervisor.dispose();
-    if (pidfile !== null) rmSync(pidfile, { force: true });
-    log.close();
-    // Read the mood last: a SIGTERM during a restart's stop phase turns it into a shutdown.
-    if (supervisor.state() !== SupervisordState.RESTARTING) break;
+  };
+  for (let first = true; await runUntilStopped(config, first, started); first = false) {
     config = await readConfig(config.file, command);
   }
   clearInterval(keepAlive);

@@ -16,6 +16,16 @@ export enum ProcessState {
   UNKNOWN = 1000,
 }
 
+/** States in which supervisord counts a process as started (start refuses, stop acts). */
+export const RUNNING_STATES: ReadonlySet<ProcessState> = new Set([ProcessState.STARTING, ProcessState.RUNNING, ProcessState.BACKOFF]);
+/** States in which a process has a pid to signal. */
+export const SIGNALLABLE_STATES: ReadonlySet<ProcessState> = new Set([ProcessState.RUNNING, ProcessState.STARTING, ProcessState.STOPPING]);
+/** States with no child process (a group can be removed, shutdown can finish). */
+export const STOPPED_STATES: ReadonlySet<ProcessState> = new Set([ProcessState.STOPPED, ProcessState.EXITED, ProcessState.FATAL, ProcessState.UNKNOWN]);
+
+/** The supervisor release whose behaviour and wire format we reproduce (`supervisord -v`, getSupervisorVersion). */
+export const SUPERVISOR_VERSION = '4.2.5';
+
 /** supervisord's own state (`supervisor.getState`). */
 export enum SupervisordState {
   FATAL = 2,

@@ -7,27 +7,17 @@
 //    and FATAL follows the last failed start at once (real: one tick later);
 //  - ours reaps before promoting (reference §2.4), so the race the real one has with instantly
 //    exiting children cannot happen; the programs here avoid that race so both agree.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { distProgram } from '../support/programs.js';
+import { expect, it } from 'vitest';
 import { waitFor } from '../support/wait.js';
-import { tempDir, type TempDir } from './fixtures.js';
+import { describeWithPeers, launcher, REAL_SUPERVISORD, supervisordCommand, tempDirForFile } from './fixtures.js';
 
-const REAL = '/usr/bin/supervisord';
 /** Scheduling noise on a loaded machine; the real supervisord adds up to one 1 s tick on top. */
 const NOISE_MS = 400;
 const TICK_MS = 1000;
 
-let tmp: TempDir;
-const launched: ChildProcess[] = [];
-beforeAll(() => {
-  tmp = tempDir('compare');
-});
-afterEach(() => {
-  for (const child of launched.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
-afterAll(() => tmp.remove());
+const tmp = tempDirForFile('compare');
+const launch = launcher();
 
 interface Event {
   at: number;
@@ -115,13 +105,11 @@ function retryWaits(events: Event[]): number[] {
 async function runBoth(): Promise<{ real: Event[]; ours: Event[] }> {
   const stubborn = tmp.script('stubborn.sh', "trap '' TERM\nwhile :; do sleep 0.1; done");
   const dirs = { real: tmp.file('real'), ours: tmp.file('ours') };
-  const runs = Object.entries(dirs).map(([which, dir]) => {
+  const runs = (['real', 'ours'] as const).map((peer) => {
+    const dir = dirs[peer];
     mkdirSync(dir);
     writeFileSync(`${dir}/supervisord.conf`, CONFIG(dir, stubborn));
-    const command = which === 'real' ? [REAL, '-n', '-c', `${dir}/supervisord.conf`] : [process.execPath, distProgram('supervisord'), '-n', '-c', `${dir}/supervisord.conf`];
-    const child = spawn(command[0]!, command.slice(1), { stdio: 'ignore' });
-    launched.push(child);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const { child, exited } = launch(...supervisordCommand(peer, ['-n', '-c', `${dir}/supervisord.conf`]));
     const log = (): Event[] => (existsSync(`${dir}/supervisord.log`) ? parseMainLog(readFileSync(`${dir}/supervisord.log`, 'utf8')) : []);
     return { child, exited, log };
   });
@@ -144,7 +132,7 @@ async function runBoth(): Promise<{ real: Event[]; ours: Event[] }> {
   return { real: runs[0]!.log(), ours: runs[1]!.log() };
 }
 
-describe.skipIf(!existsSync(REAL))('ours vs the real supervisord', () => {
+describeWithPeers([REAL_SUPERVISORD])('ours vs the real supervisord', () => {
   it('same state sequences per program, same backoff timing within noise', async () => {
     const { real, ours } = await runBoth();
 

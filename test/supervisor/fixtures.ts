@@ -1,18 +1,134 @@
-// Helpers for the process-manager tests: ProcessConfig/SupervisordConfig built directly (no
-// config parser involved), a temp dir, scripts in it, and an in-process Supervisor whose main
-// log lines are collected so tests can wait on them.
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// Helpers shared by the supervisor tests: the real programs they compare against (and what to do
+// when one is missing), a temp dir with scripts in it, child processes killed after each test,
+// ProcessConfig/SupervisordConfig built directly (no config parser involved), and an in-process
+// Supervisor whose main log lines are collected so tests can wait on them.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import { MainLog } from '../../src/supervisor/main-log.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import type { GroupConfig, ProcessConfig, SupervisordConfig } from '../../src/supervisor/types.js';
+import { distProgram } from '../support/programs.js';
 import { waitFor } from '../support/wait.js';
+
+/** Debian's supervisor 4.2.5 (Python): the behaviour ours must match. */
+export const REAL_SUPERVISORD = '/usr/bin/supervisord';
+export const REAL_SUPERVISORCTL = '/usr/bin/supervisorctl';
+export const TINI = '/usr/bin/tini';
+export const UNSHARE = '/usr/bin/unshare';
+
+/** Which implementation: Debian's Python one or ours (the bundle in dist/). */
+export type Peer = 'real' | 'ours';
+
+/** The command line that runs `supervisord args…` of one kind. */
+export function supervisordCommand(peer: Peer, args: readonly string[]): [string, string[]] {
+  return peer === 'real' ? [REAL_SUPERVISORD, [...args]] : [process.execPath, [distProgram('supervisord'), ...args]];
+}
+
+/** The command line that runs `supervisorctl args…` of one kind. */
+export function supervisorctlCommand(peer: Peer, args: readonly string[]): [string, string[]] {
+  return peer === 'real' ? [REAL_SUPERVISORCTL, [...args]] : [process.execPath, [distProgram('supervisorctl'), ...args]];
+}
+
+export type PeerVerdict = { run: true } | { run: false; skip: true } | { run: false; skip: false; message: string };
+
+/**
+ * Whether tests that need these programs (absolute paths) and maybe root can run. A developer
+ * machine without them skips; in CI (`CI` set) a missing one is a failure naming it, so a CI
+ * image that lost a package cannot go green by skipping the comparisons.
+ */
+export function peerVerdict(
+  programs: readonly string[],
+  { root = false, env = process.env, exists = existsSync, uid = process.getuid?.() }: {
+    root?: boolean;
+    env?: NodeJS.ProcessEnv;
+    exists?: (file: string) => boolean;
+    uid?: number;
+  } = {},
+): PeerVerdict {
+  const missing = programs.filter((program) => !exists(program));
+  if (root && uid !== 0) missing.push('root (uid 0)');
+  if (missing.length === 0) return { run: true };
+  const inCi = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+  if (!inCi) return { run: false, skip: true };
+  return { run: false, skip: false, message: `CI is set but this suite's peers are missing: ${missing.join(', ')} (.ci/run installs supervisor, tini, util-linux)` };
+}
+
+/** `describe` for a suite that needs real programs: runs, skips, or fails naming them (see peerVerdict). */
+export function describeWithPeers(programs: readonly string[], options: { root?: boolean } = {}): (name: string, body: () => void) => void {
+  const verdict = peerVerdict(programs, options);
+  if (verdict.run) return (name, body) => describe(name, body);
+  if (verdict.skip) return (name, body) => describe.skip(name, body);
+  return (name) =>
+    describe(name, () => {
+      it('has its peers installed', () => {
+        throw new Error(verdict.message);
+      });
+    });
+}
+
+export interface Launched {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** The exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+/**
+ * A spawner whose children are SIGKILLed after each test if still alive, their piped output
+ * collected. Call at the top of a test file.
+ */
+export function launcher(): (command: string, args: readonly string[], options?: SpawnOptions) => Launched {
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return (command, args, options = { stdio: 'ignore' }) => {
+    const child = spawn(command, args, options);
+    children.push(child);
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, stdout: () => out, stderr: () => err, exited };
+  };
+}
+
+/** A temp dir made before the file's tests and removed after them. Call at the top of a test file. */
+export function tempDirForFile(label: string): TempDir {
+  let made: TempDir | null = null;
+  beforeAll(() => {
+    made = tempDir(label);
+  });
+  afterAll(() => made?.remove());
+  const current = (): TempDir => {
+    if (made === null) throw new Error(`temp dir '${label}' used outside the file's tests`);
+    return made;
+  };
+  return {
+    get dir() {
+      return current().dir;
+    },
+    file: (name) => current().file(name),
+    script: (name, body) => current().script(name, body),
+    supervisordConf: (name, programs, supervisordLines) => current().supervisordConf(name, programs, supervisordLines),
+    remove: () => current().remove(),
+  };
+}
 
 export interface TempDir {
   dir: string;
   file(name: string): string;
   script(name: string, body: string): string;
+  /**
+   * Writes a config for a real supervisord run: main log `main.log` and AUTO child logs in this dir
+   * (a childlogdir of its own, so parallel runs don't clean up each other's logs); returns its path.
+   */
+  supervisordConf(name: string, programs: string, supervisordLines?: string): string;
   remove(): void;
 }
 
@@ -25,6 +141,11 @@ export function tempDir(label: string): TempDir {
       const file = path.join(dir, name);
       writeFileSync(file, `#!/bin/sh\n${body}\n`);
       chmodSync(file, 0o755);
+      return file;
+    },
+    supervisordConf(name, programs, supervisordLines = '') {
+      const file = path.join(dir, name);
+      writeFileSync(file, `[supervisord]\nlogfile=%(here)s/main.log\nchildlogdir=%(here)s\n${supervisordLines}\n\n${programs}`);
       return file;
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),

@@ -1,26 +1,15 @@
 // supervisord as a container's init: in a new PID namespace (`unshare --pid --fork --mount-proc`),
 // with tini as PID 1 orphaned grandchildren are reaped and SIGTERM to PID 1 stops everything in
 // order with exit 0. The control case shows why tini is needed: Node as PID 1 leaves zombies.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { distProgram } from '../support/programs.js';
 import { waitFor } from '../support/wait.js';
-import { tempDir, type TempDir } from './fixtures.js';
+import { describeWithPeers, launcher, tempDirForFile, TINI, UNSHARE, type Launched } from './fixtures.js';
 
-const TINI = '/usr/bin/tini';
-const canRun = existsSync(TINI) && existsSync('/usr/bin/unshare') && process.getuid?.() === 0;
-
-let tmp: TempDir;
-const launched: ChildProcess[] = [];
-beforeAll(() => {
-  tmp = tempDir('pid1');
-});
-afterEach(() => {
-  // unshare --kill-child takes the whole namespace down with it.
-  for (const child of launched.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
-afterAll(() => tmp.remove());
+const tmp = tempDirForFile('pid1');
+// Killing unshare (--kill-child) takes the whole namespace down with it.
+const launchInNamespace = launcher();
 
 interface ProcStat {
   pid: number;
@@ -49,16 +38,9 @@ function childrenOf(ppid: number): ProcStat[] {
 }
 
 function writeConfig(): string {
-  const file = tmp.file('pid1.conf');
-  writeFileSync(
-    file,
-    `[supervisord]
-logfile=%(here)s/main.log
-childlogdir=%(here)s
-nodaemon=true
-silent=true
-
-[program:api]
+  return tmp.supervisordConf(
+    'pid1.conf',
+    `[program:api]
 command=sleep 1000
 priority=10
 startsecs=0
@@ -69,22 +51,19 @@ command=sh -c 'for i in 1 2 3; do (sleep 1 &); done; exec sleep 1000'
 priority=20
 startsecs=0
 `,
+    'nodaemon=true\nsilent=true',
   );
-  return file;
 }
 
-function launch(args: string[]): { child: ChildProcess; exited: Promise<number | null> } {
-  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', ...args], { stdio: 'ignore' });
-  launched.push(child);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exited };
+function launch(args: string[]): Launched {
+  return launchInNamespace(UNSHARE, ['--pid', '--fork', '--mount-proc', '--kill-child', ...args]);
 }
 
 function mainLog(): string {
   return existsSync(tmp.file('main.log')) ? readFileSync(tmp.file('main.log'), 'utf8') : '';
 }
 
-describe.skipIf(!canRun)('PID 1 in a PID namespace', () => {
+describeWithPeers([TINI, UNSHARE], { root: true })('PID 1 in a PID namespace', () => {
   it('under tini: orphans are reaped, SIGTERM to PID 1 stops the programs in order, exit 0', async () => {
     writeFileSync(tmp.file('main.log'), '');
     const { child, exited } = launch([TINI, '--', process.execPath, distProgram('supervisord'), '-c', writeConfig()]);

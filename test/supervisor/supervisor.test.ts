@@ -1,33 +1,20 @@
 // reread/update through SupervisorControl with real config files (config/'s loadConfig), the
 // main log's clear, and processes() ordering.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/supervisor/config/index.js';
 import { ProcessState, SupervisorFault } from '../../src/supervisor/types.js';
-import { startSupervisor, tempDir, type Harness, type TempDir } from './fixtures.js';
+import { startSupervisor, tempDirForFile, type Harness } from './fixtures.js';
 
-let tmp: TempDir;
+const tmp = tempDirForFile('reload');
 let harness: Harness | undefined;
-beforeAll(() => {
-  tmp = tempDir('reload');
-});
 afterEach(async () => {
   await harness?.stop();
   harness = undefined;
 });
-afterAll(() => tmp.remove());
 
 function writeConfig(programs: string): string {
-  const file = tmp.file('supervisord.conf');
-  writeFileSync(
-    file,
-    `[supervisord]
-logfile=%(here)s/main.log
-childlogdir=%(here)s
-
-${programs}`,
-  );
-  return file;
+  return tmp.supervisordConf('supervisord.conf', programs);
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {

@@ -1,38 +1,16 @@
 // `node dist/supervisord.js` as a real process: command line, config errors, pidfile, and the
 // signals TERM (ordered stop, exit 0), HUP (restart with the re-read config) and USR2 (reopen logs).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { distProgram } from '../support/programs.js';
 import { waitFor } from '../support/wait.js';
-import { tempDir, type TempDir } from './fixtures.js';
+import { launcher, tempDir, tempDirForFile, type Launched } from './fixtures.js';
 
-let tmp: TempDir;
-const children: ChildProcess[] = [];
-beforeAll(() => {
-  tmp = tempDir('main');
-});
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
-afterAll(() => tmp.remove());
+const tmp = tempDirForFile('main');
+const launch = launcher();
 
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function supervisord(args: string[], cwd?: string): Run {
-  const child = spawn(process.execPath, [distProgram('supervisord'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
+function supervisord(args: string[], cwd?: string): Launched {
+  return launch(process.execPath, [distProgram('supervisord'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
 }
 
 function mainLog(): string {
@@ -41,18 +19,7 @@ function mainLog(): string {
 }
 
 function writeConfig(name: string, programs: string, extra = ''): string {
-  const file = tmp.file(name);
-  writeFileSync(
-    file,
-    `[supervisord]
-logfile=%(here)s/main.log
-pidfile=%(here)s/supervisord.pid
-childlogdir=%(here)s
-${extra}
-
-${programs}`,
-  );
-  return file;
+  return tmp.supervisordConf(name, programs, `pidfile=%(here)s/supervisord.pid\n${extra}`);
 }
 
 describe('command line', () => {

@@ -161,7 +161,7 @@ export function parseExistingDirectory(text: string, env: NodeJS.ProcessEnv): st
 }
 
 /** supervisord's logging level names. */
-export const LOG_LEVELS = ['critical', 'error', 'warn', 'info', 'debug', 'trace', 'blather'] as const;
+const LOG_LEVELS = ['critical', 'error', 'warn', 'info', 'debug', 'trace', 'blather'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 
 export function parseLogLevel(text: string): LogLevelName {

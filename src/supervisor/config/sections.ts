@@ -46,7 +46,7 @@ interface FieldOptions {
 }
 
 /** The field builders for one section: `names(raw)` gives the expansions for a value. */
-export function fieldsFor(section: string, names: (raw: IniValue | undefined) => Expansions) {
+function fieldsFor(section: string, names: (raw: IniValue | undefined) => Expansions) {
   const read = <T>(key: string, raw: IniValue | undefined, text: string, convert: (t: string) => T, options: FieldOptions): T => {
     let value = text;
     if (options.expand !== false) value = expand(value, names(raw), `${section}.${key}`);

@@ -1,7 +1,7 @@
 // supervisorctl's actions. Output lines and exit codes follow Python supervisorctl 4.2.5 exactly
 // (scripts and probes parse them), including its LSB exit codes and its quirks.
 import { array, boolean, int, object, safeParse, string, tuple, type ZodMiniType } from 'zod/mini';
-import { FaultCode, ProcessState } from '../types.js';
+import { FaultCode, ProcessState, STOPPED_STATES } from '../types.js';
 import { HELP_TEXT, TOPICS_TABLE } from './help.js';
 import type { CtlOptions } from './options.js';
 import { openStream, parseServerUrl, RpcConnectionError, RpcFault, RpcProtocolError, XmlRpcClient } from './transport.js';
@@ -19,7 +19,6 @@ export const ExitStatus = {
 const StatusExit = { NOT_RUNNING: 3, UNKNOWN: 4 } as const;
 
 const API_VERSION = '3.0';
-const STOPPED_STATES = new Set<number>([ProcessState.STOPPED, ProcessState.EXITED, ProcessState.FATAL, ProcessState.UNKNOWN]);
 const DEAD_PROGRAM_FAULTS = new Set<number>([FaultCode.SPAWN_ERROR, FaultCode.ABNORMAL_TERMINATION, FaultCode.NOT_RUNNING]);
 
 // ---- reply schemas: every reply is parsed once, then used typed ----
@@ -66,7 +65,7 @@ const stringReply = string();
 const intReply = int();
 
 /** supervisord sent something that is not what the method returns. */
-export class UnexpectedReplyError extends Error {
+class UnexpectedReplyError extends Error {
   constructor(method: string, problem: string) {
     super(`unexpected reply to ${method}: ${problem}`);
     this.name = 'UnexpectedReplyError';
@@ -422,39 +421,13 @@ export class Controller {
       this.helpFor('start');
       return;
     }
-    const report = (results: ResultReply[]): void => {
-      for (const result of results) {
-        this.output(this.startResult(result));
-        this.setExitFromFault(result.status, FaultCode.ALREADY_STARTED);
-      }
-    };
-    if (names.includes('all')) {
-      report(await this.rpc('supervisor.startAllProcesses', [], resultList));
-      return;
-    }
-    for (const name of names) {
-      const { group, process } = splitNamespec(name);
-      if (process === null) {
-        try {
-          report(await this.rpc('supervisor.startProcessGroup', [group], resultList));
-        } catch (error) {
-          if (error instanceof RpcFault && error.faultCode === FaultCode.BAD_NAME) {
-            this.output(`${group}: ERROR (no such group)`);
-            this.exitStatus = ExitStatus.INVALID_ARGS;
-          } else {
-            this.exitStatus = ExitStatus.GENERIC;
-            throw error;
-          }
-        }
-        continue;
-      }
-      try {
-        await this.client.call('supervisor.startProcess', [name]);
-        this.output(`${namespec(group, process)}: started`);
-      } catch (error) {
-        report([this.faultResult(error, group, process)]);
-      }
-    }
+    await this.onProcesses(names, [], {
+      verb: 'start',
+      done: 'started',
+      describe: (result) => this.startResult(result),
+      harmlessFault: FaultCode.ALREADY_STARTED,
+      noSuchGroupExit: ExitStatus.INVALID_ARGS,
+    });
   }
 
   private async stop(arg: string): Promise<void> {
@@ -466,31 +439,57 @@ export class Controller {
       this.helpFor('stop');
       return;
     }
+    await this.onProcesses(names, [], {
+      verb: 'stop',
+      done: 'stopped',
+      describe: (result) => this.signalResult(result, 'stopped'),
+      harmlessFault: FaultCode.NOT_RUNNING,
+      noSuchGroupExit: ExitStatus.GENERIC,
+    });
+  }
+
+  /**
+   * start/stop/signal on `all`, on `group:*` names and on single processes, through
+   * supervisor.<verb>AllProcesses / <verb>ProcessGroup / <verb>Process, reporting each result
+   * line as the real client does. `extra` follows the name in each call (the signal).
+   */
+  private async onProcesses(
+    names: readonly string[],
+    extra: string[],
+    how: {
+      verb: 'start' | 'stop' | 'signal';
+      done: string;
+      describe(result: ResultReply): string;
+      /** A per-process fault that does not change the exit status (already started / not running). */
+      harmlessFault?: number;
+      noSuchGroupExit: number;
+    },
+  ): Promise<void> {
     const report = (results: ResultReply[]): void => {
       for (const result of results) {
-        this.output(this.signalResult(result, 'stopped'));
-        this.setExitFromFault(result.status, FaultCode.NOT_RUNNING);
+        this.output(how.describe(result));
+        this.setExitFromFault(result.status, how.harmlessFault);
       }
     };
     if (names.includes('all')) {
-      report(await this.rpc('supervisor.stopAllProcesses', [], resultList));
+      report(await this.rpc(`supervisor.${how.verb}AllProcesses`, extra, resultList));
       return;
     }
     for (const name of names) {
       const { group, process } = splitNamespec(name);
       if (process === null) {
         try {
-          report(await this.rpc('supervisor.stopProcessGroup', [group], resultList));
+          report(await this.rpc(`supervisor.${how.verb}ProcessGroup`, [group, ...extra], resultList));
         } catch (error) {
-          this.exitStatus = ExitStatus.GENERIC;
           if (!(error instanceof RpcFault && error.faultCode === FaultCode.BAD_NAME)) throw error;
           this.output(`${group}: ERROR (no such group)`);
+          this.exitStatus = how.noSuchGroupExit;
         }
         continue;
       }
       try {
-        await this.client.call('supervisor.stopProcess', [name]);
-        this.output(`${namespec(group, process)}: stopped`);
+        await this.client.call(`supervisor.${how.verb}Process`, [name, ...extra]);
+        this.output(`${namespec(group, process)}: ${how.done}`);
       } catch (error) {
         report([this.faultResult(error, group, process)]);
       }
@@ -519,35 +518,12 @@ export class Controller {
       this.exitStatus = ExitStatus.GENERIC;
       return;
     }
-    const report = (results: ResultReply[]): void => {
-      for (const result of results) {
-        this.output(this.signalResult(result));
-        this.setExitFromFault(result.status);
-      }
-    };
-    if (names.includes('all')) {
-      report(await this.rpc('supervisor.signalAllProcesses', [signal], resultList));
-      return;
-    }
-    for (const name of names) {
-      const { group, process } = splitNamespec(name);
-      if (process === null) {
-        try {
-          report(await this.rpc('supervisor.signalProcessGroup', [group, signal], resultList));
-        } catch (error) {
-          if (!(error instanceof RpcFault && error.faultCode === FaultCode.BAD_NAME)) throw error;
-          this.output(`${group}: ERROR (no such group)`);
-          this.exitStatus = ExitStatus.GENERIC;
-        }
-        continue;
-      }
-      try {
-        await this.client.call('supervisor.signalProcess', [name, signal]);
-        this.output(`${namespec(group, process)}: signalled`);
-      } catch (error) {
-        report([this.faultResult(error, group, process)]);
-      }
-    }
+    await this.onProcesses(names, [signal], {
+      verb: 'signal',
+      done: 'signalled',
+      describe: (result) => this.signalResult(result),
+      noSuchGroupExit: ExitStatus.GENERIC,
+    });
   }
 
   private async tail(arg: string): Promise<void> {

@@ -6,7 +6,7 @@ import { USAGE } from './help.js';
 import { resolveOptions, UsageError, type CtlOptions } from './options.js';
 
 export { Controller, ExitStatus, parseLine, type CtlIo } from './controller.js';
-export { parseCommandLine, parseIni, readCtlConfig, resolveOptions, UsageError, type CtlOptions } from './options.js';
+export { parseCommandLine, readCtlConfig, resolveOptions, UsageError, type CtlOptions } from './options.js';
 export { parseServerUrl, RpcConnectionError, RpcFault, RpcProtocolError, XmlRpcClient } from './transport.js';
 
 export interface SupervisorctlStreams {

@@ -1,10 +1,14 @@
 // supervisorctl's command line (getopt rules: options stop at the first action word) and the
-// `[supervisorctl]` section of the config file. Only that section is read, like the real client,
-// so a client works with any file supervisord accepts without loading the full config loader.
+// `[supervisorctl]` section of the config file. Only that section is expanded, like the real client,
+// so a client works with any file supervisord accepts. The file is read by config/'s ini reader and
+// `%(…)s` expansion (neither imports zod), not by config/'s loader: that one brings the zod schemas
+// of the whole config into supervisorctl's bundle, and its start-up time is what bench:ctl measures.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { _default, object, optional, parse, string } from 'zod/mini';
+import { environmentExpansions, expand, withExpansions } from '../config/expand.js';
+import { IniDocument } from '../config/ini.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -135,50 +139,6 @@ const ctlSection = object({
   history_file: optional(string()),
 });
 
-/** Sections of an ini file as supervisord's parser reads them (inline `;`/`#` after whitespace, continuations). */
-export function parseIni(text: string): Map<string, Map<string, string>> {
-  const sections = new Map<string, Map<string, string>>();
-  let current: Map<string, string> | null = null;
-  let lastKey: string | null = null;
-  const lines = text.split(/\r?\n/);
-  lines.forEach((rawLine, index) => {
-    const stripped = rawLine.trim();
-    if (stripped === '' || stripped.startsWith(';') || stripped.startsWith('#')) return;
-    const line = rawLine.replace(/\s[;#].*$/, '');
-    if (/^\s/.test(rawLine) && current !== null && lastKey !== null) {
-      current.set(lastKey, `${current.get(lastKey) ?? ''}\n${line.trim()}`);
-      return;
-    }
-    const header = /^\[([^\]]+)\]/.exec(line);
-    if (header?.[1] !== undefined) {
-      const name = header[1];
-      current = sections.get(name) ?? new Map<string, string>();
-      sections.set(name, current);
-      lastKey = null;
-      return;
-    }
-    const pair = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line.trim());
-    if (pair?.[1] === undefined || current === null) {
-      throw new Error(`File contains parsing errors: line ${index + 1}: '${rawLine}'`);
-    }
-    lastKey = pair[1].toLowerCase();
-    current.set(lastKey, (pair[2] ?? '').trim());
-  });
-  return sections;
-}
-
-/** Python `%(name)s` expansion with `%%` for a literal percent. */
-function expand(value: string, names: Record<string, string>, where: string): string {
-  return value.replace(/%(?:\(([^)]*)\)s|%)/g, (match, name: string | undefined) => {
-    if (name === undefined) return '%';
-    const found = names[name];
-    if (found === undefined) {
-      throw new Error(`Format string '${value}' for '${where}' contains names ('${name}') which cannot be expanded`);
-    }
-    return found;
-  });
-}
-
 function normalizePath(p: string): string {
   const home = p === '~' || p.startsWith('~/') ? homedir() + p.slice(1) : p;
   return path.resolve(home);
@@ -200,20 +160,20 @@ export function readCtlConfig(file: string): CtlFileSettings {
   } catch {
     throw new UsageError(`could not read config file ${file}`);
   }
-  let sections: Map<string, Map<string, string>>;
-  try {
-    sections = parseIni(text);
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  const section = sections.get('supervisorctl');
-  if (section === undefined) throw new UsageError('.ini file does not include supervisorctl section');
-  const names: Record<string, string> = { here: path.dirname(normalizePath(file)) };
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) names[`ENV_${key}`] = value;
+  const absolute = normalizePath(file);
+  const names = withExpansions(environmentExpansions(process.env), { here: path.dirname(absolute) });
   const raw: Record<string, string> = {};
   try {
-    for (const [key, value] of section) raw[key] = expand(value, names, `supervisorctl.${key}`);
+    const doc = new IniDocument();
+    doc.read(text, absolute, file);
+    if (!doc.has('supervisorctl')) throw new UsageError('.ini file does not include supervisorctl section');
+    for (const key of doc.keys('supervisorctl')) {
+      const entry = doc.get('supervisorctl', key);
+      if (entry !== undefined) raw[key] = expand(entry.value, names, `supervisorctl.${key}`);
+    }
   } catch (error) {
+    // IniSyntaxError and the expansion errors carry configparser's/supervisorctl's own wording.
+    if (error instanceof UsageError) throw error;
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   const parsed = parse(ctlSection, raw);

@@ -50,7 +50,7 @@ export interface Credentials {
   password: string | null;
 }
 
-export function authorizationHeader(credentials: Credentials): string | undefined {
+function authorizationHeader(credentials: Credentials): string | undefined {
   if (credentials.username === null && credentials.password === null) return undefined;
   const token = Buffer.from(`${credentials.username ?? ''}:${credentials.password ?? ''}`, 'utf8').toString('base64');
   return `Basic ${token}`;

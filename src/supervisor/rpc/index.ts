@@ -12,7 +12,7 @@ import { createRequestHandler, type ControlLog } from './http-server.js';
 import { SupervisorRpc } from './methods.js';
 
 export type { ControlLog } from './http-server.js';
-export { API_VERSION, SUPERVISOR_VERSION, SupervisorRpc, parseSignal } from './methods.js';
+export { API_VERSION, SupervisorRpc, parseSignal } from './methods.js';
 export { credentialsMatch, MAX_BODY_BYTES } from './http-server.js';
 export { describeProcess, formatStopTime, formatUptime, processInfoStruct } from './process-info.js';
 export {

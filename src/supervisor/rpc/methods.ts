@@ -6,6 +6,9 @@ import { z } from 'zod';
 import {
   FaultCode,
   ProcessState,
+  RUNNING_STATES,
+  SIGNALLABLE_STATES,
+  SUPERVISOR_VERSION,
   SupervisorFault,
   SupervisordState,
   type LogTarget,
@@ -17,37 +20,50 @@ import { processInfoStruct } from './process-info.js';
 import type { XmlRpcValue } from './xmlrpc.js';
 
 export const API_VERSION = '3.0';
-/** The supervisor release whose wire behaviour we reproduce (`supervisorctl version` prints it). */
-export const SUPERVISOR_VERSION = '4.2.5';
-
-const RUNNING_STATES = new Set([ProcessState.STARTING, ProcessState.RUNNING, ProcessState.BACKOFF]);
-const SIGNALLABLE_STATES = new Set([ProcessState.RUNNING, ProcessState.STARTING, ProcessState.STOPPING]);
 
 type WireType = 'string' | 'int' | 'boolean' | 'array' | 'struct';
+
+/** One positional parameter: its XML-RPC type and name (for system.methodSignature/methodHelp) and its schema. */
+interface Param<T> {
+  type: WireType;
+  name: string;
+  schema: z.ZodType<T, unknown>;
+}
+
+type ParamValues<P extends readonly Param<unknown>[]> = { [K in keyof P]: P[K] extends Param<infer T> ? T : never };
 
 interface MethodDefinition {
   help: string;
   returns: WireType;
-  params: Array<[WireType, string]>;
-  schema: z.ZodType<unknown[]>;
+  params: readonly Param<unknown>[];
+  schema: z.ZodType<unknown[], unknown>;
   /** False for system.*: supervisord answers those during shutdown too. */
   guarded: boolean;
   run(args: never): Promise<XmlRpcValue> | XmlRpcValue;
 }
 
-const name = z.string();
-const int = z.number().int();
-// Python takes any truthy value for wait; XML-RPC clients send <boolean> or <int>.
-const flag = z.union([z.boolean(), z.number().int()]).transform((v) => Boolean(v));
+const param = <T>(type: WireType, paramName: string, schema: z.ZodType<T, unknown>): Param<T> => ({ type, name: paramName, schema });
+const nameParam = param('string', 'name', z.string());
+const offsetParam = param('int', 'offset', z.number().int());
+const lengthParam = param('int', 'length', z.number().int());
+// Python takes any truthy value for wait; XML-RPC clients send <boolean> or <int>. Omitted means wait.
+const waitParam = param('boolean', 'wait', z.union([z.boolean(), z.number().int()]).transform((v) => Boolean(v)).default(true));
+const signalParam = param('string', 'signal', z.union([z.string(), z.number().int().transform(String)]));
 
-function define<S extends z.ZodType<unknown[]>>(
-  definition: Omit<MethodDefinition, 'schema' | 'run' | 'guarded'> & {
-    schema: S;
-    guarded?: boolean;
-    run(args: z.output<S>): Promise<XmlRpcValue> | XmlRpcValue;
-  },
-): MethodDefinition {
-  return { guarded: true, ...definition, run: definition.run as (args: never) => Promise<XmlRpcValue> | XmlRpcValue };
+function define<const P extends readonly Param<unknown>[]>(definition: {
+  help: string;
+  returns: WireType;
+  params: P;
+  guarded?: boolean;
+  run(args: ParamValues<P>): Promise<XmlRpcValue> | XmlRpcValue;
+}): MethodDefinition {
+  const schemas = definition.params.map((p) => p.schema) as [z.ZodType];
+  return {
+    guarded: true,
+    ...definition,
+    schema: z.tuple(schemas) as z.ZodType<unknown[], unknown>,
+    run: definition.run as (args: never) => Promise<XmlRpcValue> | XmlRpcValue,
+  };
 }
 
 interface ResolvedName {
@@ -62,6 +78,20 @@ function namespec(info: { group: string; name: string }): string {
 
 function isFault(error: unknown): error is SupervisorFault {
   return error instanceof SupervisorFault;
+}
+
+/** A fault passes through; anything else thrown by the control becomes the fault `otherwise` builds. */
+function asFault(error: unknown, otherwise: (message: string) => SupervisorFault): SupervisorFault {
+  return isFault(error) ? error : otherwise(error instanceof Error ? error.message : String(error));
+}
+
+const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** An operation on one named process (or `group:*`); group and "all" calls apply it to every eligible member. */
+interface ProcessOperation<A> {
+  /** Members a group/all call acts on; the others are left out of its result. */
+  eligible(process: ProcessInfo): boolean;
+  one(spec: string, arg: A): Promise<XmlRpcValue>;
 }
 
 interface ResultStruct {
@@ -106,7 +136,7 @@ export class SupervisorRpc {
     this.methods = new Map(
       Object.entries(this.buildMethods())
         .filter(([methodName]) => supervisorNamespace || methodName.startsWith('system.'))
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        .sort(([a], [b]) => compareStrings(a, b)),
     );
   }
 
@@ -167,7 +197,7 @@ export class SupervisorRpc {
     for (const p of processes) if (!groupOrder.includes(p.group)) groupOrder.push(p.group);
     const prio = (p: ProcessInfo): number => priority.get(`${p.group}\0${p.name}`) ?? 999;
     return groupOrder.flatMap((group) =>
-      processes.filter((p) => p.group === group).sort((a, b) => prio(a) - prio(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      processes.filter((p) => p.group === group).sort((a, b) => prio(a) - prio(b) || compareStrings(a.name, b.name)),
     );
   }
 
@@ -181,15 +211,11 @@ export class SupervisorRpc {
     return this.inPriorityOrder(this.control.processes());
   }
 
-  /** Every matching process is started at once, then all are awaited (supervisord's make_allfunc). */
-  private async forEach(
-    processes: ProcessInfo[],
-    predicate: (p: ProcessInfo) => boolean,
-    action: (spec: string) => Promise<unknown>,
-  ): Promise<ResultStruct[]> {
-    const pending = processes.filter(predicate).map(async (p): Promise<ResultStruct> => {
+  /** The operation is started on every eligible process at once, then all are awaited (supervisord's make_allfunc). */
+  private async onEach<A>(processes: ProcessInfo[], operation: ProcessOperation<A>, arg: A): Promise<ResultStruct[]> {
+    const pending = processes.filter((p) => operation.eligible(p)).map(async (p): Promise<ResultStruct> => {
       try {
-        await action(namespec(p));
+        await operation.one(namespec(p), arg);
         return { name: p.name, group: p.group, status: FaultCode.SUCCESS, description: 'OK' };
       } catch (error) {
         if (!isFault(error)) throw error;
@@ -199,79 +225,133 @@ export class SupervisorRpc {
     return Promise.all(pending);
   }
 
+  private onGroup<A>(operation: ProcessOperation<A>, group: string, arg: A): Promise<ResultStruct[]> {
+    return this.onEach(this.groupProcesses(group), operation, arg);
+  }
+
   // ---- per-process operations (the RPC-level checks supervisord makes before acting) ----
 
-  private async startOne(spec: string, wait: boolean): Promise<XmlRpcValue> {
-    const { group, process } = this.resolve(spec);
-    if (process === null) return this.startGroup(group, wait);
-    if (RUNNING_STATES.has(process.state)) throw new SupervisorFault(FaultCode.ALREADY_STARTED, spec);
-    if (process.state === ProcessState.UNKNOWN) {
-      throw new SupervisorFault(FaultCode.FAILED, `${spec} is in an unknown process state`);
-    }
-    await this.control.startProcess(namespec(process), wait);
-    return true;
+  private readonly starting: ProcessOperation<boolean> = {
+    eligible: (p) => !RUNNING_STATES.has(p.state),
+    one: async (spec, wait) => {
+      const { group, process } = this.resolve(spec);
+      if (process === null) return this.onGroup(this.starting, group, wait);
+      if (RUNNING_STATES.has(process.state)) throw new SupervisorFault(FaultCode.ALREADY_STARTED, spec);
+      if (process.state === ProcessState.UNKNOWN) {
+        throw new SupervisorFault(FaultCode.FAILED, `${spec} is in an unknown process state`);
+      }
+      await this.control.startProcess(namespec(process), wait);
+      return true;
+    },
+  };
+
+  private readonly stopping: ProcessOperation<boolean> = {
+    eligible: (p) => RUNNING_STATES.has(p.state),
+    one: async (spec, wait) => {
+      const { group, process } = this.resolve(spec);
+      if (process === null) return this.onGroup(this.stopping, group, wait);
+      if (!RUNNING_STATES.has(process.state)) throw new SupervisorFault(FaultCode.NOT_RUNNING, spec);
+      await this.control.stopProcess(namespec(process), wait);
+      return true;
+    },
+  };
+
+  private readonly signalling: ProcessOperation<string> = {
+    eligible: (p) => SIGNALLABLE_STATES.has(p.state),
+    one: async (spec, signal) => {
+      const { group, process } = this.resolve(spec);
+      if (process === null) return this.onGroup(this.signalling, group, signal);
+      const parsed = parseSignal(signal);
+      if (parsed === undefined) throw new SupervisorFault(FaultCode.BAD_SIGNAL, signal);
+      if (!SIGNALLABLE_STATES.has(process.state)) throw new SupervisorFault(FaultCode.NOT_RUNNING, spec);
+      try {
+        this.control.signalProcess(namespec(process), parsed);
+      } catch (error) {
+        throw asFault(error, (message) => new SupervisorFault(FaultCode.FAILED, message));
+      }
+      return true;
+    },
+  };
+
+  private readonly clearing: ProcessOperation<void> = {
+    eligible: () => true,
+    one: async (spec) => {
+      const process = this.resolveProcess(spec);
+      try {
+        await this.control.clearProcessLogs(namespec(process));
+      } catch (error) {
+        throw asFault(error, () => new SupervisorFault(FaultCode.FAILED, spec));
+      }
+      return true;
+    },
+  };
+
+  /**
+   * `verbProcess`, `verbProcessGroup` and `verbAllProcesses`: one operation on a process, on a group
+   * and on every process, all taking the same extra parameter.
+   */
+  private operationMethods<A>(
+    verb: string,
+    operation: ProcessOperation<A>,
+    extra: Param<A>,
+    help: { process: string; group: string; all: string },
+  ): Record<string, MethodDefinition> {
+    return {
+      [`supervisor.${verb}Process`]: define({
+        help: help.process,
+        returns: 'boolean',
+        params: [nameParam, extra],
+        run: ([spec, arg]) => operation.one(spec, arg),
+      }),
+      [`supervisor.${verb}ProcessGroup`]: define({
+        help: help.group,
+        returns: 'array',
+        params: [nameParam, extra],
+        run: ([group, arg]) => this.onGroup(operation, group, arg),
+      }),
+      [`supervisor.${verb}AllProcesses`]: define({
+        help: help.all,
+        returns: 'array',
+        params: [extra],
+        run: ([arg]) => this.onEach(this.allProcesses(), operation, arg),
+      }),
+    };
   }
 
-  private async startGroup(group: string, wait: boolean): Promise<XmlRpcValue> {
-    const processes = this.groupProcesses(group);
-    return this.forEach(processes, (p) => !RUNNING_STATES.has(p.state), (spec) => this.startOne(spec, wait));
-  }
-
-  private async stopOne(spec: string, wait: boolean): Promise<XmlRpcValue> {
-    const { group, process } = this.resolve(spec);
-    if (process === null) return this.stopGroup(group, wait);
-    if (!RUNNING_STATES.has(process.state)) throw new SupervisorFault(FaultCode.NOT_RUNNING, spec);
-    await this.control.stopProcess(namespec(process), wait);
-    return true;
-  }
-
-  private async stopGroup(group: string, wait: boolean): Promise<XmlRpcValue> {
-    const processes = this.groupProcesses(group);
-    return this.forEach(processes, (p) => RUNNING_STATES.has(p.state), (spec) => this.stopOne(spec, wait));
-  }
-
-  private async signalOne(spec: string, signal: string): Promise<XmlRpcValue> {
-    const { group, process } = this.resolve(spec);
-    if (process === null) return this.signalGroup(group, signal);
-    const parsed = parseSignal(signal);
-    if (parsed === undefined) throw new SupervisorFault(FaultCode.BAD_SIGNAL, signal);
-    if (!SIGNALLABLE_STATES.has(process.state)) throw new SupervisorFault(FaultCode.NOT_RUNNING, spec);
-    try {
-      this.control.signalProcess(namespec(process), parsed);
-    } catch (error) {
-      if (isFault(error)) throw error;
-      throw new SupervisorFault(FaultCode.FAILED, error instanceof Error ? error.message : String(error));
-    }
-    return true;
-  }
-
-  private async signalGroup(group: string, signal: string): Promise<XmlRpcValue> {
-    return this.forEach(this.groupProcesses(group), (p) => SIGNALLABLE_STATES.has(p.state), (spec) => this.signalOne(spec, signal));
+  private logFile(spec: string, channel: 'stdout' | 'stderr'): string {
+    const process = this.resolveProcess(spec);
+    return channel === 'stdout' ? process.stdoutLogfile : process.stderrLogfile;
   }
 
   private async readProcessLog(spec: string, offset: number, length: number, channel: 'stdout' | 'stderr'): Promise<string> {
-    const process = this.resolveProcess(spec);
-    const path = channel === 'stdout' ? process.stdoutLogfile : process.stderrLogfile;
+    const path = this.logFile(spec, channel);
     if (path === '' || !(await fileExists(path))) throw new SupervisorFault(FaultCode.NO_FILE, path === '' ? 'None' : path);
     return readLogRange(path, offset, length);
   }
 
   private async tailProcessLog(spec: string, offset: number, length: number, channel: 'stdout' | 'stderr'): Promise<XmlRpcValue> {
-    const process = this.resolveProcess(spec);
-    const path = channel === 'stdout' ? process.stdoutLogfile : process.stderrLogfile;
+    const path = this.logFile(spec, channel);
     if (path === '' || !(await fileExists(path))) return ['', 0, false];
     return tailLogRange(path, offset, length);
   }
 
-  private async clearOne(spec: string): Promise<XmlRpcValue> {
-    const process = this.resolveProcess(spec);
-    try {
-      await this.control.clearProcessLogs(namespec(process));
-    } catch (error) {
-      if (isFault(error)) throw error;
-      throw new SupervisorFault(FaultCode.FAILED, spec);
-    }
-    return true;
+  /** supervisor.readProcessStdoutLog / tailProcessStderrLog and the like, per channel. */
+  private processLogMethods(channel: 'stdout' | 'stderr'): Record<string, MethodDefinition> {
+    const Channel = channel === 'stdout' ? 'Stdout' : 'Stderr';
+    return {
+      [`supervisor.readProcess${Channel}Log`]: define({
+        help: `Read length bytes from name's ${channel} log starting at offset.`,
+        returns: 'string',
+        params: [nameParam, offsetParam, lengthParam],
+        run: ([spec, offset, length]) => this.readProcessLog(spec, offset, length, channel),
+      }),
+      [`supervisor.tailProcess${Channel}Log`]: define({
+        help: `Tail name's ${channel} log: [bytes, offset, overflow].`,
+        returns: 'array',
+        params: [nameParam, offsetParam, lengthParam],
+        run: ([spec, offset, length]) => this.tailProcessLog(spec, offset, length, channel),
+      }),
+    };
   }
 
   private configInfo(): XmlRpcValue[] {
@@ -310,85 +390,59 @@ export class SupervisorRpc {
         serverurl: p.serverurl === 'AUTO' ? 'auto' : p.serverurl,
       })),
     );
-    return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return rows.sort((a, b) => compareStrings(a.name, b.name));
   }
 
   private buildMethods(): Record<string, MethodDefinition> {
     const control = this.control;
-    const s = z.tuple;
+    const version = define({
+      help: 'Return the version of the RPC API used by supervisord.',
+      returns: 'string',
+      params: [],
+      run: () => API_VERSION,
+    });
     const readLog = define({
       help: 'Read length bytes from the main log starting at offset.',
       returns: 'string',
-      params: [
-        ['int', 'offset'],
-        ['int', 'length'],
-      ],
-      schema: s([int, int]),
+      params: [offsetParam, lengthParam],
       run: async ([offset, length]) => {
         const path = control.mainLogfile();
         if (path === null || !(await fileExists(path))) throw new SupervisorFault(FaultCode.NO_FILE, path ?? 'None');
         return readLogRange(path, offset, length);
       },
     });
-    const version = define({
-      help: 'Return the version of the RPC API used by supervisord.',
-      returns: 'string',
-      params: [],
-      schema: s([]),
-      run: () => API_VERSION,
-    });
-    const readStdout = define({
-      help: "Read length bytes from name's stdout log starting at offset.",
-      returns: 'string',
-      params: [
-        ['string', 'name'],
-        ['int', 'offset'],
-        ['int', 'length'],
-      ],
-      schema: s([name, int, int]),
-      run: ([spec, offset, length]) => this.readProcessLog(spec, offset, length, 'stdout'),
-    });
-    const tailStdout = define({
-      help: "Tail name's stdout log: [bytes, offset, overflow].",
-      returns: 'array',
-      params: [
-        ['string', 'name'],
-        ['int', 'offset'],
-        ['int', 'length'],
-      ],
-      schema: s([name, int, int]),
-      run: ([spec, offset, length]) => this.tailProcessLog(spec, offset, length, 'stdout'),
-    });
-    const clearProcess = define({
+    const clearProcessLogs = define({
       help: 'Clear the stdout and stderr logs for the named process and reopen them.',
       returns: 'boolean',
-      params: [['string', 'name']],
-      schema: s([name]),
-      run: ([spec]) => this.clearOne(spec),
+      params: [nameParam],
+      run: ([spec]) => this.clearing.one(spec),
     });
+    const stdoutLogs = this.processLogMethods('stdout');
+    const lookUpMethod = (method: string): MethodDefinition => {
+      const found = this.methods.get(method);
+      if (found === undefined) throw new SupervisorFault(FaultCode.SIGNATURE_UNSUPPORTED);
+      return found;
+    };
 
-    const methods: Record<string, MethodDefinition> = {
+    return {
       'supervisor.getAPIVersion': version,
       'supervisor.getVersion': version,
       'supervisor.getSupervisorVersion': define({
         help: 'Return the version of the supervisor package in use by supervisord.',
         returns: 'string',
         params: [],
-        schema: s([]),
         run: () => SUPERVISOR_VERSION,
       }),
       'supervisor.getIdentification': define({
         help: 'Return the identifying string of supervisord.',
         returns: 'string',
         params: [],
-        schema: s([]),
         run: () => control.identification,
       }),
       'supervisor.getState': define({
         help: 'Return the current state of supervisord as a struct {statecode, statename}.',
         returns: 'struct',
         params: [],
-        schema: s([]),
         run: () => {
           const state = control.state();
           return { statecode: state, statename: SupervisordState[state] ?? 'UNKNOWN' };
@@ -398,7 +452,6 @@ export class SupervisorRpc {
         help: 'Return the PID of supervisord.',
         returns: 'int',
         params: [],
-        schema: s([]),
         run: () => control.pid,
       }),
       'supervisor.readLog': readLog,
@@ -407,15 +460,13 @@ export class SupervisorRpc {
         help: 'Clear the main log.',
         returns: 'boolean',
         params: [],
-        schema: s([]),
         run: async () => {
           const path = control.mainLogfile();
           if (path === null || !(await fileExists(path))) throw new SupervisorFault(FaultCode.NO_FILE);
           try {
             await control.clearMainLog();
           } catch (error) {
-            if (isFault(error)) throw error;
-            throw new SupervisorFault(FaultCode.FAILED);
+            throw asFault(error, () => new SupervisorFault(FaultCode.FAILED));
           }
           return true;
         },
@@ -424,7 +475,6 @@ export class SupervisorRpc {
         help: 'Shut down the supervisor process.',
         returns: 'boolean',
         params: [],
-        schema: s([]),
         run: () => {
           control.shutdown();
           return true;
@@ -434,7 +484,6 @@ export class SupervisorRpc {
         help: 'Restart the supervisor process.',
         returns: 'boolean',
         params: [],
-        schema: s([]),
         run: () => {
           control.restart();
           return true;
@@ -444,7 +493,6 @@ export class SupervisorRpc {
         help: 'Re-read the configuration: [[added, changed, removed]] group names.',
         returns: 'array',
         params: [],
-        schema: s([]),
         run: async () => {
           const result = await control.reloadConfig();
           return [[result.added, result.changed, result.removed]];
@@ -453,8 +501,7 @@ export class SupervisorRpc {
       'supervisor.addProcessGroup': define({
         help: 'Start managing a process group from the re-read configuration.',
         returns: 'boolean',
-        params: [['string', 'name']],
-        schema: s([name]),
+        params: [nameParam],
         run: async ([group]) => {
           await control.addProcessGroup(group);
           return true;
@@ -463,163 +510,65 @@ export class SupervisorRpc {
       'supervisor.removeProcessGroup': define({
         help: 'Remove a stopped process group from the active configuration.',
         returns: 'boolean',
-        params: [['string', 'name']],
-        schema: s([name]),
+        params: [nameParam],
         run: async ([group]) => {
           if (!control.processes().some((p) => p.group === group)) throw new SupervisorFault(FaultCode.BAD_NAME, group);
           await control.removeProcessGroup(group);
           return true;
         },
       }),
-      'supervisor.startProcess': define({
-        help: 'Start a process (name, group:name or group:*); wait for it to be fully started.',
-        returns: 'boolean',
-        params: [
-          ['string', 'name'],
-          ['boolean', 'wait'],
-        ],
-        schema: s([name, flag.optional()]),
-        run: ([spec, wait]) => this.startOne(spec, wait ?? true),
+      ...this.operationMethods('start', this.starting, waitParam, {
+        process: 'Start a process (name, group:name or group:*); wait for it to be fully started.',
+        group: "Start all processes in the group named 'name'.",
+        all: 'Start all processes listed in the configuration file.',
       }),
-      'supervisor.startProcessGroup': define({
-        help: "Start all processes in the group named 'name'.",
-        returns: 'array',
-        params: [
-          ['string', 'name'],
-          ['boolean', 'wait'],
-        ],
-        schema: s([name, flag.optional()]),
-        run: ([group, wait]) => this.startGroup(group, wait ?? true),
+      ...this.operationMethods('stop', this.stopping, waitParam, {
+        process: 'Stop a process (name, group:name or group:*); wait for it to be fully stopped.',
+        group: "Stop all processes in the process group named 'name'.",
+        all: 'Stop all processes in the process list.',
       }),
-      'supervisor.startAllProcesses': define({
-        help: 'Start all processes listed in the configuration file.',
-        returns: 'array',
-        params: [['boolean', 'wait']],
-        schema: s([flag.optional()]),
-        run: ([wait]) => this.forEach(this.allProcesses(), (p) => !RUNNING_STATES.has(p.state), (spec) => this.startOne(spec, wait ?? true)),
-      }),
-      'supervisor.stopProcess': define({
-        help: 'Stop a process (name, group:name or group:*); wait for it to be fully stopped.',
-        returns: 'boolean',
-        params: [
-          ['string', 'name'],
-          ['boolean', 'wait'],
-        ],
-        schema: s([name, flag.optional()]),
-        run: ([spec, wait]) => this.stopOne(spec, wait ?? true),
-      }),
-      'supervisor.stopProcessGroup': define({
-        help: "Stop all processes in the process group named 'name'.",
-        returns: 'array',
-        params: [
-          ['string', 'name'],
-          ['boolean', 'wait'],
-        ],
-        schema: s([name, flag.optional()]),
-        run: ([group, wait]) => this.stopGroup(group, wait ?? true),
-      }),
-      'supervisor.stopAllProcesses': define({
-        help: 'Stop all processes in the process list.',
-        returns: 'array',
-        params: [['boolean', 'wait']],
-        schema: s([flag.optional()]),
-        run: ([wait]) =>
-          this.forEach(this.allProcesses(), (p) => RUNNING_STATES.has(p.state), (spec) => this.stopOne(spec, wait ?? true)),
-      }),
-      'supervisor.signalProcess': define({
-        help: 'Send a UNIX signal (name like HUP or number like 1) to the named process.',
-        returns: 'boolean',
-        params: [
-          ['string', 'name'],
-          ['string', 'signal'],
-        ],
-        schema: s([name, z.union([z.string(), int.transform(String)])]),
-        run: ([spec, signal]) => this.signalOne(spec, signal),
-      }),
-      'supervisor.signalProcessGroup': define({
-        help: "Send a signal to all processes in the group named 'name'.",
-        returns: 'array',
-        params: [
-          ['string', 'name'],
-          ['string', 'signal'],
-        ],
-        schema: s([name, z.union([z.string(), int.transform(String)])]),
-        run: ([group, signal]) => this.signalGroup(group, signal),
-      }),
-      'supervisor.signalAllProcesses': define({
-        help: 'Send a signal to all processes in the process list.',
-        returns: 'array',
-        params: [['string', 'signal']],
-        schema: s([z.union([z.string(), int.transform(String)])]),
-        run: ([signal]) => this.forEach(this.allProcesses(), (p) => SIGNALLABLE_STATES.has(p.state), (spec) => this.signalOne(spec, signal)),
+      ...this.operationMethods('signal', this.signalling, signalParam, {
+        process: 'Send a UNIX signal (name like HUP or number like 1) to the named process.',
+        group: "Send a signal to all processes in the group named 'name'.",
+        all: 'Send a signal to all processes in the process list.',
       }),
       'supervisor.getAllConfigInfo': define({
         help: 'Get info about all available process configurations, one struct per process.',
         returns: 'array',
         params: [],
-        schema: s([]),
         run: () => this.configInfo(),
       }),
       'supervisor.getProcessInfo': define({
         help: 'Get info about a process named name (or group:name).',
         returns: 'struct',
-        params: [['string', 'name']],
-        schema: s([name]),
+        params: [nameParam],
         run: ([spec]) => processInfoStruct(this.resolveProcess(spec)),
       }),
       'supervisor.getAllProcessInfo': define({
         help: 'Get info about all processes.',
         returns: 'array',
         params: [],
-        schema: s([]),
         run: () =>
           [...control.processes()]
-            .sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+            .sort((a, b) => compareStrings(a.group, b.group) || compareStrings(a.name, b.name))
             .map(processInfoStruct),
       }),
-      'supervisor.readProcessStdoutLog': readStdout,
-      'supervisor.readProcessLog': readStdout,
-      'supervisor.readProcessStderrLog': define({
-        help: "Read length bytes from name's stderr log starting at offset.",
-        returns: 'string',
-        params: [
-          ['string', 'name'],
-          ['int', 'offset'],
-          ['int', 'length'],
-        ],
-        schema: s([name, int, int]),
-        run: ([spec, offset, length]) => this.readProcessLog(spec, offset, length, 'stderr'),
-      }),
-      'supervisor.tailProcessStdoutLog': tailStdout,
-      'supervisor.tailProcessLog': tailStdout,
-      'supervisor.tailProcessStderrLog': define({
-        help: "Tail name's stderr log: [bytes, offset, overflow].",
-        returns: 'array',
-        params: [
-          ['string', 'name'],
-          ['int', 'offset'],
-          ['int', 'length'],
-        ],
-        schema: s([name, int, int]),
-        run: ([spec, offset, length]) => this.tailProcessLog(spec, offset, length, 'stderr'),
-      }),
-      'supervisor.clearProcessLogs': clearProcess,
-      'supervisor.clearProcessLog': clearProcess,
+      ...stdoutLogs,
+      ...this.processLogMethods('stderr'),
+      'supervisor.readProcessLog': stdoutLogs['supervisor.readProcessStdoutLog']!,
+      'supervisor.tailProcessLog': stdoutLogs['supervisor.tailProcessStdoutLog']!,
+      'supervisor.clearProcessLogs': clearProcessLogs,
+      'supervisor.clearProcessLog': clearProcessLogs,
       'supervisor.clearAllProcessLogs': define({
         help: 'Clear all process log files.',
         returns: 'array',
         params: [],
-        schema: s([]),
-        run: () => this.forEach(this.allProcesses(), () => true, (spec) => this.clearOne(spec)),
+        run: () => this.onEach(this.allProcesses(), this.clearing, undefined),
       }),
       'supervisor.sendProcessStdin': define({
         help: 'Send a string of chars to the stdin of the process name.',
         returns: 'boolean',
-        params: [
-          ['string', 'name'],
-          ['string', 'chars'],
-        ],
-        schema: s([name, z.string()]),
+        params: [nameParam, param('string', 'chars', z.string())],
         run: ([spec, chars]) => {
           const process = this.resolveProcess(spec);
           if (process.pid === 0 || process.state === ProcessState.STOPPING) throw new SupervisorFault(FaultCode.NOT_RUNNING, spec);
@@ -630,50 +579,37 @@ export class SupervisorRpc {
       'supervisor.sendRemoteCommEvent': define({
         help: 'Send an event that will be received by event listener subprocesses (no listeners here).',
         returns: 'boolean',
-        params: [
-          ['string', 'type'],
-          ['string', 'data'],
-        ],
-        schema: s([z.string(), z.string()]),
+        params: [param('string', 'type', z.string()), param('string', 'data', z.string())],
         run: () => true,
       }),
       'system.listMethods': define({
         help: 'Return an array listing the available method names.',
         returns: 'array',
         params: [],
-        schema: s([]),
         guarded: false,
         run: () => [...this.methods.keys()],
       }),
       'system.methodHelp': define({
         help: "Return a string showing the method's documentation.",
         returns: 'string',
-        params: [['string', 'name']],
-        schema: s([name]),
+        params: [nameParam],
         guarded: false,
-        run: ([method]) => {
-          const found = this.methods.get(method);
-          if (found === undefined) throw new SupervisorFault(FaultCode.SIGNATURE_UNSUPPORTED);
-          return helpText(found);
-        },
+        run: ([method]) => helpText(lookUpMethod(method)),
       }),
       'system.methodSignature': define({
         help: 'Return [rtype, ptype, ptype...] for the method.',
         returns: 'array',
-        params: [['string', 'name']],
-        schema: s([name]),
+        params: [nameParam],
         guarded: false,
         run: ([method]) => {
-          const found = this.methods.get(method);
-          if (found === undefined) throw new SupervisorFault(FaultCode.SIGNATURE_UNSUPPORTED);
-          return [found.returns, ...found.params.map(([type]) => type)];
+          const found = lookUpMethod(method);
+          return [found.returns, ...found.params.map((p) => p.type)];
         },
       }),
       'system.multicall': define({
         help: 'Process an array of {methodName, params} calls; each result is a value or a fault struct.',
         returns: 'array',
-        params: [['array', 'calls']],
-        schema: s([z.array(z.unknown())]),
+        params: [param('array', 'calls', z.array(z.unknown()))],
         guarded: false,
         run: async ([calls]) => {
           const results: XmlRpcValue[] = [];
@@ -683,7 +619,6 @@ export class SupervisorRpc {
         },
       }),
     };
-    return methods;
   }
 
   private async multicallOne(raw: unknown): Promise<XmlRpcValue> {
@@ -706,13 +641,13 @@ const multicallEntry = z.object({ methodName: z.string(), params: z.array(xmlRpc
 
 function helpText(method: MethodDefinition): string {
   const lines = [method.help, ''];
-  for (const [type, paramName] of method.params) lines.push(`@param ${type} ${paramName}`);
+  for (const p of method.params) lines.push(`@param ${p.type} ${p.name}`);
   lines.push(`@return ${method.returns} result`);
   return lines.join('\n');
 }
 
 function describeParamError(methodName: string, method: MethodDefinition, error: z.ZodError): string {
-  const expected = method.params.map(([type, paramName]) => `${type} ${paramName}`).join(', ');
+  const expected = method.params.map((p) => `${p.type} ${p.name}`).join(', ');
   const issue = error.issues[0];
   const where = issue && issue.path.length > 0 ? ` (param ${String(issue.path[0])}: ${issue.message})` : issue ? ` (${issue.message})` : '';
   return `${methodName}(${expected})${where}`;

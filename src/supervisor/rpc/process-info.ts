@@ -40,7 +40,7 @@ export function describeProcess(info: ProcessInfo): string {
   }
 }
 
-export function processStateName(state: ProcessState): string {
+function processStateName(state: ProcessState): string {
   return ProcessState[state] ?? 'UNKNOWN';
 }
 

@@ -4,15 +4,18 @@
 // run by the same Python) must read the same values as we do.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/supervisor/config/index.js';
 import type { LogTarget, SupervisordConfig } from '../../../src/supervisor/types.js';
+import { describeWithPeers, REAL_SUPERVISORD } from '../fixtures.js';
 
-const REAL_SUPERVISORD = '/usr/bin/supervisord';
-const haveReal = existsSync(REAL_SUPERVISORD);
+const PYTHON = '/usr/bin/python3';
+
+// supervisord's own parser is run by the Python it is installed with.
+const describeWithRealSupervisord = describeWithPeers([REAL_SUPERVISORD, PYTHON]);
 
 // One environment for both, so `Available names: ENV_…` lists agree. LANG=C.UTF-8 keeps Python
 // from adding LC_CTYPE to its environment (PEP 538 locale coercion).
@@ -134,8 +137,8 @@ async function oursFor(file: string): Promise<string> {
   return '(accepted)';
 }
 
-describe.skipIf(!haveReal)(
-  haveReal ? 'config errors: ours vs the real supervisord' : `config errors vs real supervisord: SKIPPED, ${REAL_SUPERVISORD} is not installed (apt-get install supervisor)`,
+describeWithRealSupervisord(
+  'config errors: ours vs the real supervisord',
   () => {
     let root: string;
     const results = new Map<string, RealResult>();
@@ -294,7 +297,7 @@ function oursAsSupervisord(config: SupervisordConfig, real: Dumped): Dumped {
 
 function runDump(file: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/python3', ['-c', DUMP_SCRIPT, file], { env: ENV, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(PYTHON, ['-c', DUMP_SCRIPT, file], { env: ENV, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
@@ -431,8 +434,8 @@ numprocs=0
   },
 ];
 
-describe.skipIf(!haveReal)(
-  haveReal ? 'config values: ours vs supervisord\'s own parser' : `config values vs supervisord: SKIPPED, ${REAL_SUPERVISORD} is not installed (apt-get install supervisor)`,
+describeWithRealSupervisord(
+  "config values: ours vs supervisord's own parser",
   () => {
     let root: string;
     beforeAll(() => {

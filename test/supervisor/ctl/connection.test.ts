@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../../src/db/index.js';
-import { distProgram } from '../../support/programs.js';
-import { normalize, REAL_SUPERVISORCTL, realPeersInstalled, runCtl, startDaemons, type Daemon, type Peer } from './harness.js';
+import { normalize, describeWithRealPeers, runCtl, startDaemons, type Daemon, type Peer } from './harness.js';
+import { supervisorctlCommand } from '../fixtures.js';
 
 const PROGRAMS = '[program:a]\ncommand=sleep infinity\nstartsecs=0\n';
 const AUTH_ERROR =
@@ -20,7 +20,7 @@ async function bothClients(args: string[], dirs: string[] = [], options: { asUse
   for (const client of ['real', 'ours'] as const) {
     let result;
     if (options.asUser) {
-      const [command, argv] = client === 'real' ? [REAL_SUPERVISORCTL, args] : [process.execPath, [distProgram('supervisorctl'), ...args]];
+      const [command, argv] = supervisorctlCommand(client, args);
       result = await runAs(options.asUser, command, argv);
     } else {
       result = await runCtl(client, args);
@@ -43,7 +43,7 @@ function runAs(user: string, command: string, args: string[]): Promise<{ stdout:
   });
 }
 
-describe.skipIf(!realPeersInstalled)('supervisorctl connection handling (ours vs real)', () => {
+describeWithRealPeers('supervisorctl connection handling (ours vs real)', () => {
   let scratch: string;
   beforeAll(async () => {
     scratch = await mkdtemp(path.join(os.tmpdir(), 'ctl-conn-'));

@@ -1,20 +1,18 @@
 // Real peers for the compatibility tests: Debian's Python supervisord/supervisorctl and ours
 // (dist/), each daemon in its own temp dir with its own socket (never /var/run/supervisor.sock).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { XmlRpcClient } from '../../../src/supervisor/ctl/index.js';
-import { distProgram } from '../../support/programs.js';
 import { waitFor } from '../../support/wait.js';
+import { describeWithPeers, REAL_SUPERVISORCTL, REAL_SUPERVISORD, supervisorctlCommand, supervisordCommand, type Peer } from '../fixtures.js';
 
-export type Peer = 'real' | 'ours';
+export type { Peer } from '../fixtures.js';
 
-export const REAL_SUPERVISORD = '/usr/bin/supervisord';
-export const REAL_SUPERVISORCTL = '/usr/bin/supervisorctl';
-export const realPeersInstalled = existsSync(REAL_SUPERVISORD) && existsSync(REAL_SUPERVISORCTL);
+/** `describe` for the four-way suites: real supervisord and supervisorctl must be installed (skipped, or failed in CI). */
+export const describeWithRealPeers = describeWithPeers([REAL_SUPERVISORD, REAL_SUPERVISORCTL]);
 
 export interface Daemon {
   kind: Peer;
@@ -70,8 +68,7 @@ export async function startDaemon(kind: Peer, options: DaemonOptions): Promise<D
   const conf = path.join(dir, 'supervisord.conf');
   const socket = path.join(dir, 'sock');
   await writeFile(conf, configText(options));
-  const [command, args] =
-    kind === 'real' ? [REAL_SUPERVISORD, ['-n', '-c', conf]] : [process.execPath, [distProgram('supervisord'), '-n', '-c', conf]];
+  const [command, args] = supervisordCommand(kind, ['-n', '-c', conf]);
   const child = spawn(command, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -147,7 +144,7 @@ export interface CtlResult {
 }
 
 export async function runCtl(kind: Peer, args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<CtlResult> {
-  const [command, argv] = kind === 'real' ? [REAL_SUPERVISORCTL, args] : [process.execPath, [distProgram('supervisorctl'), ...args]];
+  const [command, argv] = supervisorctlCommand(kind, args);
   const result = await execa(command, argv, {
     reject: false,
     stripFinalNewline: false,

@@ -3,10 +3,10 @@
 // config. Each step is run by one client on both daemons, alternating the real and our client, so
 // every direction is exercised: real ctl → our daemon, our ctl → real daemon, ours → ours.
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { distProgram } from '../../support/programs.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitFor } from '../../support/wait.js';
-import { configText, normalize, REAL_SUPERVISORCTL, realPeersInstalled, runCtl, startDaemons, states, type Daemon, type Peer } from './harness.js';
+import { configText, normalize, describeWithRealPeers, runCtl, startDaemons, states, type Daemon, type Peer } from './harness.js';
+import { supervisorctlCommand } from '../fixtures.js';
 
 const sleeper = `sh -c "trap '' HUP USR1; exec sleep infinity"`;
 
@@ -47,7 +47,7 @@ const V3 = V1.replace('[program:b]\ncommand=sleep infinity\nstartsecs=0\npriorit
 
 const sortedLines = (text: string): string => text.split('\n').sort().join('\n');
 
-describe.skipIf(!realPeersInstalled)('supervisorctl operations against real and our supervisord', () => {
+describeWithRealPeers('supervisorctl operations against real and our supervisord', () => {
   const daemons: Partial<Record<Peer, Daemon>> = {};
 
   beforeAll(async () => {
@@ -126,8 +126,7 @@ describe.skipIf(!realPeersInstalled)('supervisorctl operations against real and 
   it('tail -f streams new output until Ctrl-C (both clients, both daemons)', async () => {
     for (const daemon of both()) {
       for (const client of ['real', 'ours'] as const) {
-        const [command, args] =
-          client === 'real' ? [REAL_SUPERVISORCTL, ['-c', daemon.conf, 'tail', '-f', 'ticker']] : [process.execPath, [distProgram('supervisorctl'), '-c', daemon.conf, 'tail', '-f', 'ticker']];
+        const [command, args] = supervisorctlCommand(client, ['-c', daemon.conf, 'tail', '-f', 'ticker']);
         const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
         let err = '';

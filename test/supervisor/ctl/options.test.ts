@@ -98,6 +98,22 @@ describe('[supervisorctl] from a config file', () => {
     expect(() => readCtlConfig(path.join(dir, 'missing.conf'))).toThrow(`could not find config file ${path.join(dir, 'missing.conf')}`);
   });
 
+  it('reads the file with configparser rules: [DEFAULT] keys apply, errors are worded as the real client words them', async () => {
+    const file = path.join(dir, 'dialect.conf');
+    await writeFile(file, '[DEFAULT]\nprompt=from-default\n[supervisorctl]\nserverurl=unix:///s\n');
+    expect(readCtlConfig(file).prompt).toBe('from-default');
+
+    const badLine = path.join(dir, 'bad-line.conf');
+    await writeFile(badLine, '[supervisorctl]\nserverurl=unix:///s\nbad line\n');
+    expect(() => readCtlConfig(badLine)).toThrow(new UsageError(`Source contains parsing errors: '${badLine}'\n\t[line  3]: 'bad line\\n'`));
+
+    const unknownName = path.join(dir, 'unknown-name.conf');
+    await writeFile(unknownName, '[supervisorctl]\nusername=%(ENV_NOT_SET_ANYWHERE)s\n');
+    expect(() => readCtlConfig(unknownName)).toThrow(
+      /^Format string '%\(ENV_NOT_SET_ANYWHERE\)s' for 'supervisorctl.username' contains names \('ENV_NOT_SET_ANYWHERE'\) which cannot be expanded\. Available names: ENV_.*, here$/,
+    );
+  });
+
   it('lets -s/-u/-p override the file, and no action means the shell', async () => {
     const file = path.join(dir, 'b.conf');
     await writeFile(file, '[supervisorctl]\nserverurl=unix:///from/file\nusername=a\npassword=b\n');

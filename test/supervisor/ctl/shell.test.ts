@@ -1,11 +1,11 @@
 // The interactive `supervisor>` shell (stdin piped), maintail, and the [inet_http_server] transport
 // (`-s http://127.0.0.1:port`, with auth), our client vs the real one on both daemons.
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { findFreePort } from '../../../src/db/index.js';
-import { distProgram } from '../../support/programs.js';
 import { waitFor } from '../../support/wait.js';
-import { normalize, REAL_SUPERVISORCTL, realPeersInstalled, runCtl, startDaemons, type Daemon } from './harness.js';
+import { normalize, describeWithRealPeers, runCtl, startDaemons, type Daemon } from './harness.js';
+import { supervisorctlCommand } from '../fixtures.js';
 
 const PROGRAMS = `
 [program:a]
@@ -21,7 +21,7 @@ command=cat
 startsecs=0
 `;
 
-describe.skipIf(!realPeersInstalled)('interactive shell, maintail and the inet server', () => {
+describeWithRealPeers('interactive shell, maintail and the inet server', () => {
   const daemons: Daemon[] = [];
   const ports: number[] = [];
 
@@ -96,8 +96,7 @@ describe.skipIf(!realPeersInstalled)('interactive shell, maintail and the inet s
   it('fg: what is typed goes to the process’s stdin, its output comes back; end of input leaves', async () => {
     for (const daemon of daemons) {
       for (const client of ['real', 'ours'] as const) {
-        const [command, args] =
-          client === 'real' ? [REAL_SUPERVISORCTL, ['-c', daemon.conf, 'fg', 'echo']] : [process.execPath, [distProgram('supervisorctl'), '-c', daemon.conf, 'fg', 'echo']];
+        const [command, args] = supervisorctlCommand(client, ['-c', daemon.conf, 'fg', 'echo']);
         const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
         let out = '';
         child.stdout.on('data', (chunk: Buffer) => {

@@ -1,8 +1,8 @@
 // `status` in every process state, four ways: {real, our} supervisorctl × {real, our} supervisord
 // on the same config. All four must print the same text and exit with the same code.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitFor } from '../../support/wait.js';
-import { normalize, realPeersInstalled, runCtl, startDaemons, states, type Daemon, type Peer } from './harness.js';
+import { normalize, describeWithRealPeers, runCtl, startDaemons, states, type Daemon, type Peer } from './harness.js';
 
 const PROGRAMS = `
 [program:run]
@@ -58,7 +58,7 @@ const EXPECTED = {
   stubborn: 'STOPPING',
 };
 
-describe.skipIf(!realPeersInstalled)('supervisorctl status: real and ours, against real and our supervisord', () => {
+describeWithRealPeers('supervisorctl status: real and ours, against real and our supervisord', () => {
   const daemons: Partial<Record<Peer, Daemon>> = {};
 
   beforeAll(async () => {

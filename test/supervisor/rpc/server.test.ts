@@ -21,6 +21,7 @@ import {
   type SupervisordConfig,
 } from '../../../src/supervisor/types.js';
 import { waitFor } from '../../support/wait.js';
+import { supervisordConfig } from '../fixtures.js';
 
 const LIST_METHODS = [
   'supervisor.addProcessGroup',
@@ -165,33 +166,8 @@ class FakeControl implements SupervisorControl {
 
 function config(dir: string, overrides: Partial<SupervisordConfig> = {}): SupervisordConfig {
   return {
-    file: path.join(dir, 'supervisord.conf'),
-    includedFiles: [],
-    supervisord: {
-      logfile: path.join(dir, 'supervisord.log'),
-      logfileMaxBytes: 0,
-      logfileBackups: 0,
-      loglevel: 'info',
-      pidfile: null,
-      nodaemon: true,
-      silent: true,
-      childlogdir: dir,
-      minfds: 1024,
-      minprocs: 200,
-      nocleanup: false,
-      umask: 0o22,
-      user: null,
-      directory: null,
-      environment: {},
-      identifier: 'supervisor',
-      stripAnsi: false,
-    },
+    ...supervisordConfig(dir, []),
     unixHttpServer: { file: path.join(dir, 'sock'), chmod: 0o700, chown: null, auth: null },
-    inetHttpServer: null,
-    supervisorctl: null,
-    rpcInterfaceEnabled: true,
-    groups: [],
-    warnings: [],
     ...overrides,
   };
 }
