@@ -1,5 +1,5 @@
 // `npm run bench:ctl`: wall time of `supervisorctl status` (process start → exit) for our client
-// (node dist/supervisorctl.js) and for the real Python one, against the same daemon; median of 20.
+// (node dist/supervisorctl.cjs) and for the real Python one, against the same daemon; median of 20.
 // Run against the real supervisord and against ours. Goal: ours at most half of the real one's.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     throw new Error('needs Debian supervisor (apt-get install supervisor) for the real peer');
   }
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, BUILD_QUIET: '1' } });
-  const ours = [process.execPath, path.join(ROOT, 'dist/supervisorctl.js')] as const;
+  const ours = [process.execPath, path.join(ROOT, 'dist/supervisorctl.cjs')] as const;
   console.log(`supervisorctl status wall time (process start → exit), median of ${RUNS}, load ${os.loadavg()[0]?.toFixed(2)} on ${os.cpus().length} cores`);
   let worstRatio = 0;
   for (const daemon of ['real', 'ours'] as const) {

@@ -1,4 +1,4 @@
-// supervisorctl entry point (bundled and minified into dist/supervisorctl.js for a fast start).
+// supervisorctl entry point (bundled, minified CommonJS in dist/supervisorctl.cjs for a fast start).
 import { runSupervisorctl } from './ctl/index.js';
 
 const progname = process.argv[1] ?? 'supervisorctl';

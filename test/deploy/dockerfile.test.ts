@@ -99,7 +99,7 @@ describe('docker/Dockerfile', () => {
     const onPath = inFinal('COPY').find((i) => i.args.endsWith('/usr/local/bin/'))?.args ?? '';
     expect(onPath).toContain('docker/bin/supervisorctl');
     expect(onPath).toContain('docker/bin/supervisord');
-    expect(readRepoFile('docker/bin/supervisorctl')).toMatch(/exec node \/app\/dist\/supervisorctl\.js "\$@"/);
+    expect(readRepoFile('docker/bin/supervisorctl')).toMatch(/exec node \/app\/dist\/supervisorctl\.cjs "\$@"/);
     // V8 flags may come first (lite mode keeps supervisord's memory low).
     expect(readRepoFile('docker/bin/supervisord')).toMatch(/exec node (--[\w-]+(=\S+)? )*\/app\/dist\/supervisord\.js "\$@"/);
   });

@@ -5,5 +5,6 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Path of a bundled program in dist/ (built by the test run's global setup). */
 export function distProgram(name: 'supervisord' | 'supervisorctl' | 'api' | 'task-processor' | 'runninghub-simulator' | 'database'): string {
-  return `${ROOT}dist/${name}.js`;
+  // supervisorctl is a CommonJS bundle (it starts faster); the others are ES modules.
+  return `${ROOT}dist/${name}${name === 'supervisorctl' ? '.cjs' : '.js'}`;
 }

@@ -95,10 +95,10 @@ describeWithRealPeers('supervisorctl connection handling (ours vs real)', () => 
       if (!real || !ours) throw new Error('missing result');
       expect(ours.exitCode, JSON.stringify(args)).toBe(2);
       expect(real.exitCode).toBe(2);
-      // The program path in the last line differs (/usr/bin/supervisorctl vs dist/supervisorctl.js).
+      // The program path in the last line differs (/usr/bin/supervisorctl vs dist/supervisorctl.cjs).
       const firstLine = (text: string): string => text.split('\n')[0] ?? '';
       expect(firstLine(ours.stderr), JSON.stringify(args)).toBe(firstLine(real.stderr));
-      expect(ours.stderr).toMatch(/\nFor help, use .*supervisorctl\.js -h\n$/);
+      expect(ours.stderr).toMatch(/\nFor help, use .*supervisorctl\.cjs -h\n$/);
     }
   });
 
