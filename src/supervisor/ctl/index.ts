@@ -1,6 +1,6 @@
 // supervisorctl: runs one action from the command line, or an interactive `supervisor>` shell.
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Interface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import { Controller, type CtlIo } from './controller.js';
 import { USAGE } from './help.js';
 import { resolveOptions, UsageError, type CtlOptions } from './options.js';
@@ -59,9 +59,7 @@ class LineReader {
     });
   }
 
-  // node:readline is loaded only when something reads stdin: one-shot commands start faster.
   static async open(streams: SupervisorctlStreams, history: string[]): Promise<LineReader> {
-    const { createInterface } = await import('node:readline');
     const input = streams.stdin();
     const terminal = Boolean((input as { isTTY?: boolean }).isTTY);
     const rl = createInterface({ input, output: streams.stdout, terminal, historySize: 1000, history: [...history].reverse() });
