@@ -93,7 +93,8 @@ console.log(
 
 // Its own process group: a terminal's Ctrl-C reaches this script (and npm) only, and supervisord gets exactly
 // one signal from us, so it stops the programs once, in order.
-const supervisord = spawn(process.execPath, ['dist/supervisord.js', '-n', '-c', config], {
+// The V8 flags of bin/supervisord.js (lite mode, small young generation): supervisord mostly waits.
+const supervisord = spawn(process.execPath, ['--lite-mode', '--max-semi-space-size=1', 'dist/supervisord.js', '-n', '-c', config], {
   cwd: root,
   env,
   stdio: 'inherit',
