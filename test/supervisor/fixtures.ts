@@ -60,6 +60,7 @@ export function peerVerdict(
 export function describeWithPeers(programs: readonly string[], options: { root?: boolean } = {}): (name: string, body: () => void) => void {
   const verdict = peerVerdict(programs, options);
   if (verdict.run) return (name, body) => describe(name, body);
+  // Skipped only on a developer machine without the real programs; in CI (CI=true) a missing peer fails below.
   if (verdict.skip) return (name, body) => describe.skip(name, body);
   return (name) =>
     describe(name, () => {
