@@ -3,10 +3,10 @@ import { envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } fr
 
 /** Environment variables of the API program (the table in `.notes/api.md` mirrors this). */
 const apiEnvSchema = z.object({
-  /** Absent: the API starts an embedded PostgreSQL in `EMBEDDED_POSTGRES_DIR`. */
+  /** Absent: the API starts an embedded PostgreSQL in `EMBEDDED_DATABASE_DIR`. */
   DATABASE_URL: envPostgresUrl().optional(),
-  EMBEDDED_POSTGRES_DIR: z.string().optional(),
-  EMBEDDED_POSTGRES_PORT: envInt(1, 65_535).optional(),
+  EMBEDDED_DATABASE_DIR: z.string().optional(),
+  EMBEDDED_DATABASE_PORT: envInt(1, 65_535).optional(),
   PORT: envInt(0, 65_535).default(8000),
   HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: logLevel.default('info'),
@@ -43,8 +43,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const parsed = parseEnv(apiEnvSchema, env);
   return {
     databaseUrl: parsed.DATABASE_URL,
-    embeddedPostgresDir: parsed.EMBEDDED_POSTGRES_DIR,
-    embeddedPostgresPort: parsed.EMBEDDED_POSTGRES_PORT,
+    embeddedPostgresDir: parsed.EMBEDDED_DATABASE_DIR,
+    embeddedPostgresPort: parsed.EMBEDDED_DATABASE_PORT,
     port: parsed.PORT,
     host: parsed.HOST,
     logLevel: parsed.LOG_LEVEL,

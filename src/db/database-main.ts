@@ -4,7 +4,7 @@
 // sees this process, so PostgreSQL must never outlive it on a normal stop.
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError, envBool, envInt, logLevel, parseEnv } from '../shared/env.js';
+import { envBool, envInt, loadConfigOrExit, logLevel, parseEnv } from '../shared/env.js';
 import { createLogger } from '../shared/logger.js';
 import { createPool } from './pool.js';
 import { runMigrations } from './migrate.js';
@@ -18,15 +18,8 @@ const envSchema = z.object({
   LOG_LEVEL: logLevel.default('info'),
 });
 
-let settings: z.output<typeof envSchema>;
-try {
-  settings = parseEnv(envSchema);
-} catch (error) {
-  // One line naming the variable and exit 2, as the other programs do: the first line of the .err.log says it all.
-  if (!(error instanceof ConfigError)) throw error;
-  process.stderr.write(`database: ${error.message}\n`);
-  process.exit(2);
-}
+// One line naming the variable and exit 2, as the other programs do: the first line of the .err.log says it all.
+const settings = loadConfigOrExit('database', () => parseEnv(envSchema));
 
 const log = createLogger({ name: 'database', level: settings.LOG_LEVEL });
 const dataDir = path.resolve(settings.EMBEDDED_DATABASE_DIR);

@@ -93,7 +93,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     });
   }
   const url = `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
-  await waitUntilAccepting(url);
+  try {
+    await waitUntilAccepting(url);
+  } catch (error) {
+    // The server process is running but never answered: stop it, or it outlives the caller.
+    await server.stop().catch(() => undefined);
+    throw new Error(`embedded PostgreSQL in ${dataDir} started but did not accept connections on port ${port}`, {
+      cause: error,
+    });
+  }
   return {
     url,
     port,

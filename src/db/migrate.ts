@@ -36,6 +36,14 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
 export async function runMigrations(pool: pg.Pool, migrations?: Migration[]): Promise<number[]> {
   const all = migrations ?? (await loadMigrations());
   const client = await pool.connect();
+  // A checked-out client has no error listener (the pool removes its own): the server going away while
+  // we wait on the lock would otherwise be an unhandled 'error' event, fatal to the process. Callers
+  // retry runMigrations while the database comes up, which is exactly when that happens.
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -56,7 +64,10 @@ export async function runMigrations(pool: pg.Pool, migrations?: Migration[]): Pr
         ]);
         await client.query('COMMIT');
       } catch (error) {
-        await client.query('ROLLBACK');
+        // The migration's own error is the one worth reporting, not a failed ROLLBACK's.
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          broken ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        });
         throw new Error(`migration ${migration.version}_${migration.name} failed: ${(error as Error).message}`, {
           cause: error,
         });
@@ -64,8 +75,18 @@ export async function runMigrations(pool: pg.Pool, migrations?: Migration[]): Pr
       applied.push(migration.version);
     }
     return applied;
+  } catch (error) {
+    if (broken === undefined && error instanceof Error && !error.message.startsWith('migration ')) broken = error;
+    throw error;
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
-    client.release();
+    if (broken === undefined) {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch((error: unknown) => {
+        broken = error instanceof Error ? error : new Error(String(error));
+      });
+    }
+    // A broken connection is discarded (the server also drops its session lock with it). It keeps its
+    // listener: pg may still emit the server's FATAL message as 'error' after the query rejected.
+    if (broken === undefined) client.removeListener('error', onError);
+    client.release(broken);
   }
 }

@@ -57,11 +57,18 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    broken ??= isDatabaseUnavailable(error) ? (error as Error) : undefined;
+    // A failed ROLLBACK (the connection is gone, or a timed-out query is still running on it) means the
+    // connection cannot be trusted: discard it rather than hand it to the next caller.
+    const rolledBack = await client.query('ROLLBACK').then(
+      () => true,
+      () => false,
+    );
+    if (!rolledBack || isDatabaseUnavailable(error)) broken ??= error instanceof Error ? error : new Error(String(error));
     throw error;
   } finally {
-    client.removeListener('error', onError);
+    // A discarded connection keeps its listener: pg may still emit the server's FATAL message as an
+    // 'error' event after the failed query has rejected.
+    if (broken === undefined) client.removeListener('error', onError);
     client.release(broken);
   }
 }
@@ -77,6 +84,8 @@ const UNAVAILABLE_MESSAGES = [
   'connection timeout',
   'Client has encountered a connection error',
   'Cannot use a pool after calling end',
+  // pg's client-side query_timeout: the server is frozen rather than stopped.
+  'Query read timeout',
 ];
 
 /** True when `error` says the database is unreachable (retry later), false for a failed query. */

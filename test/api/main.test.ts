@@ -133,7 +133,7 @@ describe('the api program (dist/api.js)', () => {
     if (typeof address !== 'object' || address === null) throw new Error('no address');
     const dataDir = path.join(tmp, 'port-taken');
     try {
-      const program = startApi({ EMBEDDED_POSTGRES_DIR: dataDir, PORT: String(address.port) });
+      const program = startApi({ EMBEDDED_DATABASE_DIR: dataDir, PORT: String(address.port) });
       running.push(program);
       expect(await program.exited).toBe(1);
       expect(program.output()).toMatch(/EADDRINUSE/);
@@ -147,7 +147,7 @@ describe('the api program (dist/api.js)', () => {
   it('without DATABASE_URL starts an embedded PostgreSQL, and stops it on SIGTERM', async () => {
     const apiPort = await findFreePort();
     const dataDir = path.join(tmp, 'embedded');
-    const program = startApi({ EMBEDDED_POSTGRES_DIR: dataDir, PORT: String(apiPort) });
+    const program = startApi({ EMBEDDED_DATABASE_DIR: dataDir, PORT: String(apiPort) });
     running.push(program);
     await waitFor('the api with its embedded database to be ready', async () => (await httpJson(apiPort, 'GET', '/readyz').catch(() => ({ status: 0 }))).status === 200, {
       timeoutMs: 45_000,

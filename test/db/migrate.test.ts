@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations, runMigrations } from '../../src/db/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { waitFor } from '../support/wait.js';
 
 describe('migrations', () => {
   let db: TestDatabase;
@@ -39,6 +40,34 @@ describe('migrations', () => {
     expect(rows[0].t).toBeNull();
     const recorded = await db.pool.query('SELECT 1 FROM schema_migrations WHERE version = 9001');
     expect(recorded.rowCount).toBe(0);
+  });
+
+  it('rejects, without crashing the process, when its connection dies while it waits for the lock', async () => {
+    // Another session holds the migration lock, so runMigrations waits on pg_advisory_lock; then its
+    // backend is terminated, as a database restart would. Without an error listener on the checked-out
+    // client this is an unhandled 'error' event (vitest reports it and fails the run).
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock(727274001)');
+      // Settled into a value at once, so the rejection is never "unhandled" while we terminate the backend.
+      const waiting = runMigrations(db.pool).then(
+        () => 'resolved',
+        (error: unknown) => error,
+      );
+      const waiter = await waitFor('runMigrations waiting on the advisory lock', async () => {
+        const { rows } = await holder.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%pg_advisory_lock%' AND pid <> pg_backend_pid()`,
+        );
+        return rows[0]?.pid;
+      });
+      await holder.query('SELECT pg_terminate_backend($1)', [waiter]);
+      expect(await waiting).toBeInstanceOf(Error);
+      await holder.query('SELECT pg_advisory_unlock(727274001)');
+      // The pool is still usable: the broken connection was discarded, not handed out again.
+      expect(await runMigrations(db.pool)).toEqual([]);
+    } finally {
+      holder.release();
+    }
   });
 
   it('notifies listeners when a PENDING task is created', async () => {
