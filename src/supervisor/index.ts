@@ -2,6 +2,9 @@
 // runs a SupervisordConfig from loadConfig; startControlServers serves it over supervisord's XML-RPC)
 // and the supervisorctl client. The programs are supervisord-main.ts and supervisorctl-main.ts;
 // supervisorctl-main imports ctl/ alone so its bundle carries neither the config loader nor the core.
+// Inside this one component the sub-folders (config/, rpc/, ctl/) share internal files deliberately:
+// ctl/ imports the zod-free config/expand.ts, config/ini.ts and rpc/xmlrpc.ts directly, never a
+// folder's index.ts or a module using full zod (ctl itself uses zod/mini), so its bundle stays small.
 export { Supervisor, type SupervisorOptions } from './supervisor.js';
 export { MainLog, type MainLogLevel, type MainLogOptions } from './main-log.js';
 export { ConfigError, loadConfig, type LoadOptions } from './config/index.js';

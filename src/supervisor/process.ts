@@ -248,7 +248,7 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
   }
 
   info(now = Date.now()): ProcessInfo {
-    const info: ProcessInfo = {
+    return {
       name: this.config.name,
       group: this.config.group,
       start: Math.floor(this.lastStart / 1000),
@@ -260,10 +260,8 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
       stdoutLogfile: logTargetPath(this.config.stdout),
       stderrLogfile: this.config.redirectStderr ? '' : logTargetPath(this.config.stderr),
       pid: this.pid,
-      description: '',
+      priority: this.config.priority,
     };
-    info.description = describe(info);
-    return info;
   }
 
   // --- the state machine -------------------------------------------------------------------
@@ -438,36 +436,5 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
       }
     });
     stream.on('error', () => undefined);
-  }
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-function formatUptime(seconds: number): string {
-  const total = Math.max(0, Math.floor(seconds));
-  const days = Math.floor(total / 86_400);
-  const rest = total % 86_400;
-  const clock = `${Math.floor(rest / 3600)}:${String(Math.floor((rest % 3600) / 60)).padStart(2, '0')}:${String(rest % 60).padStart(2, '0')}`;
-  return days === 0 ? clock : `${days} day${days === 1 ? '' : 's'}, ${clock}`;
-}
-
-/** The `status` description supervisord computes (rpcinterface._interpretProcessInfo). */
-export function describe(info: ProcessInfo): string {
-  switch (info.state) {
-    case ProcessState.RUNNING:
-      return `pid ${info.pid}, uptime ${formatUptime(info.now - info.start)}`;
-    case ProcessState.BACKOFF:
-    case ProcessState.FATAL:
-      return info.spawnerr !== '' ? info.spawnerr : `unknown error (try "tail ${info.name}")`;
-    case ProcessState.STOPPED:
-    case ProcessState.EXITED: {
-      if (info.start === 0) return 'Not started';
-      const date = new Date(info.stop * 1000);
-      const hours = date.getHours();
-      const pad = (n: number): string => String(n).padStart(2, '0');
-      return `${MONTHS[date.getMonth()] ?? ''} ${pad(date.getDate())} ${pad(hours % 12 === 0 ? 12 : hours % 12)}:${pad(date.getMinutes())} ${hours < 12 ? 'AM' : 'PM'}`;
-    }
-    default:
-      return '';
   }
 }

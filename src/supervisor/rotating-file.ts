@@ -123,15 +123,6 @@ export class RotatingLogFile extends EventEmitter {
     });
   }
 
-  /** Remove the file and its backups (AUTO logs of a group that is removed). */
-  removeFiles(): Promise<void> {
-    return this.enqueue(async () => {
-      await this.closeHandle();
-      await rm(this.path, { force: true });
-      for (let index = 1; index <= this.backups; index++) await rm(`${this.path}.${index}`, { force: true });
-    });
-  }
-
   close(): Promise<void> {
     const done = this.enqueue(() => this.closeHandle());
     this.closed = true;

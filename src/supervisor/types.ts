@@ -207,8 +207,12 @@ export interface ProcessInfo {
   stdoutLogfile: string;
   stderrLogfile: string;
   pid: number;
-  /** What `status` shows: `pid 11, uptime 0:05:22`, `Exited too quickly (process log may have details)`, ... */
-  description: string;
+  /**
+   * The priority of the config this process runs with (not a re-read one that `update` has not
+   * applied yet): group and "all" operations order by it, as supervisord sorts its live processes.
+   * Not on the wire; the RPC layer computes the `status` description from the fields above.
+   */
+  priority: number;
 }
 
 export interface ReloadResult {
@@ -227,7 +231,7 @@ export interface SupervisorControl {
   readonly identification: string;
   readonly pid: number;
   state(): SupervisordState;
-  /** The config currently in force. */
+  /** The most recently read config: after `reread` without `update`, the new file (what `avail` lists). */
   config(): SupervisordConfig;
   /** Every process, groups in priority order, processes by name within a group. */
   processes(): ProcessInfo[];

@@ -15,12 +15,7 @@
 //  - a bad `[supervisorctl]` section does not stop supervisord (it ignores that section): warning.
 //  - `%(here)s` is the dir of the file holding the value; supervisord gets the same by textual
 //    replacement, which differs only for pathological values such as `%%(here)s`.
-export {
-  loadConfig,
-  loadSupervisorctlConfig,
-  loadSupervisorctlConfigSync,
-  type LoadOptions,
-} from './load.js';
+export { loadConfig, type LoadOptions } from './load.js';
 export { ConfigError, type ConfigErrorLocation } from './errors.js';
 export { findDefaultConfigFile, defaultConfigSearchPaths, type SearchOptions } from './search.js';
 export { sameProcessConfig } from './compare.js';

@@ -669,32 +669,3 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     infos: state.infos,
   } satisfies SupervisordConfig;
 }
-
-/**
- * The `[supervisorctl]` section as supervisorctl reads it: the main file only (no includes),
- * no `[supervisord]` needed; `.ini file does not include supervisorctl section` when absent.
- */
-export async function loadSupervisorctlConfig(
-  file: string,
-  options: Pick<LoadOptions, 'env' | 'cwd'> = {},
-): Promise<SupervisorctlSection> {
-  return loadSupervisorctlConfigSync(file, options);
-}
-
-/** loadSupervisorctlConfig for callers that resolve their options synchronously (the ctl CLI). */
-export function loadSupervisorctlConfigSync(file: string, options: Pick<LoadOptions, 'env' | 'cwd'> = {}): SupervisorctlSection {
-  const env = options.env ?? process.env;
-  const cwd = options.cwd ?? process.cwd();
-  const mainFile = path.resolve(cwd, file);
-  const doc = new IniDocument();
-  if (!existsSync(mainFile)) throw new ConfigError(`could not find config file ${file}`);
-  let text: string;
-  try {
-    text = readFileSync(mainFile, 'utf8');
-  } catch {
-    throw new ConfigError(`could not read config file ${file}`);
-  }
-  parseInto(doc, text, mainFile, file);
-  if (!doc.has('supervisorctl')) throw new ConfigError('.ini file does not include supervisorctl section');
-  return readSupervisorctlSection(doc, path.dirname(mainFile), environmentExpansions(env), { env, cwd });
-}

@@ -182,22 +182,15 @@ export class SupervisorRpc {
     return process;
   }
 
-  private priorities(): Map<string, number> {
-    const byName = new Map<string, number>();
-    for (const group of this.control.config().groups) {
-      for (const process of group.processes) byName.set(`${process.group}\0${process.name}`, process.priority);
-    }
-    return byName;
-  }
-
-  /** Groups in the control's (priority) order, processes by priority within each group. */
+  /**
+   * Groups in the control's (priority) order, processes by priority within each group. The
+   * priorities are the running processes' own, not those of a re-read file that is not in effect.
+   */
   private inPriorityOrder(processes: ProcessInfo[]): ProcessInfo[] {
-    const priority = this.priorities();
     const groupOrder: string[] = [];
     for (const p of processes) if (!groupOrder.includes(p.group)) groupOrder.push(p.group);
-    const prio = (p: ProcessInfo): number => priority.get(`${p.group}\0${p.name}`) ?? 999;
     return groupOrder.flatMap((group) =>
-      processes.filter((p) => p.group === group).sort((a, b) => prio(a) - prio(b) || compareStrings(a.name, b.name)),
+      processes.filter((p) => p.group === group).sort((a, b) => a.priority - b.priority || compareStrings(a.name, b.name)),
     );
   }
 

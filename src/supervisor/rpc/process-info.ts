@@ -24,6 +24,7 @@ export function formatStopTime(unixSeconds: number): string {
   return `${MONTHS[date.getMonth()] ?? '???'} ${pad(date.getDate())} ${pad(hours12)}:${pad(date.getMinutes())} ${hours24 < 12 ? 'AM' : 'PM'}`;
 }
 
+/** The `status` description supervisord computes (rpcinterface._interpretProcessInfo); the only implementation. */
 export function describeProcess(info: ProcessInfo): string {
   switch (info.state) {
     case ProcessState.RUNNING:

@@ -2,13 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  loadConfig,
-  loadSupervisorctlConfig,
-  loadSupervisorctlConfigSync,
-  sameProcessConfig,
-} from '../../../src/supervisor/config/index.js';
+import { ConfigError, loadConfig, sameProcessConfig } from '../../../src/supervisor/config/index.js';
 import type { ProcessConfig, SupervisordConfig } from '../../../src/supervisor/types.js';
 
 let root: string;
@@ -669,46 +663,6 @@ describe('loadConfig: files', () => {
     const dir = dirWith({ 'x.conf': SUPERVISORD });
     const config = await loadConfig('x.conf', { cwd: dir });
     expect(config.file).toBe(path.join(dir, 'x.conf'));
-  });
-});
-
-describe('loadSupervisorctlConfig', () => {
-  it('reads only [supervisorctl], needing no [supervisord] and ignoring broken program sections', async () => {
-    const dir = dirWith({
-      'ctl.conf': '[supervisorctl]\nserverurl=unix://%(here)s/run/../s.sock\n[program:a]\ncommand=%(ENV_UNSET)s\nautostart=%(ENV_UNSET)s\n',
-    });
-    const ctl = await loadSupervisorctlConfig(path.join(dir, 'ctl.conf'), { env: {} });
-    expect(ctl).toEqual({
-      serverurl: `unix://${path.join(dir, 's.sock')}`,
-      username: null,
-      password: null,
-      prompt: 'supervisor',
-      historyFile: null,
-    });
-  });
-
-  it('defaults serverurl to http://localhost:9001', async () => {
-    const dir = dirWith({ 'ctl.conf': '[supervisorctl]\n' });
-    expect((await loadSupervisorctlConfig(path.join(dir, 'ctl.conf'))).serverurl).toBe('http://localhost:9001');
-  });
-
-  it('requires the section', async () => {
-    const dir = dirWith({ 'ctl.conf': SUPERVISORD });
-    const error = await loadSupervisorctlConfig(path.join(dir, 'ctl.conf')).catch((e: unknown) => e);
-    expect((error as ConfigError).message).toBe('.ini file does not include supervisorctl section');
-  });
-
-  it('has a synchronous form with the same answers and errors', () => {
-    const dir = dirWith({ 'ctl.conf': '[supervisorctl]\nserverurl=http://127.0.0.1:9001\nusername=u\npassword=%(ENV_PW)s\n' });
-    expect(loadSupervisorctlConfigSync(path.join(dir, 'ctl.conf'), { env: { PW: 'secret' } })).toMatchObject({
-      serverurl: 'http://127.0.0.1:9001',
-      username: 'u',
-      password: 'secret',
-    });
-    expect(() => loadSupervisorctlConfigSync(path.join(dir, 'missing.conf'))).toThrow(
-      `could not find config file ${path.join(dir, 'missing.conf')}`,
-    );
-    expect(() => loadSupervisorctlConfigSync(path.join(dir, 'ctl.conf'), { env: {} })).toThrow(ConfigError);
   });
 });
 

@@ -92,7 +92,7 @@ class FakeControl implements SupervisorControl {
       stdoutLogfile: path.join(dir, `${name}.out.log`),
       stderrLogfile: path.join(dir, `${name}.err.log`),
       pid,
-      description: '',
+      priority: 999,
     });
     this.infos = [
       info('api', 'api', ProcessState.RUNNING, 11),
