@@ -1,7 +1,7 @@
 // The HTTP contract: every body, query, parameter and reply of /api, as zod schemas. Fastify
 // validates with them and @fastify/swagger turns the same schemas into the OpenAPI document.
 import { z } from 'zod';
-import { TASK_STATUSES, taskOutputSchema, type AiTask, type TaskCursor } from '../db/index.js';
+import { TASK_STATUSES, nodeInfoListSchema, taskOutputSchema, type AiTask, type TaskCursor } from '../db/index.js';
 
 /** RunningHub ids are 19-digit numbers: JSON numbers that long lose digits, so only strings pass. */
 const runninghubId = (what: string) =>
@@ -11,15 +11,6 @@ const runninghubId = (what: string) =>
 
 export const taskStatusSchema = z.enum(TASK_STATUSES);
 
-export const nodeInfoSchema = z.strictObject({
-  nodeId: z.string().min(1).max(100),
-  fieldName: z.string().min(1).max(200),
-  // RunningHub wants every fieldValue as a string; numbers and booleans are converted here.
-  fieldValue: z
-    .union([z.string().max(100_000), z.number(), z.boolean()])
-    .transform((value) => String(value)),
-});
-
 export const createTaskBodySchema = z
   .strictObject({
     entityType: z.string().min(1).max(100),
@@ -27,7 +18,7 @@ export const createTaskBodySchema = z
     entityName: z.string().min(1).max(500),
     workflowId: runninghubId('workflowId').optional(),
     webappId: runninghubId('webappId').optional(),
-    nodeInfoList: z.array(nodeInfoSchema).max(200).default([]),
+    nodeInfoList: nodeInfoListSchema.max(200).default([]),
     priority: z.int().min(-1000).max(1000).default(0).describe('Higher runs first'),
     maxAttempts: z.int().min(1).max(100).default(3),
   })

@@ -20,11 +20,18 @@ import { inTransaction, type Queryable } from './pool.js';
 export const TASK_STATUSES = ['PENDING', 'ACTIVE', 'SUCCESS', 'FAILED', 'CANCELLED'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-export interface NodeInfo {
-  nodeId: string;
-  fieldName: string;
-  fieldValue: string;
-}
+/**
+ * One override of a workflow or app input, the one parser for it: the API's create body, rows read
+ * back (getTask, listTasks) and the processor's claims all go through this schema. RunningHub wants
+ * every fieldValue as a string, so numbers and booleans are converted here (and stored converted).
+ */
+export const nodeInfoSchema = z.strictObject({
+  nodeId: z.string().min(1).max(100),
+  fieldName: z.string().min(1).max(200),
+  fieldValue: z.union([z.string().max(100_000), z.number(), z.boolean()]).transform((value) => String(value)),
+});
+export const nodeInfoListSchema = z.array(nodeInfoSchema);
+export type NodeInfo = z.output<typeof nodeInfoSchema>;
 
 /** One output file as the processor stored it (RunningHub's own field names, extra fields kept). */
 export const taskOutputSchema = z.looseObject({
@@ -33,9 +40,6 @@ export const taskOutputSchema = z.looseObject({
 });
 export type TaskOutput = z.output<typeof taskOutputSchema>;
 const storedOutputsSchema = z.array(taskOutputSchema).nullable();
-const storedNodeInfoSchema = z.array(
-  z.object({ nodeId: z.string(), fieldName: z.string(), fieldValue: z.unknown().transform((v) => String(v)) }),
-);
 
 export interface NewTask {
   entityType: string;
@@ -101,7 +105,7 @@ function toTask(row: TaskRow): AiTask {
     entityName: row.entity_name,
     workflowId: row.workflow_id,
     webappId: row.webapp_id,
-    nodeInfoList: storedNodeInfoSchema.parse(row.node_info_list),
+    nodeInfoList: nodeInfoListSchema.parse(row.node_info_list),
     priority: row.priority,
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
@@ -302,8 +306,13 @@ export async function getAccountUsage(db: Queryable, fingerprint: string): Promi
 export interface ClaimedTask
   extends Pick<AiTask, 'id' | 'entityType' | 'entityId' | 'entityName' | 'workflowId' | 'webappId' | 'priority' | 'attempts' | 'maxAttempts'> {
   claimToken: string;
-  /** As stored (jsonb); the caller parses it into RunningHub's node-info shape. */
-  nodeInfoList: unknown;
+  /** Parsed with nodeInfoListSchema; empty when the stored list is not valid (see nodeInfoProblem). */
+  nodeInfoList: NodeInfo[];
+  /**
+   * Why the stored node_info_list does not parse, or null. A bad row must not make the whole claim
+   * fail (the other tasks would never run): the processor fails this one task with the reason.
+   */
+  nodeInfoProblem: string | null;
 }
 
 export interface ClaimRequest {
@@ -362,19 +371,23 @@ export async function claimPendingTasks(db: Queryable, request: ClaimRequest): P
   // RETURNING does not keep the CTE's ORDER BY: restore it for callers.
   return rows
     .sort((a, b) => b.priority - a.priority || a.created_at.getTime() - b.created_at.getTime())
-    .map((r) => ({
-      id: r.id,
-      claimToken: r.claim_token,
-      entityType: r.entity_type,
-      entityId: r.entity_id,
-      entityName: r.entity_name,
-      workflowId: r.workflow_id,
-      webappId: r.webapp_id,
-      nodeInfoList: r.node_info_list,
-      priority: r.priority,
-      attempts: r.attempts,
-      maxAttempts: r.max_attempts,
-    }));
+    .map((r) => {
+      const nodeInfo = nodeInfoListSchema.safeParse(r.node_info_list);
+      return {
+        id: r.id,
+        claimToken: r.claim_token,
+        entityType: r.entity_type,
+        entityId: r.entity_id,
+        entityName: r.entity_name,
+        workflowId: r.workflow_id,
+        webappId: r.webapp_id,
+        nodeInfoList: nodeInfo.success ? nodeInfo.data : [],
+        nodeInfoProblem: nodeInfo.success ? null : `node_info_list is not a list of {nodeId, fieldName, fieldValue}: ${z.prettifyError(nodeInfo.error)}`,
+        priority: r.priority,
+        attempts: r.attempts,
+        maxAttempts: r.max_attempts,
+      };
+    });
 }
 
 // --- submitted -----------------------------------------------------------------------------------
@@ -404,7 +417,8 @@ export async function recordSubmission(
   return inTransaction(pool, async (client): Promise<SubmissionRecord> => {
     const updated = await client.query(
       `UPDATE ai_tasks SET runninghub_task_id = $3, submitted_at = now(), claim_expires_at = NULL,
-              next_check_at = now() + make_interval(secs => $4::double precision / 1000)
+              next_check_at = CASE WHEN cancel_requested_at IS NOT NULL THEN now()
+                                   ELSE now() + make_interval(secs => $4::double precision / 1000) END
         WHERE id = $1 AND claim_token = $2 AND status = 'ACTIVE' AND runninghub_task_id IS NULL`,
       [input.taskId, input.claimToken, input.runninghubTaskId, input.firstCheckInMs],
     );
@@ -522,8 +536,24 @@ export async function recordWebhookResult(pool: pg.Pool, runninghubTaskId: strin
   });
 }
 
-/** Webhook results stored but not yet applied whose task now has the id: apply them (a safety net). */
+/** How long a webhook result may wait for a task to store its RunningHub id (the create's lease is far shorter). */
+const UNCLAIMED_WEBHOOK_MAX_AGE_MS = 60 * 60_000;
+
+/**
+ * Webhook results stored but not yet applied whose task now has the id: apply them (a safety net).
+ * Results that can never apply are set aside first (applied_at set, the task left as it is): their
+ * task already ended (finished by the poll, cancelled, timed out), or no task took their id within
+ * an hour. Otherwise they would stay in the unapplied index and be looked at on every pass, forever.
+ */
 export async function applyStoredWebhookResults(db: Queryable, limit: number): Promise<FinishedTask[]> {
+  await db.query(
+    `UPDATE runninghub_webhook_events e SET applied_at = now()
+      WHERE e.applied_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM ai_tasks t WHERE t.runninghub_task_id = e.runninghub_task_id AND t.status = 'ACTIVE')
+        AND (EXISTS (SELECT 1 FROM ai_tasks t WHERE t.runninghub_task_id = e.runninghub_task_id)
+             OR e.received_at < now() - make_interval(secs => $1::double precision / 1000))`,
+    [UNCLAIMED_WEBHOOK_MAX_AGE_MS],
+  );
   const { rows } = await db.query<{ runninghub_task_id: string; result: RemoteResult }>(
     `SELECT e.runninghub_task_id, e.result FROM runninghub_webhook_events e
        JOIN ai_tasks t ON t.runninghub_task_id = e.runninghub_task_id AND t.status = 'ACTIVE'
@@ -683,8 +713,9 @@ export async function takeTasksToCheck(
     `WITH due AS (
        SELECT id FROM ai_tasks
         WHERE status = 'ACTIVE' AND runninghub_task_id IS NOT NULL
-          AND (next_check_at <= now() OR cancel_requested_at IS NOT NULL
-               OR submitted_at < now() - make_interval(secs => $3::double precision / 1000))
+          -- Cancels and timeouts too wait for their check: one that keeps failing at RunningHub is
+          -- retried every recheckMs, not on every pass. cancelTask makes a fresh cancel due at once.
+          AND (next_check_at IS NULL OR next_check_at <= now())
         ORDER BY (cancel_requested_at IS NULL), next_check_at
         LIMIT $1
         FOR UPDATE SKIP LOCKED)
@@ -750,6 +781,7 @@ export async function cancelTask(pool: pg.Pool, id: string): Promise<TransitionR
         status = CASE WHEN status = 'PENDING' THEN 'CANCELLED' ELSE status END,
         finished_at = CASE WHEN status = 'PENDING' THEN now() ELSE finished_at END,
         cancel_requested_at = COALESCE(cancel_requested_at, now()),
+        next_check_at = CASE WHEN status = 'ACTIVE' AND cancel_requested_at IS NULL THEN now() ELSE next_check_at END,
         claimed_by = CASE WHEN status = 'PENDING' THEN NULL ELSE claimed_by END,
         claim_expires_at = CASE WHEN status = 'PENDING' THEN NULL ELSE claim_expires_at END
       WHERE id = $1 AND status IN ('PENDING', 'ACTIVE')

@@ -5,6 +5,8 @@ export { startEmbeddedPostgres, findFreePort, type EmbeddedPostgresOptions, type
 export {
   TASK_STATUSES,
   taskOutputSchema,
+  nodeInfoSchema,
+  nodeInfoListSchema,
   requestFingerprint,
   createTask,
   getTask,

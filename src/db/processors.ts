@@ -21,7 +21,11 @@ export async function recordHeartbeat(db: Queryable, beat: ProcessorBeat): Promi
             submitted, succeeded, failed, retried, consecutive_errors, last_error)
      VALUES ($1, $2, $3, $4, now(), NULL, $5, $6, $7, $8, $9, $10)
      ON CONFLICT (processor_id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid,
-            started_at = EXCLUDED.started_at, last_beat_at = now(), stopped_at = NULL,
+            started_at = EXCLUDED.started_at, last_beat_at = now(),
+            -- A late beat of the run that said it stopped must not bring it back to life; a new run
+            -- (another started_at) under the same id does.
+            stopped_at = CASE WHEN processor_heartbeats.started_at = EXCLUDED.started_at
+                              THEN processor_heartbeats.stopped_at END,
             submitted = EXCLUDED.submitted, succeeded = EXCLUDED.succeeded, failed = EXCLUDED.failed,
             retried = EXCLUDED.retried, consecutive_errors = EXCLUDED.consecutive_errors,
             last_error = EXCLUDED.last_error`,

@@ -1,5 +1,4 @@
 import os from 'node:os';
-import { z } from 'zod';
 import {
   TASK_CHANNELS,
   applyStoredWebhookResults,
@@ -61,23 +60,13 @@ export interface TaskProcessor {
   readonly finished: Promise<void>;
 }
 
-// node_info_list comes from the database as jsonb: parse it once, here, into RunningHub's shape.
-const nodeInfoListSchema = z.array(
-  z.object({
-    nodeId: z.coerce.string(),
-    fieldName: z.string(),
-    fieldValue: z.unknown().transform((v) => (typeof v === 'string' ? v : JSON.stringify(v))),
-  }),
-);
-
 class InvalidTaskError extends Error {
   override name = 'InvalidTaskError';
 }
 
 function createRequest(task: ClaimedTask, webhookUrl: string | undefined): CreateTaskRequest {
-  const parsed = nodeInfoListSchema.safeParse(task.nodeInfoList);
-  if (!parsed.success) throw new InvalidTaskError(`node_info_list is not a list of {nodeId, fieldName, fieldValue}: ${z.prettifyError(parsed.error)}`);
-  const common = { nodeInfoList: parsed.data, ...(webhookUrl ? { webhookUrl } : {}) };
+  if (task.nodeInfoProblem !== null) throw new InvalidTaskError(task.nodeInfoProblem);
+  const common = { nodeInfoList: task.nodeInfoList, ...(webhookUrl ? { webhookUrl } : {}) };
   if (task.workflowId !== null) return { ...common, workflowId: task.workflowId };
   if (task.webappId !== null) return { ...common, webappId: task.webappId };
   throw new InvalidTaskError('the task has neither workflow_id nor webapp_id');
@@ -124,6 +113,9 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
   let heartbeatTimer: NodeJS.Timeout | undefined;
   const submissions = new Set<Promise<void>>();
   let stopped: Promise<void> | undefined;
+  /** Set by stop(): until then a failed record of a RunningHub id is retried; what is left of the shutdown timeout goes to cancelling the orphan and closing down. */
+  let recordingDeadline: number | undefined;
+  const cancelReserveMs = Math.min(3_000, Math.floor(settings.shutdownTimeoutMs / 3));
   let resolveFinished: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => {
     resolveFinished = resolve;
@@ -196,8 +188,10 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
     }
 
     // The create succeeded: until the id is committed, a kill here is the one way to a duplicate.
-    // Keep trying (the database may be restarting) for as long as the lease is ours.
-    const deadline = Date.now() + settings.claimLeaseMs - 500;
+    // Keep trying (the database may be restarting): the claim_token check in recordSubmission makes a
+    // late success safe, since a claim recovered meanwhile comes back as claim-lost and is cancelled.
+    // Only a shutdown ends the retries, and then the RunningHub task is cancelled rather than left to
+    // run twice once the lease expires and the task is resubmitted.
     for (let attempt = 1; ; attempt++) {
       try {
         const recorded = await recordSubmission(pool, {
@@ -219,11 +213,19 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
         return;
       } catch (error) {
         noteError('DATABASE', error);
-        if (Date.now() > deadline || stopping) {
-          taskLog.error({ event: 'task.record_failed', runninghubTaskId }, 'could not store the RunningHub id; the lease will expire and the task be resubmitted');
+        const left = recordingDeadline === undefined ? Infinity : recordingDeadline - Date.now();
+        if (left <= 0) {
+          counters.orphaned++;
+          taskLog.error(
+            { event: 'task.orphaned', runninghubTaskId },
+            'could not store the RunningHub id before shutdown; cancelling the RunningHub task (the lease will expire and the task be resubmitted)',
+          );
+          await client.cancelTask(runninghubTaskId, { signal: AbortSignal.timeout(cancelReserveMs) }).catch((cancelError: unknown) => {
+            taskLog.error({ event: 'task.orphan_cancel_failed', runninghubTaskId, err: errorText(cancelError) }, 'could not cancel the orphaned RunningHub task');
+          });
           return;
         }
-        await new Promise((r) => setTimeout(r, Math.min(200 * attempt, 2_000)).unref());
+        await new Promise((r) => setTimeout(r, Math.min(200 * attempt, 2_000, left)).unref());
       }
     }
   };
@@ -314,35 +316,38 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
     const taskLog = log.child({ taskId: task.id, entityName: task.entityName, runninghubTaskId: task.runninghubTaskId });
     const ref = { runninghubTaskId: task.runninghubTaskId };
     try {
-      if (task.cancelRequested || task.timedOut) {
-        // Cancel at RunningHub first: its slot must be free before ours is given back.
-        await client.cancelTask(task.runninghubTaskId);
-        const done = task.cancelRequested
-          ? await finishTask(pool, ref, { status: 'CANCELLED', code: 'CANCELLED', message: 'cancelled on request' })
-          : await finishTask(pool, ref, {
-              status: 'FAILED',
-              code: 'TIMEOUT',
-              message: `still running after ${Math.round(settings.taskTimeoutMs / 1000)} s; cancelled at RunningHub`,
-            });
-        if (done && task.cancelRequested) noteFinished('CANCELLED', taskLog, task.runninghubTaskId, 'cancel');
-        if (done && !task.cancelRequested) {
-          counters.failed++;
-          taskLog.warn({ event: 'task.timed_out' }, 'task timed out');
-          kick();
-        }
-        return;
-      }
+      // Ask first, also for a cancel or a timeout: with the webhook lost, RunningHub may have finished
+      // the task already, and its result (outputs, or its own failure) beats our CANCELLED/TIMEOUT.
       const outcome = await client.getOutputs(task.runninghubTaskId);
       if (outcome.status === 'SUCCESS') {
         const done = await recordPolledResult(pool, task.runninghubTaskId, { kind: 'success', outputs: outcome.outputs });
         if (done) noteFinished('SUCCESS', taskLog, task.runninghubTaskId, 'poll');
-      } else if (outcome.status === 'FAILED') {
+        return;
+      }
+      if (outcome.status === 'FAILED') {
         const done = await recordPolledResult(pool, task.runninghubTaskId, {
           kind: 'failed',
           code: outcome.error.code,
           message: describeTaskFailure(outcome.error),
         });
         if (done) noteFinished('FAILED', taskLog, task.runninghubTaskId, 'poll');
+        return;
+      }
+      if (!task.cancelRequested && !task.timedOut) return;
+      // Still QUEUED or RUNNING: cancel at RunningHub first, its slot must be free before ours is given back.
+      await client.cancelTask(task.runninghubTaskId);
+      const done = task.cancelRequested
+        ? await finishTask(pool, ref, { status: 'CANCELLED', code: 'CANCELLED', message: 'cancelled on request' })
+        : await finishTask(pool, ref, {
+            status: 'FAILED',
+            code: 'TIMEOUT',
+            message: `still ${outcome.status} after ${Math.round(settings.taskTimeoutMs / 1000)} s; cancelled at RunningHub`,
+          });
+      if (done && task.cancelRequested) noteFinished('CANCELLED', taskLog, task.runninghubTaskId, 'cancel');
+      if (done && !task.cancelRequested) {
+        counters.failed++;
+        taskLog.warn({ event: 'task.timed_out' }, 'task timed out');
+        kick();
       }
     } catch (error) {
       if (isRunningHubError(error) && error.code === '807') {
@@ -405,13 +410,17 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
     });
   };
 
+  /** The beat under way, if any: shutDown waits for it, so that it cannot land after markProcessorStopped. */
+  let beating: Promise<void> | undefined;
   const scheduleHeartbeat = () => {
     heartbeatTimer = setTimeout(() => {
-      beat()
+      const running: Promise<void> = beat()
         .catch((error: unknown) => log.warn({ event: 'processor.heartbeat_failed', err: errorText(error) }, 'heartbeat failed'))
         .finally(() => {
+          if (beating === running) beating = undefined;
           if (!stopping) scheduleHeartbeat();
         });
+      beating = running;
     }, settings.heartbeatIntervalMs);
     heartbeatTimer.unref();
   };
@@ -490,11 +499,13 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
 
   async function shutDown(): Promise<void> {
     stopping = true;
+    recordingDeadline = Date.now() + settings.shutdownTimeoutMs - 2 * cancelReserveMs;
     log.info({ event: 'processor.stopping', inFlight: submissions.size }, 'stopping: no new claims');
     wake?.();
     if (heartbeatTimer) clearTimeout(heartbeatTimer);
     if (started) await finished;
     await Promise.allSettled([...submissions]);
+    await beating;
     await markProcessorStopped(pool, settings.processorId).catch(() => undefined);
     await listener?.close();
     await pool.end().catch(() => undefined);

@@ -303,6 +303,19 @@ describe('ai_tasks: the processor statements', () => {
     expect(due).toBeLessThanOrEqual(60_000);
   });
 
+  it('hands out node_info_list parsed, and a row whose list does not parse with its reason instead of failing the claim', async () => {
+    const [good, bad] = await insertTasks(db.pool, 2);
+    await db.pool.query(`UPDATE ai_tasks SET node_info_list = '[{"nodeId": 6, "fieldName": "text"}]' WHERE id = $1`, [bad]);
+    const claimed = await claimPendingTasks(db.pool, { account: ACCOUNT, processorId: 'p1', limit: 10, leaseMs: 30_000 });
+    const byId = new Map(claimed.map((t) => [t.id, t]));
+    expect(byId.get(good!)).toMatchObject({
+      nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: expect.stringContaining('a cat') }],
+      nodeInfoProblem: null,
+    });
+    expect(byId.get(bad!)?.nodeInfoList).toEqual([]);
+    expect(byId.get(bad!)?.nodeInfoProblem).toMatch(/nodeId[\s\S]*fieldValue|fieldValue[\s\S]*nodeId/);
+  });
+
   it('takes the oldest of equal priority first', async () => {
     const ids = await insertTasks(db.pool, 5);
     const first = await claimPendingTasks(db.pool, { account: ACCOUNT, processorId: 'p1', limit: 1, leaseMs: 30_000 });
@@ -425,6 +438,27 @@ describe('ai_tasks: the processor statements', () => {
     expect((await getAccountUsage(db.pool, ACCOUNT))!.running).toBe(0);
   });
 
+  it('sets aside webhook results that can never apply: their task ended, or no task took the id within an hour', async () => {
+    const [id] = await insertTasks(db.pool, 1);
+    const [task] = await claimPendingTasks(db.pool, { account: ACCOUNT, processorId: 'p', limit: 1, leaseMs: 30_000 });
+    const rh = '1910246754753896452';
+    await recordSubmission(db.pool, { taskId: id!, claimToken: task!.claimToken, runninghubTaskId: rh, firstCheckInMs: 5000 });
+    await finishTask(db.pool, { runninghubTaskId: rh }, { status: 'CANCELLED', code: 'CANCELLED', message: 'cancelled on request' });
+    // The webhook comes after the task ended: nothing to apply it to.
+    expect(await recordWebhookResult(db.pool, rh, { kind: 'failed', code: '805', message: 'late' })).toEqual({ state: 'stored' });
+    // Early (no task has the id yet) and fresh: kept for recordSubmission; an hour old: set aside.
+    expect(await recordWebhookResult(db.pool, '1910246754753896453', { kind: 'failed', code: '805', message: 'early' })).toEqual({ state: 'stored' });
+    expect(await recordWebhookResult(db.pool, '1910246754753896454', { kind: 'failed', code: '805', message: 'stray' })).toEqual({ state: 'stored' });
+    await db.pool.query(`UPDATE runninghub_webhook_events SET received_at = now() - interval '61 minutes' WHERE runninghub_task_id = '1910246754753896454'`);
+
+    expect(await applyStoredWebhookResults(db.pool, 100)).toEqual([]);
+    const { rows } = await db.pool.query<{ runninghub_task_id: string }>(
+      'SELECT runninghub_task_id FROM runninghub_webhook_events WHERE applied_at IS NULL',
+    );
+    expect(rows.map((r) => r.runninghub_task_id)).toEqual(['1910246754753896453']);
+    expect(await statusOf(db.pool, id!)).toMatchObject({ status: 'CANCELLED', error_code: 'CANCELLED' });
+  });
+
   it('never loses a webhook racing the submission record (50 races)', async () => {
     const ids = await insertTasks(db.pool, 50);
     const applied: string[] = [];
@@ -444,7 +478,7 @@ describe('ai_tasks: the processor statements', () => {
     expect((await getAccountUsage(db.pool, ACCOUNT))!.running).toBe(0);
   });
 
-  it('shares due checks between processors and returns cancel requests and timeouts at once', async () => {
+  it('shares due checks between processors; a cancel request is due at once, then backs off like any check', async () => {
     const ids = await insertTasks(db.pool, 3);
     const claimed = await claimPendingTasks(db.pool, { account: ACCOUNT, processorId: 'p', limit: 3, leaseMs: 30_000 });
     for (const [i, task] of claimed.entries()) {
@@ -457,11 +491,28 @@ describe('ai_tasks: the processor statements', () => {
     const all = [...a, ...b].map((t) => t.id).sort();
     expect(all).toEqual([...ids].sort());
     expect(await takeTasksToCheck(db.pool, { limit: 5, recheckMs: 60_000, timeoutMs: 600_000 })).toEqual([]);
-    await db.pool.query('UPDATE ai_tasks SET cancel_requested_at = now() WHERE id = $1', [ids[0]]);
+    expect((await cancelTask(db.pool, ids[0]!)).outcome).toBe('done');
     const cancel = await takeTasksToCheck(db.pool, { limit: 5, recheckMs: 60_000, timeoutMs: 600_000 });
     expect(cancel).toEqual([expect.objectContaining({ id: ids[0], cancelRequested: true, timedOut: false })]);
-    await db.pool.query(`UPDATE ai_tasks SET submitted_at = now() - interval '11 minutes' WHERE id = $1`, [ids[1]]);
+    // The cancel failed at RunningHub (say): it is not sent again on the next pass, only after recheckMs.
+    expect(await takeTasksToCheck(db.pool, { limit: 5, recheckMs: 60_000, timeoutMs: 600_000 })).toEqual([]);
+    // Asking again does not cut the backoff short either.
+    await cancelTask(db.pool, ids[0]!);
+    expect(await takeTasksToCheck(db.pool, { limit: 5, recheckMs: 60_000, timeoutMs: 600_000 })).toEqual([]);
+    // A timed-out task is flagged at its next due check, and likewise not re-taken on every pass.
+    await db.pool.query(`UPDATE ai_tasks SET submitted_at = now() - interval '11 minutes', next_check_at = now() WHERE id = $1`, [ids[1]]);
     const late = await takeTasksToCheck(db.pool, { limit: 5, recheckMs: 60_000, timeoutMs: 600_000 });
-    expect(late.find((t) => t.id === ids[1])).toMatchObject({ timedOut: true });
+    expect(late).toEqual([expect.objectContaining({ id: ids[1], timedOut: true })]);
+    expect(await takeTasksToCheck(db.pool, { limit: 5, recheckMs: 60_000, timeoutMs: 600_000 })).toEqual([]);
+  });
+
+  it('makes a cancel requested during the create due at once when the id is stored', async () => {
+    const [id] = await insertTasks(db.pool, 1);
+    const [task] = await claimPendingTasks(db.pool, { account: ACCOUNT, processorId: 'p', limit: 1, leaseMs: 30_000 });
+    expect((await cancelTask(db.pool, id!)).outcome).toBe('done');
+    await recordSubmission(db.pool, { taskId: task!.id, claimToken: task!.claimToken, runninghubTaskId: '1900000000000000777', firstCheckInMs: 60_000 });
+    expect(await takeTasksToCheck(db.pool, { limit: 5, recheckMs: 60_000, timeoutMs: 600_000 })).toEqual([
+      expect.objectContaining({ id, cancelRequested: true }),
+    ]);
   });
 });

@@ -35,6 +35,18 @@ describe('processor bookkeeping', () => {
     expect(live[0]).toMatchObject({ submitted: 4, succeeded: 3, failed: 1 });
   });
 
+  it('keeps a stopped processor stopped when a late beat of the same run arrives, but not a new run', async () => {
+    const run = { ...beat, processorId: 'late', startedAt: new Date('2026-01-01T00:00:00.123Z') };
+    await recordHeartbeat(db.pool, run);
+    await markProcessorStopped(db.pool, 'late');
+    // A beat that was already on its way when the processor stopped commits after markProcessorStopped.
+    await recordHeartbeat(db.pool, { ...run, submitted: 5 });
+    expect(await listLiveProcessors(db.pool)).toEqual([]);
+    // Restarted under the same id: live again.
+    await recordHeartbeat(db.pool, { ...run, startedAt: new Date('2026-01-01T00:05:00.456Z') });
+    expect((await listLiveProcessors(db.pool)).map((p) => p.processorId)).toEqual(['late']);
+  });
+
   it('drops processors whose last beat is older than the staleness limit', async () => {
     await recordHeartbeat(db.pool, { ...beat, processorId: 'old' });
     await db.pool.query(`UPDATE processor_heartbeats SET last_beat_at = now() - interval '1 minute'`);

@@ -112,6 +112,19 @@ describe('task processor (in-process)', () => {
     expect(row).toMatchObject({ error_code: '803', error_message: 'APIKEY_INVALID_NODE_INFO', attempts: 1 });
   });
 
+  it('fails a task whose stored node_info_list does not parse (INVALID_TASK) and runs the others', async () => {
+    const [good, bad] = await insertTasks(db.pool, 2);
+    await db.pool.query(`UPDATE ai_tasks SET node_info_list = '[{"nodeId": "6", "fieldName": "text", "fieldValue": {"nested": 1}}]' WHERE id = $1`, [bad]);
+    await start();
+    const rows = await waitForStatuses(db.pool, [good!, bad!], ['SUCCESS', 'FAILED']);
+    expect(rows.map((r) => [r.status, r.error_code])).toEqual([
+      ['SUCCESS', null],
+      ['FAILED', 'INVALID_TASK'],
+    ]);
+    expect(rows[1]!.error_message).toContain('fieldValue');
+    expect(sim.counters().tasksCreated).toBe(1);
+  });
+
   it('retries a retryable create error with backoff and succeeds', async () => {
     sim.setOptions({ faults: { create: { kind: 'http', status: 503, times: 1 } } });
     await start();
@@ -165,6 +178,41 @@ describe('task processor (in-process)', () => {
     expect(sim.counters().inFlight).toBe(0);
   });
 
+  it('keeps the result of a task that finished at RunningHub before its timeout was acted on (webhook lost)', async () => {
+    // No webhook and a check due only after 60 s: both end at RunningHub long before anyone looks.
+    await start({ checkIntervalMs: 60_000, taskTimeoutMs: 1_500 });
+    const [ok] = await insertTasks(db.pool, 1);
+    const [broken] = await insertTasks(db.pool, 1, { fieldValue: 'broken [sim:fail]', prefix: 'broken' });
+    await waitFor('both tasks to end at RunningHub', () => sim.counters().tasksByStatus.SUCCESS + sim.counters().tasksByStatus.FAILED === 2);
+    await waitFor('both tasks to be past their timeout', async () => {
+      const { rows } = await db.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ai_tasks WHERE status = 'ACTIVE' AND submitted_at < now() - interval '2 seconds'`,
+      );
+      return rows[0]!.n === 2;
+    });
+    // Their check comes due: the first look at them happens with the timeout already passed.
+    await db.pool.query(`UPDATE ai_tasks SET next_check_at = now() WHERE status = 'ACTIVE'`);
+    const rows = await waitForStatuses(db.pool, [ok!, broken!], ['SUCCESS', 'FAILED'], 20_000);
+    expect(rows.map((r) => [r.status, r.error_code])).toEqual([
+      ['SUCCESS', null],
+      ['FAILED', '805'],
+    ]);
+    expect(rows[0]!.outputs?.[0]?.fileUrl).toContain(sim.url);
+    expect(sim.counters().cancels).toBe(0);
+  });
+
+  it('keeps the result of a task that finished at RunningHub before its cancel request (webhook lost)', async () => {
+    await start({ checkIntervalMs: 60_000 });
+    const [id] = await insertTasks(db.pool, 1);
+    await waitFor('the task to finish at RunningHub', () => sim.counters().tasksByStatus.SUCCESS === 1);
+    expect((await tasksById(db.pool, [id!]))[0]?.status).toBe('ACTIVE');
+    expect((await cancelTask(db.pool, id!)).outcome).toBe('done');
+    const [row] = await waitForStatuses(db.pool, [id!], ['SUCCESS', 'CANCELLED', 'FAILED'], 20_000);
+    expect(row).toMatchObject({ status: 'SUCCESS', error_code: null });
+    expect(row!.outputs?.[0]?.fileUrl).toContain(sim.url);
+    expect(sim.counters().cancels).toBe(0);
+  });
+
   it('cancels a PENDING task and an ACTIVE one (at RunningHub too)', async () => {
     sim.setOptions({ runningMs: [20_000, 20_000] });
     await start({ maxRunning: 1 });
@@ -177,6 +225,34 @@ describe('task processor (in-process)', () => {
     expect(rows[1]!.runninghub_task_id).toBeNull();
     expect(sim.counters().cancels).toBe(1);
     expect(sim.counters().tasksCreated).toBe(1);
+  });
+
+  it('cancels the RunningHub task when it cannot store its id before shutdown (no double run)', async () => {
+    // A real failure of the one write that stores the RunningHub id; everything else keeps working.
+    await db.pool.query(`
+      CREATE FUNCTION refuse_submission() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'storing the RunningHub id is refused by this test'; END $$;
+      CREATE TRIGGER refuse_submission BEFORE UPDATE OF runninghub_task_id ON ai_tasks
+        FOR EACH ROW WHEN (NEW.runninghub_task_id IS NOT NULL) EXECUTE FUNCTION refuse_submission();`);
+    try {
+      sim.setOptions({ runningMs: [20_000, 20_000] });
+      const running = await start({ shutdownTimeoutMs: 3_000 });
+      const [id] = await insertTasks(db.pool, 1);
+      await waitFor('the task to be created at RunningHub', () => sim.counters().tasksCreated === 1);
+      await waitFor('the id to fail to be stored', async () => {
+        const { rows } = await db.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM processor_errors WHERE message LIKE '%refused by this test%'`,
+        );
+        return rows[0]!.n > 0;
+      });
+      await running.stop();
+      expect(running.counters()).toMatchObject({ orphaned: 1, submitted: 0 });
+      expect(sim.counters().cancels).toBe(1);
+      expect(sim.counters().inFlight).toBe(0);
+      expect((await tasksById(db.pool, [id!]))[0]).toMatchObject({ status: 'ACTIVE', runninghub_task_id: null });
+    } finally {
+      await db.pool.query('DROP TRIGGER IF EXISTS refuse_submission ON ai_tasks; DROP FUNCTION IF EXISTS refuse_submission()');
+    }
   });
 
   it('submits higher priority first, then oldest', async () => {
