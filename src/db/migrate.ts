@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type pg from 'pg';
+import { withClient } from './pool.js';
 
 /** Where the numbered `NNN_name.sql` files live, next to this module in `src/` and in `dist/`. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
@@ -35,58 +36,40 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
  */
 export async function runMigrations(pool: pg.Pool, migrations?: Migration[]): Promise<number[]> {
   const all = migrations ?? (await loadMigrations());
-  const client = await pool.connect();
-  // A checked-out client has no error listener (the pool removes its own): the server going away while
-  // we wait on the lock would otherwise be an unhandled 'error' event, fatal to the process. Callers
-  // retry runMigrations while the database comes up, which is exactly when that happens.
-  let broken: Error | undefined;
-  const onError = (error: Error) => {
-    broken = error;
-  };
-  client.on('error', onError);
-  try {
+  // withClient guards the connection: callers retry runMigrations while the database comes up, which is
+  // exactly when it may go away under us (a broken connection is discarded, and its session lock with it).
+  return withClient(pool, async (client, discard) => {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY,
-      name text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now())`);
-    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
-    const done = new Set(rows.map((r) => r.version));
-    const applied: number[] = [];
-    for (const migration of all) {
-      if (done.has(migration.version)) continue;
-      try {
-        await client.query('BEGIN');
-        await client.query(migration.sql);
-        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
-          migration.version,
-          migration.name,
-        ]);
-        await client.query('COMMIT');
-      } catch (error) {
-        // The migration's own error is the one worth reporting, not a failed ROLLBACK's.
-        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-          broken ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-        });
-        throw new Error(`migration ${migration.version}_${migration.name} failed: ${(error as Error).message}`, {
-          cause: error,
-        });
+    try {
+      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now())`);
+      const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+      const done = new Set(rows.map((r) => r.version));
+      const applied: number[] = [];
+      for (const migration of all) {
+        if (done.has(migration.version)) continue;
+        try {
+          await client.query('BEGIN');
+          await client.query(migration.sql);
+          await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+            migration.version,
+            migration.name,
+          ]);
+          await client.query('COMMIT');
+        } catch (error) {
+          // The migration's own error is the one worth reporting, not a failed ROLLBACK's.
+          await client.query('ROLLBACK').catch(discard);
+          throw new Error(`migration ${migration.version}_${migration.name} failed: ${(error as Error).message}`, {
+            cause: error,
+          });
+        }
+        applied.push(migration.version);
       }
-      applied.push(migration.version);
+      return applied;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(discard);
     }
-    return applied;
-  } catch (error) {
-    if (broken === undefined && error instanceof Error && !error.message.startsWith('migration ')) broken = error;
-    throw error;
-  } finally {
-    if (broken === undefined) {
-      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch((error: unknown) => {
-        broken = error instanceof Error ? error : new Error(String(error));
-      });
-    }
-    // A broken connection is discarded (the server also drops its session lock with it). It keeps its
-    // listener: pg may still emit the server's FATAL message as 'error' after the query rejected.
-    if (broken === undefined) client.removeListener('error', onError);
-    client.release(broken);
-  }
+  });
 }

@@ -39,38 +39,50 @@ export type { Pool, PoolClient } from 'pg';
 /** Anything a single statement can run on: the pool, or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
+/** Lets work on a checked-out client say that the connection can no longer be trusted. */
+export type DiscardConnection = (reason: unknown) => void;
+
 /**
- * Run `work` in a transaction on one pooled connection. A checked-out client has no error listener
- * (the pool removes its own): without one, the server going away between two statements would be an
- * unhandled 'error' event that kills the process. The broken connection is discarded, not reused.
+ * Run `work` on one pooled connection. A checked-out client has no error listener (the pool removes its
+ * own): without one, the server going away between two statements would be an unhandled 'error' event
+ * that kills the process. A connection that emitted an error, failed because the database is
+ * unavailable, or that `work` discarded, is destroyed instead of going back to the pool.
  */
-export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient, discard: DiscardConnection) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
-  const onError = (error: Error) => {
-    broken = error;
+  const discard: DiscardConnection = (reason) => {
+    broken ??= reason instanceof Error ? reason : new Error(String(reason));
   };
-  client.on('error', onError);
+  client.on('error', discard);
   try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
+    return await work(client, discard);
   } catch (error) {
-    // A failed ROLLBACK (the connection is gone, or a timed-out query is still running on it) means the
-    // connection cannot be trusted: discard it rather than hand it to the next caller.
-    const rolledBack = await client.query('ROLLBACK').then(
-      () => true,
-      () => false,
-    );
-    if (!rolledBack || isDatabaseUnavailable(error)) broken ??= error instanceof Error ? error : new Error(String(error));
+    if (isDatabaseUnavailable(error)) discard(error);
     throw error;
   } finally {
     // A discarded connection keeps its listener: pg may still emit the server's FATAL message as an
     // 'error' event after the failed query has rejected.
-    if (broken === undefined) client.removeListener('error', onError);
+    if (broken === undefined) client.removeListener('error', discard);
     client.release(broken);
   }
+}
+
+/** Run `work` in a transaction on one pooled connection (see withClient for broken connections). */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client, discard) => {
+    await client.query('BEGIN');
+    try {
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      // A failed ROLLBACK (the connection is gone, or a timed-out query is still running on it) means
+      // the connection cannot be trusted.
+      await client.query('ROLLBACK').catch(discard);
+      throw error;
+    }
+  });
 }
 
 // SQLSTATE classes and node/pg messages that mean "the database cannot be reached right now", as
