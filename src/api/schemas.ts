@@ -158,6 +158,8 @@ export const statsSchema = z
           succeeded: z.int(),
           failed: z.int(),
           retried: z.int(),
+          orphaned: z.int().describe('RunningHub tasks this processor created but could not record (cancelled there)'),
+          orphanCancelFailures: z.int().describe('Cancels of those orphans that failed: each may still hold a RunningHub slot'),
           consecutiveErrors: z.int(),
           lastError: z.string().nullable(),
         }),

@@ -2,11 +2,33 @@
 export { createPool, isDatabaseUnavailable, type PoolSettings, type Pool, type PoolClient } from './pool.js';
 export { runMigrations, loadMigrations, MIGRATIONS_DIR, type Migration } from './migrate.js';
 export { startEmbeddedPostgres, findFreePort, type EmbeddedPostgresOptions, type RunningPostgres } from './embedded.js';
+// The task's life (statuses, phases, transitions, results, wake-ups): src/db/tasks/life.ts.
 export {
   TASK_STATUSES,
-  taskOutputSchema,
-  nodeInfoSchema,
-  nodeInfoListSchema,
+  TASK_PHASES,
+  TRANSITIONS,
+  ALLOWED_STATUS_CHANGES,
+  ILLEGAL_TRANSITION_SQLSTATE,
+  IllegalTransitionError,
+  isAllowedStatusChange,
+  assertStatusChange,
+  assertEndOfActive,
+  asIllegalTransition,
+  END_STATUSES,
+  endOf,
+  TASK_CHANNELS,
+  type TaskStatus,
+  type EndStatus,
+  type TaskPhase,
+  type Transition,
+  type RemoteResult,
+  type TaskResult,
+  type ResultSource,
+  type TaskEnd,
+} from './tasks/life.js';
+export { taskOutputSchema, nodeInfoSchema, nodeInfoListSchema, type NodeInfo, type TaskOutput, type NewTask, type AiTask } from './tasks/row.js';
+// The API's statements.
+export {
   requestFingerprint,
   createTask,
   getTask,
@@ -15,43 +37,43 @@ export {
   retryTask,
   countTasksByStatus,
   getTaskStats,
-  type TaskStatus,
-  type NodeInfo,
-  type TaskOutput,
-  type NewTask,
-  type AiTask,
   type CreateTaskResult,
   type TaskCursor,
   type TaskListFilter,
   type TaskPage,
   type TransitionResult,
   type TaskStats,
-  TASK_CHANNELS,
+} from './tasks/api.js';
+// The queue (the processor's statements).
+export {
   ensureAccount,
   getAccountUsage,
   claimPendingTasks,
-  recordSubmission,
   finishTask,
   requeueTask,
   recoverExpiredClaims,
   takeTasksToCheck,
-  recordPolledResult,
   cancelRequestedPendingTasks,
   msUntilNextDueTask,
-  recordWebhookResult,
-  applyStoredWebhookResults,
   type ClaimedTask,
   type ClaimRequest,
   type AccountUsage,
-  type RemoteResult,
-  type SubmissionRecord,
   type FinishedTask,
   type TaskRef,
   type RequeuedTask,
   type RecoveredClaim,
   type TaskToCheck,
+} from './tasks/queue.js';
+// Results from every source, and webhook events.
+export {
+  applyTaskResult,
+  recordSubmission,
+  recordPolledResult,
+  recordWebhookResult,
+  applyStoredWebhookResults,
+  type SubmissionRecord,
   type WebhookRecord,
-} from './ai-tasks.js';
+} from './tasks/results.js';
 export {
   recordHeartbeat,
   markProcessorStopped,

@@ -1,5 +1,8 @@
 // Every SQL statement on the task processors' own bookkeeping: processor_heartbeats (who is alive,
 // with its counters, for /api/stats) and processor_errors (errors aggregated by code and message).
+// A heartbeat carries what only the processor knows; succeeded and failed are counted by the
+// database when a task the processor claimed ends, by whatever path (migration 003), so that a task
+// finished by the API's webhook handler is credited too.
 import type { Queryable } from './pool.js';
 
 export interface ProcessorBeat {
@@ -8,9 +11,11 @@ export interface ProcessorBeat {
   pid: number;
   startedAt: Date;
   submitted: number;
-  succeeded: number;
-  failed: number;
   retried: number;
+  /** RunningHub tasks this processor created but could not record (its claim was lost, or shutdown). */
+  orphaned: number;
+  /** Cancels of those orphans that failed or timed out: each may still hold a RunningHub slot. */
+  orphanCancelFailures: number;
   consecutiveErrors: number;
   lastError: string | null;
 }
@@ -18,7 +23,7 @@ export interface ProcessorBeat {
 export async function recordHeartbeat(db: Queryable, beat: ProcessorBeat): Promise<void> {
   await db.query(
     `INSERT INTO processor_heartbeats (processor_id, host, pid, started_at, last_beat_at, stopped_at,
-            submitted, succeeded, failed, retried, consecutive_errors, last_error)
+            submitted, retried, orphaned, orphan_cancel_failures, consecutive_errors, last_error)
      VALUES ($1, $2, $3, $4, now(), NULL, $5, $6, $7, $8, $9, $10)
      ON CONFLICT (processor_id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid,
             started_at = EXCLUDED.started_at, last_beat_at = now(),
@@ -26,8 +31,13 @@ export async function recordHeartbeat(db: Queryable, beat: ProcessorBeat): Promi
             -- (another started_at) under the same id does.
             stopped_at = CASE WHEN processor_heartbeats.started_at = EXCLUDED.started_at
                               THEN processor_heartbeats.stopped_at END,
-            submitted = EXCLUDED.submitted, succeeded = EXCLUDED.succeeded, failed = EXCLUDED.failed,
-            retried = EXCLUDED.retried, consecutive_errors = EXCLUDED.consecutive_errors,
+            -- Counted by the database for this run; a new run starts from zero.
+            succeeded = CASE WHEN processor_heartbeats.started_at = EXCLUDED.started_at
+                             THEN processor_heartbeats.succeeded ELSE 0 END,
+            failed = CASE WHEN processor_heartbeats.started_at = EXCLUDED.started_at
+                          THEN processor_heartbeats.failed ELSE 0 END,
+            submitted = EXCLUDED.submitted, retried = EXCLUDED.retried, orphaned = EXCLUDED.orphaned,
+            orphan_cancel_failures = EXCLUDED.orphan_cancel_failures, consecutive_errors = EXCLUDED.consecutive_errors,
             last_error = EXCLUDED.last_error`,
     [
       beat.processorId,
@@ -35,9 +45,9 @@ export async function recordHeartbeat(db: Queryable, beat: ProcessorBeat): Promi
       beat.pid,
       beat.startedAt,
       beat.submitted,
-      beat.succeeded,
-      beat.failed,
       beat.retried,
+      beat.orphaned,
+      beat.orphanCancelFailures,
       beat.consecutiveErrors,
       beat.lastError,
     ],
@@ -54,6 +64,9 @@ export async function markProcessorStopped(db: Queryable, processorId: string): 
 export interface LiveProcessor extends Omit<ProcessorBeat, 'startedAt'> {
   startedAt: string;
   lastBeatAt: string;
+  /** Tasks claimed by this run that ended SUCCESS / FAILED, whoever applied the result. */
+  succeeded: number;
+  failed: number;
 }
 
 /** Processors that beat within `staleAfterMs` and did not say they stopped: the "live processors" of /api/stats. */
@@ -68,6 +81,8 @@ export async function listLiveProcessors(db: Queryable, staleAfterMs = 30_000): 
     succeeded: string;
     failed: string;
     retried: string;
+    orphaned: string;
+    orphan_cancel_failures: string;
     consecutive_errors: number;
     last_error: string | null;
   }>(
@@ -86,6 +101,8 @@ export async function listLiveProcessors(db: Queryable, staleAfterMs = 30_000): 
     succeeded: Number(r.succeeded),
     failed: Number(r.failed),
     retried: Number(r.retried),
+    orphaned: Number(r.orphaned),
+    orphanCancelFailures: Number(r.orphan_cancel_failures),
     consecutiveErrors: r.consecutive_errors,
     lastError: r.last_error,
   }));

@@ -1,6 +1,6 @@
 // GET /api/stats in one call: the task statistics plus one section per other table's module.
 import type pg from 'pg';
-import { getTaskStats, type TaskStats } from './ai-tasks.js';
+import { getTaskStats, type TaskStats } from './tasks/api.js';
 import { listLiveProcessors, type LiveProcessor } from './processors.js';
 
 /** A new section is one more key here and in the API's `statsSchema`. */

@@ -40,6 +40,8 @@ export const processorEnvSchema = runningHubEnvSchema
     RUNNINGHUB_WEBHOOK_SECRET: envSecret.optional(),
     TASK_PROCESSOR_LOG_FILE: z.string().default('logs/task_processor.log'),
     LOG_LEVEL: logLevel.default('info'),
+    /** Test only, never set in production: `crash-loop` makes the main loop throw after its first pass. */
+    TASK_PROCESSOR_TEST_FAULT: z.enum(['crash-loop']).optional(),
   })
   .refine((env) => env.CLAIM_LEASE > env.RUNNINGHUB_TIMEOUT, {
     path: ['CLAIM_LEASE'],
@@ -69,6 +71,8 @@ export interface ProcessorSettings {
   shutdownTimeoutMs: number;
   /** Full callback URL including the secret, or undefined (poll only). Never logged. */
   webhookUrl: string | undefined;
+  /** Test only (TASK_PROCESSOR_TEST_FAULT): a fault to inject, to test how the program handles it. */
+  testFault?: 'crash-loop' | undefined;
 }
 
 export interface ProcessorConfig {
@@ -111,6 +115,7 @@ export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
       heartbeatIntervalMs: e.HEARTBEAT_INTERVAL,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
       webhookUrl,
+      testFault: e.TASK_PROCESSOR_TEST_FAULT,
     },
     databaseUrl: e.DATABASE_URL,
     runningHub: { baseUrl: e.RUNNINGHUB_BASE_URL, apiKey: e.RUNNINGHUB_API_KEY, timeoutMs: e.RUNNINGHUB_TIMEOUT },

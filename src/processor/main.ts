@@ -75,6 +75,18 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
 
   await processor.start();
+
+  // A crashed loop must end the program (supervisord restarts it): its LISTEN connection and
+  // heartbeat would otherwise keep a dead processor looking alive. The loop logged processor.crashed.
+  const end = await processor.finished;
+  if (end.kind === 'crashed' && !shuttingDown) {
+    shuttingDown = true;
+    const force = setTimeout(() => process.exit(1), settings.shutdownTimeoutMs);
+    force.unref();
+    await processor.stop().catch(() => undefined);
+    logger.flush();
+    process.exit(1);
+  }
 }
 
 main().catch((error: unknown) => {

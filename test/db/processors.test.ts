@@ -7,9 +7,9 @@ const beat = {
   pid: 1,
   startedAt: new Date(),
   submitted: 4,
-  succeeded: 3,
-  failed: 1,
   retried: 0,
+  orphaned: 2,
+  orphanCancelFailures: 1,
   consecutiveErrors: 0,
   lastError: null,
 };
@@ -32,7 +32,7 @@ describe('processor bookkeeping', () => {
     await markProcessorStopped(db.pool, 'b');
     const live = await listLiveProcessors(db.pool);
     expect(live.map((p) => p.processorId)).toEqual(['a']);
-    expect(live[0]).toMatchObject({ submitted: 4, succeeded: 3, failed: 1 });
+    expect(live[0]).toMatchObject({ submitted: 4, orphaned: 2, orphanCancelFailures: 1, succeeded: 0, failed: 0 });
   });
 
   it('keeps a stopped processor stopped when a late beat of the same run arrives, but not a new run', async () => {

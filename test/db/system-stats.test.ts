@@ -19,9 +19,9 @@ describe('system statistics', () => {
       pid: 7,
       startedAt: new Date(),
       submitted: 1,
-      succeeded: 0,
-      failed: 0,
       retried: 0,
+      orphaned: 0,
+      orphanCancelFailures: 0,
       consecutiveErrors: 0,
       lastError: null,
     });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { recordHeartbeat } from '../../../src/db/index.js';
+import { activateTask } from '../../support/ai-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { startTestApp, validTask } from '../support.js';
 
@@ -118,6 +119,7 @@ describe('tasks API', () => {
   describe('GET /api/tasks/:id', () => {
     it('returns the task, with the 19-digit RunningHub id and outputs as stored', async () => {
       const created = await post(validTask).expect(201);
+      await activateTask(db.pool, created.body.id);
       await db.pool.query(
         `UPDATE ai_tasks SET status = 'SUCCESS', submitted_at = now(), finished_at = now(), attempts = 1,
            runninghub_task_id = '1910246754753896450',
@@ -216,12 +218,14 @@ describe('tasks API', () => {
   });
 
   describe('cancel and retry', () => {
-    const setStatus = (id: string, status: string) =>
-      db.pool.query(
+    const setStatus = async (id: string, status: string) => {
+      if (status !== 'PENDING') await activateTask(db.pool, id);
+      return db.pool.query(
         `UPDATE ai_tasks SET status = $2, finished_at = CASE WHEN $2 IN ('SUCCESS','FAILED','CANCELLED') THEN now() END,
            submitted_at = CASE WHEN $2 <> 'PENDING' THEN now() END WHERE id = $1`,
         [id, status],
       );
+    };
 
     it('cancels PENDING at once, marks ACTIVE for the processor, refuses SUCCESS with 409', async () => {
       const pending = (await post(validTask).expect(201)).body;
@@ -244,6 +248,7 @@ describe('tasks API', () => {
       const task = (await post(validTask).expect(201)).body;
       const early = await request(app.server).post(`/api/tasks/${task.id}/retry`).expect(409);
       expect(early.body.error.code).toBe('INVALID_TRANSITION');
+      await activateTask(db.pool, task.id);
       await db.pool.query(
         `UPDATE ai_tasks SET status = 'FAILED', attempts = 3, finished_at = now(), error_code = 'RH_805', error_message = 'boom' WHERE id = $1`,
         [task.id],
@@ -289,9 +294,9 @@ describe('tasks API', () => {
         pid: 4242,
         startedAt: new Date(),
         submitted: 7,
-        succeeded: 5,
-        failed: 1,
         retried: 1,
+        orphaned: 0,
+        orphanCancelFailures: 0,
         consecutiveErrors: 0,
         lastError: null,
       });

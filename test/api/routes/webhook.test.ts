@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../src/api/index.js';
-import { claimPendingTasks, ensureAccount, getAccountUsage, recordSubmission } from '../../../src/db/index.js';
+import { claimPendingTasks, ensureAccount, getAccountUsage, recordHeartbeat, recordSubmission } from '../../../src/db/index.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 
 const SECRET = 'a-webhook-secret-of-some-length';
@@ -93,6 +93,35 @@ describe('RunningHub webhook route', () => {
     const { rows } = await db.pool.query('SELECT status, error_code, error_message FROM ai_tasks WHERE id = $1', [id]);
     expect(rows[0]).toMatchObject({ status: 'FAILED', error_code: '805' });
     expect(rows[0].error_message).toContain('out of memory');
+  });
+
+  it('credits a task the webhook finished to the processor that claimed it, in /api/stats', async () => {
+    // The processor `p` (submittedTask claims as `p`) is live; the API's webhook handler, not `p`, ends its tasks.
+    await recordHeartbeat(db.pool, {
+      processorId: 'p',
+      host: 'box',
+      pid: 1,
+      startedAt: new Date(),
+      submitted: 2,
+      retried: 0,
+      orphaned: 0,
+      orphanCancelFailures: 0,
+      consecutiveErrors: 0,
+      lastError: null,
+    });
+    const ok = '1910246754753896460';
+    const bad = '1910246754753896461';
+    await submittedTask(ok);
+    await submittedTask(bad);
+    for (const [rh, data] of [
+      [ok, { code: 0, msg: 'success', data: [{ fileUrl: 'http://127.0.0.1:1/files/y.png', fileType: 'png' }] }],
+      [bad, { code: 805, msg: 'APIKEY_TASK_STATUS_ERROR', data: { failedReason: { node_name: 'KSampler', exception_message: 'out of memory' } } }],
+    ] as const) {
+      const res = await request(app.server).post(`/api/runninghub/webhook?secret=${SECRET}`).set('content-type', 'application/json').send(taskEnd(rh, data));
+      expect(res.body).toEqual({ ok: true, state: 'applied' });
+    }
+    const stats = await request(app.server).get('/api/stats').set('authorization', `Bearer ${API_TOKEN}`).expect(200);
+    expect(stats.body.processors).toEqual([expect.objectContaining({ processorId: 'p', submitted: 2, succeeded: 1, failed: 1 })]);
   });
 
   it('answers 400 to a body that is not a TASK_END event', async () => {

@@ -1,0 +1,180 @@
+// The life of one ai_task, written down once. Every statement in src/db/tasks and every decision of
+// the processor that changes a task refers to the names below; ARCHITECTURE.md draws this table.
+//
+// Glossary
+//   task          one row of ai_tasks: one image-generation request, from creation to its end.
+//   status        the column everyone sees (PENDING, ACTIVE, SUCCESS, FAILED, CANCELLED).
+//   phase         the finer state a status hides, read from the other columns (see TASK_PHASES):
+//                 a PENDING task may be waiting for a retry, an ACTIVE one may be only claimed or
+//                 already submitted, and either may carry a cancel request.
+//   account       a RunningHub API key (stored as a hash) and its limit of tasks at once (3).
+//   slot          one of the account's places: runninghub_accounts.running counts the tasks whose
+//                 slot_account is set. Taken only by a claim; given back by the statement that ends
+//                 the task's hold (finish, requeue, lease recovery), in the same statement.
+//   claim         a processor's hold on an ACTIVE task: claimed_by, claim_token (one per claim, so a
+//                 stale claimer cannot write over a newer one) and a lease (claim_expires_at) that
+//                 runs until the RunningHub id is stored.
+//   submission    the RunningHub create; its task id is stored by recordSubmission.
+//   result        what ends a submitted task (TaskResult): RunningHub's outcome, from a webhook or a
+//                 poll, or our own decision to cancel it or to give up on it (timeout). Every result,
+//                 whatever its source, is applied by one function (applyTaskResult, results.ts).
+//   wake-up       a NOTIFY on one of TASK_CHANNELS, sent at commit by the one trigger function of
+//                 migration 003 when a change means a processor has work (a task to claim, a slot
+//                 to fill, a cancel to carry out).
+
+export const TASK_STATUSES = ['PENDING', 'ACTIVE', 'SUCCESS', 'FAILED', 'CANCELLED'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const END_STATUSES = ['SUCCESS', 'FAILED', 'CANCELLED'] as const satisfies readonly TaskStatus[];
+export type EndStatus = (typeof END_STATUSES)[number];
+
+/** The sub-states, each with the status it shows and the columns that tell it apart. */
+export const TASK_PHASES = {
+  pending: { status: 'PENDING', columns: 'run_after <= now(), cancel_requested_at IS NULL' },
+  retryWaiting: { status: 'PENDING', columns: 'run_after > now() (a backoff after a failed or refused attempt)' },
+  cancelRequestedPending: { status: 'PENDING', columns: 'cancel_requested_at IS NOT NULL (normally cancelled at once by the API)' },
+  claimed: { status: 'ACTIVE', columns: 'runninghub_task_id IS NULL, claim_token and claim_expires_at set, slot_account set' },
+  submitted: { status: 'ACTIVE', columns: 'runninghub_task_id set, next_check_at = when to poll, slot_account set' },
+  cancelRequested: { status: 'ACTIVE', columns: 'cancel_requested_at IS NOT NULL (claimed or submitted): the processor cancels it at RunningHub' },
+  succeeded: { status: 'SUCCESS', columns: 'outputs set, finished_at set' },
+  failed: { status: 'FAILED', columns: 'error_code/error_message set, finished_at set' },
+  cancelled: { status: 'CANCELLED', columns: 'finished_at set' },
+} as const satisfies Record<string, { status: TaskStatus; columns: string }>;
+export type TaskPhase = keyof typeof TASK_PHASES;
+
+/** Who makes a transition happen. */
+export type Actor = 'api' | 'processor' | 'webhook' | 'any processor';
+
+/**
+ * Every allowed transition and its cause. A status change not listed here is refused by the
+ * database itself (migration 003's ai_tasks_guard_transition raises ILLEGAL_TRANSITION_SQLSTATE,
+ * surfaced as IllegalTransitionError), whoever attempts it.
+ */
+export const TRANSITIONS = [
+  { cause: 'create', from: null, to: 'pending', by: 'api', sql: 'createTask' },
+  { cause: 'claim', from: 'pending', to: 'claimed', by: 'processor', sql: 'claimPendingTasks' },
+  { cause: 'cancel before claim', from: 'pending', to: 'cancelled', by: 'api', sql: 'cancelTask' },
+  { cause: 'cancel carried out', from: 'cancelRequestedPending', to: 'cancelled', by: 'processor', sql: 'cancelRequestedPendingTasks' },
+  { cause: 'backoff over', from: 'retryWaiting', to: 'pending', by: 'processor', sql: '(time: run_after passes)' },
+  { cause: 'submitted', from: 'claimed', to: 'submitted', by: 'processor', sql: 'recordSubmission' },
+  { cause: 'cancel requested', from: 'claimed', to: 'cancelRequested', by: 'api', sql: 'cancelTask' },
+  { cause: 'cancel requested', from: 'submitted', to: 'cancelRequested', by: 'api', sql: 'cancelTask' },
+  { cause: 'invalid task', from: 'claimed', to: 'failed', by: 'processor', sql: 'finishTask (INVALID_TASK)' },
+  { cause: 'refused by RunningHub', from: 'claimed', to: 'failed', by: 'processor', sql: 'finishTask (permanent error)' },
+  { cause: 'no capacity (421…)', from: 'claimed', to: 'retryWaiting', by: 'processor', sql: 'requeueTask (attempt not counted)' },
+  { cause: 'create failed, attempts left', from: 'claimed', to: 'retryWaiting', by: 'processor', sql: 'requeueTask' },
+  { cause: 'create failed, no attempts left', from: 'claimed', to: 'failed', by: 'processor', sql: 'requeueTask' },
+  { cause: 'lease expired', from: 'claimed', to: 'retryWaiting', by: 'any processor', sql: 'recoverExpiredClaims (LEASE_EXPIRED)' },
+  { cause: 'lease expired, no attempts left', from: 'claimed', to: 'failed', by: 'any processor', sql: 'recoverExpiredClaims' },
+  { cause: 'result: success', from: 'submitted', to: 'succeeded', by: 'webhook', sql: 'applyTaskResult' },
+  { cause: 'result: failed', from: 'submitted', to: 'failed', by: 'webhook', sql: 'applyTaskResult' },
+  { cause: 'result: timed out (cancelled at RunningHub)', from: 'submitted', to: 'failed', by: 'processor', sql: 'applyTaskResult' },
+  { cause: 'put back (create failed, lease expired) with a cancel requested', from: 'cancelRequested', to: 'cancelRequestedPending', by: 'processor', sql: 'requeueTask, recoverExpiredClaims' },
+  { cause: 'result: cancelled at RunningHub', from: 'cancelRequested', to: 'cancelled', by: 'processor', sql: 'applyTaskResult' },
+  { cause: 'result: success before the cancel', from: 'cancelRequested', to: 'succeeded', by: 'processor', sql: 'applyTaskResult' },
+  { cause: 'result: failed before the cancel', from: 'cancelRequested', to: 'failed', by: 'processor', sql: 'applyTaskResult' },
+  { cause: 'lost at RunningHub (807)', from: 'submitted', to: 'pending', by: 'processor', sql: 'requeueTask' },
+  { cause: 'lost at RunningHub (807), no attempts left', from: 'submitted', to: 'failed', by: 'processor', sql: 'requeueTask' },
+  { cause: 'retry', from: 'failed', to: 'pending', by: 'api', sql: 'retryTask' },
+  { cause: 'retry', from: 'cancelled', to: 'pending', by: 'api', sql: 'retryTask' },
+] as const satisfies readonly { cause: string; from: TaskPhase | null; to: TaskPhase; by: Actor; sql: string }[];
+export type Transition = (typeof TRANSITIONS)[number];
+
+/** The status changes the table allows, as "FROM>TO" (the same list as migration 003's guard). */
+export const ALLOWED_STATUS_CHANGES: ReadonlySet<string> = new Set(
+  TRANSITIONS.flatMap((t) => {
+    if (t.from === null) return [];
+    const from = TASK_PHASES[t.from].status;
+    const to = TASK_PHASES[t.to].status;
+    return from === to ? [] : [`${from}>${to}`];
+  }),
+);
+
+/** The SQLSTATE migration 003's guard raises for a status change the table does not allow. */
+export const ILLEGAL_TRANSITION_SQLSTATE = 'SB001';
+
+/** A status change the life table does not allow (from code, or refused by the database). */
+export class IllegalTransitionError extends Error {
+  override name = 'IllegalTransitionError';
+  constructor(
+    readonly from: TaskStatus,
+    readonly to: TaskStatus,
+    detail = '',
+  ) {
+    super(`a task cannot go from ${from} to ${to}${detail ? ` (${detail})` : ''}`);
+  }
+}
+
+export function isAllowedStatusChange(from: TaskStatus, to: TaskStatus): boolean {
+  return from === to || ALLOWED_STATUS_CHANGES.has(`${from}>${to}`);
+}
+
+export function assertStatusChange(from: TaskStatus, to: TaskStatus): void {
+  if (!isAllowedStatusChange(from, to)) throw new IllegalTransitionError(from, to);
+}
+
+/** An ACTIVE task ends only in an end status (finishTask's check, before the statement runs). */
+export function assertEndOfActive(to: TaskStatus): void {
+  if (!(END_STATUSES as readonly TaskStatus[]).includes(to)) throw new IllegalTransitionError('ACTIVE', to, 'not an end');
+  assertStatusChange('ACTIVE', to);
+}
+
+/** The guard's database error as an IllegalTransitionError; any other error unchanged. */
+export function asIllegalTransition(error: unknown): unknown {
+  if (typeof error !== 'object' || error === null || !('code' in error) || error.code !== ILLEGAL_TRANSITION_SQLSTATE) return error;
+  const message = 'message' in error && typeof error.message === 'string' ? error.message : '';
+  const match = /from (\w+) to (\w+)/.exec(message);
+  const status = (s: string | undefined): TaskStatus => (TASK_STATUSES as readonly string[]).includes(s ?? '') ? (s as TaskStatus) : 'PENDING';
+  return new IllegalTransitionError(status(match?.[1]), status(match?.[2]), 'refused by the database');
+}
+
+// --- results: what ends a submitted task ---------------------------------------------------------
+
+/** A result RunningHub reported for a task (from the outputs poll or a webhook). */
+export type RemoteResult =
+  | { kind: 'success'; outputs: unknown[] }
+  | { kind: 'failed'; code: string; message: string };
+
+/** Every result that ends a submitted task: RunningHub's, or the processor's own decision. */
+export type TaskResult =
+  | RemoteResult
+  /** The cancel requested through the API was carried out at RunningHub. */
+  | { kind: 'cancelled' }
+  /** Still running past TASK_TIMEOUT: cancelled at RunningHub and FAILED with TIMEOUT. */
+  | { kind: 'timed-out'; message: string };
+
+/** Where a result came from (logged as `via`). */
+export type ResultSource = 'webhook' | 'webhook-late' | 'poll' | 'cancel' | 'timeout';
+
+/** The end a result leads to, as the columns store it. */
+export type TaskEnd =
+  | { status: 'SUCCESS'; outputs: unknown[] }
+  | { status: 'FAILED'; code: string; message: string }
+  | { status: 'CANCELLED'; code?: string; message?: string };
+
+export function endOf(result: TaskResult): TaskEnd {
+  switch (result.kind) {
+    case 'success':
+      return { status: 'SUCCESS', outputs: result.outputs };
+    case 'failed':
+      return { status: 'FAILED', code: result.code, message: result.message };
+    case 'cancelled':
+      return { status: 'CANCELLED', code: 'CANCELLED', message: 'cancelled on request' };
+    case 'timed-out':
+      return { status: 'FAILED', code: 'TIMEOUT', message: result.message };
+  }
+}
+
+// --- wake-ups ------------------------------------------------------------------------------------
+
+/**
+ * Channel names the processor LISTENs on. One trigger function (migration 003, ai_tasks_on_change) sends
+ * all three, at commit, from the row change itself: no statement calls pg_notify.
+ */
+export const TASK_CHANNELS = {
+  /** A task became PENDING (created, retried, put back). */
+  pending: 'ai_tasks_pending',
+  /** A cancel was requested on an ACTIVE task. */
+  cancel: 'ai_tasks_cancel',
+  /** A task gave its slot back (slot_account cleared): claim it now. */
+  slotFreed: 'runninghub_slot_freed',
+} as const;

@@ -1,0 +1,376 @@
+// The queue: the account's slots, claims, the end of a task and its slot, requeues, lease recovery
+// and the checks of running tasks. Each statement is one transition of the life table (life.ts).
+//
+// The invariant these statements keep: runninghub_accounts.running equals the number of ai_tasks
+// whose slot_account is that account. A slot is taken only by claimPendingTasks (with the account row
+// locked FOR UPDATE, so concurrent claimers queue on it and see each other's increments), and given
+// back only by a statement that clears slot_account on the task and decrements the account in the
+// same statement. Clearing slot_account is also what wakes the processors (migration 003's trigger).
+import { z } from 'zod';
+import type { Queryable } from '../pool.js';
+import { assertEndOfActive, type EndStatus, type TaskEnd } from './life.js';
+import { changeStatus, nodeInfoListSchema, type AiTask, type NodeInfo, type TaskRow } from './row.js';
+
+// --- the account's slots -------------------------------------------------------------------------
+
+/** Register the account (or update its limit). The key itself is never stored: only its hash. */
+export async function ensureAccount(db: Queryable, fingerprint: string, maxRunning: number): Promise<void> {
+  await db.query(
+    `INSERT INTO runninghub_accounts (fingerprint, max_running) VALUES ($1, $2)
+     ON CONFLICT (fingerprint) DO UPDATE SET max_running = EXCLUDED.max_running, updated_at = now()
+     WHERE runninghub_accounts.max_running <> EXCLUDED.max_running`,
+    [fingerprint, maxRunning],
+  );
+}
+
+export interface AccountUsage {
+  running: number;
+  maxRunning: number;
+  /** Tasks holding a slot of this account, counted from ai_tasks (equals `running` when consistent). */
+  holders: number;
+}
+
+export async function getAccountUsage(db: Queryable, fingerprint: string): Promise<AccountUsage | null> {
+  const { rows } = await db.query<{ running: number; max_running: number; holders: string }>(
+    `SELECT a.running, a.max_running,
+            (SELECT count(*) FROM ai_tasks t WHERE t.slot_account = a.fingerprint) AS holders
+       FROM runninghub_accounts a WHERE a.fingerprint = $1`,
+    [fingerprint],
+  );
+  const row = rows[0];
+  return row ? { running: row.running, maxRunning: row.max_running, holders: Number(row.holders) } : null;
+}
+
+// --- claimed (the processor) ---------------------------------------------------------------------
+
+/** What a processor needs to submit a task it has just claimed. */
+export interface ClaimedTask
+  extends Pick<AiTask, 'id' | 'entityType' | 'entityId' | 'entityName' | 'workflowId' | 'webappId' | 'priority' | 'attempts' | 'maxAttempts'> {
+  claimToken: string;
+  /** Parsed with nodeInfoListSchema; empty when the stored list is not valid (see nodeInfoProblem). */
+  nodeInfoList: NodeInfo[];
+  /**
+   * Why the stored node_info_list does not parse, or null. A bad row must not make the whole claim
+   * fail (the other tasks would never run): the processor fails this one task with the reason.
+   */
+  nodeInfoProblem: string | null;
+}
+
+export interface ClaimRequest {
+  account: string;
+  processorId: string;
+  /** At most this many tasks, and never more than the account has free slots. */
+  limit: number;
+  /** How long the claim stays ours without a RunningHub task id before anyone may recover it. */
+  leaseMs: number;
+}
+
+/**
+ * Claim up to `limit` due PENDING tasks, highest priority first, then oldest, taking one of the
+ * account's slots for each. The task becomes ACTIVE without a RunningHub id, leased to this processor.
+ *
+ * Why this holds the limit under any number of concurrent claimers: the account row is locked
+ * FOR UPDATE first (the LIMIT depends on it, so it is evaluated before the task scan), and a row
+ * locked that way is re-read at its latest committed version, so `free` includes every claim and
+ * release committed before the lock was granted. Tasks that another claimer took meanwhile still
+ * look PENDING in this statement's snapshot, but FOR UPDATE re-checks them at their latest version
+ * and drops them. A count(*) over ai_tasks in the same statement, by contrast, reads the old
+ * snapshot only: that variant was measured going up to 22 for a limit of 3 (reference queues.md §4).
+ */
+export async function claimPendingTasks(db: Queryable, request: ClaimRequest): Promise<ClaimedTask[]> {
+  if (request.limit <= 0) return [];
+  type ClaimedRow = Pick<
+    TaskRow,
+    'id' | 'entity_type' | 'entity_id' | 'entity_name' | 'workflow_id' | 'webapp_id' | 'node_info_list' | 'priority' | 'created_at' | 'attempts' | 'max_attempts'
+  > & { claim_token: string };
+  const rows = await changeStatus<ClaimedRow>(
+    db,
+    `WITH account AS (
+       SELECT fingerprint, greatest(max_running - running, 0) AS free
+         FROM runninghub_accounts WHERE fingerprint = $4 FOR UPDATE),
+     picked AS (
+       SELECT id FROM ai_tasks
+        WHERE status = 'PENDING' AND run_after <= now() AND cancel_requested_at IS NULL
+        ORDER BY priority DESC, created_at, id
+        LIMIT least($1::int, coalesce((SELECT free FROM account), 0))
+        FOR UPDATE SKIP LOCKED),
+     claimed AS (
+       UPDATE ai_tasks t
+          SET status = 'ACTIVE', attempts = t.attempts + 1, claimed_by = $2, claim_token = gen_random_uuid(),
+              claim_expires_at = now() + make_interval(secs => $3::double precision / 1000),
+              slot_account = $4, runninghub_task_id = NULL, submitted_at = NULL, next_check_at = NULL,
+              outputs = NULL, error_code = NULL, error_message = NULL
+         FROM picked WHERE t.id = picked.id
+       RETURNING t.id, t.claim_token, t.entity_type, t.entity_id, t.entity_name, t.workflow_id, t.webapp_id,
+                 t.node_info_list, t.priority, t.created_at, t.attempts, t.max_attempts),
+     taken AS (
+       UPDATE runninghub_accounts a SET running = a.running + c.n, updated_at = now()
+         FROM (SELECT count(*)::int AS n FROM claimed) c
+        WHERE a.fingerprint = $4 AND c.n > 0)
+     SELECT * FROM claimed`,
+    [request.limit, request.processorId, request.leaseMs, request.account],
+  );
+  // RETURNING does not keep the CTE's ORDER BY: restore it for callers.
+  return rows
+    .sort((a, b) => b.priority - a.priority || a.created_at.getTime() - b.created_at.getTime())
+    .map((r) => {
+      const nodeInfo = nodeInfoListSchema.safeParse(r.node_info_list);
+      return {
+        id: r.id,
+        claimToken: r.claim_token,
+        entityType: r.entity_type,
+        entityId: r.entity_id,
+        entityName: r.entity_name,
+        workflowId: r.workflow_id,
+        webappId: r.webapp_id,
+        nodeInfoList: nodeInfo.success ? nodeInfo.data : [],
+        nodeInfoProblem: nodeInfo.success ? null : `node_info_list is not a list of {nodeId, fieldName, fieldValue}: ${z.prettifyError(nodeInfo.error)}`,
+        priority: r.priority,
+        attempts: r.attempts,
+        maxAttempts: r.max_attempts,
+      };
+    });
+}
+
+// --- finished (results.ts applies RunningHub's results through here) ----------------------------
+
+export interface FinishedTask {
+  id: string;
+  entityName: string;
+  runninghubTaskId: string | null;
+  status: EndStatus;
+}
+
+/** Which task a write is for: a submitted one (by RunningHub id), or our own claim (by its token). */
+export type TaskRef = { runninghubTaskId: string } | { taskId: string; claimToken: string };
+
+export function refCondition(ref: TaskRef, firstParam: number): { sql: string; params: string[] } {
+  if ('runninghubTaskId' in ref) {
+    return { sql: `runninghub_task_id = $${firstParam}`, params: [ref.runninghubTaskId] };
+  }
+  return {
+    sql: `id = $${firstParam} AND claim_token = $${firstParam + 1}`,
+    params: [ref.taskId, ref.claimToken],
+  };
+}
+
+/**
+ * End an ACTIVE task (SUCCESS, FAILED or CANCELLED) and give its slot back, in one statement.
+ * Returns null when the task is no longer ACTIVE (someone else finished it: nothing happens twice).
+ */
+export async function finishTask(
+  db: Queryable,
+  ref: TaskRef,
+  end: TaskEnd,
+): Promise<FinishedTask | null> {
+  assertEndOfActive(end.status);
+  const where = refCondition(ref, 5);
+  const outputs = end.status === 'SUCCESS' ? JSON.stringify(end.outputs) : null;
+  const code = end.status === 'SUCCESS' ? null : (end.code ?? null);
+  const message = end.status === 'SUCCESS' ? null : (end.message ?? null);
+  const rows = await changeStatus<{ id: string; entity_name: string; runninghub_task_id: string | null }>(
+    db,
+    `WITH old AS (
+       SELECT id, slot_account FROM ai_tasks WHERE ${where.sql} AND status = 'ACTIVE' FOR UPDATE),
+     done AS (
+       UPDATE ai_tasks t SET status = $1, outputs = $2::jsonb, error_code = $3, error_message = $4,
+              finished_at = now(), slot_account = NULL, claim_expires_at = NULL, next_check_at = NULL
+         FROM old WHERE t.id = old.id
+       RETURNING t.id, t.entity_name, t.runninghub_task_id, old.slot_account),
+     freed AS (
+       UPDATE runninghub_accounts a SET running = a.running - 1, updated_at = now()
+         FROM done WHERE a.fingerprint = done.slot_account)
+     SELECT id, entity_name, runninghub_task_id
+       FROM done`,
+    [end.status, outputs, code, message, ...where.params],
+  );
+  const row = rows[0];
+  return row ? { id: row.id, entityName: row.entity_name, runninghubTaskId: row.runninghub_task_id, status: end.status } : null;
+}
+
+// --- put back, or recovered after a lost claim ---------------------------------------------------
+
+export interface RequeuedTask {
+  id: string;
+  entityName: string;
+  status: 'PENDING' | 'FAILED';
+  attempts: number;
+  maxAttempts: number;
+  runAfter: Date;
+}
+
+/**
+ * Give the slot back and put the task back to PENDING after `backoffMs`, or, when the attempt counts
+ * and it was the last one allowed, FAILED with this error. `countAttempt: false` (RunningHub had no
+ * capacity: the task never started) undoes the attempt the claim counted.
+ */
+export async function requeueTask(
+  db: Queryable,
+  ref: TaskRef,
+  input: { code: string; message: string; backoffMs: number; countAttempt: boolean },
+): Promise<RequeuedTask | null> {
+  const where = refCondition(ref, 5);
+  const rows = await changeStatus<{
+    id: string;
+    entity_name: string;
+    status: 'PENDING' | 'FAILED';
+    attempts: number;
+    max_attempts: number;
+    run_after: Date;
+  }>(
+    db,
+    `WITH old AS (
+       SELECT id, slot_account, attempts, max_attempts,
+              ($4::boolean AND attempts >= max_attempts) AS exhausted
+         FROM ai_tasks WHERE ${where.sql} AND status = 'ACTIVE' FOR UPDATE),
+     moved AS (
+       UPDATE ai_tasks t SET
+              status = CASE WHEN old.exhausted THEN 'FAILED' ELSE 'PENDING' END,
+              attempts = CASE WHEN $4::boolean THEN t.attempts ELSE greatest(t.attempts - 1, 0) END,
+              finished_at = CASE WHEN old.exhausted THEN now() END,
+              run_after = CASE WHEN old.exhausted THEN t.run_after
+                               ELSE now() + make_interval(secs => $3::double precision / 1000) END,
+              error_code = $1, error_message = $2,
+              slot_account = NULL, claimed_by = NULL, claim_token = NULL, claim_expires_at = NULL,
+              runninghub_task_id = CASE WHEN old.exhausted THEN t.runninghub_task_id END,
+              submitted_at = CASE WHEN old.exhausted THEN t.submitted_at END,
+              next_check_at = NULL
+         FROM old WHERE t.id = old.id
+       RETURNING t.id, t.entity_name, t.status, t.attempts, t.max_attempts, t.run_after, old.slot_account),
+     freed AS (
+       UPDATE runninghub_accounts a SET running = a.running - 1, updated_at = now()
+         FROM moved WHERE a.fingerprint = moved.slot_account)
+     SELECT id, entity_name, status, attempts, max_attempts, run_after
+       FROM moved`,
+    [input.code, input.message, input.backoffMs, input.countAttempt, ...where.params],
+  );
+  const row = rows[0];
+  return row
+    ? {
+        id: row.id,
+        entityName: row.entity_name,
+        status: row.status,
+        attempts: row.attempts,
+        maxAttempts: row.max_attempts,
+        runAfter: row.run_after,
+      }
+    : null;
+}
+
+export interface RecoveredClaim {
+  id: string;
+  entityName: string;
+  claimedBy: string | null;
+  status: 'PENDING' | 'FAILED';
+}
+
+/**
+ * Claims whose lease ran out before a RunningHub id was stored (the processor died or hung between
+ * claim and create reply) go back to PENDING, their slots given back in the same statement.
+ *
+ * The attempt stays counted: the create may have reached RunningHub, and a task whose submission
+ * keeps killing processors must end (FAILED, LEASE_EXPIRED) instead of looping forever.
+ */
+export async function recoverExpiredClaims(db: Queryable, backoffMs: number): Promise<RecoveredClaim[]> {
+  const rows = await changeStatus<{ id: string; entity_name: string; claimed_by: string | null; status: 'PENDING' | 'FAILED' }>(
+    db,
+    `WITH old AS (
+       SELECT id, slot_account, claimed_by, attempts >= max_attempts AS exhausted FROM ai_tasks
+        WHERE status = 'ACTIVE' AND runninghub_task_id IS NULL AND claim_expires_at < now()
+        FOR UPDATE SKIP LOCKED),
+     moved AS (
+       UPDATE ai_tasks t SET
+              status = CASE WHEN old.exhausted THEN 'FAILED' ELSE 'PENDING' END,
+              finished_at = CASE WHEN old.exhausted THEN now() END,
+              run_after = now() + make_interval(secs => $1::double precision / 1000),
+              error_code = 'LEASE_EXPIRED',
+              error_message = 'the processor ' || coalesce(old.claimed_by, '?') || ' stopped before recording the RunningHub task id',
+              slot_account = NULL, claimed_by = NULL, claim_token = NULL, claim_expires_at = NULL
+         FROM old WHERE t.id = old.id
+       RETURNING t.id, t.entity_name, old.claimed_by, t.status, old.slot_account),
+     freed AS (
+       UPDATE runninghub_accounts a SET running = a.running - f.n, updated_at = now()
+         FROM (SELECT slot_account, count(*)::int AS n FROM moved WHERE slot_account IS NOT NULL GROUP BY slot_account) f
+        WHERE a.fingerprint = f.slot_account)
+     SELECT id, entity_name, claimed_by, status
+       FROM moved`,
+    [backoffMs],
+  );
+  return rows.map((r) => ({ id: r.id, entityName: r.entity_name, claimedBy: r.claimed_by, status: r.status }));
+}
+
+// --- checked while it runs -----------------------------------------------------------------------
+
+export interface TaskToCheck {
+  id: string;
+  entityName: string;
+  runninghubTaskId: string;
+  cancelRequested: boolean;
+  timedOut: boolean;
+}
+
+/**
+ * Submitted ACTIVE tasks that need a look now: their check is due (no webhook came), a cancel was
+ * requested, or they ran past `timeoutMs`. Each is pushed `recheckMs` into the future in the same
+ * statement, so several processors share the work instead of all asking RunningHub about the same task.
+ */
+export async function takeTasksToCheck(
+  db: Queryable,
+  input: { limit: number; recheckMs: number; timeoutMs: number },
+): Promise<TaskToCheck[]> {
+  const { rows } = await db.query<{
+    id: string;
+    entity_name: string;
+    runninghub_task_id: string;
+    cancel_requested: boolean;
+    timed_out: boolean;
+  }>(
+    `WITH due AS (
+       SELECT id FROM ai_tasks
+        WHERE status = 'ACTIVE' AND runninghub_task_id IS NOT NULL
+          -- Cancels and timeouts too wait for their check: one that keeps failing at RunningHub is
+          -- retried every recheckMs, not on every pass. cancelTask makes a fresh cancel due at once.
+          AND (next_check_at IS NULL OR next_check_at <= now())
+        ORDER BY (cancel_requested_at IS NULL), next_check_at
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED)
+     UPDATE ai_tasks t SET next_check_at = now() + make_interval(secs => $2::double precision / 1000)
+       FROM due WHERE t.id = due.id
+     RETURNING t.id, t.entity_name, t.runninghub_task_id, t.cancel_requested_at IS NOT NULL AS cancel_requested,
+               t.submitted_at < now() - make_interval(secs => $3::double precision / 1000) AS timed_out`,
+    [input.limit, input.recheckMs, input.timeoutMs],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    entityName: r.entity_name,
+    runninghubTaskId: r.runninghub_task_id,
+    cancelRequested: r.cancel_requested,
+    timedOut: r.timed_out,
+  }));
+}
+
+/** PENDING tasks whose cancel was requested (the API normally cancels those itself) become CANCELLED. */
+export async function cancelRequestedPendingTasks(db: Queryable): Promise<{ id: string; entityName: string }[]> {
+  const rows = await changeStatus<{ id: string; entity_name: string }>(
+    db,
+    `UPDATE ai_tasks SET status = 'CANCELLED', finished_at = now(), error_code = 'CANCELLED',
+            error_message = 'cancelled before it was submitted'
+      WHERE status = 'PENDING' AND cancel_requested_at IS NOT NULL
+     RETURNING id, entity_name`,
+    [],
+  );
+  return rows.map((r) => ({ id: r.id, entityName: r.entity_name }));
+}
+
+/**
+ * Milliseconds until the earliest PENDING task that is not due yet (a retry backoff) becomes due, or
+ * null. Tasks already due are not counted: they wait for a free slot, which a notification announces.
+ */
+export async function msUntilNextDueTask(db: Queryable): Promise<number | null> {
+  const { rows } = await db.query<{ ms: number | null }>(
+    `SELECT ceil(extract(epoch FROM (min(run_after) - now())) * 1000)::float8 AS ms
+       FROM ai_tasks WHERE status = 'PENDING' AND cancel_requested_at IS NULL AND run_after > now()`,
+  );
+  const ms = rows[0]?.ms;
+  return ms === null || ms === undefined ? null : Math.max(0, ms);
+}

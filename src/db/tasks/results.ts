@@ -1,0 +1,133 @@
+// Results and webhook events: every result that ends a submitted task goes through applyTaskResult,
+// whatever its source (ResultSource in life.ts): the webhook (recordWebhookResult), a webhook that came
+// before the id was stored (recordSubmission), a stored webhook applied late (applyStoredWebhookResults),
+// the outputs poll (recordPolledResult), or the processor's own cancel or timeout.
+import type pg from 'pg';
+import { inTransaction, type Queryable } from '../pool.js';
+import { endOf, type RemoteResult, type TaskResult } from './life.js';
+import { finishTask, type FinishedTask, type TaskRef } from './queue.js';
+
+/**
+ * The one path of a result: the end it leads to (endOf, life.ts), written with the slot given back
+ * in one statement (finishTask). Null when the task is no longer ACTIVE: someone else finished it
+ * first (the webhook, the poll, a cancel), and nothing happens twice.
+ */
+export async function applyTaskResult(db: Queryable, ref: TaskRef, result: TaskResult): Promise<FinishedTask | null> {
+  return finishTask(db, ref, endOf(result));
+}
+
+// --- submitted: the id stored, and a webhook that came first applied ------------------------------
+
+export type SubmissionRecord =
+  /** The id is stored; the task is tracked until it ends. */
+  | { state: 'tracking' }
+  /** A webhook for this RunningHub task had already arrived: the task is finished with it. */
+  | { state: 'finished'; status: FinishedTask['status'] }
+  /** Our claim is gone (lease expired and recovered, or the task was changed): the RunningHub task is an orphan. */
+  | { state: 'claim-lost' };
+
+/**
+ * Store RunningHub's task id right after the create returned it. A webhook that arrived first (fast
+ * tasks) is applied in the same transaction; the advisory lock on the RunningHub id orders this
+ * against recordWebhookResult so that one of the two always sees the other.
+ */
+export async function recordSubmission(
+  pool: pg.Pool,
+  input: { taskId: string; claimToken: string; runninghubTaskId: string; firstCheckInMs: number },
+): Promise<SubmissionRecord> {
+  return inTransaction(pool, async (client): Promise<SubmissionRecord> => {
+    const updated = await client.query(
+      `UPDATE ai_tasks SET runninghub_task_id = $3, submitted_at = now(), claim_expires_at = NULL,
+              next_check_at = CASE WHEN cancel_requested_at IS NOT NULL THEN now()
+                                   ELSE now() + make_interval(secs => $4::double precision / 1000) END
+        WHERE id = $1 AND claim_token = $2 AND status = 'ACTIVE' AND runninghub_task_id IS NULL`,
+      [input.taskId, input.claimToken, input.runninghubTaskId, input.firstCheckInMs],
+    );
+    if (updated.rowCount !== 1) return { state: 'claim-lost' };
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [input.runninghubTaskId]);
+    const event = await client.query<{ result: RemoteResult }>(
+      `SELECT result FROM runninghub_webhook_events WHERE runninghub_task_id = $1 AND applied_at IS NULL`,
+      [input.runninghubTaskId],
+    );
+    const early = event.rows[0];
+    if (!early) return { state: 'tracking' };
+    const finished = await applyTaskResult(client, { runninghubTaskId: input.runninghubTaskId }, early.result);
+    await markWebhookApplied(client, input.runninghubTaskId);
+    return finished ? { state: 'finished', status: finished.status } : { state: 'tracking' };
+  });
+}
+
+// --- results from the outputs poll and from webhooks ---------------------------------------------
+
+/** Apply a result the outputs poll returned for a submitted task. Null if the task had already ended. */
+export async function recordPolledResult(db: Queryable, runninghubTaskId: string, result: RemoteResult): Promise<FinishedTask | null> {
+  return applyTaskResult(db, { runninghubTaskId }, result);
+}
+
+export type WebhookRecord =
+  | { state: 'duplicate' }
+  /** Stored, and the task it belongs to is finished with it. */
+  | { state: 'applied'; task: FinishedTask }
+  /** Stored; no ACTIVE task has this id (yet): recordSubmission applies it when the id is committed. */
+  | { state: 'stored' };
+
+/**
+ * Record a RunningHub TASK_END callback once per RunningHub task id and, in the same transaction,
+ * finish the task and give its slot back (the trigger of migration 003 wakes the processors to claim it).
+ */
+export async function recordWebhookResult(pool: pg.Pool, runninghubTaskId: string, result: RemoteResult): Promise<WebhookRecord> {
+  return inTransaction(pool, async (client): Promise<WebhookRecord> => {
+    // The lock (see recordSubmission) and the insert in one round trip; the finish below is a later
+    // statement, so its snapshot is taken after the lock was granted.
+    const inserted = await client.query(
+      `WITH locked AS (SELECT pg_advisory_xact_lock(hashtext($1)))
+       INSERT INTO runninghub_webhook_events (runninghub_task_id, result) SELECT $1, $2::jsonb FROM locked
+       ON CONFLICT (runninghub_task_id) DO UPDATE SET deliveries = runninghub_webhook_events.deliveries + 1
+       RETURNING (xmax = 0) AS fresh`,
+      [runninghubTaskId, JSON.stringify(result)],
+    );
+    if (inserted.rows[0]?.fresh !== true) return { state: 'duplicate' };
+    const task = await applyTaskResult(client, { runninghubTaskId }, result);
+    if (task) {
+      await markWebhookApplied(client, runninghubTaskId);
+    }
+    return task ? { state: 'applied', task } : { state: 'stored' };
+  });
+}
+
+/** How long a webhook result may wait for a task to store its RunningHub id (the create's lease is far shorter). */
+const UNCLAIMED_WEBHOOK_MAX_AGE_MS = 60 * 60_000;
+
+/**
+ * Webhook results stored but not yet applied whose task now has the id: apply them (a safety net).
+ * Results that can never apply are set aside first (applied_at set, the task left as it is): their
+ * task already ended (finished by the poll, cancelled, timed out), or no task took their id within
+ * an hour. Otherwise they would stay in the unapplied index and be looked at on every pass, forever.
+ */
+export async function applyStoredWebhookResults(db: Queryable, limit: number): Promise<FinishedTask[]> {
+  await db.query(
+    `UPDATE runninghub_webhook_events e SET applied_at = now()
+      WHERE e.applied_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM ai_tasks t WHERE t.runninghub_task_id = e.runninghub_task_id AND t.status = 'ACTIVE')
+        AND (EXISTS (SELECT 1 FROM ai_tasks t WHERE t.runninghub_task_id = e.runninghub_task_id)
+             OR e.received_at < now() - make_interval(secs => $1::double precision / 1000))`,
+    [UNCLAIMED_WEBHOOK_MAX_AGE_MS],
+  );
+  const { rows } = await db.query<{ runninghub_task_id: string; result: RemoteResult }>(
+    `SELECT e.runninghub_task_id, e.result FROM runninghub_webhook_events e
+       JOIN ai_tasks t ON t.runninghub_task_id = e.runninghub_task_id AND t.status = 'ACTIVE'
+      WHERE e.applied_at IS NULL ORDER BY e.received_at LIMIT $1`,
+    [limit],
+  );
+  const finished: FinishedTask[] = [];
+  for (const row of rows) {
+    const task = await applyTaskResult(db, { runninghubTaskId: row.runninghub_task_id }, row.result);
+    await markWebhookApplied(db, row.runninghub_task_id);
+    if (task) finished.push(task);
+  }
+  return finished;
+}
+
+async function markWebhookApplied(db: Queryable, runninghubTaskId: string): Promise<void> {
+  await db.query(`UPDATE runninghub_webhook_events SET applied_at = now() WHERE runninghub_task_id = $1`, [runninghubTaskId]);
+}

@@ -1,0 +1,122 @@
+// The task as its row stores it and as callers see it: the one parser of node_info_list and outputs,
+// and the mapping from snake_case columns to typed values (no caller ever sees raw jsonb).
+import { z } from 'zod';
+import type { Queryable } from '../pool.js';
+import { asIllegalTransition, type TaskStatus } from './life.js';
+
+/**
+ * One override of a workflow or app input, the one parser for it: the API's create body, rows read
+ * back (getTask, listTasks) and the processor's claims all go through this schema. RunningHub wants
+ * every fieldValue as a string, so numbers and booleans are converted here (and stored converted).
+ */
+export const nodeInfoSchema = z.strictObject({
+  nodeId: z.string().min(1).max(100),
+  fieldName: z.string().min(1).max(200),
+  fieldValue: z.union([z.string().max(100_000), z.number(), z.boolean()]).transform((value) => String(value)),
+});
+export const nodeInfoListSchema = z.array(nodeInfoSchema);
+export type NodeInfo = z.output<typeof nodeInfoSchema>;
+
+/** One output file as the processor stored it (RunningHub's own field names, extra fields kept). */
+export const taskOutputSchema = z.looseObject({
+  fileUrl: z.string(),
+  fileType: z.string().nullish(),
+});
+export type TaskOutput = z.output<typeof taskOutputSchema>;
+const storedOutputsSchema = z.array(taskOutputSchema).nullable();
+
+export interface NewTask {
+  entityType: string;
+  entityId: string;
+  entityName: string;
+  /** Exactly one of workflowId and webappId is set (the schema's check enforces it too). */
+  workflowId: string | null;
+  webappId: string | null;
+  nodeInfoList: NodeInfo[];
+  priority: number;
+  maxAttempts: number;
+}
+
+export interface AiTask extends NewTask {
+  id: string;
+  status: TaskStatus;
+  attempts: number;
+  runAfter: Date;
+  runninghubTaskId: string | null;
+  outputs: TaskOutput[] | null;
+  error: { code: string; message: string } | null;
+  cancelRequested: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  submittedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface TaskRow {
+  id: string;
+  status: TaskStatus;
+  entity_type: string;
+  entity_id: string;
+  entity_name: string;
+  workflow_id: string | null;
+  webapp_id: string | null;
+  node_info_list: unknown;
+  priority: number;
+  attempts: number;
+  max_attempts: number;
+  run_after: Date;
+  runninghub_task_id: string | null;
+  outputs: unknown;
+  error_code: string | null;
+  error_message: string | null;
+  cancel_requested_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  submitted_at: Date | null;
+  finished_at: Date | null;
+}
+
+export const TASK_COLUMNS = `id, status, entity_type, entity_id, entity_name, workflow_id, webapp_id, node_info_list,
+  priority, attempts, max_attempts, run_after, runninghub_task_id, outputs, error_code, error_message,
+  cancel_requested_at, created_at, updated_at, submitted_at, finished_at`;
+
+export function toTask(row: TaskRow): AiTask {
+  return {
+    id: row.id,
+    status: row.status,
+    entityType: row.entity_type,
+    entityId: row.entity_id,
+    entityName: row.entity_name,
+    workflowId: row.workflow_id,
+    webappId: row.webapp_id,
+    nodeInfoList: nodeInfoListSchema.parse(row.node_info_list),
+    priority: row.priority,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    runAfter: row.run_after,
+    runninghubTaskId: row.runninghub_task_id,
+    outputs: storedOutputsSchema.parse(row.outputs),
+    error:
+      row.error_code === null && row.error_message === null
+        ? null
+        : { code: row.error_code ?? 'UNKNOWN', message: row.error_message ?? '' },
+    cancelRequested: row.cancel_requested_at !== null,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    submittedAt: row.submitted_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+/**
+ * Run a statement that changes a task's status: a change the life table does not allow comes back
+ * from the database guard (migration 003) as an IllegalTransitionError.
+ */
+export async function changeStatus<Row extends object>(db: Queryable, sql: string, values: unknown[]): Promise<Row[]> {
+  try {
+    const { rows } = await db.query<Row>(sql, values);
+    return rows;
+  } catch (error) {
+    throw asIllegalTransition(error);
+  }
+}

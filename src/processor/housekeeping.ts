@@ -1,0 +1,88 @@
+// Housekeeping, every poll interval or on a cancel: lease recovery, cancels of PENDING tasks, late
+// webhook results, and the checks of submitted tasks (outputs poll, cancel, timeout).
+import {
+  applyStoredWebhookResults,
+  applyTaskResult,
+  cancelRequestedPendingTasks,
+  recoverExpiredClaims,
+  requeueTask,
+  takeTasksToCheck,
+  type TaskResult,
+  type TaskToCheck,
+} from '../db/index.js';
+import { describeTaskFailure, isRunningHubError } from '../runninghub/index.js';
+import { noteError, noteTaskEnded, resultKindOf, type ProcessorContext } from './state.js';
+
+export async function housekeeping(ctx: ProcessorContext): Promise<void> {
+  const { state, settings, log } = ctx;
+  const recovered = await recoverExpiredClaims(state.pool, 0);
+  for (const task of recovered) {
+    state.counters.recovered++;
+    log.warn(
+      { event: 'task.recovered', taskId: task.id, entityName: task.entityName, claimedBy: task.claimedBy, status: task.status },
+      'claim lease expired; task released',
+    );
+  }
+  for (const task of await cancelRequestedPendingTasks(state.pool)) {
+    state.counters.cancelled++;
+    log.info({ event: 'task.cancelled', taskId: task.id, entityName: task.entityName, via: 'pending' }, 'task cancelled');
+  }
+  for (const task of await applyStoredWebhookResults(state.pool, settings.maxActiveBatch)) {
+    noteTaskEnded(ctx, resultKindOf(task.status), log.child({ taskId: task.id, entityName: task.entityName }), task.runninghubTaskId, 'webhook-late');
+  }
+  const due = await takeTasksToCheck(state.pool, {
+    limit: settings.maxActiveBatch,
+    recheckMs: settings.checkIntervalMs,
+    timeoutMs: settings.taskTimeoutMs,
+  });
+  await Promise.all(due.map((task) => check(ctx, task)));
+}
+
+/**
+ * Look at one submitted task: RunningHub's outcome first, then our cancel or timeout. Whatever the
+ * result, it is applied through applyTaskResult (the one path) and noted through noteTaskEnded.
+ */
+async function check(ctx: ProcessorContext, task: TaskToCheck): Promise<void> {
+  const { state, settings } = ctx;
+  const taskLog = ctx.log.child({ taskId: task.id, entityName: task.entityName, runninghubTaskId: task.runninghubTaskId });
+  const ref = { runninghubTaskId: task.runninghubTaskId };
+  try {
+    // Ask first, also for a cancel or a timeout: with the webhook lost, RunningHub may have finished
+    // the task already, and its result (outputs, or its own failure) beats our CANCELLED/TIMEOUT.
+    const outcome = await state.client.getOutputs(task.runninghubTaskId);
+    let result: TaskResult;
+    if (outcome.status === 'SUCCESS') {
+      result = { kind: 'success', outputs: outcome.outputs };
+    } else if (outcome.status === 'FAILED') {
+      result = { kind: 'failed', code: outcome.error.code, message: describeTaskFailure(outcome.error) };
+    } else if (task.cancelRequested || task.timedOut) {
+      // Still QUEUED or RUNNING: cancel at RunningHub first, its slot must be free before ours is given back.
+      await state.client.cancelTask(task.runninghubTaskId);
+      result = task.cancelRequested
+        ? { kind: 'cancelled' }
+        : { kind: 'timed-out', message: `still ${outcome.status} after ${Math.round(settings.taskTimeoutMs / 1000)} s; cancelled at RunningHub` };
+    } else {
+      return;
+    }
+    const done = await applyTaskResult(state.pool, ref, result);
+    const via = result.kind === 'cancelled' ? 'cancel' : result.kind === 'timed-out' ? 'timeout' : 'poll';
+    if (done) noteTaskEnded(ctx, result.kind, taskLog, task.runninghubTaskId, via);
+  } catch (error) {
+    if (isRunningHubError(error) && error.code === '807') {
+      // RunningHub has no such task (lost on their side): submit it again, as an attempt.
+      const back = await requeueTask(state.pool, ref, { code: error.code, message: error.remoteMessage, backoffMs: 0, countAttempt: true });
+      if (back) {
+        state.counters.retried++;
+        taskLog.warn({ event: 'task.retrying', reason: 'lost', code: error.code, status: back.status }, 'RunningHub lost the task');
+      }
+      return;
+    }
+    if (isRunningHubError(error)) {
+      // Tolerated: the next check (or the webhook) will tell.
+      taskLog.warn({ event: 'task.check_failed', code: error.code, err: error.remoteMessage }, 'could not ask RunningHub about the task');
+      if (error.kind === 'retryable') noteError(ctx, `RUNNINGHUB_${error.code}`, error);
+      return;
+    }
+    throw error;
+  }
+}

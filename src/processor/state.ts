@@ -1,0 +1,185 @@
+// The processor's state, in one object: what the loop, the submissions and the housekeeping share.
+// Each field says who sets it and who reads it; nothing else is mutable in the processor.
+import type { Pool, TaskResult, ResultSource } from '../db/index.js';
+import { recordProcessorError } from '../db/index.js';
+import type { RunningHubClient } from '../runninghub/index.js';
+import type { Logger } from '../shared/logger.js';
+import type { ProcessorSettings } from './config.js';
+import type { NotificationListener } from './listener.js';
+
+export interface ProcessorDeps {
+  settings: ProcessorSettings;
+  /** The account's identity (accountFingerprint of the API key). */
+  account: string;
+  /** Called at start and again by the self-healing after too many consecutive errors. */
+  createPool(): Pool;
+  createClient(): RunningHubClient;
+  /** Connection string for the dedicated LISTEN connection. */
+  databaseUrl: string;
+  logger: Logger;
+}
+
+export interface ProcessorCounters {
+  submitted: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  retried: number;
+  requeuedForCapacity: number;
+  recovered: number;
+  /** RunningHub tasks created whose id could not be recorded (claim lost, or shutdown): cancelled there. */
+  orphaned: number;
+  /** Cancels of orphaned RunningHub tasks that failed or timed out: each may still hold a RunningHub slot. */
+  orphanCancelFailures: number;
+  consecutiveErrors: number;
+  selfHeals: number;
+}
+
+/** How the loop ended: stopped by stop(), or crashed (the program must then exit non-zero). */
+export type LoopEnd = { kind: 'stopped' } | { kind: 'crashed'; error: unknown };
+
+export interface ProcessorState {
+  /** Replaced by the self-healing (selfHealIfNeeded). */
+  pool: Pool;
+  client: RunningHubClient;
+  /** The LISTEN connection, opened by start(). */
+  listener: NotificationListener | undefined;
+  readonly startedAt: Date;
+  readonly counters: ProcessorCounters;
+  lastError: string | null;
+  /** Set by start(); stop() waits for the loop only when it was started. */
+  started: boolean;
+  /** Set by stop(): no new claims, the loop ends, idle waits end at once. */
+  stopping: boolean;
+  /** Work is waiting: set by notifications and by our own releases, consumed by the loop. */
+  claimWanted: boolean;
+  housekeepingWanted: boolean;
+  /** Ends the loop's current idle wait early (set while it waits). */
+  wake: (() => void) | undefined;
+  /** False during an error backoff: notifications must not cut it short (stop() still does). */
+  wakeOnKick: boolean;
+  /** consecutiveErrors when the pool and client were last re-created. */
+  errorsAtLastHeal: number;
+  heartbeatTimer: NodeJS.Timeout | undefined;
+  /** The beat under way, if any: shutdown waits for it, so that it cannot land after markProcessorStopped. */
+  beating: Promise<void> | undefined;
+  /** Submissions running beside the loop (a slow create never delays claiming). */
+  readonly submissions: Set<Promise<void>>;
+  /** The shutdown under way (stop() called twice returns the same promise). */
+  shutdown: Promise<void> | undefined;
+  /** Set by stop(): until then a failed record of a RunningHub id is retried; what is left of the shutdown timeout goes to cancelling the orphan and closing down. */
+  recordingDeadline: number | undefined;
+}
+
+/** The state and what every part of the processor needs with it. */
+export interface ProcessorContext {
+  deps: ProcessorDeps;
+  settings: ProcessorSettings;
+  log: Logger;
+  state: ProcessorState;
+  /** Time kept for cancelling an orphaned RunningHub task during shutdown. */
+  cancelReserveMs: number;
+}
+
+export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
+  const { settings } = deps;
+  return {
+    deps,
+    settings,
+    log: deps.logger.child({ processorId: settings.processorId }),
+    cancelReserveMs: Math.min(3_000, Math.floor(settings.shutdownTimeoutMs / 3)),
+    state: {
+      pool: deps.createPool(),
+      client: deps.createClient(),
+      listener: undefined,
+      startedAt: new Date(),
+      counters: {
+        submitted: 0,
+        succeeded: 0,
+        failed: 0,
+        cancelled: 0,
+        retried: 0,
+        requeuedForCapacity: 0,
+        recovered: 0,
+        orphaned: 0,
+        orphanCancelFailures: 0,
+        consecutiveErrors: 0,
+        selfHeals: 0,
+      },
+      lastError: null,
+      started: false,
+      stopping: false,
+      claimWanted: true,
+      housekeepingWanted: true,
+      wake: undefined,
+      wakeOnKick: true,
+      errorsAtLastHeal: 0,
+      heartbeatTimer: undefined,
+      beating: undefined,
+      submissions: new Set(),
+      shutdown: undefined,
+      recordingDeadline: undefined,
+    },
+  };
+}
+
+export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Ask the loop for a claim pass (and a housekeeping pass), now unless it is in an error backoff. */
+export function kick({ state }: ProcessorContext, housekeeping = false): void {
+  state.claimWanted = true;
+  if (housekeeping) state.housekeepingWanted = true;
+  if (state.wakeOnKick) state.wake?.();
+}
+
+export function noteError({ state, log }: ProcessorContext, code: string, error: unknown): void {
+  state.counters.consecutiveErrors++;
+  state.lastError = `${code}: ${errorText(error)}`;
+  log.error({ event: 'processor.error', code, err: errorText(error), consecutiveErrors: state.counters.consecutiveErrors }, 'processor error');
+  // Best effort: when the database is the problem this fails too, and that is fine.
+  recordProcessorError(state.pool, code, errorText(error)).catch(() => undefined);
+}
+
+/** After maxConsecutiveErrors more errors: re-create the database pool and the RunningHub client. */
+export async function selfHealIfNeeded({ state, settings, deps, log }: ProcessorContext): Promise<void> {
+  if (state.counters.consecutiveErrors - state.errorsAtLastHeal < settings.maxConsecutiveErrors) return;
+  state.errorsAtLastHeal = state.counters.consecutiveErrors;
+  state.counters.selfHeals++;
+  log.warn({ event: 'processor.self_heal', consecutiveErrors: state.counters.consecutiveErrors }, 're-creating the database pool and RunningHub client');
+  const old = state.pool;
+  state.pool = deps.createPool();
+  state.client = deps.createClient();
+  await old.end().catch(() => undefined);
+}
+
+/**
+ * The processor's side of a result that ended a task (applied by us or found applied): count it,
+ * log it, and claim the freed slot. Every result source goes through here (`via` says which).
+ */
+export function noteTaskEnded(ctx: ProcessorContext, result: TaskResult['kind'], taskLog: Logger, runninghubTaskId: string | null, via: ResultSource): void {
+  const { counters } = ctx.state;
+  switch (result) {
+    case 'success':
+      counters.succeeded++;
+      taskLog.info({ event: 'task.succeeded', runninghubTaskId, via }, 'task succeeded');
+      break;
+    case 'failed':
+      counters.failed++;
+      taskLog.warn({ event: 'task.failed', runninghubTaskId, via }, 'task failed at RunningHub');
+      break;
+    case 'cancelled':
+      counters.cancelled++;
+      taskLog.info({ event: 'task.cancelled', runninghubTaskId, via }, 'task cancelled');
+      break;
+    case 'timed-out':
+      counters.failed++;
+      taskLog.warn({ event: 'task.timed_out' }, 'task timed out');
+      break;
+  }
+  kick(ctx);
+}
+
+/** The result kind that leads to an end status found in the database (a webhook applied early or late). */
+export function resultKindOf(status: 'SUCCESS' | 'FAILED' | 'CANCELLED'): TaskResult['kind'] {
+  return status === 'SUCCESS' ? 'success' : status === 'FAILED' ? 'failed' : 'cancelled';
+}

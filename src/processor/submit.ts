@@ -1,0 +1,176 @@
+// Claiming and submitting: claim due PENDING tasks, create each at RunningHub beside the loop, store
+// the RunningHub id (recordSubmission), and decide what a failed create means for the task.
+import { claimPendingTasks, finishTask, recordSubmission, requeueTask, type ClaimedTask } from '../db/index.js';
+import { isRunningHubError, type CreateTaskRequest } from '../runninghub/index.js';
+import type { Logger } from '../shared/logger.js';
+import { retryBackoffMs, withJitter } from './policy.js';
+import { errorText, kick, noteError, noteTaskEnded, resultKindOf, type ProcessorContext } from './state.js';
+
+/** How long the cancel of a RunningHub task whose claim was lost may take before we give up on it. */
+export const ORPHAN_CANCEL_TIMEOUT_MS = 10_000;
+
+class InvalidTaskError extends Error {
+  override name = 'InvalidTaskError';
+}
+
+function createRequest(task: ClaimedTask, webhookUrl: string | undefined): CreateTaskRequest {
+  if (task.nodeInfoProblem !== null) throw new InvalidTaskError(task.nodeInfoProblem);
+  const common = { nodeInfoList: task.nodeInfoList, ...(webhookUrl ? { webhookUrl } : {}) };
+  if (task.workflowId !== null) return { ...common, workflowId: task.workflowId };
+  if (task.webappId !== null) return { ...common, webappId: task.webappId };
+  throw new InvalidTaskError('the task has neither workflow_id nor webapp_id');
+}
+
+/** Claim as many tasks as there are free slots (in batches of maxPendingBatch) and launch their submissions. */
+export async function claimAndSubmit(ctx: ProcessorContext): Promise<void> {
+  const { state, settings, deps } = ctx;
+  while (!state.stopping) {
+    const claimed = await claimPendingTasks(state.pool, {
+      account: deps.account,
+      processorId: settings.processorId,
+      limit: settings.maxPendingBatch,
+      leaseMs: settings.claimLeaseMs,
+    });
+    for (const task of claimed) launch(ctx, task);
+    if (claimed.length < settings.maxPendingBatch) return;
+  }
+}
+
+function launch(ctx: ProcessorContext, task: ClaimedTask): void {
+  const { submissions } = ctx.state;
+  const running: Promise<void> = submit(ctx, task)
+    .catch((error: unknown) => noteError(ctx, 'SUBMIT', error))
+    .finally(() => {
+      submissions.delete(running);
+      kick(ctx);
+    });
+  submissions.add(running);
+}
+
+async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
+  const { state, settings } = ctx;
+  const ref = { taskId: task.id, claimToken: task.claimToken };
+  const taskLog = ctx.log.child({ taskId: task.id, entityName: task.entityName, attempt: task.attempts });
+  let request: CreateTaskRequest;
+  try {
+    request = createRequest(task, settings.webhookUrl);
+  } catch (error) {
+    const done = await finishTask(state.pool, ref, { status: 'FAILED', code: 'INVALID_TASK', message: errorText(error) });
+    if (done) state.counters.failed++;
+    taskLog.error({ event: 'task.failed', code: 'INVALID_TASK', err: errorText(error) }, 'task cannot be submitted');
+    return;
+  }
+
+  let runninghubTaskId: string;
+  try {
+    const created = await state.client.createTask(request);
+    runninghubTaskId = created.taskId;
+    if (created.nodeErrors.length > 0) {
+      taskLog.warn({ event: 'task.node_errors', runninghubTaskId, nodeErrors: created.nodeErrors }, 'RunningHub reported node errors');
+    }
+  } catch (error) {
+    await handleCreateFailure(ctx, task, error, taskLog);
+    return;
+  }
+
+  // The create succeeded: until the id is committed, a kill here is the one way to a duplicate.
+  // Keep trying (the database may be restarting): the claim_token check in recordSubmission makes a
+  // late success safe, since a claim recovered meanwhile comes back as claim-lost and is cancelled.
+  // Only a shutdown ends the retries, and then the RunningHub task is cancelled rather than left to
+  // run twice once the lease expires and the task is resubmitted.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const recorded = await recordSubmission(state.pool, {
+        taskId: task.id,
+        claimToken: task.claimToken,
+        runninghubTaskId,
+        firstCheckInMs: settings.checkIntervalMs,
+      });
+      state.counters.consecutiveErrors = 0;
+      if (recorded.state === 'claim-lost') {
+        state.counters.orphaned++;
+        taskLog.warn({ event: 'task.orphaned', runninghubTaskId }, 'claim was recovered before the id was stored; cancelling the RunningHub task');
+        await cancelOrphan(ctx, taskLog, runninghubTaskId, ORPHAN_CANCEL_TIMEOUT_MS, 'claim-lost');
+        return;
+      }
+      state.counters.submitted++;
+      taskLog.info({ event: 'task.submitted', runninghubTaskId }, 'submitted to RunningHub');
+      if (recorded.state === 'finished') noteTaskEnded(ctx, resultKindOf(recorded.status), taskLog, runninghubTaskId, 'webhook');
+      return;
+    } catch (error) {
+      noteError(ctx, 'DATABASE', error);
+      const left = state.recordingDeadline === undefined ? Infinity : state.recordingDeadline - Date.now();
+      if (left <= 0) {
+        state.counters.orphaned++;
+        taskLog.error(
+          { event: 'task.orphaned', runninghubTaskId },
+          'could not store the RunningHub id before shutdown; cancelling the RunningHub task (the lease will expire and the task be resubmitted)',
+        );
+        await cancelOrphan(ctx, taskLog, runninghubTaskId, ctx.cancelReserveMs, 'shutdown');
+        return;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(200 * attempt, 2_000, left)).unref());
+    }
+  }
+}
+
+/**
+ * Cancel a RunningHub task nobody will follow, within `timeoutMs`. A failure is logged and counted
+ * (orphanCancelFailures, in the heartbeat and /api/stats): a still-running orphan holds a RunningHub
+ * slot that the database counter treats as free, so RunningHub may refuse the next creates (421).
+ */
+async function cancelOrphan(ctx: ProcessorContext, taskLog: Logger, runninghubTaskId: string, timeoutMs: number, reason: 'claim-lost' | 'shutdown'): Promise<void> {
+  try {
+    await ctx.state.client.cancelTask(runninghubTaskId, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (cancelError) {
+    ctx.state.counters.orphanCancelFailures++;
+    taskLog.error(
+      { event: 'task.orphan_cancel_failed', runninghubTaskId, reason, timeoutMs, err: errorText(cancelError) },
+      'could not cancel the orphaned RunningHub task',
+    );
+  }
+}
+
+async function handleCreateFailure(ctx: ProcessorContext, task: ClaimedTask, error: unknown, taskLog: Logger): Promise<void> {
+  const { state, settings } = ctx;
+  const ref = { taskId: task.id, claimToken: task.claimToken };
+  if (isRunningHubError(error) && error.capacity) {
+    const back = await requeueTask(state.pool, ref, {
+      code: error.code,
+      message: error.remoteMessage,
+      backoffMs: withJitter(settings.capacityBackoffMs),
+      countAttempt: false,
+    });
+    if (back) {
+      state.counters.requeuedForCapacity++;
+      taskLog.info({ event: 'task.retrying', reason: 'capacity', code: error.code, runAfter: back.runAfter }, 'RunningHub has no free slot; back to PENDING');
+    }
+    return;
+  }
+  if (isRunningHubError(error) && error.kind === 'permanent') {
+    const done = await finishTask(state.pool, ref, { status: 'FAILED', code: error.code, message: error.remoteMessage });
+    if (done) {
+      state.counters.failed++;
+      taskLog.warn({ event: 'task.failed', code: error.code, err: error.remoteMessage }, 'RunningHub refused the task');
+    }
+    return;
+  }
+  // Retryable (network, timeout, 5xx …) or unexpected: counts as an attempt.
+  const code = isRunningHubError(error) ? error.code : 'INTERNAL';
+  const message = isRunningHubError(error) ? error.remoteMessage : errorText(error);
+  if (isRunningHubError(error) && (error.code === 'NETWORK' || error.code === 'TIMEOUT')) noteError(ctx, `RUNNINGHUB_${error.code}`, error);
+  const back = await requeueTask(state.pool, ref, {
+    code,
+    message,
+    backoffMs: withJitter(retryBackoffMs(task.attempts, settings.retryBackoffMs, settings.retryBackoffMaxMs)),
+    countAttempt: true,
+  });
+  if (!back) return;
+  if (back.status === 'FAILED') {
+    state.counters.failed++;
+    taskLog.warn({ event: 'task.failed', code, err: message, attempts: back.attempts }, 'no attempts left');
+  } else {
+    state.counters.retried++;
+    taskLog.info({ event: 'task.retrying', reason: 'error', code, err: message, runAfter: back.runAfter }, 'retrying later');
+  }
+}
