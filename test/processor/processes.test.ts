@@ -145,6 +145,19 @@ describe('task processor programs', () => {
     expect(await program.exited).toEqual({ code: 0, signal: null });
   });
 
+  it('exits non-zero when its loop crashes, instead of looking alive', async () => {
+    // TASK_PROCESSOR_TEST_FAULT (test only) makes the loop throw after its first pass, outside its
+    // error handling, as a bug would.
+    const program = await spawnProcessor(db.url, sim.url, testSettings({ processorId: 'crashing' }), { TASK_PROCESSOR_TEST_FAULT: 'crash-loop' });
+    programs.push(program);
+    const exit = await program.exited;
+    expect(exit).toEqual({ code: 1, signal: null });
+    expect(eventsIn(program.output(), 'processor.crashed')).toHaveLength(1);
+    // It said it stopped, so /api/stats no longer lists it as live.
+    const { rows } = await db.pool.query('SELECT stopped_at FROM processor_heartbeats WHERE processor_id = $1', ['crashing']);
+    expect(rows[0].stopped_at).not.toBeNull();
+  });
+
   it('refuses to start with a bad setting, naming the variable', async () => {
     const bad = await spawnProcessor(db.url, sim.url, testSettings(), { MAX_PENDING_BATCH: 'lots' });
     programs.push(bad);

@@ -72,7 +72,7 @@ describe('task processor (in-process)', () => {
     const receiver = await startWebhookReceiver(db.pool);
     try {
       // Checks every 30 s: within this test only the webhook can finish the tasks.
-      await start({ webhookUrl: receiver.callbackUrl, checkIntervalMs: 30_000, pollIntervalMs: 30_000 });
+      await start({ processorId: 'hooked', webhookUrl: receiver.callbackUrl, checkIntervalMs: 30_000, pollIntervalMs: 30_000 });
       const ids = await insertTasks(db.pool, 3);
       const rows = await waitForStatuses(db.pool, ids, ['SUCCESS', 'FAILED']);
       expect(rows.map((r) => r.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
@@ -82,6 +82,9 @@ describe('task processor (in-process)', () => {
       expect(counters.webhooksDelivered).toBe(3);
       const { rows: events } = await db.pool.query('SELECT count(*)::int AS n FROM runninghub_webhook_events WHERE applied_at IS NOT NULL');
       expect(events[0].n).toBe(3);
+      // The API's webhook handler finished them; /api/stats credits the processor that claimed them.
+      const [hooked] = (await listLiveProcessors(db.pool)).filter((p) => p.processorId === 'hooked');
+      expect(hooked).toMatchObject({ submitted: expect.any(Number), succeeded: 3, failed: 0 });
     } finally {
       await receiver.app.close();
     }
@@ -253,6 +256,22 @@ describe('task processor (in-process)', () => {
     } finally {
       await db.pool.query('DROP TRIGGER IF EXISTS refuse_submission ON ai_tasks; DROP FUNCTION IF EXISTS refuse_submission()');
     }
+  });
+
+  it('cancels the RunningHub task of a lost claim within a bound, and counts the cancel that failed', async () => {
+    // The first create answers after the lease ran out: the processor's own housekeeping recovers the
+    // claim and submits the task again, so the first RunningHub task is an orphan; its cancel fails.
+    sim.setOptions({ faults: { create: { kind: 'delay', ms: 1_500, times: 1 }, cancel: { kind: 'http', status: 503 } } });
+    const running = await start({ processorId: 'orphans', claimLeaseMs: 300, heartbeatIntervalMs: 100 });
+    const [id] = await insertTasks(db.pool, 1);
+    await waitForStatuses(db.pool, [id!], ['SUCCESS']);
+    await waitFor('the failed orphan cancel to be counted', () => running.counters().orphanCancelFailures >= 1);
+    expect(running.counters().orphaned).toBeGreaterThanOrEqual(1);
+    expect(sim.counters().tasksCreated).toBeGreaterThanOrEqual(2);
+    // The heartbeat carries it to /api/stats.
+    await waitFor('the heartbeat to show it', async () =>
+      (await listLiveProcessors(db.pool)).some((p) => p.processorId === 'orphans' && p.orphanCancelFailures >= 1 && p.orphaned >= 1),
+    );
   });
 
   it('submits higher priority first, then oldest', async () => {
