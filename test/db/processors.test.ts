@@ -1,5 +1,17 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { listLiveProcessors, markProcessorStopped, recordHeartbeat, recordProcessorError } from '../../src/db/index.js';
+import {
+  applyTaskResult,
+  claimPendingTasks,
+  ensureAccount,
+  listLiveProcessors,
+  markProcessorStopped,
+  recordHeartbeat,
+  recordProcessorError,
+  recordSubmission,
+  recordWebhookResult,
+  requeueTask,
+} from '../../src/db/index.js';
+import { insertTasks } from '../support/ai-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 const beat = {
@@ -52,6 +64,32 @@ describe('processor bookkeeping', () => {
     await db.pool.query(`UPDATE processor_heartbeats SET last_beat_at = now() - interval '1 minute'`);
     expect(await listLiveProcessors(db.pool)).toEqual([]);
     expect((await listLiveProcessors(db.pool, 120_000)).map((p) => p.processorId)).toEqual(['old']);
+  });
+
+  it('credits every end of a task to the run that claimed it, whatever path ended it; a new run starts from zero', async () => {
+    const account = 'c'.repeat(64);
+    await ensureAccount(db.pool, account, 10);
+    const run = { ...beat, processorId: 'credited', startedAt: new Date('2026-01-02T00:00:00.000Z') };
+    await recordHeartbeat(db.pool, run);
+    await insertTasks(db.pool, 5, { maxAttempts: 1 });
+    const claimed = await claimPendingTasks(db.pool, { account, processorId: 'credited', limit: 5, leaseMs: 60_000 });
+    expect(claimed).toHaveLength(5);
+    const submit = async (i: number) => {
+      const rh = `19102467547538970${i}0`;
+      await recordSubmission(db.pool, { taskId: claimed[i]!.id, claimToken: claimed[i]!.claimToken, runninghubTaskId: rh, firstCheckInMs: 60_000 });
+      return rh;
+    };
+    // The API's webhook handler, the poll, a timeout, a failed create with no attempts left, a cancel.
+    await recordWebhookResult(db.pool, await submit(0), { kind: 'success', outputs: [] });
+    await applyTaskResult(db.pool, { runninghubTaskId: await submit(1) }, { kind: 'success', outputs: [] });
+    await applyTaskResult(db.pool, { runninghubTaskId: await submit(2) }, { kind: 'timed-out', message: 'too long' });
+    await requeueTask(db.pool, { taskId: claimed[3]!.id, claimToken: claimed[3]!.claimToken }, { code: 'HTTP_503', message: 'down', backoffMs: 0, countAttempt: true });
+    await applyTaskResult(db.pool, { runninghubTaskId: await submit(4) }, { kind: 'cancelled' });
+    // The processor's next beat does not overwrite what the database counted.
+    await recordHeartbeat(db.pool, { ...run, submitted: 4 });
+    expect((await listLiveProcessors(db.pool)).find((p) => p.processorId === 'credited')).toMatchObject({ submitted: 4, succeeded: 2, failed: 2 });
+    await recordHeartbeat(db.pool, { ...run, startedAt: new Date('2026-01-02T00:05:00.000Z') });
+    expect((await listLiveProcessors(db.pool)).find((p) => p.processorId === 'credited')).toMatchObject({ succeeded: 0, failed: 0 });
   });
 
   it('counts the same error once per code and message', async () => {
