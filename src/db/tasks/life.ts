@@ -42,7 +42,7 @@ export const TASK_PHASES = {
 export type TaskPhase = keyof typeof TASK_PHASES;
 
 /** Who makes a transition happen. */
-export type Actor = 'api' | 'processor' | 'webhook' | 'any processor';
+export type Actor = 'api' | 'processor' | 'webhook or poll' | 'any processor' | 'time';
 
 /**
  * Every allowed transition and its cause. A status change not listed here is refused by the
@@ -54,7 +54,7 @@ export const TRANSITIONS = [
   { cause: 'claim', from: 'pending', to: 'claimed', by: 'processor', sql: 'claimPendingTasks' },
   { cause: 'cancel before claim', from: 'pending', to: 'cancelled', by: 'api', sql: 'cancelTask' },
   { cause: 'cancel carried out', from: 'cancelRequestedPending', to: 'cancelled', by: 'processor', sql: 'cancelRequestedPendingTasks' },
-  { cause: 'backoff over', from: 'retryWaiting', to: 'pending', by: 'processor', sql: '(time: run_after passes)' },
+  { cause: 'backoff over', from: 'retryWaiting', to: 'pending', by: 'time', sql: '(run_after passes)' },
   { cause: 'submitted', from: 'claimed', to: 'submitted', by: 'processor', sql: 'recordSubmission' },
   { cause: 'cancel requested', from: 'claimed', to: 'cancelRequested', by: 'api', sql: 'cancelTask' },
   { cause: 'cancel requested', from: 'submitted', to: 'cancelRequested', by: 'api', sql: 'cancelTask' },
@@ -65,13 +65,13 @@ export const TRANSITIONS = [
   { cause: 'create failed, no attempts left', from: 'claimed', to: 'failed', by: 'processor', sql: 'requeueTask' },
   { cause: 'lease expired', from: 'claimed', to: 'retryWaiting', by: 'any processor', sql: 'recoverExpiredClaims (LEASE_EXPIRED)' },
   { cause: 'lease expired, no attempts left', from: 'claimed', to: 'failed', by: 'any processor', sql: 'recoverExpiredClaims' },
-  { cause: 'result: success', from: 'submitted', to: 'succeeded', by: 'webhook', sql: 'applyTaskResult' },
-  { cause: 'result: failed', from: 'submitted', to: 'failed', by: 'webhook', sql: 'applyTaskResult' },
+  { cause: 'result: success', from: 'submitted', to: 'succeeded', by: 'webhook or poll', sql: 'applyTaskResult' },
+  { cause: 'result: failed', from: 'submitted', to: 'failed', by: 'webhook or poll', sql: 'applyTaskResult' },
   { cause: 'result: timed out (cancelled at RunningHub)', from: 'submitted', to: 'failed', by: 'processor', sql: 'applyTaskResult' },
   { cause: 'put back (create failed, lease expired) with a cancel requested', from: 'cancelRequested', to: 'cancelRequestedPending', by: 'processor', sql: 'requeueTask, recoverExpiredClaims' },
   { cause: 'result: cancelled at RunningHub', from: 'cancelRequested', to: 'cancelled', by: 'processor', sql: 'applyTaskResult' },
-  { cause: 'result: success before the cancel', from: 'cancelRequested', to: 'succeeded', by: 'processor', sql: 'applyTaskResult' },
-  { cause: 'result: failed before the cancel', from: 'cancelRequested', to: 'failed', by: 'processor', sql: 'applyTaskResult' },
+  { cause: 'result: success before the cancel', from: 'cancelRequested', to: 'succeeded', by: 'webhook or poll', sql: 'applyTaskResult' },
+  { cause: 'result: failed before the cancel', from: 'cancelRequested', to: 'failed', by: 'webhook or poll', sql: 'applyTaskResult' },
   { cause: 'lost at RunningHub (807)', from: 'submitted', to: 'pending', by: 'processor', sql: 'requeueTask' },
   { cause: 'lost at RunningHub (807), no attempts left', from: 'submitted', to: 'failed', by: 'processor', sql: 'requeueTask' },
   { cause: 'retry', from: 'failed', to: 'pending', by: 'api', sql: 'retryTask' },

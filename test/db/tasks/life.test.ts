@@ -1,5 +1,6 @@
 // The life table (src/db/tasks/life.ts) and what migration 003 makes of it in the database: the guard
 // that refuses any other status change, and the one trigger function that sends every wake-up.
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -24,10 +25,25 @@ import {
 } from '../../../src/db/index.js';
 import { insertTasks } from '../../support/ai-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { ROOT } from '../../support/programs.js';
 import { waitFor } from '../../support/wait.js';
 import { ACCOUNT } from './fixtures.js';
 
+/** The diagram of ARCHITECTURE.md, drawn from the table (mermaid). */
+function lifeDiagram(): string {
+  const lines = ['stateDiagram-v2'];
+  for (const [phase, { status }] of Object.entries(TASK_PHASES)) lines.push(`  ${phase} : ${phase} (${status})`);
+  for (const t of TRANSITIONS) lines.push(`  ${t.from ?? '[*]'} --> ${t.to} : ${t.cause.replaceAll(':', '')} (${t.by})`);
+  return lines.join('\n');
+}
+
 describe('the life table', () => {
+  it('is what ARCHITECTURE.md draws', async () => {
+    const page = await readFile(`${ROOT}ARCHITECTURE.md`, 'utf8');
+    // On a change of the table, paste this block into ARCHITECTURE.md.
+    expect(page).toContain(`\`\`\`mermaid\n${lifeDiagram()}\n\`\`\``);
+  });
+
   it('allows exactly the status changes its transitions make', () => {
     expect([...ALLOWED_STATUS_CHANGES].sort()).toEqual(
       ['ACTIVE>CANCELLED', 'ACTIVE>FAILED', 'ACTIVE>PENDING', 'ACTIVE>SUCCESS', 'CANCELLED>PENDING', 'FAILED>PENDING', 'PENDING>ACTIVE', 'PENDING>CANCELLED'],
