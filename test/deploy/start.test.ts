@@ -72,8 +72,8 @@ async function npmStart(dir: string, extraEnv: Record<string, string>): Promise<
   const child = spawn(process.execPath, ['scripts/start.mjs'], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
   let text = '';
-  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
   return { child, output: () => text, config: path.join(dir, 'supervisor', 'supervisord.dev.conf'), apiUrl: `http://127.0.0.1:${port}` };
 }
 
