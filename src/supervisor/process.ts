@@ -31,6 +31,7 @@ export interface ProcessHost {
 }
 
 /** supervisord's stripEscapes: from `ESC[` to the first of its terminator letters. */
+// eslint-disable-next-line no-control-regex -- ESC (\x1b) is the character this matches
 const ANSI_ESCAPE = /\x1b\[[^HfABCDRsuJKhlpm]*[HfABCDRsuJKhlpm]/g;
 
 function stripAnsiEscapes(chunk: Buffer): Buffer {

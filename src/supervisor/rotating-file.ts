@@ -83,7 +83,7 @@ export class RotatingLogFile extends EventEmitter {
     if (this.closed) return true;
     this.queued += chunk.length;
     if (this.queued > this.peakQueuedBytes) this.peakQueuedBytes = this.queued;
-    this.enqueue(async () => {
+    void this.enqueue(async () => {
       try {
         await this.writeChunk(chunk);
       } finally {

@@ -71,7 +71,7 @@ export function resolveCommand(argv: readonly string[], environment: Record<stri
 
 /** uid/gid of `user=` (a name or a number) from /etc/passwd; Node has no getpwnam. */
 function lookupUser(user: string): { uid: number; gid: number } | null {
-  let passwd = '';
+  let passwd: string;
   try {
     passwd = readFileSync('/etc/passwd', 'utf8');
   } catch {

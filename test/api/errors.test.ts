@@ -34,6 +34,7 @@ describe('API errors', () => {
     ['an unknown field in nodeInfoList', { ...validTask, nodeInfoList: [{ nodeId: '1', fieldName: 'a', fieldValue: 'b', x: 1 }] }, /x/],
     ['neither workflowId nor webappId', { ...validTask, workflowId: undefined }, /exactly one of workflowId and webappId/],
     ['both workflowId and webappId', { ...validTask, webappId: '1877265245566922753' }, /exactly one of workflowId and webappId/],
+    // eslint-disable-next-line no-loss-of-precision -- a JSON number too long for a double is the point of this case
     ['a workflowId sent as a JSON number', { ...validTask, workflowId: 1904136902449209346 }, /workflowId must be a string of digits/],
     ['a workflowId that is not digits', { ...validTask, workflowId: 'abc' }, /workflowId/],
     ['maxAttempts out of range', { ...validTask, maxAttempts: 0 }, /maxAttempts/],

@@ -41,8 +41,8 @@ async function startDatabase(dataDir: string, port: number): Promise<Started> {
   });
   running.add(child);
   let text = '';
-  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
   await waitFor('the database program to report PostgreSQL accepting connections', () => {
     if (child.exitCode !== null) throw new Error(`database.js exited ${child.exitCode}:\n${text}`);
     return text.includes('PostgreSQL accepting connections');
@@ -135,8 +135,8 @@ describe('dist/database.js', () => {
     });
     running.add(parent);
     let text = '';
-    parent.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    parent.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    parent.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    parent.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
     await waitFor('PostgreSQL accepting connections', () => text.includes('PostgreSQL accepting connections'), { timeoutMs: 60_000 });
     const program = Number(/^pid (\d+)$/m.exec(text)![1]);
     const postgres = postmasterPid(dataDir);
@@ -155,7 +155,7 @@ describe('dist/database.js', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let text = '';
-    child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(2);
     expect(text).toMatch(/^database: invalid environment: EMBEDDED_DATABASE_PORT: .*\(got "eighty"\)\n$/);

@@ -52,7 +52,7 @@ const dockerfilelintReport = z.object({
 
 describe('docker/Dockerfile', () => {
   it('has no syntax or semantic problems (dockerfile-utils)', () => {
-    const problems = validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
+    const problems = validate(text).map((d) => `line ${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`);
     expect(problems).toEqual([]);
   });
 

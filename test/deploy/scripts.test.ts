@@ -28,7 +28,6 @@ describe('shell scripts', () => {
 
   it('are executable', () => {
     for (const script of SHELL_SCRIPTS.filter((s) => s !== '.ci/run')) {
-      // eslint-disable-next-line no-bitwise
       expect(statSync(repoFile(script)).mode & 0o111, script).not.toBe(0);
     }
   });

@@ -1,12 +1,15 @@
 // `npm start` (scripts/start.mjs) end to end, in a throwaway checkout: the build, our supervisord with
 // supervisor/supervisord.dev.conf, the embedded PostgreSQL, the simulator, the api and the processor; a
 // task to SUCCESS; Ctrl-C with nothing left behind. Then the same command with an external database and
-// RunningHub given by the environment.
+// RunningHub given by the environment. The first run explains itself: the ready line, a program's cause of
+// death, a second start refused; and `npm run db`, which outlives its terminal.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, cpSync, mkdtempSync, readdirSync, readlinkSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readdirSync, readlinkSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../src/db/index.js';
 import { createTestDatabase } from '../support/db.js';
@@ -18,11 +21,14 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'storyboard-start-'));
 chmodSync(scratch, 0o755);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** A checkout without the generated folders: sources linked, the files npm start reads copied. */
-function makeCheckout(name: string): string {
+/**
+ * A checkout without the generated folders: sources linked, the files npm start reads copied. `prebuilt`
+ * links the dist/ of this test run too (then start with STORYBOARD_SKIP_BUILD=1), for the tests not about the build.
+ */
+function makeCheckout(name: string, { prebuilt = false } = {}): string {
   const dir = path.join(scratch, name);
   for (const file of ['package.json', 'tsconfig.json', 'scripts', 'supervisor']) cpSync(path.join(ROOT, file), path.join(dir, file), { recursive: true });
-  for (const link of ['src', 'bin', 'node_modules']) symlinkSync(path.join(ROOT, link), path.join(dir, link));
+  for (const link of ['src', 'bin', 'node_modules', ...(prebuilt ? ['dist'] : [])]) symlinkSync(path.join(ROOT, link), path.join(dir, link));
   chmodSync(dir, 0o755);
   return dir;
 }
@@ -62,19 +68,31 @@ afterEach(async () => {
   }
 });
 
-async function npmStart(dir: string, extraEnv: Record<string, string>): Promise<Started> {
+async function npmStart(dir: string, extraEnv: Record<string, string>, args: string[] = []): Promise<Started> {
   const port = await findFreePort();
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', POLL_INTERVAL: '500ms', ...extraEnv };
   for (const name of ['DATABASE_URL', 'RUNNINGHUB_API_KEY', 'RUNNINGHUB_BASE_URL', 'STORYBOARD_SKIP_BUILD']) {
     if (!(name in extraEnv)) delete env[name];
   }
   // Its own process group, as a terminal runs a foreground job: Ctrl-C is a SIGINT to the whole group.
-  const child = spawn(process.execPath, ['scripts/start.mjs'], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['scripts/start.mjs', ...args], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
   let text = '';
-  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return { child, output: () => text, config: path.join(dir, 'supervisor', 'supervisord.dev.conf'), apiUrl: `http://127.0.0.1:${port}` };
+  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return { child, output: () => text, config: path.join(dir, 'supervisor', 'supervisord.dev.conf'), apiUrl: `http://127.0.0.1:${extraEnv.PORT ?? port}` };
+}
+
+/** The output's line that starts with `prefix`, once it is there. */
+function lineOf(run: Started, prefix: string, timeoutMs = 120_000): Promise<string> {
+  return waitFor(
+    `a line "${prefix}…" from npm start`,
+    () => {
+      if (run.child.exitCode !== null) throw new Error(`npm start ended (${run.child.exitCode}):\n${run.output()}`);
+      return run.output().split('\n').find((line) => line.startsWith(prefix));
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
 }
 
 describe('npm start', () => {
@@ -88,6 +106,22 @@ describe('npm start', () => {
     };
     const statuses = await waitForRunning(['database', 'runninghub-simulator', 'api', 'task-processor'], status, 120_000);
     expect([...statuses.keys()].sort()).toEqual(['api', 'database', 'runninghub-simulator', 'task-processor']);
+
+    // One line says where to go once /readyz answers; the URLs in it work.
+    const ready = await lineOf(run, 'npm start: ready');
+    const api = run.apiUrl;
+    expect(ready).toMatch(new RegExp(`^npm start: ready: API ${api}/api/tasks, docs ${api}/docs(, dashboard ${api}/)?; Ctrl-C to stop$`));
+    expect((await fetch(`${api}/readyz`)).status).toBe(200);
+    expect((await fetch(`${api}/docs`)).status).toBe(200);
+
+    // A second start in the same checkout says so and leaves dist/ as it is.
+    const built = statSync(path.join(dir, 'dist', 'api.js')).mtimeMs;
+    const second = spawnSync(process.execPath, ['scripts/start.mjs'], { cwd: dir, encoding: 'utf8', env: { ...process.env, PORT: '1' } });
+    expect(second.status).toBe(1);
+    expect(second.stderr).toMatch(/^npm start: already running in this checkout \(supervisord pid \d+\): `npm run ctl -- status` to look/);
+    expect(second.stdout).toBe('');
+    expect(statSync(path.join(dir, 'dist', 'api.js')).mtimeMs).toBe(built);
+    expect(parseStatus(status().output).get('api')?.pid).toBe(statuses.get('api')?.pid);
 
     // The package.json script the README shows.
     const npmCtl = spawnSync('npm', ['run', '--silent', 'ctl', '--', 'status'], { cwd: dir, encoding: 'utf8' });
@@ -132,5 +166,89 @@ describe('npm start', () => {
       await simulator.stop();
       await database.drop();
     }
+  });
+
+  it('shows why a program cannot start: the end of its stderr log, at its first exit', async () => {
+    const dir = makeCheckout('port-taken', { prebuilt: true });
+    const database = await createTestDatabase('npm_start_port');
+    const taken = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const address = taken.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const run = await npmStart(dir, {
+        PORT: String(port),
+        DATABASE_URL: database.url,
+        RUNNINGHUB_API_KEY: 'unused',
+        RUNNINGHUB_BASE_URL: 'http://127.0.0.1:9',
+        STORYBOARD_SKIP_BUILD: '1',
+      });
+      await lineOf(run, 'npm start: api exited; the end of logs/api.err.log:', 90_000);
+      await waitFor('the cause under it', () => run.output().includes('EADDRINUSE'), { timeoutMs: 10_000 });
+      const cause = run.output().slice(run.output().indexOf('npm start: api exited'));
+      expect(cause).toMatch(/\n {4}api: failed to start: Error: listen EADDRINUSE[^\n]*127\.0\.0\.1:\d+/);
+      // Retries that fail the same way do not repeat it.
+      await waitFor('a second exit of the api', () => run.output().split('exited: api (').length > 2, { timeoutMs: 60_000 });
+      expect(run.output().split('npm start: api exited').length).toBe(2);
+      expect(run.output()).not.toContain('npm start: ready');
+
+      run.child.kill('SIGTERM');
+      const [code] = (await once(run.child, 'exit')) as [number | null];
+      expect(code, run.output()).toBe(0);
+    } finally {
+      taken.close();
+      await database.drop();
+    }
+  });
+});
+
+describe('npm run db', () => {
+  it('runs only PostgreSQL and the simulator, says where they are, and outlives its terminal (SIGHUP)', async () => {
+    const dir = makeCheckout('db', { prebuilt: true });
+    const [simulatorPort, databasePort] = [await findFreePort(), await findFreePort()];
+    expect(JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).scripts.db).toBe('node scripts/start.mjs --db');
+    const run = await npmStart(
+      dir,
+      // npm run db is the embedded parts whatever the environment says.
+      { SIMULATOR_PORT: String(simulatorPort), EMBEDDED_DATABASE_PORT: String(databasePort), STORYBOARD_SKIP_BUILD: '1', DATABASE_URL: 'postgresql://elsewhere/x' },
+      ['--db'],
+    );
+    const databaseUrl = `postgresql://postgres:postgres@127.0.0.1:${databasePort}/postgres`;
+    const ready = await lineOf(run, 'npm run db: ready');
+    expect(ready).toBe(`npm run db: ready: PostgreSQL ${databaseUrl}, RunningHub simulator http://127.0.0.1:${simulatorPort}; Ctrl-C or \`npm run ctl -- shutdown\` to stop`);
+    const status = () => parseStatus(ctl(['status'], { config: run.config }).output);
+    const before = status();
+    expect(before.get('database')?.state).toBe('RUNNING');
+    expect(before.get('runninghub-simulator')?.state).toBe('RUNNING');
+    expect(before.get('api')?.state).toBe('STOPPED');
+    expect(before.get('task-processor')?.state).toBe('STOPPED');
+    // The simulator answers HTTP (any status: the request is not a RunningHub call).
+    expect((await fetch(`http://127.0.0.1:${simulatorPort}/`)).status).toBeGreaterThanOrEqual(200);
+
+    const query = async () => {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        return (await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one;
+      } finally {
+        await client.end();
+      }
+    };
+    expect(await query()).toBe(1);
+
+    // The terminal closes: SIGHUP to its foreground process group.
+    process.kill(-run.child.pid!, 'SIGHUP');
+    await lineOf(run, 'npm run db: SIGHUP ignored');
+    expect(await query()).toBe(1);
+    const after = status().get('database');
+    expect(after?.state).toBe('RUNNING');
+    expect(after?.pid).toBe(before.get('database')?.pid);
+    expect(run.child.exitCode).toBeNull();
+
+    process.kill(-run.child.pid!, 'SIGINT');
+    const [code] = (await once(run.child, 'exit')) as [number | null];
+    expect(code, run.output()).toBe(0);
+    expect(leftovers(dir)).toEqual([]);
   });
 });

@@ -117,7 +117,7 @@ describe('supervisor/supervisord.dev.conf (npm start)', () => {
   const here = path.join(checkout, 'supervisor');
 
   it('starts the database first, then the simulator, the api and the processor', () => {
-    const conf = readWithReference(file, { STORYBOARD_DATABASE_AUTOSTART: 'true', STORYBOARD_SIMULATOR_AUTOSTART: 'true' });
+    const conf = readWithReference(file, { STORYBOARD_DATABASE_AUTOSTART: 'true', STORYBOARD_SIMULATOR_AUTOSTART: 'true', STORYBOARD_APP_AUTOSTART: 'true' });
     const order = [...conf.programs].sort((a, b) => a.priority - b.priority).map((p) => p.name);
     expect(order).toEqual(['database', 'runninghub-simulator', 'api', 'task-processor']);
     for (const p of conf.programs) {
@@ -135,17 +135,22 @@ describe('supervisor/supervisord.dev.conf (npm start)', () => {
   });
 
   it('leaves out the embedded parts when the start script says so', () => {
-    const conf = readWithReference(file, { STORYBOARD_DATABASE_AUTOSTART: 'false', STORYBOARD_SIMULATOR_AUTOSTART: 'false' });
+    const conf = readWithReference(file, { STORYBOARD_DATABASE_AUTOSTART: 'false', STORYBOARD_SIMULATOR_AUTOSTART: 'false', STORYBOARD_APP_AUTOSTART: 'true' });
     expect(byName(conf, 'database').autostart).toBe(false);
     expect(byName(conf, 'runninghub-simulator').autostart).toBe(false);
     expect(byName(conf, 'api').autostart).toBe(true);
   });
 
+  it('runs only the embedded parts for `npm run db`', () => {
+    const conf = readWithReference(file, { STORYBOARD_DATABASE_AUTOSTART: 'true', STORYBOARD_SIMULATOR_AUTOSTART: 'true', STORYBOARD_APP_AUTOSTART: 'false' });
+    expect(conf.programs.filter((p) => p.autostart).map((p) => p.name).sort()).toEqual(['database', 'runninghub-simulator']);
+  });
+
   it('expands only the variables scripts/start.mjs sets', () => {
     const used = [...readFileSync(file, 'utf8').matchAll(/%\(ENV_(\w+)\)s/g)].map((m) => m[1]!);
-    expect(new Set(used)).toEqual(new Set(['STORYBOARD_DATABASE_AUTOSTART', 'STORYBOARD_SIMULATOR_AUTOSTART']));
+    expect(new Set(used)).toEqual(new Set(['STORYBOARD_DATABASE_AUTOSTART', 'STORYBOARD_SIMULATOR_AUTOSTART', 'STORYBOARD_APP_AUTOSTART']));
     const start = readRepoFile('scripts/start.mjs');
-    for (const variable of used) expect(start).toContain(`env.${variable} = 'true'`);
+    for (const variable of used) expect(start).toMatch(new RegExp(`env\\.${variable} = ('true'|.*\\? 'false' : 'true')`));
     // Without them the file is refused, by name: the start script is the way to run it.
     expect(() => readWithReference(file)).toThrow(/ENV_STORYBOARD_DATABASE_AUTOSTART/);
   });

@@ -53,7 +53,7 @@ export function peerVerdict(
   if (missing.length === 0) return { run: true };
   const inCi = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
   if (!inCi) return { run: false, skip: true };
-  return { run: false, skip: false, message: `CI is set but this suite's peers are missing: ${missing.join(', ')} (.ci/run installs supervisor, tini, util-linux)` };
+  return { run: false, skip: false, message: `CI is set but this suite's peers are missing: ${missing.join(', ')} (npm test installs them: scripts/test-machine.mjs)` };
 }
 
 /** `describe` for a suite that needs real programs: runs, skips, or fails naming them (see peerVerdict). */

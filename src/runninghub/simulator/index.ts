@@ -38,7 +38,7 @@ export async function startSimulator(options: Partial<SimulatorOptionsInput> = {
     counters: () => server.counters(),
     tasks: () => server.tasks(),
     reset: () => server.reset(),
-    setOptions: (patch) => server.setOptions(patch as Record<string, unknown>),
+    setOptions: (patch) => server.setOptions(patch),
     options: () => structuredClone(server.engine.options),
     occupy: (apiKey, n, durationMs) => server.engine.occupy(apiKey, n, durationMs ?? null).map((t) => t.taskId),
     release: (apiKey) => server.engine.release(apiKey ?? null),

@@ -39,7 +39,7 @@ export class WebhookSender {
       ok = response.ok;
       result = String(response.status);
     } catch (error) {
-      result = controller.signal.aborted ? `timeout after ${timeoutMs} ms` : error instanceof Error ? String(error.cause ?? error.message) : String(error);
+      result = controller.signal.aborted ? `timeout after ${timeoutMs} ms` : error instanceof Error ? (error.cause instanceof Error ? String(error.cause) : error.message) : String(error);
     } finally {
       clearTimeout(timer);
       this.inFlight.delete(controller);

@@ -3,7 +3,7 @@
 // server_configs_from_parser) step by step, so that the first error is the one supervisord reports.
 
 import { randomInt } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -84,7 +84,7 @@ export function nonPosixTokens(text: string, extraWordchars: string): string[] {
     while (i < chars.length && chars[i] !== '\n') i += 1;
     if (i < chars.length) i += 1;
   };
-  let state: 'space' | 'word' | string = 'space';
+  let state: string = 'space'; // 'space', 'word', or the quote character being read
   let token = '';
   while (i <= chars.length) {
     const ch = i < chars.length ? (chars[i] ?? '') : '';

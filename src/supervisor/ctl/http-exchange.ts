@@ -33,7 +33,7 @@ export function exchange(target: ConnectTarget, request: Buffer, handlers: Excha
     if (error) handlers.error(error);
     else handlers.end();
   };
-  let headBuffer: Buffer | null = Buffer.alloc(0) as Buffer;
+  let headBuffer: Buffer | null = Buffer.alloc(0);
   let mode: 'length' | 'chunked' | 'close' = 'close';
   let remaining = 0;
   let chunkBuffer: Buffer = Buffer.alloc(0);

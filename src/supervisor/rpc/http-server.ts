@@ -141,12 +141,12 @@ export function createRequestHandler(
   };
 }
 
-function readBody(req: IncomingMessage): Promise<string | 'too-large'> {
+function readBody(req: IncomingMessage): Promise<string | null> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? '0');
     if (declared > MAX_BODY_BYTES) {
       req.resume();
-      resolve('too-large');
+      resolve(null);
       return;
     }
     const chunks: Buffer[] = [];
@@ -157,7 +157,7 @@ function readBody(req: IncomingMessage): Promise<string | 'too-large'> {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
         done = true;
-        resolve('too-large');
+        resolve(null);
         return;
       }
       chunks.push(chunk);
@@ -171,7 +171,7 @@ function readBody(req: IncomingMessage): Promise<string | 'too-large'> {
 
 async function handleRpc(rpc: SupervisorRpc, req: IncomingMessage, res: ServerResponse, log: ControlLog): Promise<void> {
   const body = await readBody(req);
-  if (body === 'too-large') {
+  if (body === null) {
     sendError(res, 413, { Connection: 'close' });
     res.on('finish', () => req.destroy());
     return;

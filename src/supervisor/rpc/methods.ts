@@ -55,14 +55,14 @@ function define<const P extends readonly Param<unknown>[]>(definition: {
   returns: WireType;
   params: P;
   guarded?: boolean;
-  run(args: ParamValues<P>): Promise<XmlRpcValue> | XmlRpcValue;
+  run: (args: ParamValues<P>) => Promise<XmlRpcValue> | XmlRpcValue;
 }): MethodDefinition {
   const schemas = definition.params.map((p) => p.schema) as [z.ZodType];
   return {
     guarded: true,
     ...definition,
-    schema: z.tuple(schemas) as z.ZodType<unknown[], unknown>,
-    run: definition.run as (args: never) => Promise<XmlRpcValue> | XmlRpcValue,
+    schema: z.tuple(schemas),
+    run: definition.run,
   };
 }
 

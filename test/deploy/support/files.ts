@@ -57,7 +57,7 @@ export function which(command: string): string | undefined {
 /** A command the tests need: its path, or an error saying how CI gets it. */
 export function requireCommand(command: string, aptPackage: string): string {
   const found = which(command);
-  if (!found) throw new Error(`${command} is not installed: apt-get install ${aptPackage} (.ci/run does)`);
+  if (!found) throw new Error(`${command} is not installed: apt-get install ${aptPackage} (npm test does, as root: scripts/test-machine.mjs)`);
   return found;
 }
 

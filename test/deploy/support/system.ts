@@ -62,7 +62,7 @@ export async function waitForRunning(names: string[], run: () => CtlResult, time
       { timeoutMs, intervalMs: 250 },
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}\nlast status:\n${last}`);
+    throw new Error(`${(error as Error).message}\nlast status:\n${last}`, { cause: error });
   }
 }
 
@@ -88,8 +88,8 @@ export async function startSimulatorProgram(): Promise<RunningProgram> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
-  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
   await waitFor('the RunningHub simulator to listen', async () => {
     if (child.exitCode !== null) throw new Error(`simulator exited ${child.exitCode}: ${text}`);
@@ -139,7 +139,7 @@ export async function createTaskAndWaitForSuccess(apiUrl: string, label: string,
       { timeoutMs, intervalMs: 200 },
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}; last: ${JSON.stringify(last)}`);
+    throw new Error(`${(error as Error).message}; last: ${JSON.stringify(last)}`, { cause: error });
   }
 }
 
