@@ -154,6 +154,29 @@ export function describeInvalidUtf8(bytes: Uint8Array, invalid: InvalidUtf8): st
   return `'utf-8' codec can't decode bytes in position ${invalid.position}-${invalid.end - 1}: ${invalid.reason}`;
 }
 
+/**
+ * UTF-8 bytes as text where every undecodable sequence is replaced by U+DFFF, a lone surrogate, which
+ * valid UTF-8 can never produce: after parsing (JSON, a form), findUnsafeTextIn then names the field
+ * that held the bad bytes. `invalid` is the first bad sequence, null when the bytes were all UTF-8.
+ */
+export function decodeUtf8Marking(bytes: Uint8Array): { text: string; invalid: InvalidUtf8 | null } {
+  const strict = decodeUtf8Strict(bytes);
+  if (strict !== undefined) return { text: strict, invalid: null };
+  let text = '';
+  let first: InvalidUtf8 | null = null;
+  let rest = bytes;
+  for (;;) {
+    const invalid = findInvalidUtf8(rest);
+    if (invalid === null) break;
+    first ??= { ...invalid, position: invalid.position + (bytes.length - rest.length), end: invalid.end + (bytes.length - rest.length) };
+    text += strictDecoder.decode(rest.subarray(0, invalid.position)) + INVALID_UTF8_MARKER;
+    rest = rest.subarray(invalid.end);
+  }
+  return { text: text + strictDecoder.decode(rest), invalid: first };
+}
+
+export const INVALID_UTF8_MARKER = '\uDFFF';
+
 // --- repairing text we must keep (RunningHub's replies) ---------------------------------------------
 
 /** `text` with every character breaking the rule replaced by U+FFFD, and how many were. */
