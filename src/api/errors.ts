@@ -89,7 +89,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
       ? [408, 'Request Timeout', errorBody('REQUEST_TIMEOUT', 'the request did not arrive in time')]
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'Request Header Fields Too Large', errorBody('HEADERS_TOO_LARGE', 'the request headers are too large')]
-        : [400, 'Bad Request', errorBody('MALFORMED_REQUEST', `malformed HTTP request (${error.code ?? 'parse error'}): headers must not hold control characters such as NUL`)];
+        : [400, 'Bad Request', errorBody('MALFORMED_REQUEST', `malformed HTTP request (${error.code ?? 'parse error'}), e.g. a header holding a control character such as NUL`)];
   const text = JSON.stringify(body);
   if (socket.writable) {
     socket.write(
