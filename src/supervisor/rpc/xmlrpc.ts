@@ -165,7 +165,9 @@ function requestText(body: string | Uint8Array): string {
   const bad = NOT_XML_CHAR.exec(text);
   if (bad !== null) {
     const unsafe = findUnsafeText(text);
-    const what = unsafe !== null && unsafe.index === bad.index ? describeUnsafeText(unsafe) : `holds U+${(bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')} at character ${bad.index + 1}`;
+    const codePoint = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    const what =
+      unsafe !== null && unsafe.index === bad.index ? describeUnsafeText(unsafe) : `holds U+${codePoint} at character ${bad.index + 1}`;
     throw new XmlRpcParseError(`not well-formed (invalid token): the request ${what}`);
   }
   return text;

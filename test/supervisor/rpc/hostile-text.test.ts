@@ -74,10 +74,13 @@ const METHODS = [
 ] as const;
 
 function call(method: (typeof METHODS)[number], text: Buffer): Buffer {
-  const params = method.params(text).map((p) =>
-    p.toString('latin1').startsWith('<int>') ? Buffer.concat([Buffer.from('<param><value>'), p, Buffer.from('</value></param>\n')]) : Buffer.concat([Buffer.from('<param><value><string>'), p, Buffer.from('</string></value></param>\n')]),
-  );
-  return Buffer.concat([Buffer.from(`<?xml version='1.0'?>\n<methodCall>\n<methodName>${method.name}</methodName>\n<params>\n`), ...params, Buffer.from('</params>\n</methodCall>\n')]);
+  const params = method.params(text).map((p) => {
+    const typed = p.toString('latin1').startsWith('<int>');
+    const [open, close] = typed ? ['<param><value>', '</value></param>\n'] : ['<param><value><string>', '</string></value></param>\n'];
+    return Buffer.concat([Buffer.from(open), p, Buffer.from(close)]);
+  });
+  const head = `<?xml version='1.0'?>\n<methodCall>\n<methodName>${method.name}</methodName>\n<params>\n`;
+  return Buffer.concat([Buffer.from(head), ...params, Buffer.from('</params>\n</methodCall>\n')]);
 }
 
 describeWithRealPeers('hostile text on the control socket, ours against Debian supervisord (property, fixed seed)', () => {
