@@ -1,9 +1,10 @@
 // The text rule (src/shared/text.ts) at every boundary of the API, through the real app, a real
 // database and real HTTP: the cases reported in issue 15, and one of each kind of boundary.
 import { connect } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { installErrorHandlers } from '../../src/api/errors.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startTestApp, validTask } from './support.js';
 
@@ -178,5 +179,23 @@ describe('hostile text at the API boundary', () => {
       expect(reply).toMatch(/^HTTP\/1\.1 400/);
       expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { code: 'MALFORMED_REQUEST' } });
     });
+  });
+
+  it('a route that forgets the boundary fails loudly: the database refuses the text, the api answers 500 UNCHECKED_TEXT', async () => {
+    const forgetful = Fastify({ logger: false });
+    installErrorHandlers(forgetful);
+    // A parser that hands any text through, unchecked: the database layer is the last line.
+    forgetful.removeContentTypeParser('text/plain');
+    forgetful.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+    forgetful.post('/forgetful', async (req) => (await db.pool.query('SELECT $1::text AS t', [req.body])).rows[0]);
+    try {
+      const ok = await forgetful.inject({ method: 'POST', url: '/forgetful', headers: { 'content-type': 'text/plain' }, payload: 'fine' });
+      expect(ok.json()).toEqual({ t: 'fine' });
+      const res = await forgetful.inject({ method: 'POST', url: '/forgetful', headers: { 'content-type': 'text/plain' }, payload: 'a\u0000b' });
+      expect(res.statusCode).toBe(500);
+      expect(res.json()).toEqual({ error: { code: 'UNCHECKED_TEXT', message: expect.any(String), details: null } });
+    } finally {
+      await forgetful.close();
+    }
   });
 });
