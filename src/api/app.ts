@@ -10,9 +10,10 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Pool } from '../db/index.js';
 import type { ApiConfig } from './config.js';
-import { errorBody, installErrorHandlers } from './errors.js';
+import { clientErrorHandler, errorBody, installErrorHandlers } from './errors.js';
 import { installMetrics } from './metrics.js';
 import { registerRoutes } from './routes/index.js';
+import { installTextBoundary, parseJsonBodyStrictly, parseQuerystringStrictly } from './text-boundary.js';
 
 export interface AppDeps {
   pool: Pool;
@@ -61,6 +62,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     keepAliveTimeout: 10_000,
     // Fastify's own 503-while-closing and bad-URL replies have another shape: ours are below.
     return503OnClosing: false,
+    // Undecodable bytes are refused (text-boundary.ts), not kept as `%FF` or turned into U+FFFD.
+    routerOptions: { querystringParser: parseQuerystringStrictly },
+    // A request Node's parser refuses (e.g. a NUL in a header) gets our error shape too.
+    clientErrorHandler,
     frameworkErrors: (error, _request, reply) => {
       // Called before routing, so the reply carries no route schema types.
       const raw = reply as unknown as FastifyReply;
@@ -85,19 +90,34 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);
+  installTextBoundary(app);
   // Bodies are JSON only: anything else is 415, not a string handed to a route that expects an object.
   app.removeContentTypeParser('text/plain');
   // cancel and retry take no body, but many clients send `content-type: application/json` on every
   // POST: an empty JSON body means "no body" (POST /api/tasks then fails validation, with a 400).
+  // The bytes are decoded strictly and every string checked (text-boundary.ts).
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') {
-      done(null, undefined);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    let parsed: unknown;
+    try {
+      parsed = parseJsonBodyStrictly(bytes, (text) => {
+        let result: unknown;
+        let failure: Error | null = null;
+        // Fastify's parser (secure against __proto__ / constructor.prototype) answers synchronously.
+        jsonParser(request, text, (error, value) => {
+          failure = error;
+          result = value;
+        });
+        if (failure) throw failure;
+        return result;
+      });
+    } catch (error) {
+      done(error as Error, undefined);
       return;
     }
-    void jsonParser(request, text, done);
+    done(null, parsed);
   });
 
   await app.register(fastifySwagger, {

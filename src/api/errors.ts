@@ -1,7 +1,8 @@
 // One error shape for every reply that is not a success: {error: {code, message, details}}.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isDatabaseUnavailable } from '../db/index.js';
+import type { Socket } from 'node:net';
+import { isDatabaseUnavailable, isUnsafeTextParameter } from '../db/index.js';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -62,6 +63,12 @@ export function installErrorHandlers(app: FastifyInstance): void {
       const code = FASTIFY_CODES[error.code] ?? error.code.replace(/^FST_ERR_/, '');
       return reply.code(error.statusCode).send(errorBody(code, error.message));
     }
+    if (isUnsafeTextParameter(error)) {
+      // The database refused text that every boundary should have refused first (text-boundary.ts):
+      // a bug on our side, not the client's, so a 500 with its own code that tests look for.
+      request.log.error({ err: error, event: 'text.unchecked' }, 'text that breaks the text rule reached the database');
+      return reply.code(500).send(errorBody('UNCHECKED_TEXT', 'internal error: text was not checked before the database (see the API log)'));
+    }
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send(errorBody('INTERNAL_ERROR', 'internal error (see the API log)'));
   });
@@ -69,4 +76,25 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     return reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
+}
+
+/**
+ * Fastify's clientErrorHandler: a request Node's HTTP parser refused (a NUL or another control
+ * character in a header, a malformed request line) gets our error shape instead of Fastify's.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, body] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', errorBody('REQUEST_TIMEOUT', 'the request did not arrive in time')]
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', errorBody('HEADERS_TOO_LARGE', 'the request headers are too large')]
+        : [400, 'Bad Request', errorBody('MALFORMED_REQUEST', `malformed HTTP request (${error.code ?? 'parse error'}), e.g. a header holding a control character such as NUL`)];
+  const text = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${text}`,
+    );
+  }
+  socket.destroy(error);
 }

@@ -2,6 +2,7 @@
 // validates with them and @fastify/swagger turns the same schemas into the OpenAPI document.
 import { z } from 'zod';
 import { TASK_STATUSES, nodeInfoListSchema, taskOutputSchema, type AiTask, type TaskCursor } from '../db/index.js';
+import { safeText } from '../shared/text.js';
 
 /** RunningHub ids are 19-digit numbers: JSON numbers that long lose digits, so only strings pass. */
 const runninghubId = (what: string) =>
@@ -13,9 +14,10 @@ export const taskStatusSchema = z.enum(TASK_STATUSES);
 
 export const createTaskBodySchema = z
   .strictObject({
-    entityType: z.string().min(1).max(100),
-    entityId: z.string().min(1).max(200),
-    entityName: z.string().min(1).max(500),
+    // The parsers refuse such text first (text-boundary.ts); the schema states the rule as well.
+    entityType: safeText().min(1).max(100),
+    entityId: safeText().min(1).max(200),
+    entityName: safeText().min(1).max(500),
     workflowId: runninghubId('workflowId').optional(),
     webappId: runninghubId('webappId').optional(),
     nodeInfoList: nodeInfoListSchema.max(200).default([]),
@@ -30,8 +32,7 @@ export const createTaskBodySchema = z
   .meta({ id: 'CreateTask' });
 
 export const idempotencyHeadersSchema = z.object({
-  'idempotency-key': z
-    .string()
+  'idempotency-key': safeText()
     .min(1)
     .max(255)
     .optional()
@@ -126,8 +127,8 @@ export const listTasksQuerySchema = z.strictObject({
     })
     .optional()
     .describe(`One status or a comma-separated list: ${TASK_STATUSES.join(', ')}`),
-  entityType: z.string().min(1).max(100).optional(),
-  entityId: z.string().min(1).max(200).optional(),
+  entityType: safeText().min(1).max(100).optional(),
+  entityId: safeText().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: cursorSchema.optional().describe('nextCursor of the previous page'),
 });

@@ -1,5 +1,10 @@
 // Public surface of the database component. Other components import from here only.
-export { createPool, isDatabaseUnavailable, type PoolSettings, type Pool, type PoolClient } from './pool.js';
+export {
+  createPool,
+  isDatabaseUnavailable,
+  UnsafeTextParameterError,
+  isUnsafeTextParameter,
+  type PoolSettings, type Pool, type PoolClient } from './pool.js';
 export { runMigrations, loadMigrations, MIGRATIONS_DIR, type Migration } from './migrate.js';
 export { startEmbeddedPostgres, findFreePort, type EmbeddedPostgresOptions, type RunningPostgres } from './embedded.js';
 // The task's life (statuses, phases, transitions, results, wake-ups): src/db/tasks/life.ts.

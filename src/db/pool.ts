@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { findUnsafeTextIn, formatTextPath } from '../shared/text.js';
 
 // int8 (bigint) and numeric come back as strings by default (pg's choice, kept): count(*) results
 // are converted where used. Timestamps are Date objects.
@@ -27,6 +28,7 @@ export function createPool(settings: PoolSettings): pg.Pool {
     query_timeout: (settings.statementTimeoutMillis ?? 10_000) + 2_000,
     // Idle clients must not keep a process alive that is otherwise done.
     allowExitOnIdle: true,
+    Client: TextCheckingClient,
   });
   // An idle client that loses its server (database restart) emits 'error' on the pool; without a
   // listener that would crash the process. The next query simply gets a fresh connection.
@@ -35,6 +37,83 @@ export function createPool(settings: PoolSettings): pg.Pool {
 }
 
 export type { Pool, PoolClient } from 'pg';
+
+/**
+ * A query parameter holds text PostgreSQL cannot store faithfully (U+0000, a lone surrogate; see
+ * src/shared/text.ts), or PostgreSQL refused such text inside a JSON parameter. Every boundary refuses
+ * that text before it gets here, so this error means a path that forgot the boundary rule: it is
+ * never a driver error, and the statement was not sent (or was rolled back by PostgreSQL).
+ */
+export class UnsafeTextParameterError extends Error {
+  override name = 'UnsafeTextParameterError';
+}
+
+export function isUnsafeTextParameter(error: unknown): error is UnsafeTextParameterError {
+  return error instanceof UnsafeTextParameterError;
+}
+
+/** The problem with a statement's parameters, or null. pg sends objects as JSON and arrays as arrays. */
+function unsafeParameter(values: readonly unknown[]): UnsafeTextParameterError | null {
+  for (const [index, value] of values.entries()) {
+    const issue = findUnsafeTextIn(value)[0];
+    if (issue) {
+      const where = issue.path.length > 0 ? ` at ${formatTextPath(issue.path)}` : '';
+      return new UnsafeTextParameterError(`query parameter $${index + 1}${where} ${issue.message}`);
+    }
+  }
+  return null;
+}
+
+// PostgreSQL's own refusals of such text when it arrives escaped in JSON (`"\u0000"`, `"\ud800"`):
+// 22P05 untranslatable_character, 22021 character_not_in_repertoire, and 22P02 for a lone surrogate.
+function asUnsafeText(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const { code, detail } = error as { code?: unknown; detail?: unknown };
+  const surrogate = code === '22P02' && typeof detail === 'string' && /surrogate/i.test(detail);
+  if (code === '22P05' || code === '22021' || surrogate) {
+    return new UnsafeTextParameterError(`PostgreSQL refused text in a parameter: ${error.message}`, { cause: error });
+  }
+  return error;
+}
+
+type QueryCallback = (error: Error | null, result: unknown) => void;
+
+/**
+ * pg.Client whose every statement (pool.query, client.query in withClient/inTransaction) has its
+ * parameters checked first: pg itself would turn a lone surrogate into U+FFFD without a word, and
+ * U+0000 into a driver error that looks like a bug in the SQL.
+ */
+class TextCheckingClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    const send = this.query.bind(this) as (...args: unknown[]) => unknown;
+    const checked = (...args: unknown[]): unknown => {
+      const [config, values] = args;
+      const params = Array.isArray(values)
+        ? values
+        : typeof config === 'object' && config !== null && Array.isArray((config as { values?: unknown }).values)
+          ? ((config as { values: unknown[] }).values)
+          : [];
+      const callbackAt = args.findIndex((arg, index) => index > 0 && typeof arg === 'function');
+      const callback = callbackAt === -1 ? undefined : (args[callbackAt] as QueryCallback);
+      const refused = unsafeParameter(params);
+      if (refused) {
+        if (callback) {
+          process.nextTick(callback, refused, undefined);
+          return undefined;
+        }
+        return Promise.reject(refused);
+      }
+      if (callback) {
+        args[callbackAt] = ((error, result) => callback(error === null ? null : (asUnsafeText(error) as Error), result)) satisfies QueryCallback;
+        return send(...args);
+      }
+      const sent = send(...args);
+      return sent instanceof Promise ? sent.catch((error: unknown) => Promise.reject(asUnsafeText(error))) : sent;
+    };
+    this.query = checked as pg.Client['query'];
+  }
+}
 
 /** Anything a single statement can run on: the pool, or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;

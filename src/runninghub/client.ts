@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Logger } from '../shared/logger.js';
 import { RunningHubError } from './errors.js';
-import { parseJsonKeepingBigIntegers } from './json.js';
+import { decodeUtf8Replacing } from '../shared/text.js';
+import { parseRunningHubJson } from './json.js';
 import {
   accountDataSchema,
   createDataSchema,
@@ -62,7 +63,7 @@ export function createRunningHubClient(options: RunningHubClientOptions): Runnin
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = request?.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
     let status: number;
-    let text: string;
+    let bytes: Uint8Array;
     try {
       const response = await fetch(`${baseUrl}${path}`, {
         method: 'POST',
@@ -76,23 +77,32 @@ export function createRunningHubClient(options: RunningHubClientOptions): Runnin
         signal,
       });
       status = response.status;
-      text = await response.text();
+      bytes = new Uint8Array(await response.arrayBuffer());
     } catch (error) {
       const failure = transportFailure(operation, error, timeout, timeoutMs);
       logger?.debug({ event: 'runninghub.call', operation, code: failure.code, ms: elapsed(started) }, 'RunningHub call failed');
       throw failure;
     }
 
+    // Text we cannot store is replaced, not refused: the reply still says what happened to the task.
+    const { text, repaired: undecodable } = decodeUtf8Replacing(bytes);
+    const repairedFields: string[] = undecodable ? ['(bytes that are not UTF-8)'] : [];
     let envelope: Envelope | undefined;
     let problem: string | undefined;
     try {
-      const parsed = envelopeSchema.safeParse(parseJsonKeepingBigIntegers(text));
+      const parsed = envelopeSchema.safeParse(parseRunningHubJson(text, (paths) => repairedFields.push(...paths)));
       if (parsed.success) envelope = parsed.data;
       else problem = `not a RunningHub envelope: ${z.prettifyError(parsed.error)}`;
     } catch {
       problem = `not JSON: ${JSON.stringify(text.slice(0, 200))}`;
     }
 
+    if (repairedFields.length > 0) {
+      logger?.warn(
+        { event: 'runninghub.text_replaced', operation, httpStatus: status, fields: repairedFields },
+        'RunningHub reply held text that cannot be stored (NUL, lone surrogates or bytes that are not UTF-8): replaced with U+FFFD',
+      );
+    }
     const done = (code: string) => logger?.debug({ event: 'runninghub.call', operation, httpStatus: status, code, ms: elapsed(started) }, 'RunningHub call');
     if (status < 200 || status > 299) {
       // A business error may come with a non-2xx status (unknown path: 404 + 412); keep its code.
@@ -144,7 +154,14 @@ export function createRunningHubClient(options: RunningHubClientOptions): Runnin
         clientId: data.clientId,
         taskStatus: data.taskStatus,
         netWssUrl: data.netWssUrl,
-        nodeErrors: nodeErrorsOf(data.promptTips, parseJsonKeepingBigIntegers),
+        nodeErrors: nodeErrorsOf(data.promptTips, (tips) =>
+          parseRunningHubJson(tips, (paths) =>
+            logger?.warn(
+              { event: 'runninghub.text_replaced', operation, fields: paths.map((p) => `promptTips.${p}`) },
+              'RunningHub promptTips held text that cannot be stored: replaced with U+FFFD',
+            ),
+          ),
+        ),
       };
     },
 

@@ -22,9 +22,9 @@ export {
   type RequestOptions,
 } from './client.js';
 export { runningHubEnvSchema, runningHubClientOptionsFromEnv, type RunningHubEnv } from './env.js';
-export { parseWebhookEvent, InvalidWebhookError } from './webhook.js';
+export { parseWebhookEvent, InvalidWebhookError, type ParseWebhookOptions } from './webhook.js';
 export { describeTaskFailure } from './failure.js';
-export { parseJsonKeepingBigIntegers } from './json.js';
+export { parseJsonKeepingBigIntegers, parseRunningHubJson } from './json.js';
 export {
   startSimulator,
   connectSimulator,

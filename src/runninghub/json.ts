@@ -1,3 +1,5 @@
+import { replaceUnsafeTextIn } from '../shared/text.js';
+
 // RunningHub's schema declares task ids as int64 although the examples send strings. A 19-digit id sent
 // as a JSON number would be rounded by JSON.parse (Node 20 has no access to a number's source text in a
 // reviver), so integer literals too large for a double are turned into strings before parsing.
@@ -51,4 +53,16 @@ function quoteUnsafeIntegers(text: string): string {
 function isNumberChar(c: number): boolean {
   // digits, '.', 'e', 'E', '+', '-'
   return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
+}
+
+/**
+ * RunningHub's JSON (a reply, a webhook, a JSON string inside one) as we keep it: big integers as
+ * strings, and text that cannot be stored (U+0000, lone surrogates; src/shared/text.ts) replaced by
+ * U+FFFD, because a task must not be lost over a character in an error message. `onRepaired` gets
+ * the paths of the strings that were, for a note in the log.
+ */
+export function parseRunningHubJson(text: string, onRepaired?: (paths: string[]) => void): unknown {
+  const { value, repairedPaths } = replaceUnsafeTextIn(parseJsonKeepingBigIntegers(text));
+  if (repairedPaths.length > 0) onRepaired?.(repairedPaths);
+  return value;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { parseJsonKeepingBigIntegers } from './json.js';
+import { replaceUnsafeTextIn } from '../shared/text.js';
+import { parseRunningHubJson } from './json.js';
 import { envelopeSchema, outcomeOfEnvelope, webhookBodySchema } from './schemas.js';
 import type { WebhookEvent } from './types.js';
 
@@ -7,16 +8,25 @@ export class InvalidWebhookError extends Error {
   override name = 'InvalidWebhookError';
 }
 
+export interface ParseWebhookOptions {
+  /**
+   * Called with the fields whose text could not be stored (U+0000, lone surrogates) and was replaced
+   * by U+FFFD: the event is still used (src/shared/text.ts), the caller notes it in its log.
+   */
+  onTextReplaced?: (fields: string[]) => void;
+}
+
 /**
  * Parse RunningHub's webhook POST body: `{event: "TASK_END", taskId, eventData: "<outputs reply as JSON>"}`.
  * Pass the raw body text when you can, so a task id sent as a JSON number keeps all its digits.
  */
-export function parseWebhookEvent(body: unknown): WebhookEvent {
-  const value = typeof body === 'string' ? parseOrThrow(body, 'body') : body;
+export function parseWebhookEvent(body: unknown, options: ParseWebhookOptions = {}): WebhookEvent {
+  const note = options.onTextReplaced;
+  const value = typeof body === 'string' ? parseOrThrow(body, 'body', note) : repaired(body, 'body', note);
   const parsed = webhookBodySchema.safeParse(value);
   if (!parsed.success) throw new InvalidWebhookError(`webhook body: ${z.prettifyError(parsed.error)}`);
   const { event, taskId, eventData } = parsed.data;
-  const data = typeof eventData === 'string' ? parseOrThrow(eventData, 'eventData') : eventData;
+  const data = typeof eventData === 'string' ? parseOrThrow(eventData, 'eventData', note) : repaired(eventData, 'eventData', note);
   const envelope = envelopeSchema.safeParse(data);
   if (!envelope.success) throw new InvalidWebhookError(`webhook eventData: ${z.prettifyError(envelope.error)}`);
   const result = outcomeOfEnvelope(envelope.data);
@@ -31,9 +41,15 @@ export function parseWebhookEvent(body: unknown): WebhookEvent {
   return { event, taskId, outcome };
 }
 
-function parseOrThrow(text: string, what: string): unknown {
+function repaired(value: unknown, what: string, note: ParseWebhookOptions['onTextReplaced']): unknown {
+  const result = replaceUnsafeTextIn(value);
+  if (result.repairedPaths.length > 0) note?.(result.repairedPaths.map((path) => `${what}.${path}`));
+  return result.value;
+}
+
+function parseOrThrow(text: string, what: string, note: ParseWebhookOptions['onTextReplaced']): unknown {
   try {
-    return parseJsonKeepingBigIntegers(text);
+    return parseRunningHubJson(text, note && ((paths) => note(paths.map((path) => `${what}.${path}`))));
   } catch (error) {
     throw new InvalidWebhookError(`webhook ${what} is not JSON: ${(error as Error).message}`);
   }

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, findFreePort, isDatabaseUnavailable, type Pool } from '../../src/db/index.js';
+import {
+  createPool,
+  findFreePort,
+  isDatabaseUnavailable,
+  isUnsafeTextParameter,
+  UnsafeTextParameterError,
+  type Pool,
+} from '../../src/db/index.js';
+import { inTransaction } from '../../src/db/pool.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 describe('isDatabaseUnavailable', () => {
@@ -53,5 +61,52 @@ describe('pool against a real server', () => {
     );
     expect(error).toBeInstanceOf(Error);
     expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+
+  describe('text PostgreSQL cannot keep', () => {
+    const refusal = (promise: Promise<unknown>) =>
+      promise.then(
+        () => null,
+        (e: unknown) => e,
+      );
+
+    it('refuses a NUL or a lone surrogate in a parameter before sending it, with an error of its own kind', async () => {
+      for (const bad of ['a\u0000b', 'a\ud800b', '\udc00']) {
+        const error = await refusal(db.pool.query('SELECT $1::text AS t', [bad]));
+        expect(error).toBeInstanceOf(UnsafeTextParameterError);
+        expect(isUnsafeTextParameter(error)).toBe(true);
+        expect(isDatabaseUnavailable(error)).toBe(false);
+        expect((error as Error).message).toMatch(/^query parameter \$1 contains/);
+      }
+      // Inside arrays and objects (sent as PostgreSQL arrays and JSON) too, named by path.
+      const inArray = await refusal(db.pool.query('SELECT $1::text[] AS t', [['ok', 'x\u0000']]));
+      expect((inArray as Error).message).toMatch(/^query parameter \$1 at 1 contains U\+0000/);
+      const inObject = await refusal(db.pool.query('SELECT $1::jsonb AS t', [{ list: [{ value: 'a\ud83d' }] }]));
+      expect((inObject as Error).message).toMatch(/^query parameter \$1 at list\.0\.value contains a lone surrogate U\+D83D/);
+      // The pool is still usable, and good text (astral characters included) goes through unchanged.
+      const { rows } = await db.pool.query<{ t: string }>('SELECT $1::text AS t', ['ok \ud83d\ude00 é']);
+      expect(rows[0]!.t).toBe('ok \ud83d\ude00 é');
+    });
+
+    it("turns PostgreSQL's refusal of escaped NUL and surrogates in JSON text into the same error", async () => {
+      for (const json of ['{"a":"\\u0000"}', '{"a":"\\ud800"}']) {
+        const error = await refusal(db.pool.query('SELECT $1::jsonb AS j', [json]));
+        expect(error).toBeInstanceOf(UnsafeTextParameterError);
+        expect((error as Error).cause).toMatchObject({ code: expect.stringMatching(/^22/) });
+      }
+    });
+
+    it('refuses inside a transaction on a checked-out client, and the transaction rolls back', async () => {
+      await db.pool.query('CREATE TABLE IF NOT EXISTS text_check (t text)');
+      const error = await refusal(
+        inTransaction(db.pool, async (client) => {
+          await client.query('INSERT INTO text_check VALUES ($1)', ['kept?']);
+          await client.query('INSERT INTO text_check VALUES ($1)', ['a\u0000']);
+        }),
+      );
+      expect(error).toBeInstanceOf(UnsafeTextParameterError);
+      const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM text_check');
+      expect(rows[0]).toEqual({ n: 0 });
+    });
   });
 });

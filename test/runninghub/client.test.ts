@@ -368,3 +368,89 @@ describe('the API key stays secret', () => {
     expect(() => createRunningHubClient({ baseUrl: 'www.runninghub.cn', apiKey: API_KEY })).toThrow(/baseUrl is not a URL/);
   });
 });
+
+describe('text in replies that cannot be stored', () => {
+  let hostile: Server;
+  let hostileUrl: string;
+  /** The next reply's raw bytes, by path. */
+  const replies = new Map<string, Buffer>();
+  beforeAll(async () => {
+    hostile = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(replies.get(req.url ?? '') ?? Buffer.from('{"code":0,"msg":"","data":null}'));
+      });
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    hostileUrl = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => hostile.close(() => resolve()));
+  });
+
+  function loggingClient(): { client: RunningHubClient; lines: Record<string, unknown>[] } {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    return { client: createRunningHubClient({ baseUrl: hostileUrl, apiKey: API_KEY, logger: pino({ level: 'info' }, sink) }), lines };
+  }
+
+  it('keeps a failure whose message and traceback hold NUL, lone surrogates and bytes that are not UTF-8, with U+FFFD and a note', async () => {
+    // JSON.stringify writes U+0000 and the lone surrogate as \u escapes; 0xFF is a raw byte in the message.
+    const json = JSON.stringify({
+      code: 805,
+      msg: 'APIKEY_TASK_STATUS_ERROR XX',
+      data: { failedReason: { node_id: '9', exception_type: 'Value\u0000Error', exception_message: 'bad \ud800 input', traceback: 'line 1\u0000' } },
+    });
+    const [before, after] = json.split('XX') as [string, string];
+    replies.set('/task/openapi/outputs', Buffer.concat([Buffer.from(before), Buffer.from([0xff]), Buffer.from(after)]));
+    const { client: c, lines } = loggingClient();
+    const outcome = await c.getOutputs('1910246754753896450');
+    expect(outcome).toEqual({
+      status: 'FAILED',
+      error: {
+        code: '805',
+        message: 'APIKEY_TASK_STATUS_ERROR \ufffd',
+        failedReason: { nodeId: '9', nodeName: null, exceptionType: 'Value\ufffdError', exceptionMessage: 'bad \ufffd input', traceback: 'line 1\ufffd' },
+      },
+    });
+    const notes = lines.filter((line) => line.event === 'runninghub.text_replaced');
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatchObject({
+      level: 40,
+      operation: 'outputs',
+      fields: ['(bytes that are not UTF-8)', 'data.failedReason.exception_type', 'data.failedReason.exception_message', 'data.failedReason.traceback'],
+    });
+  });
+
+  it('keeps output names and promptTips node errors, repaired', async () => {
+    replies.set(
+      '/task/openapi/outputs',
+      Buffer.from(JSON.stringify({ code: 0, msg: 'success', data: [{ fileUrl: 'http://h/a\u0000.png', fileType: 'p\udc00ng', nodeId: '9' }] })),
+    );
+    replies.set(
+      '/task/openapi/create',
+      Buffer.from(
+        JSON.stringify({
+          code: 0,
+          msg: 'success',
+          data: { taskId: '1910246754753896450', taskStatus: 'QUEUED', promptTips: JSON.stringify({ node_errors: { '6\u0000': { message: 'x' } } }) },
+        }),
+      ),
+    );
+    const { client: c, lines } = loggingClient();
+    const outcome = await c.getOutputs('1910246754753896450');
+    expect(outcome).toMatchObject({ status: 'SUCCESS', outputs: [{ fileUrl: 'http://h/a\ufffd.png', fileType: 'p\ufffdng', nodeId: '9' }] });
+    const created = await c.createTask({ workflowId: '1' });
+    expect(created.nodeErrors).toEqual(['6\ufffd: {"message":"x"}']);
+    expect(lines.filter((line) => line.event === 'runninghub.text_replaced').map((line) => line.fields)).toEqual([
+      ['data.0.fileUrl', 'data.0.fileType'],
+      ['promptTips.node_errors.6\ufffd'],
+    ]);
+  });
+});

@@ -19,6 +19,7 @@ import type {
   UnixHttpServerSection,
 } from '../types.js';
 import { parseProcessOrGroupName, resolveUser } from './datatypes.js';
+import { decodeUtf8Strict, describeInvalidUtf8, findInvalidUtf8, findUnsafeText } from '../../shared/text.js';
 import { ConfigError } from './errors.js';
 import { environmentExpansions, expand, withExpansions, type Expansions } from './expand.js';
 import { globSync } from './glob.js';
@@ -117,13 +118,25 @@ function plainError(error: unknown, section: string): never {
 
 async function readMainFile(doc: IniDocument, file: string, givenFile: string): Promise<void> {
   if (!existsSync(file)) throw new ConfigError(`could not find config file ${givenFile}`);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch {
     throw new ConfigError(`could not read config file ${givenFile}`);
   }
-  parseInto(doc, text, file, givenFile);
+  parseInto(doc, configText(bytes, file), file, givenFile);
+}
+
+/**
+ * A config file's text. Bytes that are not UTF-8 are refused with the message supervisord prints for
+ * them (Python's UnicodeDecodeError; it reads in 8 KiB chunks, so in a bigger file its position counts
+ * from the chunk, ours from the start of the file), rather than read as U+FFFD.
+ */
+function configText(bytes: Uint8Array, file: string): string {
+  const text = decodeUtf8Strict(bytes);
+  if (text !== undefined) return text;
+  const invalid = findInvalidUtf8(bytes);
+  throw new ConfigError(invalid ? describeInvalidUtf8(bytes, invalid) : `'utf-8' codec can't decode ${file}`, { file });
 }
 
 function parseInto(doc: IniDocument, text: string, file: string, displayName: string): void {
@@ -132,6 +145,27 @@ function parseInto(doc: IniDocument, text: string, file: string, displayName: st
   } catch (error) {
     if (error instanceof IniSyntaxError) throw new ConfigError(error.message, { file: error.file, line: error.line });
     throw error;
+  }
+  refuseNulCharacters(doc, file);
+}
+
+/**
+ * U+0000 in a section name, key or value (src/shared/text.ts). supervisord would pass it on to
+ * execve or open() and fail later ("embedded null byte"); we refuse the file, naming the key, in the
+ * style of its value errors.
+ */
+function refuseNulCharacters(doc: IniDocument, file: string): void {
+  for (const section of doc.sectionNames()) {
+    const where = ` in section ${pyRepr(section)} (file: ${pyRepr(file)})`;
+    if (findUnsafeText(section) !== null) throw new ConfigError(`embedded null byte in section name${where}`, { file, section });
+    for (const key of doc.keys(section)) {
+      const value = doc.get(section, key);
+      if (value === undefined || value.file !== file) continue;
+      if (findUnsafeText(key) !== null || findUnsafeText(value.value) !== null) {
+        const what = findUnsafeText(key) !== null ? `key ${pyRepr(key)}` : `value of ${pyRepr(key)}`;
+        throw new ConfigError(`embedded null byte in ${what}${where}`, { file, section, key, line: value.line });
+      }
+    }
   }
 }
 
@@ -167,16 +201,17 @@ async function readIncludes(state: LoadState): Promise<string[]> {
     }
     for (const match of matches) {
       state.infos.push(`Included extra file "${match}" during parsing`);
-      let text: string;
+      let bytes: Buffer;
       try {
         if (statSync(match).isDirectory()) continue;
-        text = await readFile(match, 'utf8');
+        bytes = await readFile(match);
       } catch {
         // RawConfigParser.read skips files it cannot open.
         continue;
       }
       const before = new Set(doc.sectionNames());
-      parseInto(doc, text, path.resolve(match), match);
+      // A file that opens but does not decode is not skipped: supervisord stops on it.
+      parseInto(doc, configText(bytes, path.resolve(match)), path.resolve(match), match);
       for (const name of doc.sectionNames()) if (!before.has(name)) state.sectionFile.set(name, match);
       included.push(path.resolve(match));
     }

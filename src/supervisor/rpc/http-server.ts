@@ -141,7 +141,7 @@ export function createRequestHandler(
   };
 }
 
-function readBody(req: IncomingMessage): Promise<string | null> {
+function readBody(req: IncomingMessage): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? '0');
     if (declared > MAX_BODY_BYTES) {
@@ -163,7 +163,8 @@ function readBody(req: IncomingMessage): Promise<string | null> {
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!done) resolve(Buffer.concat(chunks).toString('utf8'));
+      // Bytes: decodeCall refuses a body that is not UTF-8 instead of guessing.
+      if (!done) resolve(Buffer.concat(chunks));
     });
     req.on('error', reject);
   });

@@ -2,6 +2,7 @@
 // The output mirrors Python's xmlrpc.client Marshaller line for line (newline placement, `<value><string>`
 // for every string, `<int>`/`<boolean>`), because supervisord's peers were written against that output.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { decodeUtf8Strict, describeInvalidUtf8, findInvalidUtf8, findUnsafeText, describeUnsafeText } from '../../shared/text.js';
 
 /** A double that happens to be integral would otherwise be sent as `<int>`. */
 export class XmlRpcDouble {
@@ -140,12 +141,47 @@ const parserOptions = {
 
 const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
+// XML 1.0's Char production. A character outside it, raw or as a reference (`&#0;`, `&#xD800;`), makes
+// the document malformed: expat, and so supervisord, answers such a request with HTTP 400. U+0000 and
+// lone surrogates (src/shared/text.ts) are outside it too.
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+function isXmlChar(codePoint: number): boolean {
+  return !Number.isNaN(codePoint) && codePoint <= 0x10ffff && !NOT_XML_CHAR.test(String.fromCodePoint(codePoint));
+}
+
+/** A request's text: strictly UTF-8 (bytes), and only characters XML allows. */
+function requestText(body: string | Uint8Array): string {
+  let text: string;
+  if (typeof body === 'string') text = body;
+  else {
+    const decoded = decodeUtf8Strict(body);
+    if (decoded === undefined) {
+      const invalid = findInvalidUtf8(body);
+      throw new XmlRpcParseError(`not UTF-8: ${invalid ? describeInvalidUtf8(body, invalid) : 'undecodable bytes'}`);
+    }
+    text = decoded;
+  }
+  const bad = NOT_XML_CHAR.exec(text);
+  if (bad !== null) {
+    const unsafe = findUnsafeText(text);
+    const codePoint = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    const what =
+      unsafe !== null && unsafe.index === bad.index ? describeUnsafeText(unsafe) : `holds U+${codePoint} at character ${bad.index + 1}`;
+    throw new XmlRpcParseError(`not well-formed (invalid token): the request ${what}`);
+  }
+  return text;
+}
+
 /** XML's five named entities and numeric character references. */
 function decodeEntities(text: string): string {
   if (!text.includes('&')) return text;
   return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (match, name: string) => {
-    if (name.startsWith('#x')) return String.fromCodePoint(Number.parseInt(name.slice(2), 16));
-    if (name.startsWith('#')) return String.fromCodePoint(Number(name.slice(1)));
+    if (name.startsWith('#')) {
+      const codePoint = name.startsWith('#x') ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
+      if (!isXmlChar(codePoint)) throw new XmlRpcParseError(`reference to invalid character number: ${match}`);
+      return String.fromCodePoint(codePoint);
+    }
     const named = NAMED_ENTITIES[name];
     if (named === undefined) throw new XmlRpcParseError(`unknown entity ${match}`);
     return named;
@@ -288,8 +324,12 @@ function decodeParams(nodes: OrderedNode[]): XmlRpcValue[] {
   });
 }
 
-export function decodeCall(xml: string): XmlRpcCall {
-  const root = parseDocument(xml);
+/**
+ * A request as the server reads it: pass the body's bytes, so that bytes that are not UTF-8 are refused
+ * rather than turned into U+FFFD. Text breaking XML's character rules throws XmlRpcParseError.
+ */
+export function decodeCall(body: string | Uint8Array): XmlRpcCall {
+  const root = parseDocument(requestText(body));
   if (tagOf(root) !== 'methodCall') throw new XmlRpcParseError(`expected <methodCall>, got <${tagOf(root) ?? '?'}>`);
   const parts = elementsOf(childrenOf(root), 'methodCall');
   const methodName = textOf(childrenOf(only(parts, 'methodName', 'methodCall'))).trim();

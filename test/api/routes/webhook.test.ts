@@ -151,4 +151,48 @@ describe('RunningHub webhook route', () => {
       await logged.close();
     }
   });
+
+  it('keeps a failure whose text holds NUL, lone surrogates and bytes that are not UTF-8: replaced with U+FFFD, noted in the log', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const logged = await buildApp({ pool: db.pool, logger, config: { apiToken: undefined, bodyLimitBytes: 1 << 20, runningHubWebhookSecret: SECRET } });
+    try {
+      await logged.ready();
+      const rh = '1910246754753896461';
+      const id = await submittedTask(rh);
+      const failure = {
+        code: 805,
+        msg: 'APIKEY_TASK_STATUS_ERROR',
+        data: { failedReason: { node_name: 'K\u0000Sampler', exception_message: 'out of \ud800 memory' } },
+      };
+      // A raw 0xFF byte in the outer body too (inside the event name, which is only logged).
+      const text = taskEnd(rh, failure).replace('"TASK_END"', '"TASK_ENDXX"');
+      const [before, after] = text.split('XX') as [string, string];
+      const res = await logged.inject({
+        method: 'POST',
+        url: `/api/runninghub/webhook?secret=${SECRET}`,
+        headers: { 'content-type': 'application/json' },
+        payload: Buffer.concat([Buffer.from(before), Buffer.from([0xff]), Buffer.from(after)]),
+      });
+      expect(res.json()).toEqual({ ok: true, state: 'applied' });
+      const { rows } = await db.pool.query('SELECT status, error_code, error_message FROM ai_tasks WHERE id = $1', [id]);
+      expect(rows[0]).toEqual({ status: 'FAILED', error_code: '805', error_message: 'APIKEY_TASK_STATUS_ERROR | K\ufffdSampler | out of \ufffd memory' });
+      const notes = lines.map((line) => JSON.parse(line) as { event?: string; fields?: string[] }).filter((e) => e.event === 'webhook.text_replaced');
+      expect(notes.map((note) => note.fields)).toEqual([
+        ['(bytes that are not UTF-8)'],
+        ['eventData.data.failedReason.node_name', 'eventData.data.failedReason.exception_message'],
+      ]);
+    } finally {
+      await logged.close();
+    }
+  });
+
+  it('answers 400 INVALID_TEXT to a secret holding NUL or bytes that are not UTF-8', async () => {
+    const body = taskEnd('1910246754753896450', { code: 0, msg: 'success', data: [] });
+    for (const secret of ['%00', '%FF']) {
+      const res = await request(app.server).post(`/api/runninghub/webhook?secret=${secret}`).set('content-type', 'application/json').send(body);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ error: { code: 'INVALID_TEXT', details: [{ location: 'querystring', path: 'secret' }] } });
+    }
+  });
 });

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -249,6 +250,35 @@ describe('loadConfig: bad [program:x] values give supervisord\'s message', () =>
   ])('%s', async (keys, message) => {
     const error = await loadError(`${SUPERVISORD}[program:a]\ncommand=x\n${keys}\n`);
     expect(error.message.split('\n')[0]).toBe(message + IN_A);
+  });
+
+  it('refuses a NUL in a value or a key, naming the key and line', async () => {
+    const error = await loadError(`${SUPERVISORD}[program:a]\ncommand=/bin/sleep 10\u0000 5\n`);
+    expect(error.message).toBe(`embedded null byte in value of 'command'${IN_A}\n  (at DIR/x.conf line 6 [program:a], key 'command')`);
+    expect(error.location).toMatchObject({ section: 'program:a', key: 'command', line: 6 });
+    const inKey = await loadError(`${SUPERVISORD}[program:a]\ncommand=x\nst\u0000x=1\n`);
+    expect(inKey.supervisordMessage).toBe(`embedded null byte in key 'st\\x00x'${IN_A}`);
+  });
+
+  it('refuses bytes that are not UTF-8 with the message supervisord prints, in the main file and in an included one', async () => {
+    const bad = Buffer.concat([Buffer.from(`${SUPERVISORD}[program:a]\ncommand=/bin/sleep `), Buffer.from([0xff, 0xfe]), Buffer.from(' 5\n')]);
+    const dir = dirWith({});
+    writeFileSync(path.join(dir, 'x.conf'), Buffer.from(bad.toString('latin1').replaceAll('DIR', dir), 'latin1'));
+    const position = bad.toString('latin1').replaceAll('DIR', dir).indexOf('\u00ff');
+    const expected = `'utf-8' codec can't decode byte 0xff in position ${position}: invalid start byte`;
+    await expect(loadConfig(path.join(dir, 'x.conf'), { env: ENV, hostname: 'node7', cwd: dir })).rejects.toThrow(expected);
+    // What Debian's supervisord 4.2.5 says for the same file, when it is installed.
+    if (existsSync('/usr/bin/supervisord')) {
+      const real = spawnSync('/usr/bin/supervisord', ['-n', '-c', path.join(dir, 'x.conf')], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LANG: 'C.UTF-8' } });
+      expect(real.status).toBe(2);
+      expect(real.stderr.split('\n')[0]).toBe(`Error: ${expected}`);
+    }
+    const including = dirWith({ 'x.conf': `${SUPERVISORD}[include]\nfiles=conf.d/*.conf\n` });
+    mkdirSync(path.join(including, 'conf.d'));
+    writeFileSync(path.join(including, 'conf.d', 'b.conf'), Buffer.from([0x5b, 0x70, 0xc3, 0x28]));
+    await expect(loadConfig(path.join(including, 'x.conf'), { env: ENV, hostname: 'node7', cwd: including })).rejects.toThrow(
+      "'utf-8' codec can't decode byte 0xc3 in position 2: invalid continuation byte",
+    );
   });
 
   it('names the key and line on a second line', async () => {

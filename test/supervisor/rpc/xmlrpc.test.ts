@@ -80,6 +80,39 @@ describe('decoding', () => {
     expect(call).toEqual({ methodName: 'supervisor.startProcess', params: ['a & b A', 7, -3, true] });
   });
 
+  describe('text that is not XML (as expat refuses it, so supervisord answers 400)', () => {
+    const withName = (name: string | Buffer) => {
+      const head = "<?xml version='1.0'?><methodCall><methodName>supervisor.getProcessInfo</methodName><params><param><value><string>";
+      const tail = '</string></value></param></params></methodCall>';
+      return typeof name === 'string' ? head + name + tail : Buffer.concat([Buffer.from(head), name, Buffer.from(tail)]);
+    };
+    it.each([
+      ['a NUL reference', 'a&#0;b', /reference to invalid character number: &#0;/],
+      ['a surrogate reference', 'a&#xD800;b', /reference to invalid character number/],
+      ['a reference beyond Unicode', '&#x110000;', /reference to invalid character number/],
+      ['a control character reference', '&#1;', /reference to invalid character number/],
+      ['a raw NUL', 'a\u0000b', /not well-formed \(invalid token\): the request contains U\+0000 \(NUL\)/],
+      ['a raw lone surrogate', 'a\udc00b', /lone surrogate U\+DC00/],
+      ['a raw U+FFFE', 'a\ufffeb', /holds U\+FFFE/],
+    ])('refuses %s', (_what, name, message) => {
+      expect(() => decodeCall(withName(name))).toThrow(XmlRpcParseError);
+      expect(() => decodeCall(withName(name))).toThrow(message);
+    });
+
+    it('refuses bytes that are not UTF-8, naming them as Python would', () => {
+      expect(() => decodeCall(withName(Buffer.from([0x61, 0xff])))).toThrow(
+        "not UTF-8: 'utf-8' codec can't decode byte 0xff in position 114: invalid start byte",
+      );
+      expect(() => decodeCall(withName(Buffer.from([0xed, 0xa0, 0x80])))).toThrow(XmlRpcParseError);
+    });
+
+    it('keeps every character XML allows, given as bytes or as references', () => {
+      const text = 'tab\t é 海 \ud83d\ude00 \ufffd';
+      expect(decodeCall(withName(Buffer.from(text, 'utf8'))).params).toEqual([text]);
+      expect(decodeCall(withName('&#9;&#xE9;&#x1F600;&#xFFFD;')).params).toEqual(['\té\ud83d\ude00\ufffd']);
+    });
+  });
+
   it('accepts a call without <params>', () => {
     expect(decodeCall('<methodCall><methodName>system.listMethods</methodName></methodCall>')).toEqual({
       methodName: 'system.listMethods',
