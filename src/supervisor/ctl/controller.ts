@@ -1,6 +1,7 @@
 // supervisorctl's actions. Output lines and exit codes follow Python supervisorctl 4.2.5 exactly
 // (scripts and probes parse them), including its LSB exit codes and its quirks.
 import { array, boolean, int, object, safeParse, string, tuple, type ZodMiniType } from 'zod/mini';
+import { API_VERSION, makeNamespec, splitNamespec } from '../protocol.js';
 import { FaultCode, ProcessState, STOPPED_STATES } from '../types.js';
 import { HELP_TEXT, TOPICS_TABLE } from './help.js';
 import type { CtlOptions } from './options.js';
@@ -18,7 +19,6 @@ export const ExitStatus = {
 
 const StatusExit = { NOT_RUNNING: 3, UNKNOWN: 4 } as const;
 
-const API_VERSION = '3.0';
 const DEAD_PROGRAM_FAULTS = new Set<number>([FaultCode.SPAWN_ERROR, FaultCode.ABNORMAL_TERMINATION, FaultCode.NOT_RUNNING]);
 
 // ---- reply schemas: every reply is parsed once, then used typed ----
@@ -81,17 +81,6 @@ export interface CtlIo {
   readLine(): Promise<string | null>;
   /** Resolves when the user presses Ctrl-C (ends `tail -f`). */
   interrupted(): Promise<void>;
-}
-
-function namespec(group: string, name: string): string {
-  return group === name ? name : `${group}:${name}`;
-}
-
-function splitNamespec(spec: string): { group: string; process: string | null } {
-  const colon = spec.indexOf(':');
-  if (colon === -1) return { group: spec, process: spec };
-  const process = spec.slice(colon + 1);
-  return { group: spec.slice(0, colon), process: process === '' || process === '*' ? null : process };
 }
 
 /** Python's `'%-Ns' % text`. */
@@ -340,7 +329,7 @@ export class Controller {
   }
 
   private showStatuses(infos: ProcessInfoReply[]): void {
-    const specs = infos.map((info) => namespec(info.group, info.name));
+    const specs = infos.map((info) => makeNamespec(info.group, info.name));
     const width = Math.max(30, ...specs.map((s) => s.length)) + 3;
     infos.forEach((info, i) => {
       this.output(`${padRight(specs[i] ?? '', width)}${padRight(info.statename, 10)}${info.description}`);
@@ -373,7 +362,7 @@ export class Controller {
   }
 
   private startResult(result: ResultReply): string {
-    const name = namespec(result.group, result.name);
+    const name = makeNamespec(result.group, result.name);
     const messages: Record<number, string> = {
       [FaultCode.BAD_NAME]: 'no such process',
       [FaultCode.NO_FILE]: 'no such file',
@@ -389,7 +378,7 @@ export class Controller {
   }
 
   private signalResult(result: ResultReply, success = 'signalled'): string {
-    const name = namespec(result.group, result.name);
+    const name = makeNamespec(result.group, result.name);
     switch (result.status) {
       case FaultCode.BAD_NAME:
         return `${name}: ERROR (no such process)`;
@@ -489,7 +478,7 @@ export class Controller {
       }
       try {
         await this.client.call(`supervisor.${how.verb}Process`, [name, ...extra]);
-        this.output(`${namespec(group, process)}: ${how.done}`);
+        this.output(`${makeNamespec(group, process)}: ${how.done}`);
       } catch (error) {
         report([this.faultResult(error, group, process)]);
       }
@@ -633,7 +622,7 @@ export class Controller {
   }
 
   private clearResult(result: ResultReply): string {
-    const name = namespec(result.group, result.name);
+    const name = makeNamespec(result.group, result.name);
     if (result.status === FaultCode.BAD_NAME) return `${name}: ERROR (no such process)`;
     if (result.status === FaultCode.FAILED) return `${name}: ERROR (failed)`;
     if (result.status === FaultCode.SUCCESS) return `${name}: cleared`;
@@ -663,7 +652,7 @@ export class Controller {
       const { group, process } = splitNamespec(name);
       try {
         await this.client.call('supervisor.clearProcessLogs', [name]);
-        this.output(`${process === null ? group : namespec(group, process)}: cleared`);
+        this.output(`${process === null ? group : makeNamespec(group, process)}: cleared`);
       } catch (error) {
         report([this.faultResult(error, group, process)]);
       }
@@ -684,7 +673,7 @@ export class Controller {
     try {
       const infos = await this.rpc('supervisor.getAllConfigInfo', [], configInfoList);
       for (const info of infos) {
-        const name = padRight(namespec(info.group, info.name), 32);
+        const name = padRight(makeNamespec(info.group, info.name), 32);
         const inuse = padRight(info.inuse ? 'in use' : 'avail', 9);
         const autostart = padRight(info.autostart ? 'auto' : 'manual', 9);
         this.output(`${name} ${inuse} ${autostart} ${info.group_prio}:${info.process_prio}`);
