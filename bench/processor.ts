@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPool, findFreePort, getAccountUsage, runMigrations, startEmbeddedPostgres, type Pool } from '../src/db/index.js';
 import { accountFingerprint } from '../src/processor/index.js';
-import { startSimulator, type RunningSimulator } from '../src/runninghub/index.js';
+import { startSimulator, type RunningSimulator } from '../src/runninghub/simulator/index.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const API_KEY = 'bench-processor-key';

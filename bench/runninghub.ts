@@ -8,7 +8,8 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { findFreePort } from '../src/db/index.js';
-import { connectSimulator, createRunningHubClient, startSimulator, type RunningHubClient } from '../src/runninghub/index.js';
+import { createRunningHubClient, type RunningHubClient } from '../src/runninghub/index.js';
+import { connectSimulator, startSimulator } from '../src/runninghub/simulator/index.js';
 
 const { values: args } = parseArgs({
   options: {

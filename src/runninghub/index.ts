@@ -1,5 +1,6 @@
-// Public surface of the RunningHub component: the HTTP client, its error classification, and the
-// local simulator. Other components import from here only.
+// Public surface of the RunningHub component: the HTTP client and its error classification. The
+// local simulator is not part of the production programs: it has its own entry,
+// src/runninghub/simulator/index.ts, so the api and the processor bundles carry none of it.
 export type {
   NodeInfo,
   CreateTaskRequest,
@@ -25,18 +26,3 @@ export { runningHubEnvSchema, runningHubClientOptionsFromEnv, type RunningHubEnv
 export { parseWebhookEvent, InvalidWebhookError, type ParseWebhookOptions } from './webhook.js';
 export { describeTaskFailure } from './failure.js';
 export { parseJsonKeepingBigIntegers, parseRunningHubJson } from './json.js';
-export {
-  startSimulator,
-  connectSimulator,
-  type RunningSimulator,
-  type SimulatorControl,
-  type SimulatorCounters,
-  type SimulatorTaskView,
-} from './simulator/index.js';
-export {
-  simulatorOptionsSchema,
-  type SimulatorOptions,
-  type SimulatorOptionsInput,
-  type SimulatorFault,
-  type SimulatorEndpoint,
-} from './simulator/options.js';

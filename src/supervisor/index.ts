@@ -5,6 +5,9 @@
 // Inside this one component the sub-folders (config/, rpc/, ctl/) share internal files deliberately:
 // ctl/ imports the zod-free config/expand.ts, config/ini.ts and rpc/xmlrpc.ts directly, never a
 // folder's index.ts or a module using full zod (ctl itself uses zod/mini), so its bundle stays small.
+// What both programs or both sides of the wire share is defined once, dependency-free, at this level:
+// getopt.ts (the command line of supervisord and supervisorctl, UsageError) and protocol.ts
+// (API_VERSION, namespecs).
 export { Supervisor, type SupervisorOptions } from './supervisor.js';
 export { MainLog, type MainLogLevel, type MainLogOptions } from './main-log.js';
 export { ConfigError, loadConfig, type LoadOptions } from './config/index.js';

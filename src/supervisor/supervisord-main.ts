@@ -3,19 +3,20 @@
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { resolveUser } from './config/datatypes.js';
 import { ConfigError, defaultConfigSearchPaths, findDefaultConfigFile, loadConfig } from './config/index.js';
 import { parseCommandLine, USAGE, UsageError, VERSION_TEXT, type CliCommand } from './cli.js';
-import { MainLog, type MainLogLevel } from './main-log.js';
+import { usageErrorText } from './getopt.js';
+import { MainLog } from './main-log.js';
 import { startControlServers } from './rpc/index.js';
 import { Supervisor } from './supervisor.js';
-import { SupervisordState, type SupervisordConfig } from './types.js';
+import { SupervisordState, type SupervisordConfig, type SupervisordSection } from './types.js';
 
-const LEVELS: readonly MainLogLevel[] = ['critical', 'error', 'warn', 'info', 'debug', 'trace', 'blather'];
 /** Set in the environment of the background copy that `supervisord` without -n starts. */
 const DAEMON_CHILD_ENV = 'SUPERVISORD_DAEMON_CHILD';
 
 function fail(message: string): never {
-  process.stderr.write(`Error: ${message}\nFor help, use ${process.argv[1] ?? 'supervisord'} -h\n`);
+  process.stderr.write(usageErrorText(message, process.argv[1] ?? 'supervisord'));
   process.exit(2);
 }
 
@@ -26,32 +27,44 @@ function errorMessage(error: unknown): string {
 
 type RunCommand = Extract<CliCommand, { kind: 'run' }>;
 
+/** The config file with the command line's values over it (they win, also after a reload). */
+function loadWithCommandLine(command: RunCommand): (file: string) => Promise<SupervisordConfig> {
+  const overrides: Partial<SupervisordSection> = { ...command.overrides };
+  // Values the command line gives are relative to where supervisord was started (normalize_path).
+  if (overrides.logfile !== undefined && overrides.logfile !== null && overrides.logfile !== 'syslog') {
+    overrides.logfile = path.resolve(overrides.logfile);
+  }
+  if (overrides.pidfile !== undefined && overrides.pidfile !== null) overrides.pidfile = path.resolve(overrides.pidfile);
+  if (overrides.directory !== undefined && overrides.directory !== null) overrides.directory = path.resolve(overrides.directory);
+  if (overrides.childlogdir !== undefined) overrides.childlogdir = path.resolve(overrides.childlogdir);
+  if (command.nodaemon) overrides.nodaemon = true;
+  if (command.silent) overrides.silent = true;
+  return (file) => loadConfig(file, { overrides });
+}
+
 async function readConfig(file: string, command: RunCommand): Promise<SupervisordConfig> {
   let config: SupervisordConfig;
   try {
-    config = await loadConfig(file);
+    config = await loadWithCommandLine(command)(file);
   } catch (error) {
     return fail(errorMessage(error));
   }
-  const { overrides } = command;
-  const section = { ...config.supervisord };
-  if (overrides.loglevel !== undefined) {
-    const level = overrides.loglevel.toLowerCase() === 'warning' ? 'warn' : overrides.loglevel.toLowerCase();
-    const known = LEVELS.find((candidate) => candidate === level);
-    if (known === undefined) fail(`invalid value for loglevel: ${JSON.stringify(overrides.loglevel)}`);
-    section.loglevel = known;
+  // ServerOptions.realize resolves -u after the config file is read.
+  if (command.overrides.user !== undefined && command.overrides.user !== null) {
+    try {
+      resolveUser(command.overrides.user);
+    } catch (error) {
+      fail(errorMessage(error));
+    }
   }
-  if (overrides.logfile !== undefined) section.logfile = path.resolve(overrides.logfile);
-  if (overrides.pidfile !== undefined) section.pidfile = path.resolve(overrides.pidfile);
-  if (overrides.identifier !== undefined) section.identifier = overrides.identifier;
-  if (command.nodaemon) section.nodaemon = true;
-  if (command.silent) section.silent = true;
-  return { ...config, supervisord: section };
+  return config;
 }
 
 /** Without -n/nodaemon: start a detached copy of ourselves in the foreground mode and return. */
 function daemonize(): never {
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1), '--nodaemon'], {
+  // --nodaemon right after the script: after a `--` in the user's arguments it would be positional.
+  const [script = '', ...args] = process.argv.slice(1);
+  const child = spawn(process.execPath, [...process.execArgv, script, '--nodaemon', ...args], {
     detached: true,
     stdio: 'ignore',
     env: { ...process.env, [DAEMON_CHILD_ENV]: '1' },
@@ -111,7 +124,12 @@ function configFileOf(command: Extract<CliCommand, { kind: 'run' }>): string {
  * One life of supervisord with one config: main log, control servers, pidfile, programs; returns
  * when it has stopped them all, true when it should start again with the re-read config.
  */
-async function runUntilStopped(config: SupervisordConfig, first: boolean, started: (supervisor: Supervisor) => void): Promise<boolean> {
+async function runUntilStopped(
+  config: SupervisordConfig,
+  command: RunCommand,
+  first: boolean,
+  started: (supervisor: Supervisor) => void,
+): Promise<boolean> {
   const settings = config.supervisord;
   const log = new MainLog({
     level: settings.loglevel,
@@ -122,7 +140,7 @@ async function runUntilStopped(config: SupervisordConfig, first: boolean, starte
   });
   startupLines(log, config);
   if (first && process.env[DAEMON_CHILD_ENV] === '1') log.info('daemonizing the supervisord process');
-  const supervisor = new Supervisor({ config, log, loadConfig });
+  const supervisor = new Supervisor({ config, log, loadConfig: loadWithCommandLine(command) });
   started(supervisor);
   let servers: { close(): Promise<void> };
   try {
@@ -190,7 +208,7 @@ async function main(): Promise<void> {
   const started = (supervisor: Supervisor): void => {
     current = supervisor;
   };
-  for (let first = true; await runUntilStopped(config, first, started); first = false) {
+  for (let first = true; await runUntilStopped(config, command, first, started); first = false) {
     config = await readConfig(config.file, command);
   }
   clearInterval(keepAlive);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, runMigrations, startEmbeddedPostgres, type Pool, type RunningPostgres } from '../../src/db/index.js';
-import type { RunningSimulator } from '../../src/runninghub/index.js';
+import type { RunningSimulator } from '../../src/runninghub/simulator/index.js';
 import { waitFor } from '../support/wait.js';
 import {
   ACCOUNT,

@@ -14,7 +14,8 @@ import {
   type ProcessorSettings,
   type TaskProcessor,
 } from '../../src/processor/index.js';
-import { createRunningHubClient, startSimulator, type RunningSimulator, type SimulatorOptionsInput } from '../../src/runninghub/index.js';
+import { createRunningHubClient } from '../../src/runninghub/index.js';
+import { startSimulator, type RunningSimulator, type SimulatorOptionsInput } from '../../src/runninghub/simulator/index.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { insertTasks } from '../support/ai-tasks.js';
 import { distProgram } from '../support/programs.js';

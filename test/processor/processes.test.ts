@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../src/db/index.js';
-import type { RunningSimulator } from '../../src/runninghub/index.js';
+import type { RunningSimulator } from '../../src/runninghub/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
 import {

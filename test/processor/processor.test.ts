@@ -1,6 +1,6 @@
 // The processor in-process against a real PostgreSQL, the simulator over real HTTP and the real webhook route.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningSimulator } from '../../src/runninghub/index.js';
+import type { RunningSimulator } from '../../src/runninghub/simulator/index.js';
 import type { TaskProcessor } from '../../src/processor/index.js';
 import { listLiveProcessors } from '../../src/db/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';

@@ -3,14 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  RunningHubError,
-  createRunningHubClient,
-  startSimulator,
-  type RunningHubClient,
-  type RunningSimulator,
-  type TaskOutcome,
-} from '../../src/runninghub/index.js';
+import { RunningHubError, createRunningHubClient, type RunningHubClient, type TaskOutcome } from '../../src/runninghub/index.js';
+import { startSimulator, type RunningSimulator } from '../../src/runninghub/simulator/index.js';
 import { waitFor } from '../support/wait.js';
 
 const API_KEY = 'sk-test-0123456789abcdef0123456789ab';

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { findFreePort } from '../../src/db/index.js';
-import { connectSimulator, createRunningHubClient } from '../../src/runninghub/index.js';
+import { createRunningHubClient } from '../../src/runninghub/index.js';
+import { connectSimulator } from '../../src/runninghub/simulator/index.js';
 import { distProgram } from '../support/programs.js';
 import { waitFor } from '../support/wait.js';
 

@@ -1,13 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createRunningHubClient,
-  parseWebhookEvent,
-  startSimulator,
-  type RunningSimulator,
-  type SimulatorCounters,
-} from '../../src/runninghub/index.js';
+import { createRunningHubClient, parseWebhookEvent } from '../../src/runninghub/index.js';
+import { startSimulator, type RunningSimulator, type SimulatorCounters } from '../../src/runninghub/simulator/index.js';
 import { waitFor } from '../support/wait.js';
 
 const KEY = 'sim-test-key';

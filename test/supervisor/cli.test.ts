@@ -16,14 +16,31 @@ describe('parseCommandLine', () => {
     });
   });
 
-  it('help and version win', () => {
+  it('help and version end the reading where they stand, as their handlers exit', () => {
     expect(parseCommandLine(['-c', 'x', '-h'])).toEqual({ kind: 'help' });
     expect(parseCommandLine(['--version'])).toEqual({ kind: 'version' });
+    expect(parseCommandLine(['--vers', '-c', 'a', '-c', 'b'])).toEqual({ kind: 'version' });
+    expect(() => parseCommandLine(['-c', 'a', '-c', 'b', '-h'])).toThrow(new UsageError("conflicting command line option '-c'"));
+  });
+
+  it('takes clusters, prefixes and every [supervisord] override supervisord takes', () => {
+    expect(parseCommandLine(['-nsk', '--config=a.conf', '-t', '-m', '027', '-y', '1KB', '--logfile_b=3', '-a', '10', '--minp', '20', '-q', '/tmp'])).toEqual({
+      kind: 'run',
+      configFile: 'a.conf',
+      nodaemon: true,
+      silent: true,
+      overrides: { nocleanup: true, stripAnsi: true, umask: 0o27, logfileMaxBytes: 1024, logfileBackups: 3, minfds: 10, minprocs: 20, childlogdir: '/tmp' },
+    });
+    expect(parseCommandLine(['-uroot', '-d', '/'])).toMatchObject({ overrides: { user: 'root', directory: '/' } });
   });
 
   it("rejects what supervisord rejects, in supervisord's words", () => {
     expect(() => parseCommandLine(['--bogus'])).toThrow(new UsageError('option --bogus not recognized'));
     expect(() => parseCommandLine(['-c'])).toThrow(new UsageError('option -c requires argument'));
     expect(() => parseCommandLine(['a', 'b'])).toThrow(new UsageError("positional arguments are not supported: ['a', 'b']"));
+    // Checked before any option is looked at, so -h does not win over it.
+    expect(() => parseCommandLine(['-h', '--', '-n'])).toThrow(new UsageError("positional arguments are not supported: ['-n']"));
+    expect(() => parseCommandLine(['-n', '--nodaemon'])).toThrow(new UsageError("conflicting command line option '--nodaemon'"));
+    expect(() => parseCommandLine(['--profile_options=cumulative'])).toThrow(UsageError);
   });
 });

@@ -99,6 +99,27 @@ describe('daemon mode and AUTO logs', () => {
   });
 });
 
+describe('command-line values over the config file', () => {
+  it('clusters and prefixes (`-ns --config=FILE --pidf=X`) and -q/-i reach the run: AUTO logs named from them', async () => {
+    const childlogs = tempDir('childlogs');
+    try {
+      const file = writeConfig('cli.conf', `[program:auto]\ncommand=sleep 100\nstartsecs=0\n`);
+      const pidfile = tmp.file('from-cli.pid');
+      const run = supervisord(['-ns', `--config=${file}`, `--pidf=${pidfile}`, '-q', childlogs.dir, '--ident', 'cliid']);
+      await waitFor('auto RUNNING', () => /success: auto /.test(mainLog()));
+      expect(readFileSync(pidfile, 'utf8')).toBe(`${run.child.pid}\n`);
+      expect(readdirSync(childlogs.dir).filter((name) => /^auto-stdout---cliid-\w+\.log$/.test(name))).toHaveLength(1);
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+      // -s: nothing of the main log on stdout, though -n runs in the foreground.
+      expect(run.stdout()).toBe('');
+      expect(existsSync(pidfile)).toBe(false);
+    } finally {
+      childlogs.remove();
+    }
+  });
+});
+
 describe('config file search', () => {
   it('without -c, finds ./supervisord.conf in the working directory', async () => {
     const dir = tempDir('search');

@@ -1,4 +1,5 @@
-// The local RunningHub: start it in-process for tests and benchmarks, or run dist/runninghub-simulator.js.
+// The local RunningHub's entry (a component of its own, apart from the client in ../index.ts): start it
+// in-process for tests and benchmarks, or run dist/runninghub-simulator.js.
 import type { Logger } from '../../shared/logger.js';
 import type { SimulatorCounters, SimulatorTaskView as TaskView } from './views.js';
 import { simulatorOptionsSchema, type SimulatorOptions, type SimulatorOptionsInput } from './options.js';
@@ -6,6 +7,13 @@ import { SimulatorServer } from './server.js';
 
 export type { SimulatorCounters, SimulatorTaskView } from './views.js';
 export { connectSimulator, type SimulatorControl } from './control.js';
+export {
+  simulatorOptionsSchema,
+  type SimulatorOptions,
+  type SimulatorOptionsInput,
+  type SimulatorFault,
+  type SimulatorEndpoint,
+} from './options.js';
 
 export interface RunningSimulator {
   /** e.g. http://127.0.0.1:39211: the client's baseUrl. */

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { envBool, envDuration, envInt, loadConfigOrExit, logLevel, parseEnv } from '../../shared/env.js';
 import { createLogger } from '../../shared/logger.js';
+import { handleStopSignals } from '../../shared/signals.js';
 import { startSimulator, type RunningSimulator } from './index.js';
 
 const durationRange = z
@@ -79,14 +80,12 @@ async function main(): Promise<void> {
     logger.info({ event: 'simulator.stopped' }, 'stopped');
     process.exitCode = 0;
   };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      shutdown(signal).catch((error: unknown) => {
-        logger.error({ event: 'simulator.stop_failed', err: error }, 'stop failed');
-        process.exitCode = 1;
-      });
+  handleStopSignals('runninghub-simulator', (signal) => {
+    shutdown(signal).catch((error: unknown) => {
+      logger.error({ event: 'simulator.stop_failed', err: error }, 'stop failed');
+      process.exitCode = 1;
     });
-  }
+  });
 }
 
 main().catch((error: unknown) => {

@@ -49,6 +49,11 @@ export interface LoadOptions {
   hostname?: string;
   /** Relative paths in the file (and `file` itself) resolve against this. Default process.cwd(). */
   cwd?: string;
+  /**
+   * `[supervisord]` values given on supervisord's command line: they win over the file's, and the
+   * AUTO child log names are made from them (`-q`, `-i`), as in supervisord's Options._set priorities.
+   */
+  overrides?: Partial<SupervisordSection>;
 }
 
 const RPC_FACTORY_KEY = 'supervisor.rpcinterface_factory';
@@ -646,7 +651,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const includedFiles = await readIncludes(state);
   if (!state.doc.has('supervisord')) throw new ConfigError('.ini file does not include supervisord section');
 
-  const supervisord = readSupervisord(state);
+  const supervisord = { ...readSupervisord(state), ...options.overrides };
   state.childlogdir = supervisord.childlogdir;
   state.identifier = supervisord.identifier;
   state.supervisordEnvironment = supervisord.environment;

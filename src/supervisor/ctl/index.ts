@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import { Controller, type CtlIo } from './controller.js';
+import { usageErrorText } from '../getopt.js';
 import { USAGE } from './help.js';
 import { resolveOptions, UsageError, type CtlOptions } from './options.js';
 
@@ -131,7 +132,7 @@ export async function runSupervisorctl(argv: readonly string[], progname: string
     options = resolveOptions(argv, progname);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    streams.stderr.write(`Error: ${error.message}\nFor help, use ${progname} -h\n`);
+    streams.stderr.write(usageErrorText(error.message, progname));
     return 2;
   }
   if (options.help) {

@@ -1,4 +1,4 @@
-// supervisorctl's command line (getopt rules: options stop at the first action word) and the
+// supervisorctl's command line (the getopt shared with supervisord: options stop at the first action word) and the
 // `[supervisorctl]` section of the config file. Only that section is expanded, like the real client,
 // so a client works with any file supervisord accepts. The file is read by config/'s ini reader and
 // `%(…)s` expansion (neither imports zod), not by config/'s loader: that one brings the zod schemas
@@ -9,13 +9,10 @@ import path from 'node:path';
 import { _default, object, optional, parse, string } from 'zod/mini';
 import { environmentExpansions, expand, withExpansions } from '../config/expand.js';
 import { IniDocument } from '../config/ini.js';
+import { pyRepr } from '../config/python.js';
+import { parseOptions, realizeValue, UsageError, type OptionDefinition } from '../getopt.js';
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError } from '../getopt.js';
 
 export interface CtlOptions {
   configFile: string | null;
@@ -40,93 +37,46 @@ interface CliValues {
   help?: boolean;
 }
 
-type ValueKey = 'configFile' | 'serverurl' | 'username' | 'password' | 'historyFile';
+type OptionName = keyof CliValues;
 
-const SHORT_WITH_VALUE: Record<string, ValueKey> = { c: 'configFile', s: 'serverurl', u: 'username', p: 'password', r: 'historyFile' };
-const LONG_OPTIONS: Array<{ name: string; key: ValueKey | 'interactive' | 'help' }> = [
-  { name: 'configuration', key: 'configFile' },
-  { name: 'serverurl', key: 'serverurl' },
-  { name: 'username', key: 'username' },
-  { name: 'password', key: 'password' },
-  { name: 'history_file', key: 'historyFile' },
-  { name: 'interactive', key: 'interactive' },
-  { name: 'help', key: 'help' },
+/** supervisorctl 4.2.5's options (ClientOptions.__init__). */
+const OPTIONS: readonly OptionDefinition<OptionName>[] = [
+  { name: 'help', short: 'h', long: 'help', takesValue: false, action: true },
+  { name: 'help', short: '?', takesValue: false, action: true },
+  { name: 'configFile', short: 'c', long: 'configuration', takesValue: true },
+  { name: 'interactive', short: 'i', long: 'interactive', takesValue: false },
+  { name: 'serverurl', short: 's', long: 'serverurl', takesValue: true },
+  { name: 'username', short: 'u', long: 'username', takesValue: true },
+  { name: 'password', short: 'p', long: 'password', takesValue: true },
+  { name: 'historyFile', short: 'r', long: 'history_file', takesValue: true },
 ];
 
-function setValue(values: CliValues, key: ValueKey, value: string, option: string): void {
-  if (values[key] !== undefined) throw new UsageError(`conflicting command line option '${option}'`);
-  if (key === 'serverurl') checkUrl(value, option);
-  values[key] = value;
-}
-
 /** datatypes.url: a scheme and a host or path. */
-function checkUrl(value: string, option: string): void {
+function checkUrl(value: string): string {
   const match = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/.exec(value);
   const rest = match?.[2] ?? '';
-  if (!match || rest.replace(/^\/\//, '') === '') {
-    throw new UsageError(`invalid value for ${option} '${value}': value '${value}' is not a URL`);
-  }
+  if (!match || rest.replace(/^\/\//, '') === '') throw new Error(`value ${pyRepr(value)} is not a URL`);
+  return value;
 }
 
-/** Python getopt semantics, including unique prefixes of long options. */
+/**
+ * supervisorctl's getopt (getopt.ts: clusters, `-cFILE`, unique long prefixes, options end at the
+ * first action word), then each option in command-line order: `-h` ends the reading there.
+ */
 export function parseCommandLine(argv: readonly string[]): { values: CliValues; args: string[] } {
+  const parsed = parseOptions(argv, OPTIONS);
   const values: CliValues = {};
-  let i = 0;
-  while (i < argv.length) {
-    const arg = argv[i] ?? '';
-    if (arg === '--') {
-      i += 1;
+  const seen = new Set<string>();
+  for (const option of parsed.options) {
+    if (option.name === 'help') {
+      values.help = true;
       break;
     }
-    if (arg.startsWith('--')) {
-      const [rawName = '', inline] = arg.slice(2).split(/=(.*)/s, 2);
-      const exact = LONG_OPTIONS.find((o) => o.name === rawName);
-      const candidates = exact ? [exact] : LONG_OPTIONS.filter((o) => o.name.startsWith(rawName));
-      const option = candidates[0];
-      if (option === undefined) throw new UsageError(`option --${rawName} not recognized`);
-      if (candidates.length > 1) throw new UsageError(`option --${rawName} not a unique prefix`);
-      if (option.key === 'interactive' || option.key === 'help') {
-        if (inline !== undefined) throw new UsageError(`option --${option.name} must not have an argument`);
-        values[option.key] = true;
-      } else {
-        let value = inline;
-        if (value === undefined) {
-          i += 1;
-          value = argv[i];
-          if (value === undefined) throw new UsageError(`option --${option.name} requires argument`);
-        }
-        setValue(values, option.key, value, `--${option.name}`);
-      }
-      i += 1;
-      continue;
-    }
-    if (arg.startsWith('-') && arg !== '-') {
-      let j = 1;
-      while (j < arg.length) {
-        const letter = arg[j] ?? '';
-        const key = SHORT_WITH_VALUE[letter];
-        if (key !== undefined) {
-          let value = arg.slice(j + 1);
-          if (value === '') {
-            i += 1;
-            const next = argv[i];
-            if (next === undefined) throw new UsageError(`option -${letter} requires argument`);
-            value = next;
-          }
-          setValue(values, key, value, `-${letter}`);
-          break;
-        }
-        if (letter === 'h' || letter === '?') values.help = true;
-        else if (letter === 'i') values.interactive = true;
-        else throw new UsageError(`option -${letter} not recognized`);
-        j += 1;
-      }
-      i += 1;
-      continue;
-    }
-    break;
+    if (option.name === 'interactive') values.interactive = realizeValue(seen, option, (): true => true);
+    else if (option.name === 'serverurl') values.serverurl = realizeValue(seen, option, checkUrl);
+    else values[option.name] = realizeValue(seen, option, (value) => value);
   }
-  return { values, args: argv.slice(i) };
+  return { values, args: parsed.args };
 }
 
 // ---- [supervisorctl] from an ini file ----

@@ -4,6 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SupervisorFault, type HttpAuth, type SupervisorControl } from '../types.js';
+import { splitNamespec } from '../protocol.js';
 import type { SupervisorRpc } from './methods.js';
 import { decodeCall, encodeFault, encodeResult, XmlRpcParseError } from './xmlrpc.js';
 
@@ -216,9 +217,7 @@ function processLogPath(control: SupervisorControl, url: string): string | null 
   const spec = rest[0] ?? '';
   const channel = rest.length > 1 ? rest.slice(1).join('/') : 'stdout';
   if (channel !== 'stdout' && channel !== 'stderr') return null;
-  const colon = spec.indexOf(':');
-  const group = colon === -1 ? spec : spec.slice(0, colon);
-  const name = colon === -1 ? spec : spec.slice(colon + 1);
+  const { group, process: name } = splitNamespec(spec);
   const info = control.processes().find((p) => p.group === group && p.name === name);
   if (info === undefined) return null;
   const file = channel === 'stdout' ? info.stdoutLogfile : info.stderrLogfile;

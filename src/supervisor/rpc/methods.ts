@@ -18,8 +18,9 @@ import {
 import { fileExists, readLogRange, tailLogRange } from './log-files.js';
 import { processInfoStruct } from './process-info.js';
 import type { XmlRpcValue } from './xmlrpc.js';
+import { API_VERSION, makeNamespec, splitNamespec } from '../protocol.js';
 
-export const API_VERSION = '3.0';
+export { API_VERSION } from '../protocol.js';
 
 type WireType = 'string' | 'int' | 'boolean' | 'array' | 'struct';
 
@@ -73,7 +74,7 @@ interface ResolvedName {
 }
 
 function namespec(info: { group: string; name: string }): string {
-  return info.group === info.name ? info.name : `${info.group}:${info.name}`;
+  return makeNamespec(info.group, info.name);
 }
 
 function isFault(error: unknown): error is SupervisorFault {
@@ -164,10 +165,7 @@ export class SupervisorRpc {
   // ---- name resolution and ordering ----
 
   private resolve(spec: string): ResolvedName {
-    const colon = spec.indexOf(':');
-    const groupName = colon === -1 ? spec : spec.slice(0, colon);
-    const rest = colon === -1 ? spec : spec.slice(colon + 1);
-    const processName = rest === '' || rest === '*' ? null : rest;
+    const { group: groupName, process: processName } = splitNamespec(spec);
     const members = this.control.processes().filter((p) => p.group === groupName);
     if (members.length === 0) throw new SupervisorFault(FaultCode.BAD_NAME, spec);
     if (processName === null) return { group: groupName, process: null };

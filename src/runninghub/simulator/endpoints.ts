@@ -1,0 +1,281 @@
+// RunningHub's v1 endpoints as the simulator answers them (reference §7): paths, envelopes, the
+// key checks and their business errors (HTTP 200 with {code, msg, data: null}, like the real one),
+// and the generated output files.
+import { z } from 'zod';
+import type { Logger } from '../../shared/logger.js';
+import { parseJsonKeepingBigIntegers } from '../json.js';
+import type { BusinessError, SimTask, SimulatorEngine } from './engine.js';
+import { BinaryReply, envelope, HttpReply, numericIds } from './http.js';
+import type { SimulatorEndpoint } from './options.js';
+import { colourFor, solidPng } from './png.js';
+
+const idInput = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform(String);
+const nodeInfoInput = z.looseObject({
+  nodeId: z.union([z.string(), z.number()]).transform(String),
+  fieldName: z.string(),
+  fieldValue: z.unknown(),
+});
+const createBodies = {
+  create: z.looseObject({
+    workflowId: idInput.optional(),
+    workflow: z.string().optional(),
+    nodeInfoList: z.array(nodeInfoInput).optional(),
+    webhookUrl: z.string().nullish(),
+  }),
+  aiAppRun: z.looseObject({
+    webappId: idInput,
+    nodeInfoList: z.array(nodeInfoInput).optional(),
+    webhookUrl: z.string().nullish(),
+  }),
+};
+const taskIdBody = z.looseObject({ taskId: idInput });
+
+export class RunningHubEndpoints {
+  private readonly pngs = new Map<string, Buffer>();
+
+  constructor(
+    private readonly engine: SimulatorEngine,
+    private readonly publicUrl: () => string,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  /** Forget the generated files (with the tasks they belong to). */
+  reset(): void {
+    this.pngs.clear();
+  }
+
+  api(endpoint: Exclude<SimulatorEndpoint, 'files'>, text: string, authorization: string | undefined): HttpReply {
+    let raw: unknown;
+    try {
+      raw = text === '' ? {} : parseJsonKeepingBigIntegers(text);
+    } catch {
+      return this.businessError({ code: 301, msg: 'PARAMS_INVALID' });
+    }
+    const body = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+    const apiKey = keyOf(body, authorization);
+    if (!apiKey) {
+      return this.businessError(endpoint === 'accountStatus' ? { code: 1601, msg: 'param apiKey is required' } : { code: 301, msg: 'PARAMS_INVALID' });
+    }
+    const keyError = this.engine.checkKey(apiKey);
+    if (keyError) {
+      if (endpoint === 'create' || endpoint === 'aiAppRun') return this.refusedCreate(endpoint, apiKey, body);
+      return this.businessError(keyError);
+    }
+
+    switch (endpoint) {
+      case 'create':
+      case 'aiAppRun':
+        return this.create(endpoint, apiKey, body);
+      case 'accountStatus': {
+        const config = this.engine.options.keys[apiKey];
+        return this.ok({
+          remainCoins: String(Math.max(0, this.engine.coinsOf(apiKey))),
+          currentTaskCounts: String(this.engine.inFlightOf(apiKey)),
+          remainMoney: null,
+          currency: null,
+          apiType: config?.apiType ?? 'NORMAL',
+        });
+      }
+      case 'status':
+      case 'outputs':
+      case 'cancel':
+      case 'webhookDetail': {
+        const parsed = taskIdBody.safeParse(body);
+        if (!parsed.success) return this.businessError({ code: 301, msg: 'PARAMS_INVALID' });
+        const taskId = parsed.data.taskId;
+        if (/^0+$/.test(taskId)) return this.businessError({ code: 301, msg: 'taskId must be positive' });
+        if (endpoint === 'cancel') {
+          return this.engine.cancel(apiKey, taskId) ? this.ok(null) : this.businessError({ code: 807, msg: 'APIKEY_TASK_NOT_FOUND' });
+        }
+        const task = this.engine.find(apiKey, taskId);
+        if (!task) return this.businessError({ code: 807, msg: 'APIKEY_TASK_NOT_FOUND' });
+        if (endpoint === 'webhookDetail') return this.webhookDetail(task);
+        if (endpoint === 'status') {
+          return envelope(200, { code: 0, msg: '', data: task.status === 'CANCELLED' ? 'FAILED' : task.status });
+        }
+        return envelope(200, this.outputsEnvelope(task, 'outputs'));
+      }
+    }
+  }
+
+  /** A create from a key that may not use the API: refused with its code, and counted as refused. */
+  private refusedCreate(endpoint: 'create' | 'aiAppRun', apiKey: string, body: Record<string, unknown>): HttpReply {
+    const result = this.engine.create({
+      apiKey,
+      kind: endpoint === 'create' ? 'workflow' : 'app',
+      targetId: '',
+      nodeInfoList: [],
+      webhookUrl: null,
+      fingerprintSource: body,
+    });
+    return result.ok ? this.businessError({ code: 500, msg: 'UNKNOWN_ERROR' }) : this.businessError(result.error);
+  }
+
+  private create(endpoint: 'create' | 'aiAppRun', apiKey: string, body: Record<string, unknown>): HttpReply {
+    let targetId: string;
+    let nodeInfoList: { nodeId: string; fieldName: string; fieldValue: unknown }[];
+    let webhookUrl: string | null;
+    if (endpoint === 'create') {
+      const parsed = createBodies.create.safeParse(body);
+      if (!parsed.success || (parsed.data.workflowId === undefined && parsed.data.workflow === undefined)) {
+        return this.businessError({ code: 301, msg: 'PARAMS_INVALID' });
+      }
+      // A full workflow JSON replaces workflowId; strict mode knows it only if "inline" is configured.
+      targetId = parsed.data.workflow !== undefined ? 'inline' : (parsed.data.workflowId ?? '');
+      nodeInfoList = parsed.data.nodeInfoList ?? [];
+      webhookUrl = parsed.data.webhookUrl ?? null;
+    } else {
+      const parsed = createBodies.aiAppRun.safeParse(body);
+      if (!parsed.success) return this.businessError({ code: 301, msg: 'PARAMS_INVALID' });
+      targetId = parsed.data.webappId;
+      nodeInfoList = parsed.data.nodeInfoList ?? [];
+      webhookUrl = parsed.data.webhookUrl ?? null;
+    }
+    const result = this.engine.create({
+      apiKey,
+      kind: endpoint === 'create' ? 'workflow' : 'app',
+      targetId,
+      nodeInfoList,
+      webhookUrl: webhookUrl || null,
+      fingerprintSource: body,
+    });
+    if (!result.ok) return this.businessError(result.error);
+    const task = result.task;
+    this.logger?.debug({ event: 'task.created', taskId: task.taskId, kind: task.kind, targetId }, 'task created');
+    const outputsToExecute = [...new Set(task.outputs.map((o) => o.nodeId))];
+    const nodeErrors = this.engine.options.promptNodeErrors
+      ? { '3': { errors: [{ type: 'value_not_in_list', message: 'simulated node error' }], class_type: 'KSampler' } }
+      : {};
+    return this.ok({
+      netWssUrl: null,
+      taskId: task.taskId,
+      clientId: task.clientId,
+      taskStatus: 'QUEUED',
+      promptTips: JSON.stringify({ result: true, error: null, outputs_to_execute: outputsToExecute, node_errors: nodeErrors }),
+    });
+  }
+
+  /** The outputs reply for a task (also the webhook's eventData, where taskCostTime is a number). */
+  outputsEnvelope(task: SimTask, form: 'outputs' | 'webhook'): { code: number; msg: string; data: unknown } {
+    switch (task.status) {
+      case 'QUEUED':
+        return { code: 813, msg: 'APIKEY_TASK_IS_QUEUED', data: null };
+      case 'RUNNING':
+        return {
+          code: 804,
+          msg: 'APIKEY_TASK_IS_RUNNING',
+          data: this.engine.options.runningOutputsDataMode === 'wss' ? { netWssUrl: `${this.publicUrl().replace(/^http/, 'ws')}/ws/${task.taskId}` } : null,
+        };
+      case 'SUCCESS': {
+        const seconds = Math.max(0, Math.round(((task.endedAt ?? Date.now()) - (task.startedAt ?? task.createdAt)) / 1000));
+        const data = task.outputs.map((o) =>
+          form === 'outputs'
+            ? {
+                fileUrl: o.fileUrl,
+                fileType: o.fileType,
+                taskCostTime: String(seconds),
+                nodeId: o.nodeId,
+                thirdPartyConsumeMoney: null,
+                consumeMoney: null,
+                consumeCoins: String(task.coinsPerRun),
+              }
+            : { fileUrl: o.fileUrl, fileType: o.fileType, taskCostTime: seconds, nodeId: o.nodeId },
+        );
+        return { code: 0, msg: 'success', data };
+      }
+      case 'FAILED':
+      case 'CANCELLED': {
+        const cancelled = task.status === 'CANCELLED';
+        return {
+          code: 805,
+          msg: 'APIKEY_TASK_STATUS_ERROR',
+          data: {
+            failedReason: {
+              node_id: '3',
+              node_name: 'KSampler',
+              exception_type: cancelled ? 'TaskCancelled' : 'RuntimeError',
+              exception_message: cancelled ? 'task was cancelled' : 'simulated failure',
+              traceback: '[]',
+              current_inputs: '{}',
+              current_outputs: '{}',
+            },
+          },
+        };
+      }
+    }
+  }
+
+  /** The reference's getWebhookDetail record (without `userApiKey`: the simulator does not echo keys). */
+  private webhookDetail(task: SimTask): HttpReply {
+    if (!task.webhookUrl) return this.businessError({ code: 807, msg: 'APIKEY_TASK_NOT_FOUND' });
+    const last = task.webhookAttempts.at(-1);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return this.ok({
+      id: task.taskId,
+      taskId: task.taskId,
+      webhookUrl: task.webhookUrl,
+      eventData: task.webhookBody,
+      callbackStatus: last === undefined ? 'PENDING' : last.ok ? 'SUCCESS' : 'FAILED',
+      callbackResponse: last?.result ?? null,
+      retryCount: Math.max(0, task.webhookAttempts.length - 1),
+      createTime: iso(task.createdAt),
+      updateTime: iso(last?.at ?? task.createdAt),
+    });
+  }
+
+  file(path: string): HttpReply {
+    const match = /^\/files\/(\d+)\/([^/]+)$/.exec(path);
+    const task = match?.[1] ? this.engine.tasks.get(match[1]) : undefined;
+    const output = task?.status === 'SUCCESS' ? task.outputs.find((o) => o.fileName === match?.[2]) : undefined;
+    if (!task || !output) return new HttpReply(404, 'not found', 'text/plain');
+    let png = this.pngs.get(task.taskId);
+    if (!png) {
+      png = solidPng(8, colourFor(task.taskId));
+      this.pngs.set(task.taskId, png);
+    }
+    return new BinaryReply(png, output.fileType === 'png' ? 'image/png' : 'application/octet-stream');
+  }
+
+  private ok(data: unknown): HttpReply {
+    return envelope(200, { code: 0, msg: 'success', data }, this.engine.options.numericTaskIds);
+  }
+
+  private businessError(error: BusinessError): HttpReply {
+    return envelope(200, { code: error.code, msg: error.msg, data: null });
+  }
+
+  /** JSON text, with task ids as bare numbers when `numericTaskIds` is on. */
+  json(value: unknown): string {
+    return numericIds(JSON.stringify(value), this.engine.options.numericTaskIds);
+  }
+}
+
+export function endpointOf(method: string, path: string): SimulatorEndpoint | undefined {
+  if (method === 'GET' && path.startsWith('/files/')) return 'files';
+  if (method !== 'POST') return undefined;
+  switch (path) {
+    case '/task/openapi/create':
+      return 'create';
+    case '/task/openapi/ai-app/run':
+      return 'aiAppRun';
+    case '/task/openapi/status':
+      return 'status';
+    case '/task/openapi/outputs':
+      return 'outputs';
+    case '/task/openapi/cancel':
+      return 'cancel';
+    case '/uc/openapi/accountStatus':
+      return 'accountStatus';
+    case '/task/openapi/getWebhookDetail':
+      return 'webhookDetail';
+    default:
+      return undefined;
+  }
+}
+
+/** The reference's order: body `apiKey`, body `apikey`, then `Authorization: Bearer`. */
+function keyOf(body: Record<string, unknown>, authorization: string | undefined): string | undefined {
+  for (const candidate of [body.apiKey, body.apikey]) if (typeof candidate === 'string' && candidate !== '') return candidate;
+  const bearer = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
+  return bearer?.[1]?.trim() || undefined;
+}

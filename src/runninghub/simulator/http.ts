@@ -1,0 +1,56 @@
+// The simulator's HTTP plumbing, shared by the RunningHub endpoints, the control routes and the
+// fault injection: a reply value, RunningHub's JSON envelope, body reading and writing.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export class HttpReply {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    readonly contentType: string,
+  ) {}
+}
+
+export class BinaryReply extends HttpReply {
+  constructor(
+    readonly bytes: Buffer,
+    contentType: string,
+  ) {
+    super(200, '', contentType);
+  }
+}
+
+/** RunningHub's `{code, msg, data}`, with task ids as bare numbers when `numericTaskIds` is on. */
+export function envelope(status: number, value: { code: number; msg: string; data: unknown }, numericTaskIds = false): HttpReply {
+  return new HttpReply(status, numericIds(JSON.stringify(value), numericTaskIds), 'application/json');
+}
+
+export function numericIds(json: string, on: boolean): string {
+  return on ? json.replace(/"taskId":"(\d+)"/g, '"taskId":$1') : json;
+}
+
+export function writeReply(res: ServerResponse, reply: HttpReply): void {
+  if (res.destroyed) return;
+  const body = reply instanceof BinaryReply ? reply.bytes : reply.body;
+  res.writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error('body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

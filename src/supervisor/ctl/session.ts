@@ -1,0 +1,170 @@
+// The state one supervisorctl run shares between its actions (connection, options, exit status)
+// and the helpers every action uses: the version check, typed calls, supervisorctl's exit codes.
+import { safeParse, type ZodMiniType } from 'zod/mini';
+import { API_VERSION } from '../protocol.js';
+import { FaultCode } from '../types.js';
+import { HELP_TEXT } from './help.js';
+import type { CtlOptions } from './options.js';
+import { stringReply, UnexpectedReplyError, type ResultReply } from './replies.js';
+import { parseServerUrl, RpcConnectionError, RpcFault, XmlRpcClient } from './transport.js';
+
+export const ExitStatus = {
+  SUCCESS: 0,
+  GENERIC: 1,
+  INVALID_ARGS: 2,
+  UNIMPLEMENTED_FEATURE: 3,
+  INSUFFICIENT_PRIVILEGES: 4,
+  NOT_INSTALLED: 5,
+  NOT_RUNNING: 7,
+} as const;
+
+export const StatusExit = { NOT_RUNNING: 3, UNKNOWN: 4 } as const;
+
+const DEAD_PROGRAM_FAULTS = new Set<number>([FaultCode.SPAWN_ERROR, FaultCode.ABNORMAL_TERMINATION, FaultCode.NOT_RUNNING]);
+
+export interface CtlIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Interactive questions (Username:, Really shut down y/N?); null when not interactive. */
+  ask: ((question: string) => Promise<string>) | null;
+  /** The next line of stdin (`fg` forwards them), null at end of input. */
+  readLine(): Promise<string | null>;
+  /** Resolves when the user presses Ctrl-C (ends `tail -f`). */
+  interrupted(): Promise<void>;
+}
+
+/** Python's `'%-Ns' % text`. */
+export function padRight(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+/** Stops the current action after its output was printed and the exit status set. */
+export class ActionDone extends Error {}
+
+/** One action of the table: resolves true when the shell should end. */
+export type Action = (arg: string) => Promise<boolean | void>;
+export type ActionTable = Record<string, Action>;
+
+export class CtlSession {
+  exitStatus: number = ExitStatus.SUCCESS;
+  client: XmlRpcClient;
+
+  constructor(
+    readonly options: CtlOptions,
+    readonly io: CtlIo,
+  ) {
+    this.client = new XmlRpcClient(parseServerUrl(options.serverurl), options);
+  }
+
+  /** Talk to another supervisord from now on (`open`), or again with new credentials. */
+  reconnect(serverurl: string): void {
+    this.options.serverurl = serverurl;
+    this.client = new XmlRpcClient(parseServerUrl(serverurl), this.options);
+  }
+
+  output(text: string): void {
+    this.io.out(`${text}\n`);
+  }
+
+  get isUnix(): boolean {
+    return this.client.target.kind === 'unix';
+  }
+
+  async rpc<T>(method: string, params: Array<string | number | boolean>, schema: ZodMiniType<T>): Promise<T> {
+    const parsed = safeParse(schema, await this.client.call(method, params));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UnexpectedReplyError(method, issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : 'invalid');
+    }
+    return parsed.data;
+  }
+
+  helpFor(topic: string): void {
+    const text = HELP_TEXT[topic];
+    if (text !== undefined) this.io.out(text);
+  }
+
+  fail(status: number, ...lines: string[]): never {
+    for (const line of lines) this.output(line);
+    this.exitStatus = status;
+    throw new ActionDone();
+  }
+
+  setExitFromFault(code: number, ignored?: number): void {
+    if (code === ignored || code === FaultCode.SUCCESS) return;
+    this.exitStatus = DEAD_PROGRAM_FAULTS.has(code) ? ExitStatus.NOT_RUNNING : ExitStatus.GENERIC;
+  }
+
+  /** getVersion first, as the real client does, to tell "not running" from "not supervisord". */
+  async upcheck(): Promise<boolean> {
+    try {
+      const api = await this.rpc('supervisor.getVersion', [], stringReply);
+      if (api !== API_VERSION) {
+        this.output(
+          `Sorry, this version of supervisorctl expects to talk to a server with API version ${API_VERSION}, but the remote version is ${api}.`,
+        );
+        this.exitStatus = ExitStatus.NOT_INSTALLED;
+        return false;
+      }
+    } catch (error) {
+      if (error instanceof RpcFault) {
+        if (error.faultCode === FaultCode.UNKNOWN_METHOD) {
+          this.output(
+            'Sorry, supervisord responded but did not recognize the supervisor namespace commands that supervisorctl uses to control it.  Please check that the [rpcinterface:supervisor] section is enabled in the configuration file (see sample.conf).',
+          );
+          this.exitStatus = ExitStatus.UNIMPLEMENTED_FEATURE;
+          return false;
+        }
+        this.exitStatus = ExitStatus.GENERIC;
+        throw error;
+      }
+      if (error instanceof RpcConnectionError) {
+        if (error.code === 'ECONNREFUSED') {
+          this.output(`${this.options.serverurl} refused connection`);
+          this.exitStatus = ExitStatus.INSUFFICIENT_PRIVILEGES;
+          return false;
+        }
+        if (error.code === 'ENOENT') {
+          this.output(`${this.options.serverurl} no such file`);
+          this.exitStatus = ExitStatus.NOT_RUNNING;
+          return false;
+        }
+        this.exitStatus = ExitStatus.GENERIC;
+      }
+      throw error;
+    }
+    return true;
+  }
+
+  /** A fault for one named process, shaped like a group result struct. */
+  faultResult(error: unknown, group: string, process: string | null): ResultReply {
+    if (!(error instanceof RpcFault)) throw error;
+    return { status: error.faultCode, name: process ?? 'None', group, description: error.faultString };
+  }
+
+  noArguments(command: string, arg: string): void {
+    if (arg.trim() !== '') {
+      this.output(`Error: ${command} accepts no arguments`);
+      this.exitStatus = ExitStatus.GENERIC;
+      this.helpFor(command);
+      throw new ActionDone();
+    }
+  }
+
+  /** SHUTDOWN_STATE prints `message` (GENERIC); anything else propagates. */
+  shuttingDownOr(error: unknown, message: string): void {
+    if (error instanceof RpcFault) {
+      this.exitStatus = ExitStatus.GENERIC;
+      if (error.faultCode === FaultCode.SHUTDOWN_STATE) {
+        this.output(message);
+        return;
+      }
+    }
+    throw error;
+  }
+
+  async confirm(question: string): Promise<boolean> {
+    if (!this.options.interactive || this.io.ask === null) return true;
+    return (await this.io.ask(question)).toLowerCase().startsWith('y');
+  }
+}
