@@ -89,6 +89,15 @@ const CASES: Case[] = [
   { name: '[supervisord] logfile dir missing', text: '[supervisord]\nlogfile=/nonexistent/sd.log\n' },
   { name: '[supervisord] environment with host_node_name', text: `${HEADER}environment=H=%(host_node_name)s\n` },
   { name: '[supervisord] environment expanded twice', text: `${HEADER}environment=H=100%%\n` },
+  { name: 'eventlistener without events', text: `${HEADER}[eventlistener:l]\ncommand=x\n` },
+  { name: 'eventlistener with empty events', text: `${HEADER}[eventlistener:l]\ncommand=x\nevents=\n` },
+  { name: 'eventlistener unknown event type', text: `${HEADER}[eventlistener:l]\ncommand=x\nevents=tick_5,nosuch\n` },
+  { name: 'eventlistener redirect_stderr', text: `${HEADER}[eventlistener:l]\ncommand=x\nevents=TICK_5\nredirect_stderr=true\n` },
+  { name: 'eventlistener buffer_size 0', text: `${HEADER}[eventlistener:l]\ncommand=x\nevents=TICK_5\nbuffer_size=0\n` },
+  { name: 'eventlistener bad buffer_size', text: `${HEADER}[eventlistener:l]\ncommand=x\nevents=TICK_5\nbuffer_size=many\n` },
+  { name: 'eventlistener bad result_handler', text: `${HEADER}[eventlistener:l]\ncommand=x\nevents=TICK_5\nresult_handler=nope.x:y\n` },
+  { name: 'eventlistener without command', text: `${HEADER}[eventlistener:l]\nevents=TICK_5\n` },
+  { name: 'eventlistener numprocs without process_num', text: `${HEADER}[eventlistener:l]\ncommand=x\nevents=EVENT\nnumprocs=2\n` },
 ];
 
 /** Extra files some cases need, next to x.conf. */
