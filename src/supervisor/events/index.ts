@@ -8,6 +8,9 @@
 //  - output that is not valid UTF-8 reaches PROCESS_LOG / PROCESS_COMMUNICATION payloads with U+FFFD
 //    in place of the bad bytes (supervisord replaces the whole payload by `Undecodable: b'…'`), and a
 //    UTF-8 character cut between two reads is carried to the next event instead of spoiling both.
+//  - a rejected event (FAIL, or the listener died) goes back to its own pool only; supervisord
+//    compares processes by priority, so it also re-buffers it in every other pool that has a process
+//    of the same priority (a listener may then get events it never subscribed to).
 //  - `result_handler` can only be supervisord's default (`supervisor.dispatchers:default_handler`):
 //    any other is "cannot be resolved", as a Python module that is not installed.
 export { EventBus, type EventSubscriber } from './bus.js';
