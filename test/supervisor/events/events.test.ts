@@ -227,4 +227,59 @@ describeWithPeers([REAL_SUPERVISORD, PYTHON])('event listeners: ours vs the real
       'PROCESS_STATE_STOPPED processname:talker groupname:talker from_state:STOPPING pid:N',
     ]);
   }, 90_000);
+
+  it('BACKOFF, FATAL, PROCESS_GROUP_REMOVED, stderr capture and TICK_5 the same under both daemons', async () => {
+    const results: Record<Peer, Received[]> = { real: [], ours: [] };
+    for (const peer of ['real', 'ours'] as const) {
+      const dir = tmp.file(`second-${peer}`);
+      mkdirSync(dir);
+      writeFileSync(tmp.file('listener.py'), PY_LISTENER);
+      const scripts = { py: tmp.file('listener.py'), node: tmp.file('listener.mjs') };
+      const text = config(dir, scripts)
+        .replace(/\[eventlistener:node\][^[]*/u, '')
+        .replace(/\[program:talker\][^[]*/u, '')
+        .replace(/\[program:quitter\][^[]*/u, '')
+        .replace(`events=${EVENTS}`, 'events=PROCESS_STATE,PROCESS_GROUP,PROCESS_COMMUNICATION,TICK_5,SUPERVISOR_STATE_CHANGE');
+      writeFileSync(
+        `${dir}/supervisord.conf`,
+        `${text}
+[program:failing]
+command=sh -c 'exit 1'
+startretries=1
+
+[program:stderrcomm]
+command=sh -c 'echo -n "<!--XSUPERVISOR:BEGIN-->on stderr<!--XSUPERVISOR:END-->and some more after it" >&2; exec sleep 100'
+stderr_capture_maxbytes=100
+stopsignal=KILL
+`,
+      );
+      const daemon = launch(...supervisordCommand(peer, ['-c', `${dir}/supervisord.conf`]));
+      const records = (): Received[] => readRecords(`${dir}/py.jsonl`);
+      await waitFor(`${peer}: failing FATAL`, () => records().some((r) => r.headers.eventname === 'PROCESS_STATE_FATAL'), { timeoutMs: 30_000 });
+      expect(rpc(dir, 'removeProcessGroup', 'failing')).toBe('True');
+      await waitFor(`${peer}: group removed`, () => records().some((r) => r.headers.eventname === 'PROCESS_GROUP_REMOVED'));
+      await waitFor(`${peer}: a TICK_5`, () => records().some((r) => r.headers.eventname === 'TICK_5'), { timeoutMs: 15_000 });
+      daemon.child.kill('SIGTERM');
+      expect(await daemon.exited).toBe(0);
+      results[peer] = records();
+    }
+    const withoutTicks = (records: Received[]): Received[] => beforeShutdown(records).filter((r) => r.headers.eventname !== 'TICK_5');
+    for (const records of Object.values(results)) {
+      checkHeaders(records, 'py');
+      for (const tick of records.filter((r) => r.headers.eventname === 'TICK_5')) {
+        expect(Number(/^when:(\d+)$/u.exec(tick.payload)?.[1]) % 5).toBe(0);
+      }
+    }
+    const ours = byStream(withoutTicks(results.ours));
+    expect(ours).toEqual(byStream(withoutTicks(results.real)));
+    expect(ours.failing).toEqual([
+      'PROCESS_STATE_STARTING processname:failing groupname:failing from_state:STOPPED tries:0',
+      'PROCESS_STATE_BACKOFF processname:failing groupname:failing from_state:STARTING tries:1',
+      'PROCESS_STATE_STARTING processname:failing groupname:failing from_state:BACKOFF tries:1',
+      'PROCESS_STATE_BACKOFF processname:failing groupname:failing from_state:STARTING tries:2',
+      'PROCESS_STATE_FATAL processname:failing groupname:failing from_state:BACKOFF',
+    ]);
+    expect(ours['stderrcomm:stderr']).toEqual(['PROCESS_COMMUNICATION_STDERR processname:stderrcomm groupname:stderrcomm pid:N\non stderr']);
+    expect(ours.supervisord).toContain('PROCESS_GROUP_REMOVED groupname:failing\n');
+  }, 90_000);
 });
