@@ -6,9 +6,9 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
-import { CaptureRecorder, type Channel } from './events/index.js';
+import type { Channel } from './events/index.js';
 import type { MainLog } from './main-log.js';
+import { readOutput } from './process-output.js';
 import { RotatingLogFile } from './rotating-file.js';
 import { signalName, signalNumber } from './signals.js';
 import { childEnvironment, planSpawn, pyRepr, resolveCommand, SpawnProblem } from './spawn.js';
@@ -42,15 +42,6 @@ export interface ProcessOutputEvents {
   communicated(process: ManagedProcess, pid: number, channel: Channel, text: string): void;
   /** An event listener's stdout as read: the listener protocol. */
   listenerStdout(process: ManagedProcess, data: Buffer): void;
-}
-
-/** supervisord's stripEscapes: from `ESC[` to the first of its terminator letters. */
-const ANSI_ESCAPE = /\x1b\[[^HfABCDRsuJKhlpm]*[HfABCDRsuJKhlpm]/g;
-
-function stripAnsiEscapes(chunk: Buffer): Buffer {
-  if (!chunk.includes(0x1b)) return chunk;
-  // latin1 maps bytes 1:1, so multi-byte UTF-8 text survives untouched.
-  return Buffer.from(chunk.toString('latin1').replace(ANSI_ESCAPE, ''), 'latin1');
 }
 
 export interface StateChange {
@@ -456,77 +447,17 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
     return 'ignore';
   }
 
-  /**
-   * Child pipe → log file (and events); the pipe is paused while the file is behind, so memory
-   * stays bounded. As supervisord's output dispatchers: an event listener's stdout also feeds the
-   * listener protocol, capture mode splits out what is between the tokens, and with
-   * `*_events_enabled` what is logged becomes PROCESS_LOG events.
-   */
   private capture(child: ChildProcess, stream: Readable | null, file: RotatingLogFile | null, channel: Channel): void {
     if (!stream) return;
-    const log = this.host.log;
-    const events = this.host.outputEvents;
-    const config = this.config;
-    const name = config.name;
-    // The pid of the child that wrote it, even if its exit is handled before its last output is read.
-    const pid = child.pid ?? 0;
-    const target = config[channel];
-    // A pass-through target read only for events: we copy it to our own stdout/stderr.
-    const passThrough = target.kind === 'inherit' ? (target.fd === 1 ? process.stdout : process.stderr) : null;
-    let waitingForDrain = false;
-    const write = (data: Buffer): void => {
-      if (file) {
-        if (!file.write(data) && !waitingForDrain) {
-          waitingForDrain = true;
-          stream.pause();
-          file.once('drain', () => {
-            waitingForDrain = false;
-            stream.resume();
-          });
-        }
-      } else if (passThrough) {
-        passThrough.write(data);
-      }
-    };
-    const eventsEnabled = events !== undefined && (channel === 'stdout' ? config.stdoutEventsEnabled : config.stderrEventsEnabled) === true;
-    // Carries a UTF-8 character cut between two reads over to the next event.
-    const decoder = eventsEnabled ? new StringDecoder('utf8') : null;
-    /** supervisord's _log: file (unless capturing), main log at debug, PROCESS_LOG event. */
-    const logOutput = (raw: Buffer, toFile: boolean): Buffer => {
-      const chunk = this.host.stripAnsi ? stripAnsiEscapes(raw) : raw;
-      if (toFile) write(chunk);
-      if (log.enabled('debug')) log.debug(`${pyRepr(name)} ${channel} output:\n${chunk.toString()}`);
-      if (decoder !== null && events !== undefined) {
-        const text = decoder.write(chunk);
-        if (text !== '') events.logged(this, pid, channel, text);
-      }
-      return chunk;
-    };
-
-    let onData: (raw: Buffer) => void;
-    const captureMaxBytes = (channel === 'stdout' ? config.stdoutCaptureMaxBytes : config.stderrCaptureMaxBytes) ?? 0;
-    if (channel === 'stdout' && config.eventListener === true && events !== undefined) {
-      onData = (raw) => {
-        if (log.enabled('debug')) log.debug(`${pyRepr(name)} ${channel} output:\n${raw.toString()}`);
-        write(this.host.stripAnsi ? stripAnsiEscapes(raw) : raw);
-        // Late output of a child already reaped belongs to no protocol exchange any more.
-        if (this.child === child) events.listenerStdout(this, raw);
-      };
-    } else if (captureMaxBytes > 0 && events !== undefined) {
-      const recorder = new CaptureRecorder(captureMaxBytes, {
-        log: (data, capturing) => logOutput(data, !capturing),
-        captured: (data) => {
-          events.communicated(this, pid, channel, data.toString('utf8'));
-          log.debug(`${pyRepr(name)} ${channel} emitted a comm event`);
-        },
-      });
-      onData = (raw) => recorder.push(raw);
-    } else {
-      onData = (raw) => {
-        logOutput(raw, true);
-      };
-    }
-    stream.on('data', onData);
-    stream.on('error', () => undefined);
+    readOutput({
+      process: this,
+      host: this.host,
+      pid: child.pid ?? 0,
+      stream,
+      file,
+      channel,
+      // Late output of a child already reaped belongs to no listener protocol exchange any more.
+      isCurrent: () => this.child === child,
+    });
   }
 }
