@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { waitFor } from '../../support/wait.js';
-import { describeWithPeers, launcher, REAL_SUPERVISORD, supervisordCommand, tempDirForFile, type Peer } from '../fixtures.js';
+import { describeWithPeers, launcher, REAL_SUPERVISORCTL, REAL_SUPERVISORD, supervisordCommand, tempDirForFile, type Peer } from '../fixtures.js';
 
 const PYTHON = '/usr/bin/python3';
 const tmp = tempDirForFile('events');
@@ -160,7 +160,7 @@ function rpc(dir: string, method: string, ...args: string[]): string {
   return result.stdout.trim();
 }
 
-async function run(peer: Peer): Promise<{ py: Received[]; node: Received[]; mainLog: string }> {
+async function run(peer: Peer): Promise<{ py: Received[]; node: Received[]; mainLog: string; status: string }> {
   const dir = tmp.file(peer);
   mkdirSync(dir);
   const scripts = { py: tmp.file('listener.py'), node: tmp.file('listener.mjs') };
@@ -177,14 +177,16 @@ async function run(peer: Peer): Promise<{ py: Received[]; node: Received[]; main
   await waitFor(`${peer}: talker RUNNING`, both((r) => r.headers.eventname === 'PROCESS_STATE_RUNNING' && r.payload.includes('talker')));
   expect(rpc(dir, 'sendRemoteCommEvent', 'greeting', 'hello from rpc é')).toBe('True');
   await waitFor(`${peer}: the remote event`, both((r) => r.headers.eventname === 'REMOTE_COMMUNICATION'));
+  // What supervisorctl shows for listeners: their process state, as for programs.
+  const status = spawnSync(REAL_SUPERVISORCTL, ['-s', `unix://${dir}/s.sock`, 'status'], { encoding: 'utf8' }).stdout;
   rpc(dir, 'stopProcess', 'talker');
   await waitFor(`${peer}: talker stopped`, both((r) => r.headers.eventname === 'PROCESS_STATE_STOPPED'));
   daemon.child.kill('SIGTERM');
   expect(await daemon.exited).toBe(0);
-  return { ...records(), mainLog: readFileSync(`${dir}/main.log`, 'utf8') };
+  return { ...records(), mainLog: readFileSync(`${dir}/main.log`, 'utf8'), status };
 }
 
-describeWithPeers([REAL_SUPERVISORD, PYTHON])('event listeners: ours vs the real supervisord', () => {
+describeWithPeers([REAL_SUPERVISORD, REAL_SUPERVISORCTL, PYTHON])('event listeners: ours vs the real supervisord', () => {
   it('a childutils listener and a Node listener receive the same events under both daemons', async () => {
     const real = await run('real');
     const ours = await run('ours');
@@ -199,6 +201,9 @@ describeWithPeers([REAL_SUPERVISORD, PYTHON])('event listeners: ours vs the real
       expect(node, `${peer}: node vs py`).toEqual(byStream(beforeShutdown(result.py)));
       expect(result.mainLog, peer).not.toMatch(/overflowed|UNKNOWN|rejected/u);
     }
+    const normalised = (status: string): string => status.replace(/pid \d+, uptime \d+:\d\d:\d\d/gu, 'pid N, uptime T').replace(/ +\w{3} \d\d \d\d:\d\d [AP]M/gu, ' DATE');
+    expect(normalised(ours.status)).toEqual(normalised(real.status));
+    expect(normalised(ours.status)).toMatch(/^node +RUNNING +pid N, uptime T$/mu);
     expect(byStream(beforeShutdown(ours.py))).toEqual(byStream(beforeShutdown(real.py)));
     expect(byStream(beforeShutdown(ours.node))).toEqual(byStream(beforeShutdown(real.node)));
 
