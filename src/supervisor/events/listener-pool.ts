@@ -145,7 +145,8 @@ export class EventListenerPool implements EventSubscriber {
 
   /** A listener reached RUNNING: only RUNNING listeners are sent events. */
   listenerRunning(): void {
-    this.dispatchIfCapable();
+    // After the state change is logged (`success: …`), as supervisord dispatches on its next pass.
+    queueMicrotask(() => this.dispatchIfCapable());
   }
 
   /** The listener's stdout, as read. */

@@ -142,7 +142,7 @@ describe('EventListenerPool', () => {
     expect(bodies(listener)).toEqual(['type:t\n3', 'type:t\n4', 'type:t\n5']);
   });
 
-  it('sends the event a listener died with again, to the restarted listener', () => {
+  it('sends the event a listener died with again, to the restarted listener', async () => {
     const { pool, processes, say, bodies } = setup();
     const [listener] = processes as [StandInListener];
     say(listener, 'READY\n');
@@ -156,6 +156,7 @@ describe('EventListenerPool', () => {
     expect(listener.written).toHaveLength(1); // still STARTING: only RUNNING listeners get events
     listener.state = ProcessState.RUNNING;
     pool.listenerRunning();
+    await Promise.resolve();
     expect(bodies(listener)).toEqual(['type:t\nlost', 'type:t\nlost']);
     say(listener, 'RESULT 2\nOKREADY\n');
     expect(bodies(listener)).toEqual(['type:t\nlost', 'type:t\nlost', 'type:t\nlater']);
