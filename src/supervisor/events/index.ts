@@ -3,6 +3,11 @@
 //
 // Deliberate differences from supervisord 4.2.5 (everything else is meant to be the same, and
 // test/supervisor/events/ compares the two):
+//  - PROCESS_LOG output waiting in a pool's buffer behind output of the same process and channel is
+//    merged into that event (up to 128 KiB, supervisord's read size; not output cut by capture mode,
+//    not an event already sent once). supervisord reads a fast writer in bigger chunks when it falls
+//    behind (one read per main-loop pass, the writer blocking meanwhile); ours reads eagerly and never
+//    blocks the writer, so without this a fast program would overflow `buffer_size` line by line.
 //  - a pool subscribed to overlapping names (`events=PROCESS_STATE,PROCESS_STATE_RUNNING`) gets an
 //    event once; supervisord buffers it once per matching name.
 //  - output that is not valid UTF-8 reaches PROCESS_LOG / PROCESS_COMMUNICATION payloads with U+FFFD

@@ -4,7 +4,7 @@
 import type { MainLog } from '../main-log.js';
 import { ProcessState, type ProcessConfig } from '../types.js';
 import { nextGlobalSerial, type EventSubscriber } from './bus.js';
-import { payloadLength, type SupervisorEvent } from './types.js';
+import { mergeOutputEvents, payloadLength, type SupervisorEvent } from './types.js';
 
 /** The listener's states (supervisor/states.py EventListenerStates). */
 export type ListenerState = 'READY' | 'BUSY' | 'ACKNOWLEDGED' | 'UNKNOWN';
@@ -72,6 +72,14 @@ class EventQueue {
 
   push(event: SupervisorEvent): void {
     this.items.push(event);
+  }
+
+  last(): SupervisorEvent | undefined {
+    return this.head < this.items.length ? this.items[this.items.length - 1] : undefined;
+  }
+
+  replaceLast(event: SupervisorEvent): void {
+    this.items[this.items.length - 1] = event;
   }
 
   unshift(event: SupervisorEvent): void {
@@ -161,6 +169,7 @@ export class EventListenerPool implements EventSubscriber {
 
   /** supervisord's _acceptEvent: serials, then the buffer rule (full: the oldest is discarded). */
   accept(event: SupervisorEvent, head = false): void {
+    if (!head && this.mergeOutput(event)) return;
     if (event.serial === undefined) event.serial = nextGlobalSerial();
     if (!event.poolSerials.has(this.name)) {
       this.serial += 1;
@@ -175,6 +184,23 @@ export class EventListenerPool implements EventSubscriber {
     if (head) this.buffer.unshift(event);
     else this.buffer.push(event);
     if (!head) this.dispatchIfCapable();
+  }
+
+  /**
+   * Output of a stream waiting behind output of the same stream joins it, up to supervisord's read
+   * size: when listeners fall behind a fast writer, supervisord's own reads grow the same way (it
+   * reads once per main-loop pass), so a fast program's output fits the buffer instead of
+   * overflowing it line by line. The merged event keeps the earlier one's serials.
+   */
+  private mergeOutput(event: SupervisorEvent): boolean {
+    const last = this.buffer.last();
+    if (last === undefined) return false;
+    const merged = mergeOutputEvents(last, event);
+    if (merged === null) return false;
+    merged.serial = last.serial;
+    for (const [pool, serial] of last.poolSerials) merged.poolSerials.set(pool, serial);
+    this.buffer.replaceLast(merged);
+    return true;
   }
 
   /** Forget every listener (the group is removed). */
@@ -219,6 +245,7 @@ export class EventListenerPool implements EventSubscriber {
       }
       listener.state = 'BUSY';
       listener.event = event;
+      event.sent = true;
       if (this.log.enabled('debug')) this.log.debug(`event ${event.serial} sent to listener ${listener.name}`);
       return true;
     }

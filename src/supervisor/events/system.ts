@@ -100,7 +100,8 @@ export class EventSystem {
 
   logged(process: ListenerProcess, pid: number, channel: Channel, text: string): void {
     if (!this.bus.wants(channel === 'stdout' ? 'PROCESS_LOG_STDOUT' : 'PROCESS_LOG_STDERR')) return;
-    this.bus.publish(processLogEvent({ name: process.config.name, group: process.config.group }, pid, channel, text));
+    const wholeRead = ((channel === 'stdout' ? process.config.stdoutCaptureMaxBytes : process.config.stderrCaptureMaxBytes) ?? 0) === 0;
+    this.bus.publish(processLogEvent({ name: process.config.name, group: process.config.group }, pid, channel, text, wholeRead));
   }
 
   communicated(process: ListenerProcess, pid: number, channel: Channel, text: string): void {

@@ -78,11 +78,15 @@ export function concreteTypes(names: readonly EventTypeName[]): Set<EventTypeNam
 export class SupervisorEvent {
   serial: number | undefined;
   readonly poolSerials = new Map<string, number>();
+  /** Sent to a listener at least once (a pool no longer merges output into it). */
+  sent = false;
   private rendered: string | undefined;
 
   constructor(
     readonly type: EventTypeName,
     private readonly render: () => string,
+    /** For PROCESS_LOG output read as a whole (no capture mode): what a pool may merge while it waits. */
+    readonly output?: MergeableOutput,
   ) {}
 
   payload(): string {
@@ -92,6 +96,30 @@ export class SupervisorEvent {
 }
 
 export type Channel = 'stdout' | 'stderr';
+
+/** The parts of a PROCESS_LOG event that make it mergeable with the next output of the same stream. */
+export interface MergeableOutput {
+  /** process, group, pid and channel: only output of one stream is merged. */
+  key: string;
+  header: string;
+  data: string;
+}
+
+/**
+ * The most output one merged event carries: supervisord's read size (128 KiB), so a merged event is
+ * no bigger than what supervisord reads at once when it falls behind a fast writer.
+ */
+export const MERGED_OUTPUT_LIMIT = 2 << 16;
+
+/** `earlier` and `later` as one PROCESS_LOG event (same stream; `earlier`'s serials, set by the caller). */
+export function mergeOutputEvents(earlier: SupervisorEvent, later: SupervisorEvent): SupervisorEvent | null {
+  const a = earlier.output;
+  const b = later.output;
+  if (a === undefined || b === undefined || a.key !== b.key || earlier.sent) return null;
+  if (a.data.length + b.data.length > MERGED_OUTPUT_LIMIT) return null;
+  const merged: MergeableOutput = { key: a.key, header: a.header, data: a.data + b.data };
+  return new SupervisorEvent(earlier.type, () => merged.header + merged.data, merged);
+}
 
 /** What a process event says about its process. */
 export interface EventProcess {
@@ -131,10 +159,16 @@ export function processStateEvent(
   return new SupervisorEvent(type, () => text);
 }
 
-/** PROCESS_LOG_STDOUT/STDERR: `processname:x groupname:g pid:N channel:stdout\n<data>`. */
-export function processLogEvent(process: EventProcess, pid: number, channel: Channel, data: string): SupervisorEvent {
+/**
+ * PROCESS_LOG_STDOUT/STDERR: `processname:x groupname:g pid:N channel:stdout\n<data>`. `wholeRead`:
+ * the data is one read of the pipe (not a piece cut out by capture mode), so it may be merged.
+ */
+export function processLogEvent(process: EventProcess, pid: number, channel: Channel, data: string, wholeRead = false): SupervisorEvent {
   const type = channel === 'stdout' ? 'PROCESS_LOG_STDOUT' : 'PROCESS_LOG_STDERR';
-  return new SupervisorEvent(type, () => `processname:${process.name} groupname:${process.group} pid:${pid} channel:${channel}\n${data}`);
+  const header = `processname:${process.name} groupname:${process.group} pid:${pid} channel:${channel}\n`;
+  if (!wholeRead) return new SupervisorEvent(type, () => header + data);
+  const output: MergeableOutput = { key: `${process.group}:${process.name}:${pid}:${channel}`, header, data };
+  return new SupervisorEvent(type, () => header + data, output);
 }
 
 /** PROCESS_COMMUNICATION_STDOUT/STDERR: `processname:x groupname:g pid:N\n<captured data>`. */

@@ -2,7 +2,7 @@
 // stdin); the same behaviour against real listener processes is in events.test.ts.
 import { describe, expect, it } from 'vitest';
 import { EventListenerPool, type ListenerProcess, type PoolLog } from '../../../src/supervisor/events/index.js';
-import { SupervisorEvent } from '../../../src/supervisor/events/index.js';
+import { processLogEvent, SupervisorEvent } from '../../../src/supervisor/events/index.js';
 import { ProcessState } from '../../../src/supervisor/types.js';
 import { processConfig } from '../fixtures.js';
 
@@ -170,5 +170,39 @@ describe('EventListenerPool', () => {
     pool.accept(event());
     expect(pool.listenerState(listener)).toBe('READY');
     expect(pool.buffered).toBe(1);
+  });
+
+  it('merges output of one stream waiting behind a busy listener (whole reads only, up to 128 KiB)', () => {
+    const { log, pool, processes, say, bodies } = setup(2);
+    const [listener] = processes as [StandInListener];
+    const program = { name: 'p', group: 'p' };
+    say(listener, 'READY\n');
+    pool.accept(processLogEvent(program, 7, 'stdout', 'first\n', true));
+    for (let i = 0; i < 100; i += 1) pool.accept(processLogEvent(program, 7, 'stdout', `line ${i}\n`, true));
+    pool.accept(processLogEvent(program, 7, 'stderr', 'other stream\n', true));
+    pool.accept(processLogEvent(program, 7, 'stderr', 'capture piece\n', false));
+    expect(log.lines.filter((l) => l.level === 'error').map((l) => l.message)).toHaveLength(1); // 3 events for 2 places
+    say(listener, 'RESULT 2\nOKREADY\n');
+    say(listener, 'RESULT 2\nOKREADY\n');
+    expect(bodies(listener)[0]).toBe('processname:p groupname:p pid:7 channel:stdout\nfirst\n');
+    expect(bodies(listener)[1]).toBe('processname:p groupname:p pid:7 channel:stderr\nother stream\n');
+    expect(bodies(listener)[2]).toBe('processname:p groupname:p pid:7 channel:stderr\ncapture piece\n');
+  });
+
+  it('sends merged output as one event with the first part\'s serials', () => {
+    const { pool, processes, say, bodies } = setup(10);
+    const [listener] = processes as [StandInListener];
+    const program = { name: 'p', group: 'p' };
+    say(listener, 'READY\n');
+    pool.accept(processLogEvent(program, 7, 'stdout', 'sent at once\n', true));
+    const second = processLogEvent(program, 7, 'stdout', 'a\n', true);
+    pool.accept(second);
+    pool.accept(processLogEvent(program, 7, 'stdout', 'b\n', true));
+    pool.accept(processLogEvent(program, 7, 'stdout', 'x'.repeat(2 << 16), true));
+    say(listener, 'RESULT 2\nOKREADY\n');
+    expect(bodies(listener)[1]).toBe('processname:p groupname:p pid:7 channel:stdout\na\nb\n');
+    expect(listener.written[1]).toContain(`serial:${second.serial} `);
+    say(listener, 'RESULT 2\nOKREADY\n');
+    expect(bodies(listener)[2]?.length).toBe('processname:p groupname:p pid:7 channel:stdout\n'.length + (2 << 16));
   });
 });

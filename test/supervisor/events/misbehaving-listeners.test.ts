@@ -53,6 +53,8 @@ print(getattr(proxy.supervisor, sys.argv[2])(*sys.argv[3:]))
 `;
 
 /**
+ * chatty alternates stdout and stderr, so its events do not merge while they wait (ours merges
+ * consecutive output of one stream, see events/index.ts) and the hung listener's buffer overflows.
  * Distinct priorities: supervisord compares processes by priority (Subprocess.__eq__), so a rejected
  * event is put back in every pool that has a process of the rejecting listener's priority, not
  * only its own. Ours puts it back in its own pool only; distinct priorities make both agree.
@@ -93,9 +95,10 @@ events=PROCESS_LOG
 buffer_size=3
 
 [program:chatty]
-command=sh -c 'for i in $(seq 1 100); do echo line $i; sleep 0.01; done; exec sleep 100'
+command=sh -c 'for i in $(seq 1 100); do echo line $i; echo err $i >&2; sleep 0.01; done; exec sleep 100'
 stdout_logfile=${dir}/chatty.log
 stdout_events_enabled=true
+stderr_events_enabled=true
 `;
 }
 
