@@ -6,7 +6,9 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import type { Channel } from './events/index.js';
 import type { MainLog } from './main-log.js';
+import { readOutput } from './process-output.js';
 import { RotatingLogFile } from './rotating-file.js';
 import { signalName, signalNumber } from './signals.js';
 import { childEnvironment, planSpawn, pyRepr, resolveCommand, SpawnProblem } from './spawn.js';
@@ -28,22 +30,30 @@ export interface ProcessHost {
   acceptingStarts(): boolean;
   /** `[supervisord] strip_ansi`: remove ANSI escapes from child output before it is logged. */
   readonly stripAnsi: boolean;
+  /** Where the output events go (the event system); absent: no events. */
+  readonly outputEvents?: ProcessOutputEvents;
 }
 
-/** supervisord's stripEscapes: from `ESC[` to the first of its terminator letters. */
-// eslint-disable-next-line no-control-regex -- ESC (\x1b) is the character this matches
-const ANSI_ESCAPE = /\x1b\[[^HfABCDRsuJKhlpm]*[HfABCDRsuJKhlpm]/g;
-
-function stripAnsiEscapes(chunk: Buffer): Buffer {
-  if (!chunk.includes(0x1b)) return chunk;
-  // latin1 maps bytes 1:1, so multi-byte UTF-8 text survives untouched.
-  return Buffer.from(chunk.toString('latin1').replace(ANSI_ESCAPE, ''), 'latin1');
+/** The output a process turns into events, as supervisord's output dispatchers do. */
+export interface ProcessOutputEvents {
+  /** Output as logged, when `<channel>_events_enabled` (PROCESS_LOG_*). */
+  logged(process: ManagedProcess, pid: number, channel: Channel, text: string): void;
+  /** What capture mode collected between the tokens (PROCESS_COMMUNICATION_*). */
+  communicated(process: ManagedProcess, pid: number, channel: Channel, text: string): void;
+  /** An event listener's stdout as read: the listener protocol. */
+  listenerStdout(process: ManagedProcess, data: Buffer): void;
 }
 
 export interface StateChange {
   process: ManagedProcess;
   from: ProcessState;
   to: ProcessState;
+  /** The child's pid at the change (the exited one for EXITED/STOPPED), 0 if none. */
+  pid: number;
+  /** For EXITED: the exit status was one of exitcodes. */
+  expected: boolean;
+  /** Start attempts so far (supervisord's backoff counter), as PROCESS_STATE events report it. */
+  tries: number;
 }
 
 /** True when `pid` has exited but not been reaped yet (a zombie), or is gone. Linux /proc. */
@@ -143,10 +153,10 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
     let child: ChildProcess;
     try {
       const filename = this.checkCommand();
-      const stdoutToFile = this.config.stdout.kind === 'file';
-      const plan = planSpawn(this.config, filename, this.config.redirectStderr && stdoutToFile);
-      const stdout = this.stdio(this.config.stdout);
-      const stderr = this.config.redirectStderr ? (plan.mergeStderr ? 'ignore' : stdout) : this.stdio(this.config.stderr);
+      const stdoutRead = this.config.stdout.kind === 'file' || this.observed('stdout');
+      const plan = planSpawn(this.config, filename, this.config.redirectStderr && stdoutRead);
+      const stdout = this.stdio('stdout');
+      const stderr = this.config.redirectStderr ? (plan.mergeStderr ? 'ignore' : stdout) : this.stdio('stderr');
       const stdio: StdioOptions = ['pipe', stdout, stderr];
       child = spawn(plan.file, plan.args, {
         argv0: plan.argv0,
@@ -174,8 +184,8 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
     this.spawnerr = '';
     child.on('error', (error) => this.host.log.debug(`${name}: ${error.message}`));
     child.stdin?.on('error', () => undefined); // EPIPE when the child closed its stdin
-    this.capture(child.stdout, this.stdoutLog, 'stdout');
-    this.capture(child.stderr, this.stderrLog, 'stderr');
+    this.capture(child, child.stdout, this.stdoutLog, 'stdout');
+    this.capture(child, child.stderr, this.stderrLog, 'stderr');
     child.once('exit', (code, signal) => this.onExit(child, code, signal));
     this.host.log.info(`spawned: ${pyRepr(name)} with pid ${child.pid}`);
     this.startTimer = setTimeout(() => this.onStartsecsElapsed(child), this.config.startsecs * 1000);
@@ -267,12 +277,12 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
 
   // --- the state machine -------------------------------------------------------------------
 
-  private changeState(to: ProcessState): void {
+  private changeState(to: ProcessState, details: { pid?: number; expected?: boolean } = {}): void {
     const from = this.state;
     if (from === to) return;
     this.state = to;
     if (to === ProcessState.BACKOFF) this.backoff += 1;
-    this.emit('state', { process: this, from, to });
+    this.emit('state', { process: this, from, to, pid: details.pid ?? this.pid, expected: details.expected ?? true, tries: this.backoff });
   }
 
   private spawnFailed(message: string): void {
@@ -282,8 +292,8 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
   }
 
   /** STARTING → BACKOFF, then a retry after `backoff` seconds, or FATAL after startretries. */
-  private enterBackoff(): void {
-    this.changeState(ProcessState.BACKOFF);
+  private enterBackoff(pid = 0): void {
+    this.changeState(ProcessState.BACKOFF, { pid });
     if (this.backoff > this.config.startretries) {
       // supervisord gives up on its next tick; we do it now, the retry budget is already spent.
       this.giveUp();
@@ -323,6 +333,7 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
     if (this.killTimer) clearTimeout(this.killTimer);
     this.killTimer = undefined;
     this.child = null;
+    const pid = this.pid;
     this.pid = 0;
     this.lastStop = now;
     const exit = describeExit(code, signal);
@@ -335,7 +346,7 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
     if (this.killing) {
       this.killing = false;
       this.exitstatus = exit.status;
-      this.changeState(ProcessState.STOPPED);
+      this.changeState(ProcessState.STOPPED, { pid });
       this.host.log.log(expected ? 'info' : 'warn', `stopped: ${name} (${exit.text})`);
       this.host.log.debug('received SIGCHLD indicating a child quit');
       return;
@@ -345,19 +356,19 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
       this.spawnerr = EXITED_TOO_QUICKLY;
       this.host.log.warn(`exited: ${name} (${exit.text}; not expected)`);
       this.host.log.debug('received SIGCHLD indicating a child quit');
-      this.enterBackoff();
+      this.enterBackoff(pid);
       return;
     }
     this.backoff = 0;
     this.exitstatus = exit.status;
-    if (this.state === ProcessState.STARTING) this.changeState(ProcessState.RUNNING);
+    if (this.state === ProcessState.STARTING) this.changeState(ProcessState.RUNNING, { pid });
     if (expected) {
       this.host.log.info(`exited: ${name} (${exit.text}; expected)`);
     } else {
       this.spawnerr = `Bad exit code ${exit.status}`;
       this.host.log.warn(`exited: ${name} (${exit.text}; not expected)`);
     }
-    this.changeState(ProcessState.EXITED);
+    this.changeState(ProcessState.EXITED, { pid, expected });
     this.host.log.debug('received SIGCHLD indicating a child quit');
     const restart = this.config.autorestart === 'true' || (this.config.autorestart === 'unexpected' && !expected);
     if (restart && this.host.acceptingStarts() && this.state === ProcessState.EXITED) this.spawn();
@@ -418,24 +429,35 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
 
   // --- output capture ---------------------------------------------------------------------
 
-  private stdio(target: LogTarget): 'pipe' | 'ignore' | number {
+  /** Output that must be read whatever its log target: events, capture mode, the listener protocol. */
+  private observed(channel: Channel): boolean {
+    const config = this.config;
+    if (this.host.outputEvents === undefined) return false;
+    if (channel === 'stdout') {
+      return config.eventListener === true || config.stdoutEventsEnabled === true || (config.stdoutCaptureMaxBytes ?? 0) > 0;
+    }
+    return config.stderrEventsEnabled === true || (config.stderrCaptureMaxBytes ?? 0) > 0;
+  }
+
+  private stdio(channel: Channel): 'pipe' | 'ignore' | number {
+    const target = this.config[channel];
+    if (this.observed(channel)) return 'pipe';
     if (target.kind === 'inherit') return target.fd;
     if (target.kind === 'file' || this.host.log.enabled('debug')) return 'pipe';
     return 'ignore';
   }
 
-  /** Child pipe → log file; the pipe is paused while the file is behind, so memory stays bounded. */
-  private capture(stream: Readable | null, file: RotatingLogFile | null, channel: 'stdout' | 'stderr'): void {
+  private capture(child: ChildProcess, stream: Readable | null, file: RotatingLogFile | null, channel: Channel): void {
     if (!stream) return;
-    const log = this.host.log;
-    stream.on('data', (raw: Buffer) => {
-      const chunk = this.host.stripAnsi ? stripAnsiEscapes(raw) : raw;
-      if (log.enabled('debug')) log.debug(`${pyRepr(this.config.name)} ${channel} output:\n${chunk.toString()}`);
-      if (file && !file.write(chunk)) {
-        stream.pause();
-        file.once('drain', () => stream.resume());
-      }
+    readOutput({
+      process: this,
+      host: this.host,
+      pid: child.pid ?? 0,
+      stream,
+      file,
+      channel,
+      // Late output of a child already reaped belongs to no listener protocol exchange any more.
+      isCurrent: () => this.child === child,
     });
-    stream.on('error', () => undefined);
   }
 }

@@ -3,9 +3,10 @@
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, sameProcessConfig } from './config/index.js';
+import { EventSystem, type Channel } from './events/index.js';
 import type { MainLog } from './main-log.js';
 import type { RotatingLogFile } from './rotating-file.js';
-import { ManagedProcess, type ProcessHost } from './process.js';
+import { ManagedProcess, type ProcessHost, type ProcessOutputEvents } from './process.js';
 import { signalNumber } from './signals.js';
 import { SpawnProblem } from './spawn.js';
 import {
@@ -48,6 +49,7 @@ function sameGroup(a: GroupConfig, b: GroupConfig): boolean {
   return (
     a.name === b.name &&
     a.priority === b.priority &&
+    JSON.stringify(a.eventListener) === JSON.stringify(b.eventListener) &&
     a.processes.length === b.processes.length &&
     a.processes.every((process, index) => {
       const other = b.processes[index];
@@ -73,6 +75,9 @@ export class Supervisor implements SupervisorControl, ProcessHost {
   private stopping: Promise<SupervisordState> | null = null;
   private stoppedListeners: ((mood: SupervisordState) => void)[] = [];
   private finishedMood: SupervisordState | null = null;
+  /** Event listener pools and the events they receive (events/). */
+  private readonly events: EventSystem;
+  readonly outputEvents: ProcessOutputEvents;
 
   constructor(options: SupervisorOptions) {
     this.activeConfig = options.config;
@@ -80,6 +85,14 @@ export class Supervisor implements SupervisorControl, ProcessHost {
     this.log = options.log;
     this.loadConfig = options.loadConfig;
     this.pid = options.pid ?? process.pid;
+    this.events = new EventSystem(this.log, this.activeConfig.supervisord.identifier);
+    const events = this.events;
+    this.outputEvents = {
+      logged: (process: ManagedProcess, pid: number, channel: Channel, text: string) => events.logged(process, pid, channel, text),
+      communicated: (process: ManagedProcess, pid: number, channel: Channel, text: string) =>
+        events.communicated(process, pid, channel, text),
+      listenerStdout: (process: ManagedProcess, data: Buffer) => events.listenerStdout(process, data),
+    };
   }
 
   get identification(): string {
@@ -107,6 +120,8 @@ export class Supervisor implements SupervisorControl, ProcessHost {
   start(): void {
     if (!this.activeConfig.supervisord.nocleanup) this.removeOldAutoLogs();
     for (const group of this.activeConfig.groups) this.createGroup(group);
+    // As supervisord: every group added (PROCESS_GROUP_ADDED), then RUNNING, then the first spawns.
+    this.events.supervisorRunning();
     for (const group of this.groups) this.autostart(group);
   }
 
@@ -268,6 +283,7 @@ export class Supervisor implements SupervisorControl, ProcessHost {
     if (!group) throw new SupervisorFault(FaultCode.BAD_NAME, name);
     if (group.processes.some((process) => !STOPPED_STATES.has(process.state))) throw new SupervisorFault(FaultCode.STILL_RUNNING, name);
     this.groups.splice(index, 1);
+    this.events.groupRemoved(name);
     await Promise.all(group.processes.map((process) => process.dispose()));
   }
 
@@ -281,6 +297,10 @@ export class Supervisor implements SupervisorControl, ProcessHost {
     this.beginStopping(SupervisordState.RESTARTING);
   }
 
+  sendRemoteCommEvent(type: string, data: string): void {
+    this.events.remoteCommunication(type, data);
+  }
+
   reopenLogs(): void {
     this.log.info('supervisord logreopen');
     this.log.reopen();
@@ -289,6 +309,7 @@ export class Supervisor implements SupervisorControl, ProcessHost {
 
   /** Close every child log file (after the processes are stopped). */
   async dispose(): Promise<void> {
+    this.events.dispose();
     await Promise.all(this.groups.flatMap((group) => group.processes.map((process) => process.dispose())));
   }
 
@@ -316,6 +337,8 @@ export class Supervisor implements SupervisorControl, ProcessHost {
     );
     if (index === -1) index = this.groups.length;
     this.groups.splice(index, 0, group);
+    for (const process of group.processes) process.on('state', (change) => this.events.processStateChanged(process, change));
+    this.events.groupAdded(config, group.processes);
     return group;
   }
 
@@ -354,6 +377,7 @@ export class Supervisor implements SupervisorControl, ProcessHost {
   private beginStopping(mood: SupervisordState.SHUTDOWN | SupervisordState.RESTARTING): void {
     if (this.mood === SupervisordState.SHUTDOWN) return;
     this.mood = mood;
+    this.events.supervisorStopping();
     if (this.stopping) return;
     this.stopping = this.stopAllInOrder();
     void this.stopping.then((finalMood) => {

@@ -116,6 +116,22 @@ export interface ProcessConfig {
   /** Octal umask, e.g. 0o022; null inherits supervisord's. */
   umask: number | null;
   serverurl: string;
+  /** `stdout_events_enabled` / `stderr_events_enabled`: PROCESS_LOG_* events (absent = false). */
+  stdoutEventsEnabled?: boolean;
+  stderrEventsEnabled?: boolean;
+  /** `stdout_capture_maxbytes` / `stderr_capture_maxbytes`: capture mode, PROCESS_COMMUNICATION_* (absent = 0, off). */
+  stdoutCaptureMaxBytes?: number;
+  stderrCaptureMaxBytes?: number;
+  /** A process of an `[eventlistener:x]` pool: its stdout speaks the event listener protocol. */
+  eventListener?: boolean;
+}
+
+/** What makes a group an `[eventlistener:x]` pool. */
+export interface EventListenerPoolConfig {
+  /** `buffer_size` (10): events kept for the pool; the oldest is discarded beyond it. */
+  bufferSize: number;
+  /** `events=`: the event type names subscribed to (upper case, deduplicated, sorted). */
+  events: string[];
 }
 
 /** A group in start order; supervisord compares configs group by group for reread/update. */
@@ -123,6 +139,8 @@ export interface GroupConfig {
   name: string;
   priority: number;
   processes: ProcessConfig[];
+  /** Set for an `[eventlistener:x]` pool. */
+  eventListener?: EventListenerPoolConfig;
 }
 
 export interface SupervisordSection {
@@ -258,4 +276,6 @@ export interface SupervisorControl {
   restart(): void;
   /** Re-open log files (SIGUSR2). */
   reopenLogs(): void;
+  /** Publish a REMOTE_COMMUNICATION event to the event listeners (`supervisor.sendRemoteCommEvent`). */
+  sendRemoteCommEvent(type: string, data: string): void;
 }

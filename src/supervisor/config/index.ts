@@ -7,9 +7,9 @@
 //  - stopsignal 0 and the real-time signals (34, 64, RTMIN, RTMAX) are rejected; Node cannot send them.
 //  - `[supervisord] logfile=NONE|OFF` means no main log file (supervisord would create a file named NONE);
 //    `logfile=syslog` and `*_syslog`/`*_logfile=syslog` are accepted with a warning and log nowhere.
-//  - `[eventlistener:x]` and `[fcgi-program:x]` are ignored with a warning; a `[group:x]` naming an
-//    fcgi-program is an error. Only supervisord's own rpcinterface factory exists; any other is
-//    "cannot be resolved", as with a plugin that is not installed. One unix and one inet server.
+//  - `[fcgi-program:x]` is ignored with a warning; a `[group:x]` naming an fcgi-program is an error.
+//    Only supervisord's own rpcinterface factory and eventlistener `result_handler` exist; any other
+//    is "cannot be resolved", as with a plugin that is not installed. One unix and one inet server.
 //  - users and groups come from /etc/passwd and /etc/group only (no other NSS sources).
 //  - AUTO log file names are computed but not created (the process manager creates them).
 //  - a bad `[supervisorctl]` section does not stop supervisord (it ignores that section): warning.

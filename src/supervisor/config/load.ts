@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type {
+  EventListenerPoolConfig,
   GroupConfig,
   HttpAuth,
   InetHttpServerSection,
@@ -25,8 +26,10 @@ import { environmentExpansions, expand, withExpansions, type Expansions } from '
 import { globSync } from './glob.js';
 import { IniDocument, IniSyntaxError, type IniValue } from './ini.js';
 import { PyValueError, pyRepr, type FormatValue } from './python.js';
+import { isEventTypeName } from '../events/index.js';
 import {
   environmentSchema,
+  eventListenerSchema,
   groupSchema,
   inetHttpServerSchema,
   parseSection,
@@ -315,6 +318,57 @@ interface GroupDraft {
   name: string;
   priority: number;
   processes: ProcessConfig[];
+  eventListener?: EventListenerPoolConfig;
+}
+
+/** The only result handler there is here (supervisord imports any Python callable). */
+const DEFAULT_RESULT_HANDLER = 'supervisor.dispatchers:default_handler';
+
+/** `[eventlistener:x]`: the pool's keys with supervisord's plain errors, then its processes. */
+function readEventListener(
+  state: LoadState,
+  section: string,
+  plainNames: (raw: IniValue | undefined) => Expansions,
+  serverurl: () => string,
+): GroupDraft {
+  // supervisord does not check the pool name here (only the program part does, below).
+  const poolName = section.slice('eventlistener:'.length);
+  let settings;
+  try {
+    settings = parseSection(eventListenerSchema(section, plainNames), rawSection(state.doc, section));
+  } catch (error) {
+    return plainError(error, section);
+  }
+  const where = (key: string): { section: string; key: string; file?: string; line?: number } => {
+    const raw = state.doc.get(section, key);
+    return { section, key, ...(raw === undefined ? {} : { file: raw.file, line: raw.line }) };
+  };
+  if (settings.buffer_size < 1) {
+    throw new ConfigError(`[${section}] section sets invalid buffer_size (${settings.buffer_size})`, where('buffer_size'));
+  }
+  if (settings.result_handler.trim() !== DEFAULT_RESULT_HANDLER) {
+    throw new ConfigError(`${settings.result_handler} cannot be resolved within [${section}]`, where('result_handler'));
+  }
+  const events = [...new Set(settings.events)];
+  if (events.length === 0) throw new ConfigError(`[${section}] section requires an "events" line`, { section });
+  for (const name of events) {
+    if (!isEventTypeName(name)) throw new ConfigError(`Unknown event type ${name} in [${section}] events`, where('events'));
+  }
+  if (settings.redirect_stderr) {
+    throw new ConfigError(
+      `[${section}] section sets redirect_stderr=true but this is not allowed because it will interfere with the eventlistener protocol`,
+      where('redirect_stderr'),
+    );
+  }
+  const processes = processesFromSection(state, section, poolName, serverurl).map(
+    (process): ProcessConfig => ({ ...process, eventListener: true }),
+  );
+  return {
+    name: poolName,
+    priority: settings.priority,
+    processes,
+    eventListener: { bufferSize: settings.buffer_size, events: events.sort() },
+  };
 }
 
 function byPriorityThenName<T extends { priority: number; name: string }>(a: T, b: T): number {
@@ -375,9 +429,11 @@ function readGroups(state: LoadState, serverurl: () => string): GroupConfig[] {
   }
 
   for (const section of sections) {
-    if (section.startsWith('eventlistener:')) {
-      state.warnings.push(`[${section}] ignored: event listeners are not supported by this supervisord`);
-    } else if (section.startsWith('fcgi-program:')) {
+    if (section.startsWith('eventlistener:')) drafts.push(readEventListener(state, section, plainNames, serverurl));
+  }
+
+  for (const section of sections) {
+    if (section.startsWith('fcgi-program:')) {
       state.warnings.push(`[${section}] ignored: FastCGI programs are not supported by this supervisord`);
     }
   }
@@ -397,7 +453,12 @@ function readGroups(state: LoadState, serverurl: () => string): GroupConfig[] {
       }
       byName.set(process.name, process);
     }
-    groups.push({ name: draft.name, priority: draft.priority, processes: [...byName.values()].sort(byPriorityThenName) });
+    groups.push({
+      name: draft.name,
+      priority: draft.priority,
+      processes: [...byName.values()].sort(byPriorityThenName),
+      ...(draft.eventListener === undefined ? {} : { eventListener: draft.eventListener }),
+    });
   }
   return groups;
 }
@@ -540,6 +601,10 @@ function processesFromSectionUnwrapped(
       directory: values.directory,
       umask: settings.umask,
       serverurl: settings.serverurl ?? serverurl(),
+      ...(settings.stdout_events_enabled ? { stdoutEventsEnabled: true } : {}),
+      ...(settings.stderr_events_enabled ? { stderrEventsEnabled: true } : {}),
+      ...(settings.stdout_capture_maxbytes > 0 ? { stdoutCaptureMaxBytes: settings.stdout_capture_maxbytes } : {}),
+      ...(settings.stderr_capture_maxbytes > 0 ? { stderrCaptureMaxBytes: settings.stderr_capture_maxbytes } : {}),
     } satisfies ProcessConfig);
   }
   return processes.sort(byPriorityThenName);

@@ -283,6 +283,22 @@ export function groupSchema(section: string, names: (raw: IniValue | undefined) 
   });
 }
 
+/**
+ * The pool keys of `[eventlistener:x]`, in supervisord's reading order (before the program keys,
+ * which it reads as for a program). `events` is upper-cased here and checked by the loader.
+ */
+export function eventListenerSchema(section: string, names: (raw: IniValue | undefined) => Expansions) {
+  const f = fieldsFor(section, names);
+  return z.object({
+    // A "high" default priority: listeners start first and stop last.
+    priority: f.value('priority', '-1', parseInteger),
+    buffer_size: f.value('buffer_size', '10', parseInteger),
+    result_handler: f.value('result_handler', 'supervisor.dispatchers:default_handler', identity),
+    events: f.value('events', '', (t) => parseStringList(t).map((name) => name.toUpperCase())),
+    redirect_stderr: f.value('redirect_stderr', 'false', parseBoolean),
+  });
+}
+
 /** `[supervisorctl]` as supervisorctl reads it (options.py ClientOptions.read_config). */
 export function supervisorctlSchema(
   names: (raw: IniValue | undefined) => Expansions,

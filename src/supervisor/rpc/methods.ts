@@ -364,16 +364,16 @@ export class SupervisorRpc {
         redirect_stderr: p.redirectStderr,
         startretries: p.startretries,
         startsecs: p.startsecs,
-        stdout_capture_maxbytes: 0,
-        stdout_events_enabled: false,
+        stdout_capture_maxbytes: p.stdoutCaptureMaxBytes ?? 0,
+        stdout_events_enabled: p.stdoutEventsEnabled ?? false,
         stdout_logfile: logPath(p.stdout),
         stdout_logfile_backups: p.stdout.kind === 'file' ? p.stdout.backups : 0,
         stdout_logfile_maxbytes: p.stdout.kind === 'file' ? p.stdout.maxBytes : 0,
         stdout_syslog: false,
         stopsignal: signals[`SIG${p.stopsignal}`] ?? 15,
         stopwaitsecs: p.stopwaitsecs,
-        stderr_capture_maxbytes: 0,
-        stderr_events_enabled: false,
+        stderr_capture_maxbytes: p.stderrCaptureMaxBytes ?? 0,
+        stderr_events_enabled: p.stderrEventsEnabled ?? false,
         stderr_logfile: logPath(p.stderr),
         stderr_logfile_backups: p.stderr.kind === 'file' ? p.stderr.backups : 0,
         stderr_logfile_maxbytes: p.stderr.kind === 'file' ? p.stderr.maxBytes : 0,
@@ -568,10 +568,13 @@ export class SupervisorRpc {
         },
       }),
       'supervisor.sendRemoteCommEvent': define({
-        help: 'Send an event that will be received by event listener subprocesses (no listeners here).',
+        help: 'Send an event that will be received by event listener subprocesses subscribing to the RemoteCommunicationEvent.',
         returns: 'boolean',
         params: [param('string', 'type', z.string()), param('string', 'data', z.string())],
-        run: () => true,
+        run: ([type, data]) => {
+          this.control.sendRemoteCommEvent(type, data);
+          return true;
+        },
       }),
       'system.listMethods': define({
         help: 'Return an array listing the available method names.',

@@ -89,6 +89,15 @@ const CASES: Case[] = [
   { name: '[supervisord] logfile dir missing', text: '[supervisord]\nlogfile=/nonexistent/sd.log\n' },
   { name: '[supervisord] environment with host_node_name', text: `${HEADER}environment=H=%(host_node_name)s\n` },
   { name: '[supervisord] environment expanded twice', text: `${HEADER}environment=H=100%%\n` },
+  { name: 'eventlistener without events', text: `${HEADER}[eventlistener:l]\ncommand=x\n` },
+  { name: 'eventlistener with empty events', text: `${HEADER}[eventlistener:l]\ncommand=x\nevents=\n` },
+  { name: 'eventlistener unknown event type', text: `${HEADER}[eventlistener:l]\ncommand=x\nevents=tick_5,nosuch\n` },
+  { name: 'eventlistener redirect_stderr', text: `${HEADER}[eventlistener:l]\ncommand=x\nevents=TICK_5\nredirect_stderr=true\n` },
+  { name: 'eventlistener buffer_size 0', text: `${HEADER}[eventlistener:l]\ncommand=x\nevents=TICK_5\nbuffer_size=0\n` },
+  { name: 'eventlistener bad buffer_size', text: `${HEADER}[eventlistener:l]\ncommand=x\nevents=TICK_5\nbuffer_size=many\n` },
+  { name: 'eventlistener bad result_handler', text: `${HEADER}[eventlistener:l]\ncommand=x\nevents=TICK_5\nresult_handler=nope.x:y\n` },
+  { name: 'eventlistener without command', text: `${HEADER}[eventlistener:l]\nevents=TICK_5\n` },
+  { name: 'eventlistener numprocs without process_num', text: `${HEADER}[eventlistener:l]\ncommand=x\nevents=EVENT\nnumprocs=2\n` },
 ];
 
 /** Extra files some cases need, next to x.conf. */
@@ -188,6 +197,7 @@ const DUMP_SCRIPT = `
 import json, sys
 from supervisor.options import ServerOptions, signame
 from supervisor.datatypes import Automatic, RestartUnconditionally, RestartWhenExitUnexpected
+from supervisor.events import getEventNameByType
 o = ServerOptions()
 o.realize(['-c', sys.argv[1]])
 s = o.configroot.supervisord
@@ -211,9 +221,14 @@ for g in o.process_group_configs:
             'stdout': [lf(p.stdout_logfile), p.stdout_logfile_maxbytes, p.stdout_logfile_backups],
             'stderr': [lf(p.stderr_logfile), p.stderr_logfile_maxbytes, p.stderr_logfile_backups],
             'environment': p.environment, 'directory': p.directory, 'umask': p.umask,
-            'serverurl': p.serverurl or o.serverurl or ''})
+            'serverurl': p.serverurl or o.serverurl or '',
+            'events_enabled': [p.stdout_events_enabled, p.stderr_events_enabled],
+            'capture_maxbytes': [p.stdout_capture_maxbytes, p.stderr_capture_maxbytes]})
     procs.sort(key=lambda p: (p['priority'], p['name']))
-    out['groups'].append({'name': g.name, 'priority': g.priority, 'processes': procs})
+    listener = None
+    if hasattr(g, 'buffer_size'):
+        listener = {'buffer_size': g.buffer_size, 'events': sorted(getEventNameByType(e) for e in g.pool_events)}
+    out['groups'].append({'name': g.name, 'priority': g.priority, 'processes': procs, 'listener': listener})
 print(json.dumps(out))
 `;
 
@@ -236,7 +251,7 @@ interface Dumped {
   supervisord: Record<string, unknown>;
   warnings: string[];
   infos: string[];
-  groups: { name: string; priority: number; processes: (Record<string, unknown> & { stdout: [string | null, number, number]; stderr: [string | null, number, number] })[] }[];
+  groups: { name: string; priority: number; listener: { buffer_size: number; events: string[] } | null; processes: (Record<string, unknown> & { stdout: [string | null, number, number]; stderr: [string | null, number, number] })[] }[];
 }
 
 /** Our config in the dump's shape (taking the meaningless sizes of unlogged streams from it). */
@@ -266,6 +281,7 @@ function oursAsSupervisord(config: SupervisordConfig, real: Dumped): Dumped {
     groups: config.groups.map((g, gi) => ({
       name: g.name,
       priority: g.priority,
+      listener: g.eventListener === undefined ? null : { buffer_size: g.eventListener.bufferSize, events: g.eventListener.events },
       processes: g.processes.map((p, pi) => {
         const given = real.groups[gi]?.processes[pi];
         return {
@@ -289,6 +305,8 @@ function oursAsSupervisord(config: SupervisordConfig, real: Dumped): Dumped {
           directory: p.directory,
           umask: p.umask,
           serverurl: p.serverurl,
+          events_enabled: [p.stdoutEventsEnabled ?? false, p.stderrEventsEnabled ?? false],
+          capture_maxbytes: [p.stdoutCaptureMaxBytes ?? 0, p.stderrCaptureMaxBytes ?? 0],
         };
       }),
     })),
@@ -387,6 +405,15 @@ ignored=1
 `,
       'conf.d/10-extra.conf': '[program:extra]\ncommand=/bin/echo %(here)s\npriority=1\n[program:solo]\npriority=500\n',
       'conf.d/20-more.conf': '[program:more]\ncommand=/bin/true\nautostart=%(ENV_ON)s\n',
+    },
+  },
+  {
+    name: 'event listeners and event keys',
+    files: {
+      'x.conf':
+        '[supervisord]\nchildlogdir=%(here)s\n[program:a]\ncommand=x\nstdout_events_enabled=true\nstderr_capture_maxbytes=2KB\n' +
+        '[eventlistener:mon]\ncommand=/bin/cat\nevents=process_state,TICK_5, tick_5\nbuffer_size=25\n' +
+        '[eventlistener:pool]\ncommand=/bin/cat %(process_num)d\nprocess_name=p%(process_num)d\nnumprocs=2\npriority=5\nevents=EVENT\nstdout_capture_maxbytes=1MB\n',
     },
   },
   { name: 'defaults only', files: { 'x.conf': '[supervisord]\n[program:a]\ncommand=/bin/cat\n' } },

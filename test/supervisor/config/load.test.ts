@@ -511,15 +511,30 @@ describe('loadConfig: groups and order', () => {
     );
   });
 
-  it('ignores unknown sections and keys, warns about event listeners and fcgi programs', async () => {
+  it('ignores unknown sections and keys, warns about fcgi programs', async () => {
     const config = await load(
       `${SUPERVISORD}[foo]\nx=1\n[programx:b]\ncommand=x\n[program:a]\ncommand=x\nbogus_key=1\n[eventlistener:l]\ncommand=x\nevents=PROCESS_STATE\n[fcgi-program:f]\ncommand=x\nsocket=tcp://localhost:9002\n`,
     );
-    expect(config.groups.map((g) => g.name)).toEqual(['a']);
-    expect(config.warnings).toEqual([
-      '[eventlistener:l] ignored: event listeners are not supported by this supervisord',
-      '[fcgi-program:f] ignored: FastCGI programs are not supported by this supervisord',
+    expect(config.groups.map((g) => g.name)).toEqual(['l', 'a']);
+    expect(config.warnings).toEqual(['[fcgi-program:f] ignored: FastCGI programs are not supported by this supervisord']);
+  });
+
+  it('reads [eventlistener:x] as a pool: priority -1, buffer_size, events upper-cased, program keys', async () => {
+    const config = await load(
+      `${SUPERVISORD}[program:a]\ncommand=x\nstdout_events_enabled=true\nstderr_capture_maxbytes=1KB\n` +
+        `[eventlistener:l]\ncommand=listen --x\nevents=process_state, TICK_5,PROCESS_STATE\nbuffer_size=50\nnumprocs=2\nprocess_name=l%(process_num)d\nstdout_capture_maxbytes=1MB\n`,
+    );
+    const [listeners, programs] = config.groups;
+    expect(listeners?.name).toBe('l');
+    expect(listeners?.priority).toBe(-1);
+    expect(listeners?.eventListener).toEqual({ bufferSize: 50, events: ['PROCESS_STATE', 'TICK_5'] });
+    expect(listeners?.processes.map((p) => [p.name, p.eventListener, p.argv])).toEqual([
+      ['l0', true, ['listen', '--x']],
+      ['l1', true, ['listen', '--x']],
     ]);
+    expect(programs?.eventListener).toBeUndefined();
+    expect(programs?.processes[0]).toMatchObject({ stdoutEventsEnabled: true, stderrCaptureMaxBytes: 1024 });
+    expect(programs?.processes[0]?.eventListener).toBeUndefined();
   });
 });
 

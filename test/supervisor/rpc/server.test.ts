@@ -162,6 +162,10 @@ class FakeControl implements SupervisorControl {
     this.mood = SupervisordState.RESTARTING;
   }
   reopenLogs(): void {}
+  readonly remoteEvents: { type: string; data: string }[] = [];
+  sendRemoteCommEvent(type: string, data: string): void {
+    this.remoteEvents.push({ type, data });
+  }
 }
 
 function config(dir: string, overrides: Partial<SupervisordConfig> = {}): SupervisordConfig {
