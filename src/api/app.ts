@@ -103,15 +103,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     let parsed: unknown;
     try {
       parsed = parseJsonBodyStrictly(bytes, (text) => {
-        let result: unknown;
-        let failure: Error | null = null;
+        const outcome: { error: Error | null; value: unknown } = { error: null, value: undefined };
         // Fastify's parser (secure against __proto__ / constructor.prototype) answers synchronously.
-        jsonParser(request, text, (error, value) => {
-          failure = error;
-          result = value;
+        void jsonParser(request, text, (error, value) => {
+          outcome.error = error;
+          outcome.value = value;
         });
-        if (failure) throw failure;
-        return result;
+        if (outcome.error) throw outcome.error;
+        return outcome.value;
       });
     } catch (error) {
       done(error as Error, undefined);

@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'api', level: config.logLevel });
   // The program's one stop handler, from the start: a signal that comes while the database or the
   // listener is still starting is kept and acted on as soon as there is something to stop cleanly.
-  let stop: ((signal: StopSignal) => Promise<void>) | undefined;
+  let stop: ((signal: StopSignal) => Promise<void>) | undefined = undefined;
   let stopRequested: StopSignal | undefined;
   handleStopSignals('api', (signal) => {
     // A second signal changes nothing: the shutdown deadline (or supervisord's SIGKILL) ends a stuck one.

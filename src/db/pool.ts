@@ -66,8 +66,8 @@ function unsafeParameter(values: readonly unknown[]): UnsafeTextParameterError |
 
 // PostgreSQL's own refusals of such text when it arrives escaped in JSON (`"\u0000"`, `"\ud800"`):
 // 22P05 untranslatable_character, 22021 character_not_in_repertoire, and 22P02 for a lone surrogate.
-function asUnsafeText(error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
+function asUnsafeText(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
   const { code, detail } = error as { code?: unknown; detail?: unknown };
   const surrogate = code === '22P02' && typeof detail === 'string' && /surrogate/i.test(detail);
   if (code === '22P05' || code === '22021' || surrogate) {
@@ -105,7 +105,7 @@ class TextCheckingClient extends pg.Client {
         return Promise.reject(refused);
       }
       if (callback) {
-        args[callbackAt] = ((error, result) => callback(error === null ? null : (asUnsafeText(error) as Error), result)) satisfies QueryCallback;
+        args[callbackAt] = ((error, result) => callback(error === null ? null : asUnsafeText(error), result)) satisfies QueryCallback;
         return send(...args);
       }
       const sent = send(...args);

@@ -17,6 +17,7 @@ export interface UnsafeTextFinding {
 }
 
 // Without the `u` flag, so that the regex sees UTF-16 code units and can find lone surrogates.
+// eslint-disable-next-line no-control-regex -- U+0000 is one of the characters this rule refuses
 const UNSAFE_CHARACTER_RE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const UNSAFE_CHARACTER_GLOBAL_RE = new RegExp(UNSAFE_CHARACTER_RE.source, 'g');
 
