@@ -1,0 +1,197 @@
+// The log forwarder: PROCESS_LOG_STDOUT/STDERR events → one line per program line on an output
+// (the listener's stderr, which the config sends to supervisord's stdout: `docker logs`).
+//
+// Line format (README "Logs on the container's stdout"):
+//   a JSON object line keeps being one JSON object: `{"program":"api","stream":"stdout",<the line's own fields>}`
+//   any other line gets a prefix:                     `api | text` (stdout), `api (stderr) | text`
+// so a collector tells programs apart with one rule and still parses the JSON lines as JSON.
+//
+// A payload is whatever supervisord read from the pipe: lines arrive split across events. Each
+// program/channel keeps its partial line until the newline comes, and only whole lines are written,
+// in writes of at most PIPE_BUF bytes, so they are never torn or interleaved with supervisord's own
+// lines. The event is acknowledged at once; writing happens behind, from a queue with a byte bound:
+// a stdout that cannot keep up costs dropped lines (counted and reported), never memory or a blocked program.
+import { write as fsWrite } from 'node:fs';
+import type { ListenerEvent, EventResult } from './protocol.js';
+import { namespec, parseProcessLog } from './payload.js';
+
+/** Linux's PIPE_BUF: a write of at most this many bytes to a pipe is atomic. */
+export const PIPE_BUF = 4096;
+
+export interface ForwarderOptions {
+  /** Where lines go: a file descriptor (2 = the listener's stderr). */
+  fd: number;
+  /** Bytes of formatted lines waiting for the output at most; beyond it lines are dropped. */
+  maxQueueBytes: number;
+  /** A partial line longer than this is written as a line of its own (a program writing without newlines). */
+  maxLineBytes: number;
+  /** Name used on the forwarder's own notices. */
+  selfName: string;
+  /** Clock for partial-line aging (tests). */
+  now?: () => number;
+}
+
+/** Key names added to a JSON line; a line that already has one gets them prefixed. */
+function jsonKeys(parsed: Record<string, unknown>): { program: string; stream: string } {
+  const prefix = 'program' in parsed || 'stream' in parsed ? 'supervisor_' : '';
+  return { program: `${prefix}program`, stream: `${prefix}stream` };
+}
+
+/** One program line, formatted for the shared output (without the newline). */
+export function formatLine(program: string, channel: 'stdout' | 'stderr', line: string): string {
+  const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+  if (text.startsWith('{') && text.endsWith('}')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      const keys = jsonKeys(parsed as Record<string, unknown>);
+      // The program's own bytes are kept (no re-serialisation): only our two fields go in front.
+      const ours = `{${JSON.stringify(keys.program)}:${JSON.stringify(program)},${JSON.stringify(keys.stream)}:"${channel}"`;
+      const rest = text.slice(1).trimStart();
+      return rest === '}' ? `${ours}}` : `${ours},${rest}`;
+    }
+  }
+  return channel === 'stdout' ? `${program} | ${text}` : `${program} (stderr) | ${text}`;
+}
+
+interface Partial {
+  text: string;
+  pid: number;
+  since: number;
+}
+
+export class LogForwarder {
+  /** Figures for tests and the forwarder's notices. */
+  readonly stats = { lines: 0, dropped: 0, bytesWritten: 0, writeErrors: 0 };
+  private readonly partials = new Map<string, Partial>();
+  private queue: string[] = [];
+  private queuedBytes = 0;
+  private writing = false;
+  private droppedUnreported = 0;
+  private readonly now: () => number;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: ForwarderOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  handle(event: ListenerEvent): EventResult {
+    const name = event.header.eventname;
+    if (name !== 'PROCESS_LOG_STDOUT' && name !== 'PROCESS_LOG_STDERR') return 'OK';
+    const log = parseProcessLog(event.payload);
+    this.accept(namespec(log.processname, log.groupname), log.channel, log.pid, log.data);
+    return 'OK';
+  }
+
+  /** Data from one program's channel: whole lines go out, the rest waits for its newline. */
+  accept(program: string, channel: 'stdout' | 'stderr', pid: number, data: string): void {
+    const key = `${channel}\0${program}`;
+    const partial = this.partials.get(key);
+    let text = data;
+    if (partial !== undefined) {
+      this.partials.delete(key);
+      // A new process (pid) does not continue the dead one's last line.
+      if (partial.pid === pid) text = partial.text + data;
+      else this.enqueue(formatLine(program, channel, partial.text));
+    }
+    let start = 0;
+    for (;;) {
+      const newline = text.indexOf('\n', start);
+      if (newline === -1) break;
+      this.enqueue(formatLine(program, channel, text.slice(start, newline)));
+      start = newline + 1;
+    }
+    if (start < text.length) {
+      const rest = text.slice(start);
+      if (Buffer.byteLength(rest) > this.options.maxLineBytes) this.enqueue(formatLine(program, channel, rest));
+      else this.partials.set(key, { text: rest, pid, since: this.now() });
+    }
+  }
+
+  /** Partial lines older than `ageMs` are written as they are (a program that never ends its line). */
+  flushPartials(ageMs: number): void {
+    const now = this.now();
+    for (const [key, partial] of this.partials) {
+      if (now - partial.since < ageMs) continue;
+      this.partials.delete(key);
+      const separator = key.indexOf('\0');
+      const channel = key.slice(0, separator) === 'stderr' ? 'stderr' : 'stdout';
+      this.enqueue(formatLine(key.slice(separator + 1), channel, partial.text));
+    }
+  }
+
+  /** Resolves when every queued line has been written. */
+  drained(): Promise<void> {
+    if (!this.writing && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private enqueue(line: string): void {
+    const bytes = Buffer.byteLength(line) + 1;
+    if (this.queuedBytes + bytes > this.options.maxQueueBytes) {
+      this.stats.dropped += 1;
+      this.droppedUnreported += 1;
+      return;
+    }
+    if (this.droppedUnreported > 0 && this.queuedBytes < this.options.maxQueueBytes / 2) {
+      const notice = `${this.options.selfName} | dropped ${this.droppedUnreported} lines: the output did not keep up (${this.stats.dropped} in all)`;
+      this.droppedUnreported = 0;
+      this.queue.push(`${notice}\n`);
+      this.queuedBytes += Buffer.byteLength(notice) + 1;
+    }
+    this.stats.lines += 1;
+    this.queue.push(`${line}\n`);
+    this.queuedBytes += bytes;
+    this.writeNext();
+  }
+
+  /** One write in flight at a time, of whole lines, at most PIPE_BUF bytes unless one line is longer. */
+  private writeNext(): void {
+    if (this.writing) return;
+    if (this.queue.length === 0) {
+      for (const resolve of this.drainWaiters.splice(0)) resolve();
+      return;
+    }
+    let batch = '';
+    let count = 0;
+    let batchBytes = 0;
+    for (const line of this.queue) {
+      const bytes = Buffer.byteLength(line);
+      if (count > 0 && batchBytes + bytes > PIPE_BUF) break;
+      batch += line;
+      batchBytes += bytes;
+      count += 1;
+    }
+    this.queue = count === this.queue.length ? [] : this.queue.slice(count);
+    const buffer = Buffer.from(batch);
+    this.writing = true;
+    this.writeAll(buffer, () => {
+      this.queuedBytes -= buffer.length;
+      this.writing = false;
+      this.writeNext();
+    });
+  }
+
+  /** fs.write runs in libuv's pool: a blocked output blocks that thread, never the event loop. */
+  private writeAll(buffer: Buffer, done: () => void): void {
+    fsWrite(this.options.fd, buffer, 0, buffer.length, null, (error, written) => {
+      if (error) {
+        // EAGAIN on a non-blocking descriptor: try again shortly; anything else loses the batch.
+        if (error.code === 'EAGAIN') {
+          setTimeout(() => this.writeAll(buffer, done), 5).unref();
+          return;
+        }
+        this.stats.writeErrors += 1;
+        done();
+        return;
+      }
+      this.stats.bytesWritten += written;
+      if (written < buffer.length) this.writeAll(buffer.subarray(written), done);
+      else done();
+    });
+  }
+}
