@@ -18,6 +18,7 @@ import {
   SupervisorFault,
   type GroupConfig,
   type ProcessConfig,
+  type ProcessCounters,
   type ProcessInfo,
   type ReloadResult,
   type SupervisorControl,
@@ -148,6 +149,10 @@ export class Supervisor implements SupervisorControl, ProcessHost {
 
   processInfo(name: string): ProcessInfo {
     return this.find(name).info();
+  }
+
+  processCounters(name: string): ProcessCounters {
+    return this.find(name).counters;
   }
 
   /** The log writers of a process (flush, write-queue figures); not part of the RPC surface. */

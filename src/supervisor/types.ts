@@ -215,6 +215,13 @@ export interface ProcessInfo {
   priority: number;
 }
 
+/** Lifetime counts of one process since supervisord started managing it (served at /metrics). */
+export interface ProcessCounters {
+  starts: number;
+  /** By how the exit was judged: exit status in exitcodes, not in them (or too quick), or asked for by a stop. */
+  exits: { expected: number; unexpected: number; stopped: number };
+}
+
 export interface ReloadResult {
   added: string[];
   changed: string[];
@@ -258,4 +265,6 @@ export interface SupervisorControl {
   restart(): void;
   /** Re-open log files (SIGUSR2). */
   reopenLogs(): void;
+  /** Start and exit counts of a process, for /metrics (optional: a control without them serves zeros). */
+  processCounters?(name: string): ProcessCounters;
 }
