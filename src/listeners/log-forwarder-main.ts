@@ -15,10 +15,12 @@ import { runMain, stderrLog, stdioChannel } from './main-support.js';
 import { runListener } from './protocol.js';
 import { parseByteSize } from './sizes.js';
 
-const USAGE = `usage: log-forwarder [--output FILE] [--max-buffer SIZE] [--max-line SIZE] [--flush-after SECONDS]
+const USAGE = `usage: log-forwarder [--output FILE] [--max-buffer SIZE] [--max-line SIZE] [--write-size SIZE] [--flush-after SECONDS]
   --output FILE         append lines to FILE instead of writing them to stderr
   --max-buffer SIZE     bytes of lines waiting for the output at most, beyond it lines are dropped (default 16MB)
   --max-line SIZE       an unfinished line longer than this is written as it is (default 64KB)
+  --write-size SIZE     most bytes per write, whole lines (default 4096, PIPE_BUF: atomic on a shared pipe;
+                        64KB is safe and faster when the output is a pipe only this listener writes)
   --flush-after SECONDS an unfinished line older than this is written as it is (default 2)
 `;
 
@@ -28,6 +30,7 @@ runMain('log-forwarder', async () => {
       output: { type: 'string' },
       'max-buffer': { type: 'string', default: '16MB' },
       'max-line': { type: 'string', default: '64KB' },
+      'write-size': { type: 'string', default: '4096' },
       'flush-after': { type: 'string', default: '2' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -43,6 +46,7 @@ runMain('log-forwarder', async () => {
     fd,
     maxQueueBytes: parseByteSize(values['max-buffer']),
     maxLineBytes: parseByteSize(values['max-line']),
+    maxWriteBytes: Math.max(1, parseByteSize(values['write-size'])),
     selfName: process.env.SUPERVISOR_PROCESS_NAME ?? 'log-forwarder',
   });
   const flushMs = flushAfterSeconds * 1000;

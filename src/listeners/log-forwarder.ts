@@ -25,6 +25,12 @@ export interface ForwarderOptions {
   maxQueueBytes: number;
   /** A partial line longer than this is written as a line of its own (a program writing without newlines). */
   maxLineBytes: number;
+  /**
+   * Most bytes per write (whole lines). PIPE_BUF keeps every write atomic on a pipe shared with other
+   * writers; a listener whose output is a pipe only it writes (its stderr under Python's supervisord)
+   * can take larger writes (README).
+   */
+  maxWriteBytes: number;
   /** Name used on the forwarder's own notices. */
   selfName: string;
   /** Clock for partial-line aging (tests). */
@@ -68,23 +74,41 @@ export class LogForwarder {
   /** Figures for tests and the forwarder's notices. */
   readonly stats = { lines: 0, dropped: 0, bytesWritten: 0, writeErrors: 0 };
   private readonly partials = new Map<string, Partial>();
+  /** Lines waiting, from `queueHead` on (an index, not shift(): shifting a long array is O(n) per line). */
   private queue: string[] = [];
+  /** Byte length of each queued line (measured once). */
+  private queueSizes: number[] = [];
+  private queueHead = 0;
   private queuedBytes = 0;
   private writing = false;
   private droppedUnreported = 0;
   private readonly now: () => number;
   private drainWaiters: (() => void)[] = [];
+  private lowWaiters: { bytes: number; resolve: () => void }[] = [];
 
   constructor(private readonly options: ForwarderOptions) {
     this.now = options.now ?? Date.now;
   }
 
-  handle(event: ListenerEvent): EventResult {
+  /**
+   * One event. Above half its bound the queue holds the answer back until it is down to a quarter:
+   * supervisord keeps the next events in its own buffer (buffer_size) meanwhile and keeps reading the
+   * programs, so a burst costs no line and a program never waits; only an output stuck for longer than
+   * that buffer lasts loses lines (supervisord's overflow rule, logged by supervisord).
+   */
+  handle(event: ListenerEvent): EventResult | Promise<EventResult> {
     const name = event.header.eventname;
     if (name !== 'PROCESS_LOG_STDOUT' && name !== 'PROCESS_LOG_STDERR') return 'OK';
     const log = parseProcessLog(event.payload);
     this.accept(namespec(log.processname, log.groupname), log.channel, log.pid, log.data);
-    return 'OK';
+    if (this.queuedBytes <= this.options.maxQueueBytes / 2) return 'OK';
+    return this.below(this.options.maxQueueBytes / 4).then(() => 'OK' as const);
+  }
+
+  /** Resolves once the queue holds at most `bytes`. */
+  private below(bytes: number): Promise<void> {
+    if (this.queuedBytes <= bytes) return Promise.resolve();
+    return new Promise((resolve) => this.lowWaiters.push({ bytes, resolve }));
   }
 
   /** Data from one program's channel: whole lines go out, the rest waits for its newline. */
@@ -126,7 +150,7 @@ export class LogForwarder {
 
   /** Resolves when every queued line has been written. */
   drained(): Promise<void> {
-    if (!this.writing && this.queue.length === 0) return Promise.resolve();
+    if (!this.writing && this.queueHead === this.queue.length) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -141,10 +165,12 @@ export class LogForwarder {
       const notice = `${this.options.selfName} | dropped ${this.droppedUnreported} lines: the output did not keep up (${this.stats.dropped} in all)`;
       this.droppedUnreported = 0;
       this.queue.push(`${notice}\n`);
+      this.queueSizes.push(Buffer.byteLength(notice) + 1);
       this.queuedBytes += Buffer.byteLength(notice) + 1;
     }
     this.stats.lines += 1;
     this.queue.push(`${line}\n`);
+    this.queueSizes.push(bytes);
     this.queuedBytes += bytes;
     this.writeNext();
   }
@@ -152,26 +178,39 @@ export class LogForwarder {
   /** One write in flight at a time, of whole lines, at most PIPE_BUF bytes unless one line is longer. */
   private writeNext(): void {
     if (this.writing) return;
-    if (this.queue.length === 0) {
+    if (this.queueHead === this.queue.length) {
+      this.queue = [];
+      this.queueSizes = [];
+      this.queueHead = 0;
       for (const resolve of this.drainWaiters.splice(0)) resolve();
       return;
     }
     let batch = '';
-    let count = 0;
     let batchBytes = 0;
-    for (const line of this.queue) {
-      const bytes = Buffer.byteLength(line);
-      if (count > 0 && batchBytes + bytes > PIPE_BUF) break;
+    while (this.queueHead < this.queue.length) {
+      const line = this.queue[this.queueHead] ?? '';
+      const bytes = this.queueSizes[this.queueHead] ?? 0;
+      if (batchBytes > 0 && batchBytes + bytes > this.options.maxWriteBytes) break;
       batch += line;
       batchBytes += bytes;
-      count += 1;
+      this.queueHead += 1;
     }
-    this.queue = count === this.queue.length ? [] : this.queue.slice(count);
+    // Drop the written part now and then, not on every write.
+    if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueSizes = this.queueSizes.slice(this.queueHead);
+      this.queueHead = 0;
+    }
     const buffer = Buffer.from(batch);
     this.writing = true;
     this.writeAll(buffer, () => {
       this.queuedBytes -= buffer.length;
       this.writing = false;
+      if (this.lowWaiters.length > 0) {
+        const ready = this.lowWaiters.filter((waiter) => this.queuedBytes <= waiter.bytes);
+        this.lowWaiters = this.lowWaiters.filter((waiter) => this.queuedBytes > waiter.bytes);
+        for (const waiter of ready) waiter.resolve();
+      }
       this.writeNext();
     });
   }

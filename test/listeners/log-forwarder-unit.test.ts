@@ -44,7 +44,7 @@ describe('LogForwarder', () => {
   it('writes only whole lines, joining the pieces of each program and channel', async () => {
     const file = path.join(scratch(), 'out');
     const fd = openSync(file, 'a');
-    const forwarder = new LogForwarder({ fd, maxQueueBytes: 1 << 20, maxLineBytes: 1 << 16, selfName: 'fwd' });
+    const forwarder = new LogForwarder({ fd, maxQueueBytes: 1 << 20, maxLineBytes: 1 << 16, maxWriteBytes: 4096, selfName: 'fwd' });
     forwarder.accept('a', 'stdout', 1, 'one ');
     forwarder.accept('b', 'stdout', 2, 'other\nb-par');
     forwarder.accept('a', 'stderr', 1, 'err\n');
@@ -63,7 +63,7 @@ describe('LogForwarder', () => {
     execFileSync('mkfifo', [fifo]);
     const fd = openSync(fifo, constants.O_RDWR);
     const maxQueueBytes = 256 * 1024;
-    const forwarder = new LogForwarder({ fd, maxQueueBytes, maxLineBytes: 1 << 16, selfName: 'fwd' });
+    const forwarder = new LogForwarder({ fd, maxQueueBytes, maxLineBytes: 1 << 16, maxWriteBytes: 4096, selfName: 'fwd' });
     const line = `${'y'.repeat(99)}\n`;
     for (let i = 0; i < 20_000; i++) forwarder.accept('fast', 'stdout', 1, line);
     expect(forwarder.stats.dropped).toBeGreaterThan(0);
@@ -87,6 +87,37 @@ describe('LogForwarder', () => {
       if (seen.includes('fwd | dropped')) break;
     }
     expect(seen).toMatch(/fwd \| dropped \d+ lines: the output did not keep up/);
+    closeSync(reader);
+    closeSync(fd);
+  });
+
+  it('holds its answer back while its output is behind, and answers once it has caught up', async () => {
+    const fifo = path.join(scratch(), 'slow');
+    execFileSync('mkfifo', [fifo]);
+    const fd = openSync(fifo, constants.O_RDWR);
+    const forwarder = new LogForwarder({ fd, maxQueueBytes: 512 * 1024, maxLineBytes: 1 << 16, maxWriteBytes: 4096, selfName: 'fwd' });
+    const payload = `processname:fast groupname:fast pid:1 channel:stdout\n${`${'z'.repeat(99)}\n`.repeat(4000)}`;
+    const event = { header: { ver: '3.0', server: 'supervisor', serial: 1, pool: 'fwd', poolserial: 1, eventname: 'PROCESS_LOG_STDOUT', len: payload.length }, payload };
+    // 4000 lines of 107 bytes (428 KB) queued at once: above half the bound, so no answer until it drains.
+    const answer = forwarder.handle(event);
+    expect(answer).toBeInstanceOf(Promise);
+    let answered = false;
+    void Promise.resolve(answer).then(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toBe(false);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const buffer = Buffer.alloc(1 << 16);
+    let read = 0;
+    while (!answered) {
+      try {
+        read += readSync(reader, buffer);
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    }
+    expect(await answer).toBe('OK');
+    expect(forwarder.stats.dropped).toBe(0);
+    expect(read).toBeGreaterThan(0);
     closeSync(reader);
     closeSync(fd);
   });
