@@ -11,7 +11,7 @@
 // Goals (issue 10): ours ≥ 5x the baseline's throughput, 0 lines lost, supervisord RSS growth < 20 MiB;
 // memory monitor restart ≤ 5 s after the crossing.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -180,6 +180,22 @@ async function startDaemon(daemon: 'real' | 'ours', label: string, sections: (di
   };
 }
 
+/** Lines and bytes of a file that may be larger than a string can hold. */
+function countLines(file: string): { lines: number; bytes: number } {
+  const fd = openSync(file, 'r');
+  const buffer = Buffer.alloc(1 << 20);
+  let lines = 0;
+  let bytes = 0;
+  for (;;) {
+    const count = readSync(fd, buffer);
+    if (count === 0) break;
+    bytes += count;
+    for (let i = buffer.indexOf(10); i !== -1 && i < count; i = buffer.indexOf(10, i + 1)) lines += 1;
+  }
+  closeSync(fd);
+  return { lines, bytes };
+}
+
 interface Throughput {
   row: Row;
   written: number;
@@ -251,8 +267,8 @@ stderr_logfile_maxbytes=0
   const cpuSeconds = (procStat(pid).cpuTicks - cpuBefore) / TICK;
   const listenerCpuSeconds = (procStat(listenerPid).cpuTicks - listenerCpuBefore) / TICK;
   const seconds = Math.max(SECONDS, (started.stdout.lastLineAt - startedAt) / 1000);
-  const fileText = readFileSync(path.join(started.dir, 'writer.out.log'), 'latin1');
-  const fileLines = fileText.split('\n').length - 1;
+  const file = countLines(path.join(started.dir, 'writer.out.log'));
+  const fileLines = file.lines;
   const lineBytes = 'writer | seq 1234567 '.length + 81;
   const result: Throughput = {
     row,
@@ -264,7 +280,7 @@ stderr_logfile_maxbytes=0
     linesPerSecond: started.stdout.writerLines / seconds,
     mbPerSecond: (started.stdout.writerLines * lineBytes) / seconds / 1e6,
     fileLinesPerSecond: fileLines / SECONDS,
-    fileMbPerSecond: fileText.length / SECONDS / 1e6,
+    fileMbPerSecond: file.bytes / SECONDS / 1e6,
     cpuSeconds,
     listenerCpuSeconds,
     baselineRssKb,
