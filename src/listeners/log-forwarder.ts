@@ -74,10 +74,8 @@ export class LogForwarder {
   /** Figures for tests and the forwarder's notices. */
   readonly stats = { lines: 0, dropped: 0, bytesWritten: 0, writeErrors: 0 };
   private readonly partials = new Map<string, Partial>();
-  /** Lines waiting, from `queueHead` on (an index, not shift(): shifting a long array is O(n) per line). */
-  private queue: string[] = [];
-  /** Byte length of each queued line (measured once). */
-  private queueSizes: number[] = [];
+  /** Blocks of whole lines waiting, from `queueHead` on (an index: shift() on a long array is O(n)). */
+  private queue: Buffer[] = [];
   private queueHead = 0;
   private queuedBytes = 0;
   private writing = false;
@@ -115,25 +113,27 @@ export class LogForwarder {
   accept(program: string, channel: 'stdout' | 'stderr', pid: number, data: string): void {
     const key = `${channel}\0${program}`;
     const partial = this.partials.get(key);
+    const lines: string[] = [];
     let text = data;
     if (partial !== undefined) {
       this.partials.delete(key);
       // A new process (pid) does not continue the dead one's last line.
       if (partial.pid === pid) text = partial.text + data;
-      else this.enqueue(formatLine(program, channel, partial.text));
+      else lines.push(formatLine(program, channel, partial.text));
     }
     let start = 0;
     for (;;) {
       const newline = text.indexOf('\n', start);
       if (newline === -1) break;
-      this.enqueue(formatLine(program, channel, text.slice(start, newline)));
+      lines.push(formatLine(program, channel, text.slice(start, newline)));
       start = newline + 1;
     }
     if (start < text.length) {
       const rest = text.slice(start);
-      if (Buffer.byteLength(rest) > this.options.maxLineBytes) this.enqueue(formatLine(program, channel, rest));
+      if (Buffer.byteLength(rest) > this.options.maxLineBytes) lines.push(formatLine(program, channel, rest));
       else this.partials.set(key, { text: rest, pid, since: this.now() });
     }
+    if (lines.length > 0) this.enqueue(lines);
   }
 
   /** Partial lines older than `ageMs` are written as they are (a program that never ends its line). */
@@ -144,7 +144,7 @@ export class LogForwarder {
       this.partials.delete(key);
       const separator = key.indexOf('\0');
       const channel = key.slice(0, separator) === 'stderr' ? 'stderr' : 'stdout';
-      this.enqueue(formatLine(key.slice(separator + 1), channel, partial.text));
+      this.enqueue([formatLine(key.slice(separator + 1), channel, partial.text)]);
     }
   }
 
@@ -154,54 +154,65 @@ export class LogForwarder {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  private enqueue(line: string): void {
-    const bytes = Buffer.byteLength(line) + 1;
-    if (this.queuedBytes + bytes > this.options.maxQueueBytes) {
-      this.stats.dropped += 1;
-      this.droppedUnreported += 1;
+  /** The lines of one event as one block of bytes (one conversion, not one per line), or dropped whole. */
+  private enqueue(lines: string[]): void {
+    const block = Buffer.from(`${lines.join('\n')}\n`);
+    if (this.queuedBytes + block.length > this.options.maxQueueBytes) {
+      this.stats.dropped += lines.length;
+      this.droppedUnreported += lines.length;
       return;
     }
     if (this.droppedUnreported > 0 && this.queuedBytes < this.options.maxQueueBytes / 2) {
-      const notice = `${this.options.selfName} | dropped ${this.droppedUnreported} lines: the output did not keep up (${this.stats.dropped} in all)`;
+      const notice = Buffer.from(`${this.options.selfName} | dropped ${this.droppedUnreported} lines: the output did not keep up (${this.stats.dropped} in all)\n`);
       this.droppedUnreported = 0;
-      this.queue.push(`${notice}\n`);
-      this.queueSizes.push(Buffer.byteLength(notice) + 1);
-      this.queuedBytes += Buffer.byteLength(notice) + 1;
+      this.queue.push(notice);
+      this.queuedBytes += notice.length;
     }
-    this.stats.lines += 1;
-    this.queue.push(`${line}\n`);
-    this.queueSizes.push(bytes);
-    this.queuedBytes += bytes;
+    this.stats.lines += lines.length;
+    this.queue.push(block);
+    this.queuedBytes += block.length;
     this.writeNext();
   }
 
-  /** One write in flight at a time, of whole lines, at most PIPE_BUF bytes unless one line is longer. */
+  /**
+   * One write in flight at a time: whole lines, at most maxWriteBytes unless one line alone is longer,
+   * cut from the queued blocks at newlines.
+   */
   private writeNext(): void {
     if (this.writing) return;
     if (this.queueHead === this.queue.length) {
       this.queue = [];
-      this.queueSizes = [];
       this.queueHead = 0;
       for (const resolve of this.drainWaiters.splice(0)) resolve();
       return;
     }
-    let batch = '';
-    let batchBytes = 0;
-    while (this.queueHead < this.queue.length) {
-      const line = this.queue[this.queueHead] ?? '';
-      const bytes = this.queueSizes[this.queueHead] ?? 0;
-      if (batchBytes > 0 && batchBytes + bytes > this.options.maxWriteBytes) break;
-      batch += line;
-      batchBytes += bytes;
-      this.queueHead += 1;
+    const limit = this.options.maxWriteBytes;
+    const parts: Buffer[] = [];
+    let size = 0;
+    while (this.queueHead < this.queue.length && size < limit) {
+      const block = this.queue[this.queueHead] ?? Buffer.alloc(0);
+      if (size + block.length <= limit) {
+        parts.push(block);
+        size += block.length;
+        this.queueHead += 1;
+        continue;
+      }
+      // Cut the block after the last newline that fits; a first line longer than the limit goes whole.
+      let cut = block.lastIndexOf(0x0a, limit - size - 1) + 1;
+      if (cut === 0 && size === 0) cut = block.indexOf(0x0a) + 1 || block.length;
+      if (cut === 0) break;
+      parts.push(block.subarray(0, cut));
+      size += cut;
+      if (cut === block.length) this.queueHead += 1;
+      else this.queue[this.queueHead] = block.subarray(cut);
+      break;
     }
     // Drop the written part now and then, not on every write.
-    if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
-      this.queueSizes = this.queueSizes.slice(this.queueHead);
       this.queueHead = 0;
     }
-    const buffer = Buffer.from(batch);
+    const buffer = parts.length === 1 ? (parts[0] ?? Buffer.alloc(0)) : Buffer.concat(parts, size);
     this.writing = true;
     this.writeAll(buffer, () => {
       this.queuedBytes -= buffer.length;
