@@ -7,6 +7,7 @@
 // (process.py _eventEnvelope) and childutils reads that many characters. A payload is always valid
 // UTF-8 (supervisord replaces undecodable output by `Undecodable: b'...'`), so a character is a
 // UTF-8 sequence: one lead byte (anything but 10xxxxxx) and its continuation bytes.
+import { isAscii } from 'node:buffer';
 
 /** The header line, parsed once: every key supervisord sends, numbers as numbers. */
 export interface EventHeader {
@@ -71,6 +72,8 @@ export function parseHeader(line: string): EventHeader {
 
 /** Byte length of the first `characters` UTF-8 characters of `bytes` (from `start`), or -1 if not all there. */
 export function utf8PrefixBytes(bytes: Buffer, start: number, characters: number): number {
+  // Program output is mostly ASCII: then characters are bytes, checked natively.
+  if (start + characters <= bytes.length && isAscii(bytes.subarray(start, start + characters))) return characters;
   let index = start;
   let seen = 0;
   const end = bytes.length;
