@@ -13,6 +13,10 @@ const programs = {
   'task-processor': 'src/processor/main.ts',
   'runninghub-simulator': 'src/runninghub/simulator/main.ts',
   database: 'src/db/database-main.ts',
+  // supervisord event listeners (src/listeners/): run by [eventlistener:x] sections, no Python needed.
+  'log-forwarder': 'src/listeners/log-forwarder-main.ts',
+  'memory-monitor': 'src/listeners/memory-monitor-main.ts',
+  'crash-notice': 'src/listeners/crash-notice-main.ts',
 };
 
 // No `rm -rf dist` first: a test run may be executing dist/ files while another build runs.

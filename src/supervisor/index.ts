@@ -12,5 +12,5 @@ export { Supervisor, type SupervisorOptions } from './supervisor.js';
 export { MainLog, type MainLogLevel, type MainLogOptions } from './main-log.js';
 export { ConfigError, loadConfig, type LoadOptions } from './config/index.js';
 export { startControlServers } from './rpc/index.js';
-export { runSupervisorctl, XmlRpcClient } from './ctl/index.js';
+export { parseServerUrl, RpcFault, runSupervisorctl, XmlRpcClient } from './ctl/index.js';
 export * from './types.js';

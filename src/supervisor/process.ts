@@ -12,7 +12,7 @@ import { readOutput } from './process-output.js';
 import { RotatingLogFile } from './rotating-file.js';
 import { signalName, signalNumber } from './signals.js';
 import { childEnvironment, planSpawn, pyRepr, resolveCommand, SpawnProblem } from './spawn.js';
-import { ProcessState, type LogTarget, type ProcessConfig, type ProcessInfo } from './types.js';
+import { ProcessState, type LogTarget, type ProcessConfig, type ProcessCounters, type ProcessInfo } from './types.js';
 
 const SPAWNABLE_STATES: ReadonlySet<ProcessState> = new Set([
   ProcessState.STOPPED,
@@ -104,6 +104,8 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
   backoff = 0;
   spawnerr = '';
   exitstatus = 0;
+  /** Spawns and exits, for /metrics. */
+  readonly counters: ProcessCounters = { starts: 0, exits: { expected: 0, unexpected: 0, stopped: 0 } };
   /** A stop signal has been sent and the exit is the answer to it. */
   private killing = false;
   private child: ChildProcess | null = null;
@@ -147,6 +149,7 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
     }
     this.clearTimers();
     this.lastStart = Date.now();
+    this.counters.starts += 1;
     this.exitedBeforePromotion = false;
     this.changeState(ProcessState.STARTING);
 
@@ -342,6 +345,7 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
     // STARTING did not stay up for startsecs, even when the loop noticed it late (supervisord would
     // compare clock times here and can call such a child RUNNING, reference §2.4).
     const tooQuickly = this.config.startsecs > 0 && (this.exitedBeforePromotion || this.state === ProcessState.STARTING);
+    this.counters.exits[this.killing ? 'stopped' : expected && !tooQuickly ? 'expected' : 'unexpected'] += 1;
 
     if (this.killing) {
       this.killing = false;

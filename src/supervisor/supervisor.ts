@@ -19,6 +19,7 @@ import {
   SupervisorFault,
   type GroupConfig,
   type ProcessConfig,
+  type ProcessCounters,
   type ProcessInfo,
   type ReloadResult,
   type SupervisorControl,
@@ -163,6 +164,10 @@ export class Supervisor implements SupervisorControl, ProcessHost {
 
   processInfo(name: string): ProcessInfo {
     return this.find(name).info();
+  }
+
+  processCounters(name: string): ProcessCounters {
+    return this.find(name).counters;
   }
 
   /** The log writers of a process (flush, write-queue figures); not part of the RPC surface. */

@@ -233,6 +233,13 @@ export interface ProcessInfo {
   priority: number;
 }
 
+/** Lifetime counts of one process since supervisord started managing it (served at /metrics). */
+export interface ProcessCounters {
+  starts: number;
+  /** By how the exit was judged: exit status in exitcodes, not in them (or too quick), or asked for by a stop. */
+  exits: { expected: number; unexpected: number; stopped: number };
+}
+
 export interface ReloadResult {
   added: string[];
   changed: string[];
@@ -278,4 +285,6 @@ export interface SupervisorControl {
   reopenLogs(): void;
   /** Publish a REMOTE_COMMUNICATION event to the event listeners (`supervisor.sendRemoteCommEvent`). */
   sendRemoteCommEvent(type: string, data: string): void;
+  /** Start and exit counts of a process, for /metrics (optional: a control without them serves zeros). */
+  processCounters?(name: string): ProcessCounters;
 }

@@ -7,7 +7,7 @@ import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
 import { readIni, readRepoFile, repoFile, run, section, which, yamlDocuments } from './support/files.js';
 
-const BASE = ['configmap.yaml', 'secret.example.yaml', 'postgres.yaml', 'deployment.yaml'].map((f) => `k8s/base/${f}`);
+const BASE = ['configmap.yaml', 'secret.example.yaml', 'postgres.yaml', 'supervisord-metrics.yaml', 'deployment.yaml'].map((f) => `k8s/base/${f}`);
 
 type Model = Deployment | StatefulSet | Service | ConfigMap | Secret;
 
@@ -39,6 +39,7 @@ describe('k8s manifests', () => {
   it('are valid Kubernetes objects (schemas of kubernetes-models)', () => {
     expect(models.map((m) => `${m.kind}/${m.metadata?.name}`).sort()).toEqual([
       'ConfigMap/storyboard-api-config',
+      'ConfigMap/storyboard-api-supervisord',
       'Deployment/storyboard-api',
       'Secret/storyboard-api-secrets',
       'Service/postgres',
@@ -61,7 +62,7 @@ describe('k8s manifests', () => {
       expect(rendered.stderr).toBe('');
       expect(rendered.status).toBe(0);
       const objects = parseAllDocuments(rendered.stdout).map((d) => model(d.toJS()));
-      expect(objects).toHaveLength(6);
+      expect(objects).toHaveLength(7);
       if (dir === 'k8s/local') {
         const local = objects.find((m): m is Deployment => m instanceof Deployment)!;
         const volume = local.spec!.template.spec!.volumes!.find((v) => v.name === 'logs')!;
@@ -92,7 +93,7 @@ describe('k8s manifests', () => {
   });
 
   it('take the processor settings from the ConfigMap and secrets from the Secret', () => {
-    const configMap = models.find((m): m is ConfigMap => m instanceof ConfigMap)!;
+    const configMap = models.find((m): m is ConfigMap => m instanceof ConfigMap && m.metadata?.name === 'storyboard-api-config')!;
     expect(Object.keys(configMap.data ?? {})).toEqual(expect.arrayContaining(['POLL_INTERVAL', 'TASK_TIMEOUT', 'RUNNINGHUB_BASE_URL']));
     expect(container.envFrom?.[0]?.configMapRef?.name).toBe(configMap.metadata?.name);
     const secret = models.find((m): m is Secret => m instanceof Secret)!;
@@ -111,6 +112,44 @@ describe('k8s manifests', () => {
     expect(deployment.spec!.template.metadata?.labels).toMatchObject(service.spec!.selector!);
     expect(deployment.spec!.selector.matchLabels).toEqual(deployment.spec!.template.metadata?.labels);
     expect(service.spec?.ports?.[0]?.port).toBe(8000);
+  });
+
+  it("expose supervisord's /metrics on a pod port to a scraper, with the Secret's credentials", () => {
+    const port = container.ports?.find((p) => p.name === 'metrics');
+    expect(port?.containerPort).toBe(9001);
+    const annotations = deployment.spec!.template.metadata?.annotations ?? {};
+    expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9001', 'prometheus.io/path': '/metrics' });
+    const service = models.find((m): m is Service => m instanceof Service && m.metadata?.name === 'storyboard-api')!;
+    expect(service.spec?.ports?.find((p) => p.name === 'metrics')).toMatchObject({ port: 9001, targetPort: 'metrics' });
+    // The extra supervisord sections are mounted where the image's supervisord.conf includes them.
+    const extra = models.find((m): m is ConfigMap => m instanceof ConfigMap && m.metadata?.name === 'storyboard-api-supervisord')!;
+    const volume = pod.volumes?.find((v) => v.configMap?.name === extra.metadata?.name);
+    const mount = container.volumeMounts?.find((m) => m.name === volume?.name);
+    const include = section(readIni(readRepoFile('supervisor/supervisord.conf')), 'include').get('files');
+    expect(include).toBe(`${mount?.mountPath}/*.conf`);
+    const metricsConf = readIni(extra.data?.['metrics.conf'] ?? '');
+    const inet = section(metricsConf, 'inet_http_server');
+    expect(inet.get('port')).toBe('*:9001');
+    // Credentials come from the Secret, through the environment supervisord expands.
+    const secret = models.find((m): m is Secret => m instanceof Secret)!;
+    for (const [key, variable] of [
+      ['username', 'SUPERVISOR_METRICS_USERNAME'],
+      ['password', 'SUPERVISOR_METRICS_PASSWORD'],
+    ] as const) {
+      expect(inet.get(key)).toBe(`%(ENV_${variable})s`);
+      const ref = container.env?.find((e) => e.name === variable)?.valueFrom?.secretKeyRef;
+      expect(ref?.name).toBe(secret.metadata?.name);
+      expect(Object.keys(secret.stringData ?? {})).toContain(ref?.key);
+    }
+    // The Prometheus Operator variant scrapes the same Service port with the same Secret keys.
+    const monitor = yamlDocuments('k8s/monitoring/servicemonitor.yaml')[0] as {
+      kind: string;
+      spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string; basicAuth: Record<string, { name: string; key: string }> }[] };
+    };
+    expect(monitor.kind).toBe('ServiceMonitor');
+    expect(service.metadata?.labels).toMatchObject(monitor.spec.selector.matchLabels);
+    expect(monitor.spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics' });
+    expect(monitor.spec.endpoints[0]?.basicAuth.password).toEqual({ name: secret.metadata?.name, key: 'SUPERVISOR_METRICS_PASSWORD' });
   });
 
   it('can be deployed from docker/k8s, as the original guide says', () => {

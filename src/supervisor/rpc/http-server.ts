@@ -1,11 +1,13 @@
 // supervisord's HTTP front: basic auth before anything runs, POST /RPC2 (XML-RPC), and the
-// /logtail/<name>[/<channel>] and /mainlogtail streams that `supervisorctl tail -f` / `maintail -f` read.
+// /logtail/<name>[/<channel>] and /mainlogtail streams that `supervisorctl tail -f` / `maintail -f` read,
+// and GET /metrics (Prometheus, metrics.ts).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SupervisorFault, type HttpAuth, type SupervisorControl } from '../types.js';
 import { splitNamespec } from '../protocol.js';
 import type { SupervisorRpc } from './methods.js';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { decodeCall, encodeFault, encodeResult, XmlRpcParseError } from './xmlrpc.js';
 
 export interface ControlLog {
@@ -135,6 +137,17 @@ export function createRequestHandler(
         log.warn(`log tail of ${path ?? '(none)'} failed: ${String(error)}`);
         sendError(res, 500);
       });
+      return;
+    }
+    if (url === '/metrics' || url.startsWith('/metrics?')) {
+      req.resume();
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        sendError(res, 400);
+        return;
+      }
+      const body = Buffer.from(renderMetrics(control), 'utf8');
+      res.writeHead(200, 'OK', { 'Content-Type': METRICS_CONTENT_TYPE, 'Content-Length': body.length });
+      res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     req.resume();

@@ -5,7 +5,8 @@ import pwd
 import sys
 
 from supervisor.datatypes import RestartUnconditionally, RestartWhenExitUnexpected
-from supervisor.options import ClientOptions, ServerOptions
+from supervisor.events import getEventNameByType
+from supervisor.options import ClientOptions, EventListenerPoolConfig, ServerOptions
 
 path = sys.argv[1]
 server = ServerOptions()
@@ -26,7 +27,23 @@ def logfile(value):
     return None if value is None else str(value)
 
 groups = []
+eventlisteners = []
 for group in sorted(server.process_group_configs):
+    if isinstance(group, EventListenerPoolConfig):
+        for p in group.process_configs:
+            eventlisteners.append({
+                "name": p.name,
+                "command": p.command,
+                "events": sorted(getEventNameByType(t) for t in group.pool_events),
+                "buffer_size": group.buffer_size,
+                "user": None if p.uid is None else pwd.getpwuid(p.uid).pw_name,
+                "autorestart": restart_mode(p.autorestart),
+                "stdout_logfile": logfile(p.stdout_logfile),
+                "stderr_logfile": logfile(p.stderr_logfile),
+                "stderr_logfile_maxbytes": p.stderr_logfile_maxbytes,
+                "stdout_events_enabled": p.stdout_events_enabled,
+            })
+        continue
     for p in group.process_configs:
         groups.append({
             "name": p.name,
@@ -47,6 +64,8 @@ for group in sorted(server.process_group_configs):
             "stderr_logfile_maxbytes": p.stderr_logfile_maxbytes,
             "stderr_logfile_backups": p.stderr_logfile_backups,
             "environment": p.environment or {},
+            "stdout_events_enabled": p.stdout_events_enabled,
+            "stderr_events_enabled": p.stderr_events_enabled,
         })
 
 print(json.dumps({
@@ -55,4 +74,5 @@ print(json.dumps({
     "socket": next((c["file"] for c in server.configroot.supervisord.server_configs if c["family"] == 1), None),
     "serverurl": client.serverurl,
     "programs": groups,
+    "eventlisteners": eventlisteners,
 }))
