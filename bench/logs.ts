@@ -6,8 +6,7 @@
 //      Debian's supervisord + our log forwarder; our supervisord + our log forwarder.
 //   2. the memory monitor: a child crosses its limit; time from crossing to its SIGTERM and to its
 //      replacement RUNNING.
-// BENCH_DAEMONS=real,ours picks the daemons (default: real only — our supervisord runs event listeners
-// once the event system of issue 10 (wip-e1) is merged; then run with BENCH_DAEMONS=real,ours).
+// BENCH_DAEMONS=real,ours picks the daemons (default: both).
 // Goals (issue 10): ours ≥ 5x the baseline's throughput, 0 lines lost, supervisord RSS growth < 20 MiB;
 // memory monitor restart ≤ 5 s after the crossing.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -21,7 +20,7 @@ import { XmlRpcClient } from '../src/supervisor/index.js';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const REAL = '/usr/bin/supervisord';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const DAEMONS = (process.env.BENCH_DAEMONS ?? 'real').split(',').map((d) => d.trim());
+const DAEMONS = (process.env.BENCH_DAEMONS ?? 'real,ours').split(',').map((d) => d.trim());
 const TICK = 100; // clock ticks per second (CONFIG_CLK_TCK on Linux)
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -364,7 +363,7 @@ const ours = results.find((r) => r.row.daemon === 'ours');
 const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT MET');
 console.log('\ngoals (issue 10):');
 if (ours === undefined) {
-  console.log('  our supervisord: not measured (BENCH_DAEMONS has no "ours": its event system, wip-e1, is not merged here)');
+  console.log('  our supervisord: not measured (BENCH_DAEMONS has no "ours")');
 } else {
   const ratio = baseline === undefined ? Number.NaN : ours.linesPerSecond / baseline.linesPerSecond;
   console.log(`  throughput ≥ 5x the baseline: ${verdict(ratio >= 5)} (${ratio.toFixed(1)}x)`);

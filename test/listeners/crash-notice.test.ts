@@ -76,7 +76,8 @@ stderr_logfile=%(here)s/crash-notice.log
       });
       expect(typeof body.host).toBe('string');
       expect(Number.isNaN(Date.parse(String(body.time)))).toBe(false);
-      expect(running.read('crash-notice.log')).toContain('crash notice for crasher (EXITED) delivered on attempt 3');
+      // The listener's stderr reaches the file through supervisord: poll for it.
+      await waitFor('the delivered line', () => running.read('crash-notice.log').includes('crash notice for crasher (EXITED) delivered on attempt 3'));
       // The expected exit (status 0) of quitter sent nothing.
       expect(hook.received.every((r) => (r.body as { program: string }).program === 'crasher')).toBe(true);
     });

@@ -1,9 +1,6 @@
 // Runs a supervisord of either kind with a config of event listeners, its stdout collected the way
 // `docker logs` sees it (a pipe), and an XML-RPC client on its socket.
-//
-// OUR_SUPERVISORD_HAS_EVENTS: our supervisord ignores [eventlistener:x] until the event system (issue 10,
-// branch wip-e1) is merged. Every scenario is declared for both daemons; ours runs only once this is true.
-// The lead flips it after the merge: nothing else changes.
+// Every scenario runs under both daemons: Debian's supervisord 4.2.5 (npm test installs it) and ours.
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -11,19 +8,16 @@ import { StringDecoder } from 'node:string_decoder';
 import path from 'node:path';
 import { describe } from 'vitest';
 import { XmlRpcClient } from '../../src/supervisor/index.js';
-import { launcher, REAL_SUPERVISORD, supervisordCommand, tempDir, type Launched, type Peer, type TempDir } from '../supervisor/fixtures.js';
+import { launcher, supervisordCommand, tempDir, type Launched, type Peer, type TempDir } from '../supervisor/fixtures.js';
 import { ROOT } from '../support/programs.js';
 import { waitFor } from '../support/wait.js';
 
-export const OUR_SUPERVISORD_HAS_EVENTS = true;
-
-/** The daemons every scenario runs under (ours gated by OUR_SUPERVISORD_HAS_EVENTS, never skipped silently). */
+/** The daemons every scenario runs under. */
 export const DAEMONS: readonly Peer[] = ['real', 'ours'];
 
-/** `describe` of one scenario for one daemon: Debian's must be installed; ours waits for the event system. */
+/** `describe` of one scenario for one daemon. */
 export function describeDaemon(peer: Peer, name: string, body: () => void): void {
-  const enabled = peer === 'real' ? existsSync(REAL_SUPERVISORD) : OUR_SUPERVISORD_HAS_EVENTS;
-  describe.runIf(enabled)(`${name} (under ${peer === 'real' ? "Debian's supervisord 4.2.5" : 'our supervisord'})`, body);
+  describe(`${name} (under ${peer === 'real' ? "Debian's supervisord 4.2.5" : 'our supervisord'})`, body);
 }
 
 export type Listener = 'log-forwarder' | 'memory-monitor' | 'crash-notice';

@@ -74,8 +74,8 @@ describe('LogForwarder', () => {
     const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     let seen = '';
     const buffer = Buffer.alloc(1 << 16);
-    for (const _ of Array.from({ length: 2000 })) {
-      let count = 0;
+    for (let round = 0; round < 2000; round++) {
+      let count: number;
       try {
         count = readSync(reader, buffer);
       } catch {

@@ -61,7 +61,8 @@ stderr_logfile=%(here)s/memmon.log
         const pid = await pidOf(running, 'hog');
         return pid !== 0 && pid !== firstPid ? pid : false;
       });
-      expect(running.read('memmon.log')).toContain('INFO memmon: restarted hog');
+      // The listener's stderr reaches the file through supervisord: poll for it.
+      await waitFor('the restarted line', () => running.read('memmon.log').includes('INFO memmon: restarted hog'));
       // supervisord's own log has the stop and the start.
       expect(running.mainLog()).toMatch(/stopped: hog \(terminated by SIGTERM\)/);
       // It grows past the limit again: the second restart waits (backoff 600 s), the program is left running.
