@@ -52,7 +52,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return reply.code(400).send(errorBody('VALIDATION_ERROR', `invalid ${where}: ${summary}`, issues));
     }
     if (isDatabaseUnavailable(error)) {
-      request.log.warn({ err: error }, 'database unavailable');
+      request.log.warn({ event: 'http.database_unavailable', err: error }, 'database unavailable');
       return reply
         .code(503)
         .header('retry-after', '1')
@@ -62,7 +62,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       const code = FASTIFY_CODES[error.code] ?? error.code.replace(/^FST_ERR_/, '');
       return reply.code(error.statusCode).send(errorBody(code, error.message));
     }
-    request.log.error({ err: error }, 'request failed');
+    request.log.error({ event: 'http.request_failed', err: error }, 'request failed');
     return reply.code(500).send(errorBody('INTERNAL_ERROR', 'internal error (see the API log)'));
   });
 

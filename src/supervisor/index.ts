@@ -7,6 +7,7 @@
 // folder's index.ts or a module using full zod (ctl itself uses zod/mini), so its bundle stays small.
 export { Supervisor, type SupervisorOptions } from './supervisor.js';
 export { MainLog, type MainLogLevel, type MainLogOptions } from './main-log.js';
+export { RotatingLogFile, SyncRotatingFile, type RotatingFileOptions } from './rotating-file.js';
 export { ConfigError, loadConfig, type LoadOptions } from './config/index.js';
 export { startControlServers } from './rpc/index.js';
 export { runSupervisorctl, XmlRpcClient } from './ctl/index.js';
