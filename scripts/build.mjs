@@ -13,6 +13,7 @@ const programs = {
   'task-processor': 'src/processor/main.ts',
   'runninghub-simulator': 'src/runninghub/simulator/main.ts',
   database: 'src/db/database-main.ts',
+  storyboard: 'src/ops/main.ts',
 };
 
 // No `rm -rf dist` first: a test run may be executing dist/ files while another build runs.
