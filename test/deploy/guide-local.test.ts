@@ -69,7 +69,7 @@ describe('the operations guide against npm start', () => {
       if (npmStart!.exitCode !== null) throw new Error(`npm start ended:\n${output}`);
       const result = sh('npx supervisorctl status');
       return { status: result.status, output: result.output };
-    }, 120_000);
+    }, 150_000);
     const status = sh('npx supervisorctl status');
     expect(status.stdout).toMatch(GUIDE_STATUS_LINE('api'));
     expect(status.stdout).toMatch(GUIDE_STATUS_LINE('task-processor'));
@@ -78,7 +78,7 @@ describe('the operations guide against npm start', () => {
     expect(real.stdout).toMatch(GUIDE_STATUS_LINE('api'));
     expect(real.stdout).toMatch(GUIDE_STATUS_LINE('task-processor'));
     expect(sh('npx supervisorctl status task-processor').stdout).toMatch(GUIDE_STATUS_LINE('task-processor'));
-  });
+  }, 240_000);
 
   let provoked: ProvokedTasks;
   let submitted = '';
@@ -101,7 +101,7 @@ describe('the operations guide against npm start', () => {
     } finally {
       for (const follower of [processorLog, processorOut, apiOut, monitored]) follower.stop();
     }
-  });
+  }, 240_000);
 
   it('grep "提交任务" finds the submitted tasks', () => {
     const grep = sh('grep "提交任务" logs/task-processor.out.log');
@@ -118,7 +118,7 @@ describe('the operations guide against npm start', () => {
     expect(sh('grep -c "processor.error" logs/task-processor.out.log').stdout.trim()).not.toBe('0');
     const viaCtl = sh('npx supervisorctl tail -1000 task-processor stderr');
     expect(viaCtl.stdout).toContain('处理器错误 RUNNINGHUB_NETWORK');
-  });
+  }, 120_000);
 
   it('psql: the guide query lists the tasks', () => {
     const psql = sh(`psql "${databaseUrl}" -c "SELECT id, status, entity_name, created_at FROM ai_tasks ORDER BY created_at DESC LIMIT 10;"`);
@@ -135,7 +135,7 @@ describe('the operations guide against npm start', () => {
     expect(stats.stdout).toMatch(/^ {2}FAILED\s+1$/m);
     expect(stats.stdout).toMatch(/RunningHub slots in use: 0 \/ 3/);
     expect(stats.stdout).toMatch(/LIVE/);
-  });
+  }, 120_000);
 
   it('/metrics shows a live processor and the finished tasks', async () => {
     const text = await waitFor('finished tasks in /metrics', async () => {
@@ -155,5 +155,5 @@ describe('the operations guide against npm start', () => {
     });
     expect(after.get('task-processor')!.pid).not.toBe(before.get('task-processor')!.pid);
     expect(after.get('api')!.pid).not.toBe(before.get('api')!.pid);
-  });
+  }, 180_000);
 });
