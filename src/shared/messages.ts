@@ -52,7 +52,7 @@ export const LOG_MESSAGES: Readonly<Record<string, CatalogueEntry>> = {
   'logger.file_unavailable': { zh: '无法打开日志文件 {file}（错误）：{err}；只写标准输出', en: 'cannot open log file {file}: {err}; logging to stdout only' },
   // RunningHub simulator
   'simulator.listening': { zh: 'RunningHub 模拟器监听于 {url}', en: 'RunningHub simulator listening on {url}' },
-  'simulator.start_failed': { zh: '模拟器启动失败（错误）', en: 'simulator cannot start' },
+  'simulator.start_failed': { zh: '模拟器无法启动（错误）：{err}', en: 'cannot start: {err}' },
   'simulator.stopping': { zh: '模拟器正在停止（{signal}）', en: 'simulator stopping ({signal})' },
   'simulator.stopped': { zh: '模拟器已停止', en: 'simulator stopped' },
   'simulator.stop_failed': { zh: '模拟器停止失败（错误）', en: 'simulator stop failed' },
