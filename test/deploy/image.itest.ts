@@ -106,6 +106,8 @@ describe('the storyboard-api image, run with --network host', () => {
   });
 
   it('takes a task to SUCCESS', async () => {
+    // RUNNING (startsecs) says the process stayed up, not that it listens yet on a loaded machine.
+    await waitFor('the api to answer /healthz', async () => (await fetch(`${apiUrl}/healthz`)).ok, { timeoutMs: 60_000, intervalMs: 250 });
     const task = await createTaskAndWaitForSuccess(apiUrl, 'image-1');
     const rows = await database.pool.query<{ status: string }>('SELECT status FROM ai_tasks WHERE id = $1', [task.id]);
     expect(rows.rows[0]?.status).toBe('SUCCESS');
@@ -189,7 +191,8 @@ describe('the storyboard-api image, run with --network host', () => {
     expect(stats.stdout).toMatch(/^ {2}FAILED\s+1$/m);
     expect(stats.stdout).toMatch(/LIVE/);
     const json = JSON.parse(exec('storyboard', 'stats', '--json').stdout) as { countsByStatus: Record<string, number> };
-    expect(json.countsByStatus.SUCCESS).toBeGreaterThanOrEqual(2);
+    expect(json.countsByStatus.SUCCESS).toBeGreaterThanOrEqual(1);
+    expect(json.countsByStatus.FAILED).toBe(1);
   });
 
   it('docker exec storyboard-api supervisorctl status: the guide format', () => {
