@@ -207,12 +207,17 @@ describe('the storyboard-api image, run with --network host', () => {
     expect(logs).toMatch(/"name":"api"/);
   });
 
-  it('docker exec storyboard-api supervisorctl restart task-processor', async () => {
+  it('docker exec storyboard-api supervisorctl restart task-processor, then restart api', async () => {
     const before = parseStatus(ctlInContainer(['status']).output).get('task-processor')!;
     const restart = ctlInContainer(['restart', 'task-processor']);
     expect(restart.output).toBe('task-processor: stopped\ntask-processor: started\n');
     const after = (await waitForRunning(['task-processor'], () => ctlInContainer(['status']))).get('task-processor')!;
     expect(after.pid).not.toBe(before.pid);
+    // The guide's second restart.
+    const apiBefore = parseStatus(ctlInContainer(['status']).output).get('api')!;
+    expect(ctlInContainer(['restart', 'api']).output).toBe('api: stopped\napi: started\n');
+    const apiAfter = (await waitForRunning(['api'], () => ctlInContainer(['status']))).get('api')!;
+    expect(apiAfter.pid).not.toBe(apiBefore.pid);
   });
 
   it('docker restart storyboard-api brings both programs back', async () => {
