@@ -92,9 +92,9 @@ describe('the operations guide against npm start', () => {
       const task = await createTask(apiUrl, 'guide-local');
       submitted = (await waitForTaskStatus(apiUrl, task.id, 'SUCCESS')).runninghubTaskId ?? '';
       expect(submitted).toMatch(/^\d+$/);
-      provoked = await provokeRetryAndFailure(apiUrl, simulatorUrl, 'guide-local');
+      provoked = await provokeRetryAndFailure(apiUrl, simulatorUrl, 'guide-local', 'refused-on-create');
       await processorLog.until('the submission in task_processor.log', (text) => text.includes(submitted) && text.includes('提交任务'));
-      await processorOut.until('the failure in task-processor.out.log', (text) => text.includes('任务失败'));
+      await processorOut.until('the failure in task-processor.out.log', (text) => text.includes('任务失败 803：APIKEY_INVALID_NODE_INFO'));
       await apiOut.until('the POST in api.out.log', (text) => text.includes('"url":"/api/tasks"'));
       const lines = await monitored.until('错误, 重试 and 失败 in the grep', (text) => ['错误', '重试', '失败'].every((word) => text.includes(word)));
       expect(lines.split('\n').filter(Boolean).every((line) => /错误|失败|超时|重试/.test(line))).toBe(true);

@@ -86,14 +86,23 @@ export interface ProvokedTasks {
 
 /**
  * What the guide's greps look for, made to happen: the simulator drops the next create (the processor
- * logs 错误 and 重试, then the retry succeeds), then the next task fails at RunningHub (失败).
+ * logs 错误 and 重试, then the retry succeeds), then the next task fails (失败): at RunningHub, or refused
+ * by RunningHub on create.
  */
-export async function provokeRetryAndFailure(apiUrl: string, simulatorUrl: string, label: string): Promise<ProvokedTasks> {
+export async function provokeRetryAndFailure(
+  apiUrl: string,
+  simulatorUrl: string,
+  label: string,
+  failure: 'at-runninghub' | 'refused-on-create' = 'at-runninghub',
+): Promise<ProvokedTasks> {
   const simulator = connectSimulator(simulatorUrl);
   await simulator.setOptions({ faults: { create: { kind: 'drop', afterHandling: false, times: 1 } } });
   const first = await createTask(apiUrl, `${label}-retried`);
   const retried = await waitForTaskStatus(apiUrl, first.id, 'SUCCESS', 90_000);
-  await simulator.setOptions({ nextOutcomes: ['FAILED'] });
+  // With a webhook (npm start) a failure at RunningHub is recorded by the api, and the processor logs
+  // nothing about it; a create RunningHub refuses (803) is always the processor's to log.
+  if (failure === 'at-runninghub') await simulator.setOptions({ nextOutcomes: ['FAILED'] });
+  else await simulator.setOptions({ faults: { create: { kind: 'code', code: 803, msg: 'APIKEY_INVALID_NODE_INFO', times: 1 } } });
   const second = await createTask(apiUrl, `${label}-failed`);
   const failed = await waitForTaskStatus(apiUrl, second.id, 'FAILED', 90_000);
   return { retried, failed };
