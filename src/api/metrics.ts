@@ -147,7 +147,7 @@ function installProcessorMetrics(registry: Registry, pool: Pool): void {
     },
   });
   for (const outcome of ['SUCCESS', 'FAILED', 'CANCELLED'] as const) finished.inc({ outcome }, 0);
-  let watermark = new Date();
+  let watermark = new Date().toISOString();
   const readFinished = oncePerScrape(async () => {
     try {
       const page = await listTasksFinishedSince(pool, watermark);

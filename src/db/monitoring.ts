@@ -69,48 +69,53 @@ export interface FinishedTaskTiming {
 
 export interface FinishedTasksPage {
   tasks: FinishedTaskTiming[];
-  /** Pass as `after` next time: every task finished up to it has been returned. */
-  watermark: Date;
+  /**
+   * Pass as `after` next time: every task finished up to it has been returned. PostgreSQL's own text of a
+   * timestamptz (microseconds; a JS Date would cut them and count a task twice).
+   */
+  watermark: string;
 }
 
 /**
  * Tasks that finished after `after`, oldest first. Tasks are only returned once they finished more than
- * `settleSeconds` ago, so a transaction committing a slightly older `finished_at` late is not skipped.
+ * `settleSeconds` ago, so a transaction committing a slightly older `finished_at` late is not skipped. A
+ * full page ends before its last instant (those tasks come in the next page), unless the whole page is
+ * one instant.
  */
 export async function listTasksFinishedSince(
   db: Queryable,
-  after: Date,
+  after: string | Date,
   { limit = 10_000, settleSeconds = 2 }: { limit?: number; settleSeconds?: number } = {},
 ): Promise<FinishedTasksPage> {
+  const from = typeof after === 'string' ? after : after.toISOString();
   const { rows } = await db.query<{
     status: FinishedTaskTiming['status'];
     error_code: string | null;
     queued: number | null;
     at_runninghub: number | null;
-    finished_at: Date;
-    bound: Date;
+    finished: string;
+    bound: string;
   }>(
-    `WITH bound AS (SELECT now() - make_interval(secs => $3) AS upto)
-     SELECT status, error_code, finished_at, bound.upto AS bound,
+    `WITH bound AS (SELECT greatest(now() - make_interval(secs => $3), $1::timestamptz) AS upto)
+     SELECT status, error_code, finished_at::text AS finished, bound.upto::text AS bound,
             extract(epoch FROM submitted_at - created_at)::float8 AS queued,
             extract(epoch FROM finished_at - submitted_at)::float8 AS at_runninghub
-       FROM ai_tasks, bound
-      WHERE finished_at > $1 AND finished_at <= bound.upto
-      ORDER BY finished_at
-      LIMIT $2`,
-    [after, limit, settleSeconds],
+       FROM bound LEFT JOIN LATERAL (
+              SELECT * FROM ai_tasks WHERE finished_at > $1::timestamptz AND finished_at <= bound.upto
+               ORDER BY finished_at LIMIT $2) t ON true`,
+    [from, limit, settleSeconds],
   );
-  const full = rows.length === limit;
-  const last = rows.at(-1);
-  let watermark = after;
-  if (full && last) watermark = last.finished_at;
-  else if (last) watermark = last.bound;
-  else {
-    const bound = await db.query<{ upto: Date }>(`SELECT now() - make_interval(secs => $1) AS upto`, [settleSeconds]);
-    if (bound.rows[0] && bound.rows[0].upto > after) watermark = bound.rows[0].upto;
+  const bound = rows[0]?.bound ?? from;
+  let found = rows.filter((r) => r.finished !== null);
+  let watermark = bound;
+  if (found.length === limit) {
+    const lastInstant = found.at(-1)!.finished;
+    const before = found.filter((r) => r.finished !== lastInstant);
+    if (before.length > 0) found = before;
+    watermark = found.at(-1)!.finished;
   }
   return {
-    tasks: rows.map((r) => ({
+    tasks: found.map((r) => ({
       status: r.status,
       errorCode: r.error_code,
       queuedSeconds: r.queued === null ? null : Math.max(0, r.queued),
