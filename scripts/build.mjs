@@ -17,6 +17,7 @@ const programs = {
   'log-forwarder': 'src/listeners/log-forwarder-main.ts',
   'memory-monitor': 'src/listeners/memory-monitor-main.ts',
   'crash-notice': 'src/listeners/crash-notice-main.ts',
+  storyboard: 'src/ops/main.ts',
 };
 
 // No `rm -rf dist` first: a test run may be executing dist/ files while another build runs.

@@ -41,7 +41,7 @@ class OneLinePerRequest extends LogController {
       statusCode: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 10) / 10,
     };
-    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    if (error) reply.log.error({ ...line, event: 'http.request_errored', err: error }, 'request errored');
     else reply.log.info(line, 'request');
   }
 }

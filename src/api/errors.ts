@@ -53,7 +53,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return reply.code(400).send(errorBody('VALIDATION_ERROR', `invalid ${where}: ${summary}`, issues));
     }
     if (isDatabaseUnavailable(error)) {
-      request.log.warn({ err: error }, 'database unavailable');
+      request.log.warn({ event: 'http.database_unavailable', err: error }, 'database unavailable');
       return reply
         .code(503)
         .header('retry-after', '1')
@@ -69,7 +69,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       request.log.error({ err: error, event: 'text.unchecked' }, 'text that breaks the text rule reached the database');
       return reply.code(500).send(errorBody('UNCHECKED_TEXT', 'internal error: text was not checked before the database (see the API log)'));
     }
-    request.log.error({ err: error }, 'request failed');
+    request.log.error({ event: 'http.request_failed', err: error }, 'request failed');
     return reply.code(500).send(errorBody('INTERNAL_ERROR', 'internal error (see the API log)'));
   });
 

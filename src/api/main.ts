@@ -7,6 +7,7 @@ import { createPool, runMigrations, startEmbeddedPostgres, type Pool, type Runni
 import { loadConfigOrExit } from '../shared/env.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { handleStopSignals, type StopSignal } from '../shared/signals.js';
+import { runProgram } from '../shared/program.js';
 import { buildApp } from './app.js';
 import { loadApiConfig, type ApiConfig } from './config.js';
 
@@ -127,7 +128,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`api: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+runProgram('api', main);

@@ -88,3 +88,11 @@ export {
   type LiveProcessor,
 } from './processors.js';
 export { getSystemStats, type SystemStats } from './system-stats.js';
+export {
+  getMonitoringSnapshot,
+  listTasksFinishedSince,
+  type MonitoringSnapshot,
+  type ProcessorHealth,
+  type FinishedTaskTiming,
+  type FinishedTasksPage,
+} from './monitoring.js';

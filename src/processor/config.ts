@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
-import { envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
+import { envBytes, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
 import { runningHubEnvSchema } from '../runninghub/index.js';
 
 /**
@@ -39,6 +39,9 @@ export const processorEnvSchema = runningHubEnvSchema
     RUNNINGHUB_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
     RUNNINGHUB_WEBHOOK_SECRET: envSecret.optional(),
     TASK_PROCESSOR_LOG_FILE: z.string().default('logs/task_processor.log'),
+    /** The log file rotates when it reaches this size (0: never), keeping this many backups (.1, .2 …). */
+    PROCESSOR_LOG_MAXBYTES: envBytes.default(10 * 1024 * 1024),
+    PROCESSOR_LOG_BACKUPS: envInt(0, 1000).default(5),
     LOG_LEVEL: logLevel.default('info'),
     /** Test only, never set in production: `crash-loop` makes the main loop throw after its first pass. */
     TASK_PROCESSOR_TEST_FAULT: z.enum(['crash-loop']).optional(),
@@ -80,6 +83,8 @@ export interface ProcessorConfig {
   databaseUrl: string;
   runningHub: { baseUrl: string; apiKey: string; timeoutMs: number };
   logFile: string;
+  logFileMaxBytes: number;
+  logFileBackups: number;
   logLevel: z.output<typeof logLevel>;
 }
 
@@ -120,6 +125,8 @@ export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
     databaseUrl: e.DATABASE_URL,
     runningHub: { baseUrl: e.RUNNINGHUB_BASE_URL, apiKey: e.RUNNINGHUB_API_KEY, timeoutMs: e.RUNNINGHUB_TIMEOUT },
     logFile: e.TASK_PROCESSOR_LOG_FILE,
+    logFileMaxBytes: e.PROCESSOR_LOG_MAXBYTES,
+    logFileBackups: e.PROCESSOR_LOG_BACKUPS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,6 +1,7 @@
 // The `task-processor` program (supervisord runs it): submits PENDING ai_tasks to RunningHub.
 import { loadConfigOrExit } from '../shared/env.js';
 import { createLogger } from '../shared/logger.js';
+import { runProgram } from '../shared/program.js';
 import { createPool, runMigrations } from '../db/index.js';
 import { createRunningHubClient } from '../runninghub/index.js';
 import { loadProcessorConfig } from './config.js';
@@ -9,7 +10,13 @@ import { createTaskProcessor } from './processor.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit('task-processor', () => loadProcessorConfig());
-  const logger = createLogger({ name: 'task-processor', level: config.logLevel, file: config.logFile });
+  const logger = createLogger({
+    name: 'task-processor',
+    level: config.logLevel,
+    file: config.logFile,
+    fileMaxBytes: config.logFileMaxBytes,
+    fileBackups: config.logFileBackups,
+  });
   const { settings } = config;
   const makePool = () =>
     createPool({ connectionString: config.databaseUrl, applicationName: `task-processor ${settings.processorId}`.slice(0, 63), max: 10 });
@@ -89,7 +96,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`task-processor: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+runProgram('task-processor', main);

@@ -75,3 +75,12 @@ export const envPostgresUrl = (params?: { error: string }) =>
 /** A shared secret (a token, a webhook secret): long enough not to be guessed. */
 export const envSecret = z.string().min(16, 'must be at least 16 characters');
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+/** A size in bytes as supervisord writes it: `10MB`, `512KB`, `1GB` or a bare number of bytes. */
+export const envBytes = z
+  .string()
+  .regex(/^\d+\s*(KB|MB|GB)?$/i, 'expected a size such as 10MB, 512KB or a number of bytes')
+  .transform((text) => {
+    const match = /^(\d+)\s*(KB|MB|GB)?$/i.exec(text)!;
+    const factor = { KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[(match[2] ?? '').toUpperCase()] ?? 1;
+    return Number(match[1]) * factor;
+  });

@@ -10,6 +10,7 @@
 // (API_VERSION, namespecs).
 export { Supervisor, type SupervisorOptions } from './supervisor.js';
 export { MainLog, type MainLogLevel, type MainLogOptions } from './main-log.js';
+export { RotatingLogFile, SyncRotatingFile, type RotatingFileOptions } from './rotating-file.js';
 export { ConfigError, loadConfig, type LoadOptions } from './config/index.js';
 export { startControlServers } from './rpc/index.js';
 export { parseServerUrl, RpcFault, runSupervisorctl, XmlRpcClient } from './ctl/index.js';

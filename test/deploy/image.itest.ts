@@ -3,7 +3,7 @@
 // run as container storyboard-api with --network host against the test PostgreSQL and the simulator on
 // loopback, and checked from outside with the operations guide's own commands.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +13,13 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { ROOT } from '../support/programs.js';
 import { waitFor } from '../support/wait.js';
 import { createTaskAndWaitForSuccess, ctl, parseStatus, startSimulatorProgram, waitForRunning, type RunningProgram } from './support/system.js';
+import { follow, GUIDE_STATUS_LINE, provokeRetryAndFailure, type ProvokedTasks } from './support/guide.js';
+
+/**
+ * `docker logs` showing every program's lines needs the log forwarder of the event-system issue (another
+ * branch): STORYBOARD_TEST_LOG_FORWARDER=1 asserts it; without it that one check is skipped.
+ */
+const LOG_FORWARDER = process.env.STORYBOARD_TEST_LOG_FORWARDER === '1';
 
 const LOCAL_DOCKER = path.resolve(ROOT, '../shared/tools/local-docker.sh');
 const DOCKER = '/usr/bin/docker'; // Debian's client, matching Debian's engine (API 1.41)
@@ -26,6 +33,8 @@ let simulator: RunningProgram;
 let apiUrl = '';
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'storyboard-image-logs-'));
 chmodSync(logDir, 0o755);
+// A processor log left by another user (a host's `npm start` as root): the issue's EACCES case.
+writeFileSync(path.join(logDir, 'task_processor.log'), '{"left":"by root"}\n', { mode: 0o644 });
 
 function docker(args: string[], timeoutMs = 120_000) {
   const result = spawnSync(DOCKER, args, { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: dockerHost }, timeout: timeoutMs });
@@ -67,6 +76,7 @@ beforeAll(async () => {
     '-e', `PORT=${port}`,
     '-e', 'HOST=127.0.0.1',
     '-e', 'POLL_INTERVAL=500ms',
+    '-e', 'RETRY_BACKOFF=500ms',
     IMAGE,
   ]);
   if (run.status !== 0) throw new Error(`docker run failed:\n${run.output}`);
@@ -96,6 +106,8 @@ describe('the storyboard-api image, run with --network host', () => {
   });
 
   it('takes a task to SUCCESS', async () => {
+    // RUNNING (startsecs) says the process stayed up, not that it listens yet on a loaded machine.
+    await waitFor('the api to answer /healthz', async () => (await fetch(`${apiUrl}/healthz`)).ok, { timeoutMs: 60_000, intervalMs: 250 });
     const task = await createTaskAndWaitForSuccess(apiUrl, 'image-1');
     const rows = await database.pool.query<{ status: string }>('SELECT status FROM ai_tasks WHERE id = $1', [task.id]);
     expect(rows.rows[0]?.status).toBe('SUCCESS');
@@ -106,7 +118,9 @@ describe('the storyboard-api image, run with --network host', () => {
       expect(exec('test', '-f', `/var/log/supervisor/${file}`).status, file).toBe(0);
     }
     await waitFor('task_processor.log on the host', () => existsSync(path.join(logDir, 'task_processor.log')));
-    expect(readFileSync(path.join(logDir, 'task_processor.log'), 'utf8')).toContain('task processor started');
+    await waitFor('the processor start in task_processor.log', () => readFileSync(path.join(logDir, 'task_processor.log'), 'utf8').includes('任务处理器已启动'));
+    // The root-owned file was handed to "app" by the entrypoint, and kept.
+    expect(readFileSync(path.join(logDir, 'task_processor.log'), 'utf8')).toContain('{"left":"by root"}');
     const inside = exec('tail', '-n', '50', '/app/logs/task_processor.log');
     expect(inside.status).toBe(0);
     expect(inside.stdout).toContain('"name":"task-processor"');
@@ -116,12 +130,94 @@ describe('the storyboard-api image, run with --network host', () => {
     expect(docker(['logs', CONTAINER]).output).toMatch(/success: api entered RUNNING state/);
   });
 
-  it('docker exec storyboard-api supervisorctl restart task-processor', async () => {
+  it('has the tools of the guide: bash, psql, ps, kill, tail, grep, storyboard', () => {
+    const tools = exec('bash', '-c', 'command -v bash psql ps kill tail grep storyboard');
+    expect(tools.stdout.trim().split('\n')).toHaveLength(7);
+    expect(exec('ps', '-eo', 'user,args').stdout).toMatch(/^root\s+node .*supervisord\.js/m);
+    expect(exec('kill', '-0', '1').status).toBe(0);
+  });
+
+  let provoked: ProvokedTasks;
+  it('the guide: tail -f of every log path, grep "提交任务", the grep -E for 错误|失败|超时|重试', async () => {
+    const dockerExec = `DOCKER_HOST=${dockerHost} ${DOCKER} exec ${CONTAINER}`;
+    const followers = {
+      supervisorOut: follow(['bash', '-c', `${dockerExec} tail -f /var/log/supervisor/task-processor.out.log`]),
+      appLogInside: follow(['bash', '-c', `${dockerExec} tail -f /app/logs/task_processor.log`]),
+      appLogOnHost: follow(['tail', '-f', path.join(logDir, 'task_processor.log')]),
+      apiOut: follow(['bash', '-c', `${dockerExec} tail -f /var/log/supervisor/api.out.log`]),
+      monitored: follow(['bash', '-c', `${dockerExec} tail -f /var/log/supervisor/task-processor.out.log | grep --line-buffered -E "(错误|失败|超时|重试)"`]),
+    };
+    try {
+      provoked = await provokeRetryAndFailure(apiUrl, simulator.url, 'image');
+      const submitted = provoked.retried.runninghubTaskId!;
+      await followers.supervisorOut.until('the submission', (text) => text.includes(submitted) && text.includes('提交任务'));
+      await followers.appLogInside.until('the failure', (text) => text.includes('任务失败'));
+      await followers.appLogOnHost.until('the failure', (text) => text.includes('任务失败'));
+      await followers.apiOut.until('the task POST', (text) => text.includes('"url":"/api/tasks"'));
+      await followers.monitored.until('错误, 重试 and 失败', (text) => ['错误', '重试', '失败'].every((word) => text.includes(word)));
+    } finally {
+      for (const follower of Object.values(followers)) follower.stop();
+    }
+    const grep = exec('grep', '提交任务', '/var/log/supervisor/task-processor.out.log');
+    expect(grep.status).toBe(0);
+    expect(grep.stdout).toContain(provoked.retried.runninghubTaskId!);
+  }, 300_000);
+
+  it('the guide: tail -100 task-processor.err.log and supervisorctl tail -1000 task-processor stderr name the error', () => {
+    const errLog = exec('tail', '-100', '/var/log/supervisor/task-processor.err.log');
+    expect(errLog.stdout).toMatch(/"event":"processor\.error".*RUNNINGHUB_NETWORK/);
+    expect(errLog.stdout).toContain('"event":"task.failed"');
+    const viaCtl = ctlInContainer(['tail', '-1000', 'task-processor', 'stderr']);
+    expect(viaCtl.output).toContain('处理器错误 RUNNINGHUB_NETWORK');
+  });
+
+  it("the guide: psql inside the container runs the guide's query", () => {
+    const url = new URL(database.url);
+    const query = 'SELECT id, status, entity_name, created_at FROM ai_tasks ORDER BY created_at DESC LIMIT 10;';
+    const psql = docker([
+      'exec', '-e', `PGPASSWORD=${decodeURIComponent(url.password)}`, CONTAINER, 'bash', '-c',
+      `psql -h ${url.hostname} -p ${url.port} -U ${decodeURIComponent(url.username)} -d ${url.pathname.slice(1)} -c "${query}"`,
+    ]);
+    expect(psql.status, psql.stderr).toBe(0);
+    expect(psql.stdout).toContain(provoked.failed.id);
+    expect(psql.stdout).toMatch(/FAILED\s+\|\s+guide image-failed/);
+    const backlog = exec('bash', '-c', `psql "$DATABASE_URL" -tAc "SELECT COUNT(*) FROM ai_tasks WHERE status = 'PENDING'"`);
+    expect(backlog.stdout.trim()).toBe('0');
+  });
+
+  it('docker exec storyboard-api storyboard stats (and --json)', () => {
+    const stats = exec('storyboard', 'stats');
+    expect(stats.status, stats.stderr).toBe(0);
+    expect(stats.stdout).toMatch(/^ {2}FAILED\s+1$/m);
+    expect(stats.stdout).toMatch(/LIVE/);
+    const json = JSON.parse(exec('storyboard', 'stats', '--json').stdout) as { countsByStatus: Record<string, number> };
+    expect(json.countsByStatus.SUCCESS).toBeGreaterThanOrEqual(1);
+    expect(json.countsByStatus.FAILED).toBe(1);
+  });
+
+  it('docker exec storyboard-api supervisorctl status: the guide format', () => {
+    const status = ctlInContainer(['status']);
+    expect(status.output).toMatch(GUIDE_STATUS_LINE('api'));
+    expect(status.output).toMatch(GUIDE_STATUS_LINE('task-processor'));
+  });
+
+  it.skipIf(!LOG_FORWARDER)('docker logs shows lines of both programs (STORYBOARD_TEST_LOG_FORWARDER=1)', () => {
+    const logs = docker(['logs', CONTAINER]).output;
+    expect(logs).toContain('提交任务');
+    expect(logs).toMatch(/"name":"api"/);
+  });
+
+  it('docker exec storyboard-api supervisorctl restart task-processor, then restart api', async () => {
     const before = parseStatus(ctlInContainer(['status']).output).get('task-processor')!;
     const restart = ctlInContainer(['restart', 'task-processor']);
     expect(restart.output).toBe('task-processor: stopped\ntask-processor: started\n');
     const after = (await waitForRunning(['task-processor'], () => ctlInContainer(['status']))).get('task-processor')!;
     expect(after.pid).not.toBe(before.pid);
+    // The guide's second restart.
+    const apiBefore = parseStatus(ctlInContainer(['status']).output).get('api')!;
+    expect(ctlInContainer(['restart', 'api']).output).toBe('api: stopped\napi: started\n');
+    const apiAfter = (await waitForRunning(['api'], () => ctlInContainer(['status']))).get('api')!;
+    expect(apiAfter.pid).not.toBe(apiBefore.pid);
   });
 
   it('docker restart storyboard-api brings both programs back', async () => {

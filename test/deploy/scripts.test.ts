@@ -7,8 +7,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoFile, requireCommand, run } from './support/files.js';
 
-const SHELL_SCRIPTS = ['k8s/local-deploy.sh', 'docker/bin/supervisord', 'docker/bin/supervisorctl', 'docker/bin/docker-entrypoint', '.ci/run'];
-const YAML_FILES = ['docker/docker-compose.yml', 'k8s'];
+const SHELL_SCRIPTS = ['k8s/local-deploy.sh', 'docker/bin/supervisord', 'docker/bin/supervisorctl', 'docker/bin/docker-entrypoint', 'docker/bin/storyboard', '.ci/run'];
+const YAML_FILES = ['docker/docker-compose.yml', 'k8s', 'monitoring'];
 const YAMLLINT_CONFIG = '{extends: default, rules: {line-length: {max: 120}, document-start: disable, truthy: {check-keys: false}}}';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'storyboard-scripts-'));

@@ -178,9 +178,12 @@ export async function spawnProcessor(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // Warnings and errors are on stderr too, as copies of stdout's JSON lines: count each line once.
+  const output = () => `${stdout}${stderr.split('\n').filter((line) => line !== '' && !line.startsWith('{')).map((line) => `${line}\n`).join('')}`;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -188,7 +191,7 @@ export async function spawnProcessor(
     child,
     settings,
     logDir,
-    output: () => output,
+    output,
     exited,
     async cleanup() {
       if (child.exitCode === null && child.signalCode === null) {

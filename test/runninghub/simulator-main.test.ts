@@ -86,7 +86,7 @@ describe('dist/runninghub-simulator.js as a process', () => {
       const { port } = holder.address() as AddressInfo;
       const result = await simulatorProgram({ SIMULATOR_PORT: String(port) });
       expect(result.exitCode).toBe(1);
-      expect(result.all).toMatch(/cannot start: .*EADDRINUSE/);
+      expect(result.all).toMatch(/(cannot start: |无法启动（错误）：).*EADDRINUSE/);
     } finally {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }
@@ -122,6 +122,6 @@ describe('dist/runninghub-simulator.js as a process', () => {
     expect(notJson.all).toMatch(/SIMULATOR_CONFIG_JSON: not valid JSON/);
     const unknown = await simulatorProgram({ SIMULATOR_PORT: '0', SIMULATOR_CONFIG_JSON: '{"concurency":5}' });
     expect(unknown.exitCode).toBe(1);
-    expect(unknown.all).toMatch(/cannot start: .*concurency/);
+    expect(unknown.all).toMatch(/(cannot start: |无法启动（错误）：).*concurency/);
   });
 });

@@ -31,7 +31,7 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthDeps> = async (app, { poo
         await pool.query('SELECT 1');
         return { status: 'ready' as const, database: 'ok' };
       } catch (error) {
-        if (!isDatabaseUnavailable(error)) request.log.error({ err: error }, 'readiness query failed');
+        if (!isDatabaseUnavailable(error)) request.log.error({ event: 'http.readiness_failed', err: error }, 'readiness query failed');
         return reply.code(503).send({ status: 'not_ready', database: (error as Error).message });
       }
     },

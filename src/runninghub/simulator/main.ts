@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { envBool, envDuration, envInt, loadConfigOrExit, logLevel, parseEnv } from '../../shared/env.js';
 import { createLogger } from '../../shared/logger.js';
 import { handleStopSignals } from '../../shared/signals.js';
+import { runProgram } from '../../shared/program.js';
 import { startSimulator, type RunningSimulator } from './index.js';
 
 const durationRange = z
@@ -88,7 +89,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`runninghub-simulator: ${String((error as Error)?.stack ?? error)}\n`);
-  process.exitCode = 1;
-});
+runProgram('runninghub-simulator', main);

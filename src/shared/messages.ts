@@ -1,0 +1,89 @@
+// The one catalogue of log messages, keyed by a log line's `event`. The logger (logger.ts) sets a line's
+// `msg` from here, in LOG_LANGUAGE (Chinese by default: the operations guide greps `提交任务`, `错误`,
+// `失败`, `超时`, `重试` in the processor's logs). The `event` keys never change, so machine queries
+// (`grep '"task.submitted"'`, log pipelines) do not depend on the language. An event missing here keeps
+// the message written at the call site; test/shared/messages.test.ts fails when a call site uses an
+// event this catalogue does not have.
+//
+// `{field}` in a message is replaced by that field of the log line when it is present (a missing field
+// drops the placeholder), so one message serves the call sites that log more or fewer details.
+
+export const LOG_LANGUAGES = ['zh', 'en'] as const;
+export type LogLanguage = (typeof LOG_LANGUAGES)[number];
+
+export interface CatalogueEntry {
+  zh: string;
+  en: string;
+}
+
+export const LOG_MESSAGES: Readonly<Record<string, CatalogueEntry>> = {
+  // task processor
+  'processor.started': { zh: '任务处理器已启动（最多 {maxRunning} 个并发）', en: 'task processor started (at most {maxRunning} at once)' },
+  'processor.signal': { zh: '收到信号 {signal}', en: 'received {signal}' },
+  'processor.stopping': { zh: '正在停止：不再领取新任务（进行中 {inFlight}）', en: 'stopping: no new claims ({inFlight} in flight)' },
+  'processor.stopped': { zh: '任务处理器已停止', en: 'task processor stopped' },
+  'processor.shutdown_timeout': { zh: '停止超时，强制退出（租约将被回收）', en: 'shutdown timed out; exiting (leases will be recovered)' },
+  'processor.waiting_for_database': { zh: '数据库未就绪，{retryInMs} 毫秒后重试：{err}', en: 'database not ready, retrying in {retryInMs} ms: {err}' },
+  'processor.error': { zh: '处理器错误 {code}：{err}（连续错误 {consecutiveErrors} 次）', en: 'processor error {code}: {err} ({consecutiveErrors} consecutive errors)' },
+  'processor.self_heal': { zh: '连续错误 {consecutiveErrors} 次，重新初始化数据库连接和 RunningHub 客户端', en: '{consecutiveErrors} consecutive errors: re-creating the database pool and RunningHub client' },
+  'processor.recovered': { zh: '错误后已恢复正常（此前连续错误 {after} 次）', en: 'working again after {after} consecutive errors' },
+  'processor.crashed': { zh: '处理循环崩溃（错误）：{err}', en: 'processing loop crashed: {err}' },
+  'processor.heartbeat_failed': { zh: '心跳写入失败：{err}', en: 'heartbeat failed: {err}' },
+  'processor.listener_lost': { zh: 'LISTEN 连接断开（错误），正在重连：{err}', en: 'LISTEN connection lost, reconnecting: {err}' },
+  'task.submitted': { zh: '提交任务到 RunningHub 成功，RunningHub 任务 {runninghubTaskId}', en: 'submitted to RunningHub as task {runninghubTaskId}' },
+  'task.succeeded': { zh: '任务成功（{via}）', en: 'task succeeded ({via})' },
+  'task.failed': { zh: '任务失败 {code}：{err}', en: 'task failed {code}: {err}' },
+  'task.retrying': { zh: '任务将重试（{reason}）{code}：{err}', en: 'task will be retried ({reason}) {code}: {err}' },
+  'task.timed_out': { zh: '任务超时，已在 RunningHub 取消', en: 'task timed out; cancelled at RunningHub' },
+  'task.cancelled': { zh: '任务已取消（{via}）', en: 'task cancelled ({via})' },
+  'task.check_failed': { zh: '查询 RunningHub 任务状态失败 {code}：{err}', en: 'could not ask RunningHub about the task {code}: {err}' },
+  'task.node_errors': { zh: 'RunningHub 报告节点错误', en: 'RunningHub reported node errors' },
+  'task.orphaned': { zh: '提交任务后领取已被回收，正在取消 RunningHub 任务 {runninghubTaskId}', en: 'claim recovered before the id was stored: cancelling RunningHub task {runninghubTaskId}' },
+  'task.orphan_cancel_failed': { zh: '取消孤立的 RunningHub 任务 {runninghubTaskId} 失败：{err}', en: 'could not cancel the orphaned RunningHub task {runninghubTaskId}: {err}' },
+  'task.recovered': { zh: '回收了超时的领取（原处理器 {claimedBy}）', en: 'recovered an expired claim (was {claimedBy})' },
+  'runninghub.call': { zh: '调用 RunningHub {operation}：{code}（{ms} 毫秒）', en: 'RunningHub {operation}: {code} ({ms} ms)' },
+  // api
+  'webhook.received': { zh: '收到 RunningHub 回调', en: 'RunningHub webhook received' },
+  'webhook.invalid': { zh: '无法解析的 RunningHub 回调（错误）：{err}', en: 'unreadable RunningHub webhook: {err}' },
+  'http.request_errored': { zh: '请求出错（错误）', en: 'request errored' },
+  'http.request_failed': { zh: '请求处理失败（内部错误）', en: 'request failed (internal error)' },
+  'http.database_unavailable': { zh: '数据库不可用（错误），返回 503', en: 'database unavailable, answering 503' },
+  'http.readiness_failed': { zh: '就绪检查查询失败（错误）', en: 'readiness query failed' },
+  'logger.file_unavailable': { zh: '无法打开日志文件 {file}（错误）：{err}；只写标准输出', en: 'cannot open log file {file}: {err}; logging to stdout only' },
+  // RunningHub simulator
+  'simulator.listening': { zh: 'RunningHub 模拟器监听于 {url}', en: 'RunningHub simulator listening on {url}' },
+  'simulator.start_failed': { zh: '模拟器无法启动（错误）：{err}', en: 'cannot start: {err}' },
+  'simulator.stopping': { zh: '模拟器正在停止（{signal}）', en: 'simulator stopping ({signal})' },
+  'simulator.stopped': { zh: '模拟器已停止', en: 'simulator stopped' },
+  'simulator.stop_failed': { zh: '模拟器停止失败（错误）', en: 'simulator stop failed' },
+  'simulator.error': { zh: '模拟器请求处理失败（错误）', en: 'simulator request handler failed' },
+  'task.created': { zh: '模拟器创建任务 {taskId}', en: 'simulator task {taskId} created' },
+  'task.finished': { zh: '模拟器任务 {taskId} 结束：{status}', en: 'simulator task {taskId} finished: {status}' },
+  'webhook.retrying': { zh: '回调失败，{waitMs} 毫秒后重试', en: 'webhook failed, retrying in {waitMs} ms' },
+  'webhook.abandoned': { zh: '回调失败 {attempts} 次，放弃', en: 'webhook given up after {attempts} attempts' },
+};
+
+function fieldText(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value instanceof Error) return value.message;
+  return undefined;
+}
+
+/**
+ * The message for a log line whose object is `fields`, or undefined when its `event` is not in the
+ * catalogue (the caller keeps the call site's own message).
+ */
+export function catalogueMessage(fields: Readonly<Record<string, unknown>>, language: LogLanguage): string | undefined {
+  const event = fields['event'];
+  if (typeof event !== 'string') return undefined;
+  const entry = LOG_MESSAGES[event];
+  if (entry === undefined) return undefined;
+  return entry[language]
+    .replace(/\{(\w+)\}/g, (_, name: string) => fieldText(fields[name]) ?? '\u0000')
+    // A missing field takes its placeholder and any punctuation glued to it with it.
+    .replace(/\s*[（(]?\u0000[）)]?[：:]?/g, '')
+    .replace(/[：:，,\s]+$/, '')
+    .trim();
+}
