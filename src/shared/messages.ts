@@ -83,6 +83,7 @@ export function catalogueMessage(fields: Readonly<Record<string, unknown>>, lang
   return entry[language]
     .replace(/\{(\w+)\}/g, (_, name: string) => fieldText(fields[name]) ?? '\u0000')
     // A missing field takes its placeholder and any punctuation glued to it with it.
+    // eslint-disable-next-line no-control-regex -- U+0000 marks a missing field (it never occurs in a message)
     .replace(/\s*[（(]?\u0000[）)]?[：:]?/g, '')
     .replace(/[：:，,\s]+$/, '')
     .trim();

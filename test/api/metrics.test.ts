@@ -27,7 +27,7 @@ describe('/metrics: what the processors report', () => {
 
   it('exports heartbeats, slots, the oldest PENDING age, and finished tasks with their timings', async () => {
     const started = new Date(Date.now() - 60_000);
-    const beat = { host: 'h', pid: 1, startedAt: started, submitted: 3, succeeded: 1, failed: 1, retried: 0, lastError: null };
+    const beat = { host: 'h', pid: 1, startedAt: started, submitted: 3, retried: 0, orphaned: 0, orphanCancelFailures: 0, lastError: null };
     await recordHeartbeat(db.pool, { ...beat, processorId: 'p-healthy', consecutiveErrors: 0 });
     await recordHeartbeat(db.pool, { ...beat, processorId: 'p-failing', consecutiveErrors: 7, lastError: 'DATABASE: refused' });
     await db.pool.query(`UPDATE processor_heartbeats SET last_beat_at = now() - interval '10 minutes' WHERE processor_id = 'p-failing'`);

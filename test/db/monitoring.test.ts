@@ -43,7 +43,7 @@ describe('monitoring queries', () => {
 
   it('reports the backlog age, the slots and the processors with their heartbeat age', async () => {
     await db.pool.query(`INSERT INTO runninghub_accounts (fingerprint, max_running, running) VALUES (repeat('c', 64), 3, 3)`);
-    const beat = { host: 'h', pid: 7, startedAt: new Date(), submitted: 0, succeeded: 0, failed: 0, retried: 0, lastError: null };
+    const beat = { host: 'h', pid: 7, startedAt: new Date(), submitted: 0, retried: 0, orphaned: 0, orphanCancelFailures: 0, lastError: null };
     await recordHeartbeat(db.pool, { ...beat, processorId: 'fresh', consecutiveErrors: 2 });
     await recordHeartbeat(db.pool, { ...beat, processorId: 'silent', consecutiveErrors: 0 });
     await recordHeartbeat(db.pool, { ...beat, processorId: 'gone', consecutiveErrors: 0 });

@@ -3,7 +3,7 @@
 // for provoked through the RunningHub simulator, and the guide's `supervisorctl status` format.
 import { spawn } from 'node:child_process';
 import { z } from 'zod';
-import { connectSimulator } from '../../../src/runninghub/index.js';
+import { connectSimulator } from '../../../src/runninghub/simulator/index.js';
 import { waitFor } from '../../support/wait.js';
 
 /** The guide's expected status line: `api               RUNNING   pid 10, uptime 0:05:23`. */
@@ -20,15 +20,15 @@ export interface Follower {
 export function follow(command: string[]): Follower {
   const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let text = '';
-  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
   return {
     output: () => text,
     async until(what, check, timeoutMs = 60_000) {
       try {
         await waitFor(what, () => check(text), { timeoutMs, intervalMs: 100 });
       } catch (error) {
-        throw new Error(`${(error as Error).message}; ${command.join(' ')} showed:\n${text.slice(-3000)}`);
+        throw new Error(`${(error as Error).message}; ${command.join(' ')} showed:\n${text.slice(-3000)}`, { cause: error });
       }
       return text;
     },
@@ -73,7 +73,7 @@ export async function waitForTaskStatus(apiUrl: string, id: string, status: stri
       { timeoutMs, intervalMs: 200 },
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}; last: ${JSON.stringify(last)}`);
+    throw new Error(`${(error as Error).message}; last: ${JSON.stringify(last)}`, { cause: error });
   }
 }
 
