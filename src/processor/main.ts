@@ -2,6 +2,7 @@
 import { loadConfigOrExit } from '../shared/env.js';
 import { createLogger } from '../shared/logger.js';
 import { runProgram } from '../shared/program.js';
+import { handleStopSignals, type StopSignal } from '../shared/signals.js';
 import { createPool, runMigrations } from '../db/index.js';
 import { createRunningHubClient } from '../runninghub/index.js';
 import { loadProcessorConfig } from './config.js';
@@ -21,8 +22,14 @@ async function main(): Promise<void> {
   const makePool = () =>
     createPool({ connectionString: config.databaseUrl, applicationName: `task-processor ${settings.processorId}`.slice(0, 63), max: 10 });
 
+  // The program's one stop handler, from the start: before the processor exists a signal only marks
+  // the start-up as stopping; afterwards it drains the processor (shutdown, below).
   let stopping = false;
-  process.once('SIGTERM', () => (stopping = true)).once('SIGINT', () => (stopping = true));
+  let shutdown: ((signal: StopSignal) => void) | undefined = undefined;
+  handleStopSignals('task-processor', (signal) => {
+    stopping = true;
+    shutdown?.(signal);
+  });
 
   // The API normally migrates; doing it here too (under the advisory lock) lets the processor start
   // first. Under supervisord the database may not accept connections yet: wait for it here rather
@@ -56,7 +63,7 @@ async function main(): Promise<void> {
   });
 
   let shuttingDown = false;
-  const shutdown = (signal: NodeJS.Signals) => {
+  shutdown = (signal: StopSignal) => {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info({ event: 'processor.signal', signal }, `received ${signal}`);
@@ -78,8 +85,6 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
 
   await processor.start();
 
