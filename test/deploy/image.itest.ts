@@ -15,12 +15,6 @@ import { waitFor } from '../support/wait.js';
 import { createTaskAndWaitForSuccess, ctl, parseStatus, startSimulatorProgram, waitForRunning, type RunningProgram } from './support/system.js';
 import { follow, GUIDE_STATUS_LINE, provokeRetryAndFailure, type ProvokedTasks } from './support/guide.js';
 
-/**
- * `docker logs` showing every program's lines needs the log forwarder of the event-system issue (another
- * branch): STORYBOARD_TEST_LOG_FORWARDER=1 asserts it; without it that one check is skipped.
- */
-const LOG_FORWARDER = process.env.STORYBOARD_TEST_LOG_FORWARDER === '1';
-
 const LOCAL_DOCKER = path.resolve(ROOT, '../shared/tools/local-docker.sh');
 const DOCKER = '/usr/bin/docker'; // Debian's client, matching Debian's engine (API 1.41)
 const CONTAINER = 'storyboard-api';
@@ -201,10 +195,16 @@ describe('the storyboard-api image, run with --network host', () => {
     expect(status.output).toMatch(GUIDE_STATUS_LINE('task-processor'));
   });
 
-  it.skipIf(!LOG_FORWARDER)('docker logs shows lines of both programs (STORYBOARD_TEST_LOG_FORWARDER=1)', () => {
-    const logs = docker(['logs', CONTAINER]).output;
-    expect(logs).toContain('提交任务');
-    expect(logs).toMatch(/"name":"api"/);
+  it("docker logs shows supervisord's lines and every program's, tagged (the log forwarder)", async () => {
+    // The forwarder writes each program's JSON line as JSON with "program" and "stream" in front.
+    const logs = await waitFor('lines of both programs in docker logs', () => {
+      const text = docker(['logs', CONTAINER]).output;
+      return /"program":"task-processor"[^\n]*提交任务/.test(text) && /"program":"api"/.test(text) ? text : false;
+    });
+    expect(logs).toMatch(/INFO success: api entered RUNNING state/);
+    const forwarded = logs.split('\n').filter((line) => line.startsWith('{"program":'));
+    expect(forwarded.length).toBeGreaterThan(0);
+    for (const line of forwarded) expect(() => JSON.parse(line) as unknown).not.toThrow();
   });
 
   it('docker exec storyboard-api supervisorctl restart task-processor, then restart api', async () => {
