@@ -2,7 +2,7 @@
 // validates with them and @fastify/swagger turns the same schemas into the OpenAPI document.
 import { z } from 'zod';
 import { TASK_STATUSES, nodeInfoListSchema, taskOutputSchema, type AiTask, type TaskCursor } from '../db/index.js';
-import { safeText } from '../shared/text.js';
+import { safeText } from '../shared/text-schema.js';
 
 /** RunningHub ids are 19-digit numbers: JSON numbers that long lose digits, so only strings pass. */
 const runninghubId = (what: string) =>

@@ -4,7 +4,6 @@
 // database, so text breaking the rule is either refused (what a client sends: a 400 naming the
 // field) or repaired with a note in the log (what RunningHub sends: a task must not be lost over a
 // character in an error message). Every boundary uses the functions below, never its own check.
-import { z } from 'zod';
 
 export type UnsafeTextReason = 'nul' | 'lone-surrogate';
 
@@ -71,19 +70,6 @@ export function findUnsafeTextIn(value: unknown, path: TextPath = [], found: Uns
 /** "nodeInfoList.0.fieldValue" */
 export function formatTextPath(path: TextPath): string {
   return path.map(String).join('.');
-}
-
-/**
- * Refinement for zod string schemas: `z.string().max(100).check(safeTextCheck)`. `safeText()` is the
- * same as a ready-made schema. The rule's own message names the problem; zod adds the field's path.
- */
-export const safeTextCheck = z.superRefine<string>((text, ctx) => {
-  const finding = findUnsafeText(text);
-  if (finding) ctx.addIssue({ code: 'custom', message: describeUnsafeText(finding), input: text });
-});
-
-export function safeText(): z.ZodString {
-  return z.string().check(safeTextCheck);
 }
 
 // --- bytes ------------------------------------------------------------------------------------------

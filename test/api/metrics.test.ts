@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordHeartbeat } from '../../src/db/index.js';
-import { insertTasks } from '../support/ai-tasks.js';
+import { activateTask, insertTasks } from '../support/ai-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
 import { startTestApp } from './support.js';
@@ -37,6 +37,7 @@ describe('/metrics: what the processors report', () => {
 
     // Three tasks finish after the api started: 4 s queued / 20 s at RunningHub, twice SUCCESS, once FAILED.
     const finishedIds = await insertTasks(db.pool, 3);
+    await activateTask(db.pool, finishedIds);
     await db.pool.query(
       `UPDATE ai_tasks SET status = CASE WHEN id = $2 THEN 'FAILED' ELSE 'SUCCESS' END,
               error_code = CASE WHEN id = $2 THEN 'RUNNINGHUB_805' END,

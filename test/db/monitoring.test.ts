@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getMonitoringSnapshot, listTasksFinishedSince, recordHeartbeat } from '../../src/db/index.js';
-import { insertTasks } from '../support/ai-tasks.js';
+import { activateTask, insertTasks } from '../support/ai-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 describe('monitoring queries', () => {
@@ -17,6 +17,7 @@ describe('monitoring queries', () => {
     // Four finished a minute ago (10 s queued, 20 s at RunningHub), one just now.
     // Two share an instant (microseconds apart from the next one): a page never splits an instant.
     const offsetsUs = [0, 7, 7, 13];
+    await activateTask(db.pool, ids.slice(0, 4));
     for (const [index, id] of ids.slice(0, 4).entries()) {
       await db.pool.query(
         `UPDATE ai_tasks SET status = 'SUCCESS', created_at = now() - interval '90 seconds',

@@ -106,8 +106,10 @@ function tree() {
 
 describe('container rehearsal: tini → supervisord with supervisor/supervisord.conf', () => {
   it('supervisorctl status shows api and task-processor RUNNING under PID 1 = tini', async () => {
-    const statuses = await waitForRunning(['api', 'task-processor'], status, 90_000);
-    expect([...statuses.keys()]).toEqual(['api', 'task-processor']);
+    // The programs, and the event listeners of supervisor/supervisord.conf (log forwarder, memmon, crash notice).
+    const everything = ['api', 'crash-notice', 'log-forwarder', 'memmon', 'task-processor'];
+    const statuses = await waitForRunning(everything, status, 90_000);
+    expect([...statuses.keys()]).toEqual(everything);
     for (const s of statuses.values()) expect(s.description).toMatch(/^pid \d+, uptime \d+:\d\d:\d\d$/);
     const { tini } = tree();
     expect(tini?.cmdline).toMatch(/tini -- /);

@@ -62,8 +62,9 @@ describe('k8s manifests', () => {
       expect(rendered.stderr).toBe('');
       expect(rendered.status).toBe(0);
       const objects = parseAllDocuments(rendered.stdout).map((d) => model(d.toJS()));
-      // Six manifests and the generated ConfigMap of Prometheus alert rules (test/deploy/alerts.test.ts).
-      expect(objects).toHaveLength(7);
+      // Seven manifests (supervisord's metrics ConfigMap among them) and the generated ConfigMap of
+      // Prometheus alert rules (test/deploy/alerts.test.ts).
+      expect(objects).toHaveLength(8);
       if (dir === 'k8s/local') {
         const local = objects.find((m): m is Deployment => m instanceof Deployment)!;
         const volume = local.spec!.template.spec!.volumes!.find((v) => v.name === 'logs')!;

@@ -187,7 +187,7 @@ describe('npm start', () => {
       await lineOf(run, 'npm start: api exited; the end of logs/api.err.log:', 90_000);
       await waitFor('the cause under it', () => run.output().includes('EADDRINUSE'), { timeoutMs: 10_000 });
       const cause = run.output().slice(run.output().indexOf('npm start: api exited'));
-      expect(cause).toMatch(/\n {4}api: failed to start: Error: listen EADDRINUSE[^\n]*127\.0\.0\.1:\d+/);
+      expect(cause).toMatch(/\n {4}api: cannot start: listen EADDRINUSE[^\n]*127\.0\.0\.1:\d+/);
       // Retries that fail the same way do not repeat it.
       await waitFor('a second exit of the api', () => run.output().split('exited: api (').length > 2, { timeoutMs: 60_000 });
       expect(run.output().split('npm start: api exited').length).toBe(2);

@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordHeartbeat } from '../../src/db/index.js';
 import { formatDuration, type QueueStats } from '../../src/ops/index.js';
-import { insertTasks } from '../support/ai-tasks.js';
+import { activateTask, insertTasks } from '../support/ai-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { ROOT } from '../support/programs.js';
 
@@ -16,6 +16,7 @@ describe('storyboard stats', () => {
     const pending = await insertTasks(db.pool, 4);
     await db.pool.query(`UPDATE ai_tasks SET created_at = now() - interval '125 seconds' WHERE id = $1`, [pending[0]]);
     const failed = await insertTasks(db.pool, 2);
+    await activateTask(db.pool, failed);
     await db.pool.query(
       `UPDATE ai_tasks SET status = 'FAILED', error_code = 'RUNNINGHUB_805', finished_at = now() WHERE id = ANY($1)`,
       [failed],

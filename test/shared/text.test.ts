@@ -14,8 +14,8 @@ import {
   findUnsafeTextIn,
   replaceUnsafeText,
   replaceUnsafeTextIn,
-  safeText,
 } from '../../src/shared/text.js';
+import { safeText } from '../../src/shared/text-schema.js';
 import { HOSTILE_SEED, hostileBytes, hostileString, isStorableText } from '../support/hostile-text.js';
 
 const runs = { seed: HOSTILE_SEED, numRuns: 500 };

@@ -1,6 +1,6 @@
 // `node dist/supervisord.js` as a real process: command line, config errors, pidfile, and the
 // signals TERM (ordered stop, exit 0), HUP (restart with the re-read config) and USR2 (reopen logs).
-import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { distProgram } from '../support/programs.js';
 import { waitFor } from '../support/wait.js';
@@ -128,11 +128,17 @@ describe('config file search', () => {
         dir.file('supervisord.conf'),
         `[supervisord]\nlogfile=%(here)s/main.log\npidfile=%(here)s/sd.pid\nchildlogdir=%(here)s\nnodaemon=true\nsilent=true\n\n[program:found]\ncommand=sleep 100\nstartsecs=0\n`,
       );
-      const run = supervisord([], dir.dir);
+      // supervisord searches <argv[0]'s grandparent>/supervisord.conf before ./supervisord.conf, and the
+      // checkout's root has one (for supervisorctl): run the program from a path outside the checkout.
+      const elsewhere = tempDir('search-bin');
+      mkdirSync(elsewhere.file('bin'));
+      symlinkSync(distProgram('supervisord'), elsewhere.file('bin/supervisord.js'));
+      const run = launch(process.execPath, [elsewhere.file('bin/supervisord.js')], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir.dir });
       await waitFor('the program from the default config', () => existsSync(dir.file('main.log')) && /success: found/.test(readFileSync(dir.file('main.log'), 'utf8')));
       run.child.kill('SIGINT');
       expect(await run.exited).toBe(0);
       expect(readFileSync(dir.file('main.log'), 'utf8')).toContain('WARN received SIGINT indicating exit request');
+      elsewhere.remove();
     } finally {
       dir.remove();
     }

@@ -27,6 +27,6 @@ export async function insertTasks(
  * Make a PENDING task ACTIVE (as a claim would, without taking a slot), so that a test can then set an
  * end status directly: migration 003's guard lets a task end only from ACTIVE (src/db/tasks/life.ts).
  */
-export async function activateTask(pool: Pool, id: string): Promise<void> {
-  await pool.query(`UPDATE ai_tasks SET status = 'ACTIVE' WHERE id = $1 AND status = 'PENDING'`, [id]);
+export async function activateTask(pool: Pool, ids: string | readonly string[]): Promise<void> {
+  await pool.query(`UPDATE ai_tasks SET status = 'ACTIVE' WHERE id = ANY($1) AND status = 'PENDING'`, [typeof ids === 'string' ? [ids] : ids]);
 }

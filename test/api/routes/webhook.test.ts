@@ -158,7 +158,7 @@ describe('RunningHub webhook route', () => {
     const logged = await buildApp({ pool: db.pool, logger, config: { apiToken: undefined, bodyLimitBytes: 1 << 20, runningHubWebhookSecret: SECRET } });
     try {
       await logged.ready();
-      const rh = '1910246754753896461';
+      const rh = '1910246754753896471';
       const id = await submittedTask(rh);
       const failure = {
         code: 805,
