@@ -90,8 +90,10 @@ afterAll(async () => {
 
 describe('the storyboard-api image, run with --network host', () => {
   it('docker exec storyboard-api supervisorctl status: both programs RUNNING', async () => {
-    const statuses = await waitForRunning(['api', 'task-processor'], () => ctlInContainer(['status']), 90_000);
-    expect([...statuses.keys()]).toEqual(['api', 'task-processor']);
+    // The programs, and the event listeners of supervisor/supervisord.conf (log forwarder, memmon, crash notice).
+    const everything = ['api', 'crash-notice', 'log-forwarder', 'memmon', 'task-processor'];
+    const statuses = await waitForRunning(everything, () => ctlInContainer(['status']), 90_000);
+    expect([...statuses.keys()]).toEqual(everything);
     // PID 1 is tini, supervisord runs as root, the programs as "app".
     expect(exec('cat', '/proc/1/cmdline').stdout.split('\0')[0]).toBe('/usr/bin/tini');
     const apiPid = statuses.get('api')!.pid!;
