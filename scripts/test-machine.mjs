@@ -21,7 +21,6 @@ export const DEBIAN_PACKAGES = {
   'docker-compose': '`docker-compose config -q` on the compose file',
   'docker.io': 'the image test\'s local engine, `docker` in the compose check',
   debootstrap: 'the image test\'s stand-in Node base image',
-  chromium: 'the dashboard pages in a real browser',
   prometheus: 'promtool, the alert rules\' checker',
   'postgresql-client': 'psql, the operations guide\'s queries',
 };
