@@ -77,7 +77,12 @@ describe('task processor (in-process)', () => {
       const rows = await waitForStatuses(db.pool, ids, ['SUCCESS', 'FAILED']);
       expect(rows.map((r) => r.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
       expect(rows.every((r) => (r.outputs?.length ?? 0) > 0)).toBe(true);
-      const counters = sim.counters();
+      // The simulator counts a delivery once it has read our reply, which comes after the commit that
+      // made the task SUCCESS: poll for the count.
+      const counters = await waitFor('3 webhooks counted as delivered', () => {
+        const now = sim.counters();
+        return now.webhooksDelivered >= 3 ? now : undefined;
+      });
       expect(counters.callsByEndpoint.outputs ?? 0).toBe(0);
       expect(counters.webhooksDelivered).toBe(3);
       const { rows: events } = await db.pool.query('SELECT count(*)::int AS n FROM runninghub_webhook_events WHERE applied_at IS NOT NULL');
