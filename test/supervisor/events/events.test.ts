@@ -251,6 +251,8 @@ describeWithPeers([REAL_SUPERVISORD, REAL_SUPERVISORCTL, PYTHON])('event listene
 [program:failing]
 command=sh -c 'exit 1'
 startretries=1
+; Exits at once; a long startsecs keeps a loaded machine's slow fork from reaching RUNNING (either daemon).
+startsecs=10
 
 [program:stderrcomm]
 command=sh -c 'echo -n "<!--XSUPERVISOR:BEGIN-->on stderr<!--XSUPERVISOR:END-->and some more after it" >&2; exec sleep 100'
