@@ -1,11 +1,12 @@
 // supervisord's HTTP front: basic auth before anything runs, POST /RPC2 (XML-RPC), and the
 // /logtail/<name>[/<channel>] and /mainlogtail streams that `supervisorctl tail -f` / `maintail -f` read,
-// and GET /metrics (Prometheus, metrics.ts).
+// GET /metrics (Prometheus, metrics.ts), and the web console's pages (../console).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SupervisorFault, type HttpAuth, type SupervisorControl } from '../types.js';
 import { splitNamespec } from '../protocol.js';
+import { consoleMethods, consoleView, serveConsole, serverUrlOf, type ConsoleReply, type ConsoleView } from '../console/index.js';
 import type { SupervisorRpc } from './methods.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { decodeCall, encodeFault, encodeResult, XmlRpcParseError } from './xmlrpc.js';
@@ -23,6 +24,7 @@ const TAIL_HEAD_BYTES = 1024;
 const TAIL_POLL_MS = 100;
 
 const REASONS: Record<number, string> = {
+  301: 'Moved Permanently',
   400: 'Bad Request',
   401: 'Unauthorized',
   404: 'Not Found',
@@ -150,9 +152,56 @@ export function createRequestHandler(
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
+    const view = consoleView(url);
+    if (view !== null && consoleMethods(view).includes(req.method ?? '')) {
+      handleConsole(view, rpc, control, req, res).catch((error: unknown) => {
+        log.critical(`Web interface error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        sendError(res, 500);
+      });
+      return;
+    }
     req.resume();
     sendError(res, 404);
   };
+}
+
+/** No caching anywhere: the pages show live state (supervisord's headers). */
+const NO_CACHE = { Pragma: 'no-cache', 'Cache-Control': 'no-cache', Expires: 'Thu, 01 Jan 1970 00:00:00 GMT' };
+
+async function handleConsole(view: ConsoleView, rpc: SupervisorRpc, control: SupervisorControl, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let formBody = '';
+  if (req.method === 'POST') {
+    const body = await readBody(req);
+    if (body === null) {
+      sendError(res, 413, { Connection: 'close' });
+      res.on('finish', () => req.destroy());
+      return;
+    }
+    formBody = body.toString('utf8');
+  } else {
+    req.resume();
+  }
+  const url = req.url ?? '/';
+  const queryAt = url.indexOf('?');
+  const reply: ConsoleReply = await serveConsole(rpc, control, {
+    view,
+    query: queryAt === -1 ? '' : url.slice(queryAt + 1),
+    formBody,
+    serverUrl: serverUrlOf(req.headers.host, 'localhost'),
+  });
+  if (res.destroyed) return;
+  if (reply.kind === 'error') {
+    sendError(res, reply.code);
+    return;
+  }
+  if (reply.kind === 'redirect') {
+    // supervisord answers an action with a permanent redirect to `/?message=…` (its error page as the body).
+    sendError(res, 301, { Location: reply.location, ...NO_CACHE });
+    return;
+  }
+  const body = Buffer.from(reply.body, 'utf8');
+  res.writeHead(200, 'OK', { 'Content-Type': reply.contentType, ...NO_CACHE, 'Content-Length': body.length });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | null> {

@@ -9,7 +9,7 @@ export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const PROCESS_STATES = Object.entries(ProcessState).filter((entry): entry is [string, ProcessState] => typeof entry[1] === 'number');
 
 /** VmRSS of a pid in bytes, 0 when it is gone (or no /proc). */
-function residentBytes(pid: number): number {
+export function residentBytes(pid: number): number {
   if (pid <= 0) return 0;
   try {
     const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
