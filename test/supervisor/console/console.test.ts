@@ -6,7 +6,7 @@ import { consoleForm, ctime, serverUrlOf, tailLimit } from '../../../src/supervi
 import { formatBytes, pythonQuote } from '../../../src/supervisor/console/rows.js';
 import { waitFor } from '../../support/wait.js';
 import { describeWithPeers, launcher, REAL_SUPERVISORD, tempDirForFile, type Peer } from '../fixtures.js';
-import { http, redirectMessage, startPeer, type HttpReply } from './peers.js';
+import { CONSOLE_PASSWORD, CONSOLE_PROGRAMS, CONSOLE_USER, http, redirectMessage, startPeer, type HttpReply } from './peers.js';
 
 const dir = tempDirForFile('console');
 const launch = launcher();
@@ -15,6 +15,21 @@ const CTIME = /[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}$/;
 
 function unescapeHtml(text: string): string {
   return text.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&');
+}
+
+/** The process table as a user reads it, from either page's markup: state (and its class), description (digits as N), name link, actions. */
+function tableRows(html: string): string[] {
+  const body = /<tbody[^>]*>([\s\S]*?)<\/tbody>/.exec(html)?.[1] ?? '';
+  return body
+    .split(/<tr\b/)
+    .slice(1)
+    .map((tr) => {
+      const status = /<span class="(status\w+)">([^<]*)</.exec(tr);
+      const description = /<td(?: class="desc")?>(?:<span>)?([^<]*)(?:<\/span>)?<\/td>/.exec(tr)?.[1] ?? '?';
+      const name = /<a href="(tail\.html\?processname=[^"]*)"[^>]*>([^<]*)</.exec(tr);
+      const actions = [...tr.matchAll(/<a href="((?:index\.html\?processname=|logtail\/)[^"]*)"[^>]*>([^<]*)<\/a>/g)].map((m) => `${m[2]}=${unescapeHtml(m[1] ?? '')}`);
+      return [status?.[2], status?.[1], unescapeHtml(description).replace(/\d+/g, 'N'), name?.[2], name?.[1], actions.join(' ')].join(' | ');
+    });
 }
 
 /** What a reply means, stripped of what may differ (markup, times): status, redirect message, tail text, title. */
@@ -26,12 +41,16 @@ function outcome(reply: HttpReply): string {
   const title = /<title[^>]*>([^<]*)<\/title>/.exec(reply.body)?.[1];
   const pre = /<pre[^>]*>([\s\S]*?)<\/pre>/.exec(reply.body)?.[1];
   if (pre !== undefined) return `${reply.status} ${unescapeHtml(title ?? '')} | ${unescapeHtml(pre)}`;
+  if (reply.body.includes('<tbody')) return `${reply.status} ${unescapeHtml(title ?? '')}\n${tableRows(reply.body).join('\n')}`;
   return `${reply.status}${reply.body === 'OK' ? ' OK' : ''}`;
 }
 
 // Not compared: HEAD (Medusa answers it with a 404 *with* a body, which no HTTP client parses).
 const STEPS: [label: string, path: string, options?: { auth?: null; method?: string; body?: string }][] = [
   ['no credentials', 'index.html', { auth: null }],
+  ['status page', ''],
+  ['start in a group', 'index.html?processname=pool%3Aworker_1&action=start'],
+  ['tail in a group', 'tail.html?processname=pool:worker_1'],
   ['start a running process', 'index.html?processname=sleeper&action=start'],
   ['stop a stopped process', 'index.html?processname=manual&action=stop'],
   ['start', 'index.html?processname=manual&action=start'],
@@ -55,10 +74,24 @@ const STEPS: [label: string, path: string, options?: { auth?: null; method?: str
   ['unknown page', 'nosuch.html'],
   ['stop all', 'index.html?action=stopall'],
   ['restart all', 'index.html?action=restartall'],
+  ['status page after', 'index.html?message=after'],
 ];
 
+/** A group of two besides the shared programs: namespecs `pool:worker_0`, `pool:worker_1`. */
+const WITH_GROUP = `${CONSOLE_PROGRAMS}
+[program:worker]
+command=/bin/sh -c 'echo worker %(process_num)s; exec sleep 1000'
+process_name=%(program_name)s_%(process_num)s
+numprocs=2
+autostart=false
+startsecs=0
+
+[group:pool]
+programs=worker
+`;
+
 async function runSteps(peer: Peer): Promise<string[]> {
-  const { base } = await startPeer(peer, dir, launch);
+  const { base } = await startPeer(peer, dir, launch, WITH_GROUP);
   const outcomes: string[] = [];
   for (const [label, path, options] of STEPS) outcomes.push(`${label}: ${outcome(await http(base, path, options))}`);
   return outcomes;
@@ -74,6 +107,12 @@ describeWithPeers([REAL_SUPERVISORD])('the console against supervisord 4.2.5', (
     expect(ours).toContain('stop a stopped process: 301 unexpected rpc fault [70] NOT_RUNNING: manual');
     expect(ours).toContain('stop all: 301 All stopped at <ctime>');
     expect(ours).toContain('no credentials: 401');
+    expect(ours).toContain('start in a group: 301 Process pool:worker_1 started');
+    const after = ours.find((line) => line.startsWith('status page after'))?.split('\n') ?? [];
+    expect(after).toHaveLength(6);
+    expect(after[3]).toBe(
+      'running | statusrunning | pid N, uptime N:N:N | pool:worker_0 | tail.html?processname=pool%3Aworker_0 | Restart=index.html?processname=pool%3Aworker_0&action=restart Stop=index.html?processname=pool%3Aworker_0&action=stop Clear Log=index.html?processname=pool%3Aworker_0&action=clearlog Tail -f Stdout=logtail/pool%3Aworker_0 Tail -f Stderr=logtail/pool%3Aworker_0/stderr',
+    );
   });
 });
 
@@ -106,6 +145,17 @@ describe('our console', () => {
     expect(sleeper(after).restarts).toBe(1);
     expect(sleeper(after).status).toBe('running');
     expect(sleeper(after).description).not.toBe(sleeper(before).description);
+  });
+
+  it('serves the console on the unix socket too, behind its credentials, redirecting to the Host it was asked on', async () => {
+    const socketPath = dir.file('console.sock');
+    const { base } = await startPeer('ours', dir, launch, undefined, `[unix_http_server]\nfile=${socketPath}\nusername=${CONSOLE_USER}\npassword=${CONSOLE_PASSWORD}\n`);
+    expect((await http(base, 'index.html', { socketPath, auth: null })).status).toBe(401);
+    const page = await http(base, 'index.html', { socketPath });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('data-namespec="sleeper"');
+    const reply = await http(base, 'index.html?processname=manual&action=start', { socketPath });
+    expect(reply.headers.location).toBe('http://localhost/?message=Process%20manual%20started');
   });
 
   it('keeps the pages and the rows behind the RPC credentials, and redirects to the Host it was asked on', async () => {

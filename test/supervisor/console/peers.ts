@@ -41,14 +41,15 @@ export interface HttpReply {
 }
 
 /** One HTTP request to the console (no redirect followed). */
-export function http(base: string, path: string, options: { auth?: string | null; method?: string; body?: string } = {}): Promise<HttpReply> {
+export function http(base: string, path: string, options: { auth?: string | null; method?: string; body?: string; socketPath?: string } = {}): Promise<HttpReply> {
   const url = new URL(path, `${base}/`);
+  const target = options.socketPath === undefined ? { host: url.hostname, port: url.port } : { socketPath: options.socketPath };
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = options.body === undefined ? {} : { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(Buffer.byteLength(options.body)) };
     const auth = options.auth === undefined ? AUTH : options.auth;
     const req = request(
       // A connection per request: Medusa answers HEAD with a body, which would corrupt a kept-alive socket.
-      { host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: options.method ?? 'GET', headers, agent: false, ...(auth === null ? {} : { auth }) },
+      { ...target, path: `${url.pathname}${url.search}`, method: options.method ?? 'GET', headers, agent: false, ...(auth === null ? {} : { auth }) },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -80,6 +81,8 @@ export async function startPeer(
   dir: TempDir,
   launch: (command: string, args: readonly string[]) => Launched,
   programs = CONSOLE_PROGRAMS,
+  /** More sections for the config (a [unix_http_server], say). */
+  moreSections = '',
 ): Promise<RunningPeer> {
   const port = await freePort();
   const conf = dir.file(`${peer}.conf`);
@@ -103,6 +106,8 @@ password=${CONSOLE_PASSWORD}
 
 [rpcinterface:supervisor]
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+${moreSections}
 
 ${programs}`,
   );
