@@ -70,12 +70,15 @@ async function clickThrough(running: RunningPeer): Promise<string[]> {
   seen.push(`stop all: ${(await page.locator('.status_msg').innerText()).replace(/at .*$/, 'at <time>')}`);
   seen.push(`states: ${(await page.locator('td.status span').allInnerTexts()).join(', ')}`);
   await saveScreenshot(page, label, '4-after-stop-all');
+  await Promise.all([page.waitForURL(/\?message=/), page.getByText('Restart All', { exact: true }).click()]);
+  seen.push(`restart all: ${(await page.locator('.status_msg').innerText()).replace(/at .*$/, 'at <time>')}`);
+  seen.push(`states: ${(await page.locator('td.status span').allInnerTexts()).join(', ')}`);
   await context.close();
   return seen;
 }
 
 describeWithPeers([REAL_SUPERVISORD, CHROMIUM])('the console in Chromium', () => {
-  it('gives the same outcome as supervisord 4.2.5 for restart, stop, start, tail, clear log and stop all', async () => {
+  it('gives the same outcome as supervisord 4.2.5 for restart, stop, start, tail, clear log, stop all and restart all', async () => {
     const real = await clickThrough(await startPeer('real', dir, launch));
     const ours = await clickThrough(await startPeer('ours', dir, launch));
     expect(ours).toEqual(real);
@@ -90,6 +93,8 @@ describeWithPeers([REAL_SUPERVISORD, CHROMIUM])('the console in Chromium', () =>
       "tail after clear: ''",
       'stop all: All stopped at <time>',
       'states: fatal, stopped, stopped',
+      'restart all: All restarted at <time>',
+      'states: fatal, running, running',
     ]);
   });
 
