@@ -4,7 +4,7 @@
 // axe-core's basic rules and a keyboard walk. Screenshots of every page go to test-artifacts/.
 import type { BrowserContext, Page } from 'playwright-core';
 import { expect, it } from 'vitest';
-import { browserForFile, CHROMIUM, focusWithoutIndicator, newContext, runAxe, saveScreenshot } from '../../support/browser.js';
+import { browserForFile, CHROMIUM, describeWithChromium, focusWithoutIndicator, newContext, runAxe, saveScreenshot } from '../../support/browser.js';
 import { waitFor } from '../../support/wait.js';
 import { describeWithPeers, launcher, REAL_SUPERVISORD, tempDirForFile } from '../fixtures.js';
 import { CONSOLE_PASSWORD, CONSOLE_USER, http, startPeer, type RunningPeer } from './peers.js';
@@ -98,6 +98,9 @@ describeWithPeers([REAL_SUPERVISORD, CHROMIUM])('the console in Chromium', () =>
     ]);
   });
 
+});
+
+describeWithChromium('our console in Chromium', () => {
   it('updates the table and the tail without a reload', async () => {
     const running = await startPeer('ours', dir, launch);
     const context = await consoleContext();
