@@ -39,7 +39,7 @@ body.tail pre { white-space: pre-wrap; word-break: break-all; padding: 8px; bord
 /**
  * The status page's live refresh: reads console/processes.json every second and updates the rows in
  * place (state, description, restarts, memory; the actions when the state changed), so keyboard focus
- * stays where it is. A process added or removed reloads the page. Unticking "Live update" pauses it.
+ * stays where it is. A process added or removed reloads the page. Unticking "Live update" (or hiding the tab) pauses it.
  */
 export const LIVE_STATUS_SCRIPT = `(() => {
   const box = document.getElementById('live');
@@ -64,7 +64,8 @@ export const LIVE_STATUS_SCRIPT = `(() => {
     });
   };
   const tick = async () => {
-    if (box.checked) {
+    // A hidden tab does not poll; it catches up on its next tick once shown.
+    if (box.checked && !document.hidden) {
       try {
         const reply = await fetch(ROWS_URL, { cache: 'no-store', credentials: 'same-origin' });
         if (!reply.ok) throw new Error('HTTP ' + reply.status);
@@ -85,7 +86,7 @@ export const LIVE_TAIL_SCRIPT = `(() => {
   const pre = document.getElementById('tailbody');
   const url = document.getElementById('refresh').getAttribute('href');
   const tick = async () => {
-    if (box.checked) {
+    if (box.checked && !document.hidden) {
       try {
         const reply = await fetch(url, { cache: 'no-store', credentials: 'same-origin' });
         if (reply.ok) {
