@@ -3,7 +3,9 @@
 // messages; then what ours adds (restarts, memory, console/processes.json), and the pure helpers.
 import { describe, expect, it } from 'vitest';
 import { consoleForm, ctime, serverUrlOf, tailLimit } from '../../../src/supervisor/console/index.js';
-import { formatBytes, pythonQuote } from '../../../src/supervisor/console/rows.js';
+import { renderStatusPage, renderTailPage } from '../../../src/supervisor/console/pages.js';
+import { consoleRows, formatBytes, pythonQuote } from '../../../src/supervisor/console/rows.js';
+import { ProcessState, type ProcessInfo, type SupervisorControl } from '../../../src/supervisor/types.js';
 import { waitFor } from '../../support/wait.js';
 import { describeWithPeers, launcher, REAL_SUPERVISORD, tempDirForFile, type Peer } from '../fixtures.js';
 import { CONSOLE_PASSWORD, CONSOLE_PROGRAMS, CONSOLE_USER, http, redirectMessage, startPeer, type HttpReply } from './peers.js';
@@ -207,5 +209,51 @@ describe('console helpers', () => {
       'http://example.com',
       'http://localhost',
     ]);
+  });
+
+  it('offers the actions each state allows, with supervisord\'s state classes, every text escaped', () => {
+    const info = (name: string, state: ProcessState, group = name): ProcessInfo => ({
+      name,
+      group,
+      start: state === ProcessState.RUNNING ? 1000 : 0,
+      stop: 0,
+      now: 1065,
+      state,
+      spawnerr: state === ProcessState.BACKOFF ? 'Exited too quickly <&>' : '',
+      exitstatus: 0,
+      stdoutLogfile: '',
+      stderrLogfile: '',
+      pid: 0,
+      priority: 999,
+    });
+    // A stand-in holding only what consoleRows reads (pure logic: no process, no server).
+    const control = {
+      processes: () => [
+        info('zeta', ProcessState.STARTING),
+        info('w', ProcessState.BACKOFF, 'g'),
+        info('a', ProcessState.RUNNING, 'g'),
+        info('exited', ProcessState.EXITED),
+        info('going', ProcessState.STOPPING),
+      ],
+      processCounters: () => ({ starts: 3, exits: { expected: 0, unexpected: 2, stopped: 0 } }),
+    } as unknown as SupervisorControl;
+    const rows = consoleRows(control);
+    expect(rows.map((row) => `${row.namespec} ${row.status} ${row.statusClass} ${row.actions.map((a) => a?.name ?? '-').join(',')} ${row.restarts}`)).toEqual([
+      'exited exited statusnominal Start,-,Clear Log,Tail -f Stdout,Tail -f Stderr 2',
+      'g:a running statusrunning Restart,Stop,Clear Log,Tail -f Stdout,Tail -f Stderr 2',
+      'g:w backoff statuserror -,-,Clear Log,Tail -f Stdout,Tail -f Stderr 2',
+      'going stopping statusnominal -,-,Clear Log,Tail -f Stdout,Tail -f Stderr 2',
+      'zeta starting statusnominal -,-,Clear Log,Tail -f Stdout,Tail -f Stderr 2',
+    ]);
+    expect(rows[1]?.description).toBe('pid 0, uptime 0:01:05');
+    const page = renderStatusPage(rows, 'a <script>alert(1)</script> message');
+    expect(page).toContain('Exited too quickly &lt;&amp;&gt;');
+    expect(page).not.toContain('<script>alert(1)');
+    expect(page).toContain('href="index.html?processname=g%3Aa&amp;action=restart" aria-label="Restart g:a"');
+    expect(renderStatusPage([], undefined)).toContain('No programs to manage');
+    const tail = renderTailPage('x"><img src=y>', '</pre><b>bold</b>', 2048);
+    expect(tail).toContain('<title>Supervisor tail of process x&quot;&gt;&lt;img src=y&gt;</title>');
+    expect(tail).toContain('&lt;/pre&gt;&lt;b&gt;bold&lt;/b&gt;</pre>');
+    expect(tail).toContain('href="tail.html?processname=x%22%3E%3Cimg%20src%3Dy%3E&amp;limit=2048"');
   });
 });
