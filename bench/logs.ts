@@ -6,7 +6,8 @@
 //      Debian's supervisord + our log forwarder; our supervisord + our log forwarder.
 //   2. the memory monitor: a child crosses its limit; time from crossing to its SIGTERM and to its
 //      replacement RUNNING.
-// BENCH_DAEMONS=real,ours picks the daemons (default: both).
+// BENCH_DAEMONS=real,ours picks the daemons (default: both); BENCH_SECONDS the writer's time (10);
+// BENCH_PROFILE_DIR=dir writes our supervisord's CPU profile (node --cpu-prof) there.
 // Goals (issue 10): ours ≥ 5x the baseline's throughput, 0 lines lost, supervisord RSS growth < 20 MiB;
 // memory monitor restart ≤ 5 s after the crossing.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -21,6 +22,8 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const REAL = '/usr/bin/supervisord';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const DAEMONS = (process.env.BENCH_DAEMONS ?? 'real,ours').split(',').map((d) => d.trim());
+/** BENCH_PROFILE_DIR: our supervisord writes a V8 CPU profile there (node --cpu-prof) when it exits. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const TICK = 100; // clock ticks per second (CONFIG_CLK_TCK on Linux)
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -88,7 +91,9 @@ interface Row {
 }
 
 function daemonCommand(daemon: 'real' | 'ours', config: string): [string, string[]] {
-  return daemon === 'real' ? [REAL, ['-c', config]] : [process.execPath, [path.join(ROOT, 'bin/supervisord.js'), '-c', config]];
+  if (daemon === 'real') return [REAL, ['-c', config]];
+  const profile = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
+  return [process.execPath, [...profile, path.join(ROOT, 'bin/supervisord.js'), '-c', config]];
 }
 
 function procStat(pid: number): { cpuTicks: number } {
@@ -337,7 +342,7 @@ if (DAEMONS.includes('real')) {
   rows.push({ name: "Debian's supervisord 4.2.5 + our log forwarder", daemon: 'real', listener: 'ours' });
   rows.push({ name: "Debian's supervisord 4.2.5 + our log forwarder --write-size 64KB", daemon: 'real', listener: 'ours-64k' });
 }
-if (DAEMONS.includes('ours')) rows.push({ name: 'our supervisord + our log forwarder', daemon: 'ours', listener: 'ours' });
+if (DAEMONS.includes('ours')) rows.push({ name: 'our supervisord + our log forwarder', daemon: 'ours', listener: process.env.BENCH_OURS_LISTENER ?? 'ours' });
 
 console.log(`bench:logs — ${SECONDS} s of a fast writer through a log-forwarding listener (${os.cpus().length} CPUs, node ${process.version})\n`);
 const results: Throughput[] = [];

@@ -14,9 +14,9 @@ class StandInListener implements ListenerProcess {
   constructor(name: string) {
     this.config = { ...processConfig(name, ['x']), group: 'pool', eventListener: true };
   }
-  writeStdin(chars: string): boolean {
+  writeStdin(data: Buffer): boolean {
     if (!this.stdinOpen) return false;
-    this.written.push(chars);
+    this.written.push(data.toString());
     return true;
   }
 }
