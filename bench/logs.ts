@@ -25,6 +25,9 @@ const DAEMONS = (process.env.BENCH_DAEMONS ?? 'real,ours').split(',').map((d) =>
 /** BENCH_PROFILE_DIR: our supervisord writes a V8 CPU profile there (node --cpu-prof) when it exits. */
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const TICK = 100; // clock ticks per second (CONFIG_CLK_TCK on Linux)
+const SUPERVISORD = path.join(ROOT, 'bin/supervisord.js');
+/** Node's flags from bin/supervisord.js's `#!/usr/bin/env -S node …` line: ours runs as installed. */
+const SHEBANG_FLAGS = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync(SUPERVISORD, 'utf8').split('\n')[0] ?? '')?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -93,7 +96,7 @@ interface Row {
 function daemonCommand(daemon: 'real' | 'ours', config: string): [string, string[]] {
   if (daemon === 'real') return [REAL, ['-c', config]];
   const profile = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
-  return [process.execPath, [...profile, path.join(ROOT, 'bin/supervisord.js'), '-c', config]];
+  return [process.execPath, [...SHEBANG_FLAGS, ...profile, SUPERVISORD, '-c', config]];
 }
 
 function procStat(pid: number): { cpuTicks: number } {
@@ -224,7 +227,7 @@ async function throughput(row: Row): Promise<Throughput> {
           writeFileSync(path.join(dir, 'forwarder.py'), PYTHON_FORWARDER);
           return `/usr/bin/python3 -u ${dir}/forwarder.py`;
         }
-      : () => `${process.execPath} ${path.join(ROOT, 'dist/log-forwarder.js')}${row.listener === 'ours-64k' ? ' --write-size 64KB' : ''}`;
+      : () => `${process.execPath} ${path.join(ROOT, 'dist/log-forwarder.js')}`;
   const started = await startDaemon(row.daemon, row.listener, (dir) => {
     writeFileSync(path.join(dir, 'writer.js'), WRITER);
     return `
@@ -340,9 +343,8 @@ if (DAEMONS.includes('real')) {
   if (!existsSync(REAL)) throw new Error(`${REAL} missing (Debian package supervisor)`);
   rows.push({ name: "Debian's supervisord 4.2.5 + Python childutils forwarder (baseline)", daemon: 'real', listener: 'python' });
   rows.push({ name: "Debian's supervisord 4.2.5 + our log forwarder", daemon: 'real', listener: 'ours' });
-  rows.push({ name: "Debian's supervisord 4.2.5 + our log forwarder --write-size 64KB", daemon: 'real', listener: 'ours-64k' });
 }
-if (DAEMONS.includes('ours')) rows.push({ name: 'our supervisord + our log forwarder', daemon: 'ours', listener: process.env.BENCH_OURS_LISTENER ?? 'ours' });
+if (DAEMONS.includes('ours')) rows.push({ name: 'our supervisord + our log forwarder', daemon: 'ours', listener: 'ours' });
 
 console.log(`bench:logs — ${SECONDS} s of a fast writer through a log-forwarding listener (${os.cpus().length} CPUs, node ${process.version})\n`);
 const results: Throughput[] = [];

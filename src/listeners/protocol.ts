@@ -23,7 +23,9 @@ export interface EventHeader {
 export interface ListenerEvent {
   header: EventHeader;
   /** The payload as text (supervisord's own payload string). */
-  payload: string;
+  readonly payload: string;
+  /** The payload's bytes as read (a listener that works on bytes need not decode it). */
+  readonly bytes?: Buffer;
 }
 
 export class ProtocolError extends Error {
@@ -185,7 +187,17 @@ export class ListenerChannel {
     }
     const bytes = utf8PrefixBytes(this.buffered, 0, this.header.len);
     if (bytes === -1) return null;
-    const event = { header: this.header, payload: this.buffered.subarray(0, bytes).toString('utf8') };
+    const payloadBytes = this.buffered.subarray(0, bytes);
+    let text: string | undefined;
+    const event: ListenerEvent = {
+      header: this.header,
+      bytes: payloadBytes,
+      // Decoded only when asked: the log forwarder works on the bytes.
+      get payload(): string {
+        text ??= payloadBytes.toString('utf8');
+        return text;
+      },
+    };
     this.header = null;
     this.buffered = this.buffered.subarray(bytes);
     return event;

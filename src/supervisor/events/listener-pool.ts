@@ -246,6 +246,7 @@ export class EventListenerPool implements EventSubscriber {
   private discardOldest(): void {
     const discarded = this.take();
     if (discarded !== undefined) this.log.error(`pool ${this.name} event buffer overflowed, discarding event ${discarded.serial}`);
+    this.releaseIfCaughtUp();
   }
 
   /** The byte bound: the oldest go (with the overflow line) until `incoming` fits, keeping `keep` events. */
@@ -259,8 +260,12 @@ export class EventListenerPool implements EventSubscriber {
     if (event === undefined) return undefined;
     event.bufferedIn -= 1;
     this.bytes -= event.bytes;
-    if (this.held.size > 0 && this.bytes <= this.bounds.resumeBytes) this.releaseAll();
     return event;
+  }
+
+  /** Below resumeBytes again: read the held sources (checked after a dispatch pass, not mid-pass). */
+  private releaseIfCaughtUp(): void {
+    if (this.held.size > 0 && this.bytes <= this.bounds.resumeBytes) this.releaseAll();
   }
 
   // --- holding sources (backpressure) ----------------------------------------------------
@@ -356,10 +361,14 @@ export class EventListenerPool implements EventSubscriber {
   private dispatch(): void {
     for (;;) {
       const event = this.take();
-      if (event === undefined) return;
+      if (event === undefined) {
+        this.releaseIfCaughtUp();
+        return;
+      }
       if (!this.dispatchEvent(event)) {
         // No listener can take it: back to the front, and stop trying.
         this.accept(event, true);
+        this.releaseIfCaughtUp();
         return;
       }
     }
