@@ -62,7 +62,8 @@ runMain('log-forwarder', async () => {
       return 'OK';
     }
   });
-  // supervisord closed our stdin (it is stopping us): what was read is still written.
+  // supervisord closed our stdin (it is stopping us): what was read is still written, unfinished lines too.
+  await forwarder.drained();
   forwarder.flushPartials(0);
   await forwarder.drained();
   return 0;
