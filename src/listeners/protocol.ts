@@ -74,8 +74,10 @@ export function parseHeader(line: string): EventHeader {
 
 /** Byte length of the first `characters` UTF-8 characters of `bytes` (from `start`), or -1 if not all there. */
 export function utf8PrefixBytes(bytes: Buffer, start: number, characters: number): number {
-  // Program output is mostly ASCII: then characters are bytes, checked natively.
-  if (start + characters <= bytes.length && isAscii(bytes.subarray(start, start + characters))) return characters;
+  // A character is at least a byte: fewer bytes than characters cannot be enough (no scan while an
+  // event is still arriving). Program output is mostly ASCII: then characters are bytes, checked natively.
+  if (bytes.length - start < characters) return -1;
+  if (isAscii(bytes.subarray(start, start + characters))) return characters;
   let index = start;
   let seen = 0;
   const end = bytes.length;
@@ -106,6 +108,9 @@ const MAX_HEADER_BYTES = 4096;
  */
 export class ListenerChannel {
   private buffered: Buffer = Buffer.alloc(0);
+  /** Reads not yet joined to `buffered`: a big payload is joined once, when all its bytes may be there. */
+  private arrived: Buffer[] = [];
+  private arrivedBytes = 0;
   private header: EventHeader | null = null;
   private waiting: { resolve: (event: ListenerEvent | null) => void; reject: (error: Error) => void } | null = null;
   private ended = false;
@@ -116,7 +121,9 @@ export class ListenerChannel {
     private readonly output: NodeJS.WritableStream,
   ) {
     input.on('data', (chunk: Buffer | string) => {
-      this.buffered = this.buffered.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buffered, Buffer.from(chunk)]);
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      this.arrived.push(bytes);
+      this.arrivedBytes += bytes.length;
       this.pump();
     });
     input.on('end', () => {
@@ -175,8 +182,16 @@ export class ListenerChannel {
   }
 
   /** A complete event from the buffer, or null when more input is needed. */
+  private join(): void {
+    if (this.arrived.length === 0) return;
+    this.buffered = this.buffered.length === 0 && this.arrived.length === 1 ? (this.arrived[0] ?? this.buffered) : Buffer.concat([this.buffered, ...this.arrived]);
+    this.arrived = [];
+    this.arrivedBytes = 0;
+  }
+
   private take(): ListenerEvent | null {
     if (this.header === null) {
+      this.join();
       const newline = this.buffered.indexOf(0x0a);
       if (newline === -1) {
         if (this.buffered.length > MAX_HEADER_BYTES) throw new ProtocolError('no header line in the first 4096 bytes');
@@ -185,6 +200,8 @@ export class ListenerChannel {
       this.header = parseHeader(this.buffered.subarray(0, newline).toString('utf8'));
       this.buffered = this.buffered.subarray(newline + 1);
     }
+    if (this.buffered.length + this.arrivedBytes < this.header.len) return null;
+    this.join();
     const bytes = utf8PrefixBytes(this.buffered, 0, this.header.len);
     if (bytes === -1) return null;
     const payloadBytes = this.buffered.subarray(0, bytes);
