@@ -148,6 +148,11 @@ export class ListenerChannel {
     this.output.write('RESULT 4\nFAIL');
   }
 
+  /** The answer and the next READY in one write: supervisord reads both at once and sends the next event. */
+  answerAndReady(result: EventResult): void {
+    this.output.write(result === 'OK' ? 'RESULT 2\nOKREADY\n' : 'RESULT 4\nFAILREADY\n');
+  }
+
   /** The next event; null when supervisord closed our stdin (it is stopping us). */
   next(): Promise<ListenerEvent | null> {
     if (this.waiting !== null) throw new Error('ListenerChannel.next() called while another next() is pending');
@@ -233,8 +238,8 @@ export async function runListener(
   handle: (event: ListenerEvent) => EventResult | Promise<EventResult>,
   onError: (error: unknown) => void = () => undefined,
 ): Promise<void> {
+  channel.ready();
   for (;;) {
-    channel.ready();
     const event = await channel.next();
     if (event === null) return;
     let result: EventResult;
@@ -244,7 +249,6 @@ export async function runListener(
       onError(error);
       result = 'FAIL';
     }
-    if (result === 'OK') channel.ok();
-    else channel.fail();
+    channel.answerAndReady(result);
   }
 }
