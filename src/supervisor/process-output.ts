@@ -32,8 +32,9 @@ export interface OutputSource {
 
 /**
  * Child pipe → log file (and events); the pipe is paused while the file is behind or an event
- * listener pool is (it holds the flow), so memory stays bounded. An event listener's stdout also feeds the listener protocol, capture mode splits
- * out what is between the tokens, and with `*_events_enabled` what is logged becomes PROCESS_LOG events.
+ * listener pool is (it holds the flow), so memory stays bounded. An event listener's stdout also
+ * feeds the listener protocol, capture mode splits out what is between the tokens, and with
+ * `*_events_enabled` what is logged becomes PROCESS_LOG events.
  */
 export function readOutput({ process, host, pid, stream, file, channel, isCurrent }: OutputSource): void {
   const log = host.log;

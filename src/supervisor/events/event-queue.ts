@@ -2,7 +2,7 @@
 import type { SupervisorEvent } from './types.js';
 
 /**
- * A fixed-capacity FIFO with cheap removal at both ends (the pool's event_buffer: oldest first,
+ * A FIFO with cheap removal at both ends (the pool's event_buffer: oldest first,
  * rejected events go back to the front).
  */
 export class EventQueue {
