@@ -6,7 +6,9 @@
 //      Debian's supervisord + our log forwarder; our supervisord + our log forwarder.
 //   2. the memory monitor: a child crosses its limit; time from crossing to its SIGTERM and to its
 //      replacement RUNNING.
-// BENCH_DAEMONS=real,ours picks the daemons (default: both).
+// BENCH_DAEMONS=real,ours picks the daemons (default: both); BENCH_SECONDS the writer's time (10);
+// BENCH_PROFILE_DIR=dir writes our supervisord's CPU profile (node --cpu-prof) there (the forwarder,
+// stopped by SIGTERM, writes none: profile it alone).
 // Goals (issue 10): ours ≥ 5x the baseline's throughput, 0 lines lost, supervisord RSS growth < 20 MiB;
 // memory monitor restart ≤ 5 s after the crossing.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -21,7 +23,12 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const REAL = '/usr/bin/supervisord';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const DAEMONS = (process.env.BENCH_DAEMONS ?? 'real,ours').split(',').map((d) => d.trim());
+/** BENCH_PROFILE_DIR: our supervisord writes a V8 CPU profile there (node --cpu-prof) when it exits. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const TICK = 100; // clock ticks per second (CONFIG_CLK_TCK on Linux)
+const SUPERVISORD = path.join(ROOT, 'bin/supervisord.js');
+/** Node's flags from bin/supervisord.js's `#!/usr/bin/env -S node …` line: ours runs as installed. */
+const SHEBANG_FLAGS = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync(SUPERVISORD, 'utf8').split('\n')[0] ?? '')?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -88,7 +95,9 @@ interface Row {
 }
 
 function daemonCommand(daemon: 'real' | 'ours', config: string): [string, string[]] {
-  return daemon === 'real' ? [REAL, ['-c', config]] : [process.execPath, [path.join(ROOT, 'bin/supervisord.js'), '-c', config]];
+  if (daemon === 'real') return [REAL, ['-c', config]];
+  const profile = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
+  return [process.execPath, [...SHEBANG_FLAGS, ...profile, SUPERVISORD, '-c', config]];
 }
 
 function procStat(pid: number): { cpuTicks: number } {
@@ -219,7 +228,7 @@ async function throughput(row: Row): Promise<Throughput> {
           writeFileSync(path.join(dir, 'forwarder.py'), PYTHON_FORWARDER);
           return `/usr/bin/python3 -u ${dir}/forwarder.py`;
         }
-      : () => `${process.execPath} ${path.join(ROOT, 'dist/log-forwarder.js')}${row.listener === 'ours-64k' ? ' --write-size 64KB' : ''}`;
+      : () => `${process.execPath} ${path.join(ROOT, 'dist/log-forwarder.js')}`;
   const started = await startDaemon(row.daemon, row.listener, (dir) => {
     writeFileSync(path.join(dir, 'writer.js'), WRITER);
     return `
@@ -335,7 +344,6 @@ if (DAEMONS.includes('real')) {
   if (!existsSync(REAL)) throw new Error(`${REAL} missing (Debian package supervisor)`);
   rows.push({ name: "Debian's supervisord 4.2.5 + Python childutils forwarder (baseline)", daemon: 'real', listener: 'python' });
   rows.push({ name: "Debian's supervisord 4.2.5 + our log forwarder", daemon: 'real', listener: 'ours' });
-  rows.push({ name: "Debian's supervisord 4.2.5 + our log forwarder --write-size 64KB", daemon: 'real', listener: 'ours-64k' });
 }
 if (DAEMONS.includes('ours')) rows.push({ name: 'our supervisord + our log forwarder', daemon: 'ours', listener: 'ours' });
 

@@ -19,8 +19,8 @@ const USAGE = `usage: log-forwarder [--output FILE] [--max-buffer SIZE] [--max-l
   --output FILE         append lines to FILE instead of writing them to stderr
   --max-buffer SIZE     bytes of lines waiting for the output at most, beyond it lines are dropped (default 16MB)
   --max-line SIZE       an unfinished line longer than this is written as it is (default 64KB)
-  --write-size SIZE     most bytes per write, whole lines (default 4096, PIPE_BUF: atomic on a shared pipe;
-                        64KB is safe and faster when the output is a pipe only this listener writes)
+  --write-size SIZE     most bytes per write, whole lines (default 64KB: stderr is a pipe only supervisord
+                        reads; 4096, PIPE_BUF, keeps writes atomic when --output is shared with other writers)
   --flush-after SECONDS an unfinished line older than this is written as it is (default 2)
 `;
 
@@ -30,7 +30,7 @@ runMain('log-forwarder', async () => {
       output: { type: 'string' },
       'max-buffer': { type: 'string', default: '16MB' },
       'max-line': { type: 'string', default: '64KB' },
-      'write-size': { type: 'string', default: '4096' },
+      'write-size': { type: 'string', default: '64KB' },
       'flush-after': { type: 'string', default: '2' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -62,7 +62,8 @@ runMain('log-forwarder', async () => {
       return 'OK';
     }
   });
-  // supervisord closed our stdin (it is stopping us): what was read is still written.
+  // supervisord closed our stdin (it is stopping us): what was read is still written, unfinished lines too.
+  await forwarder.drained();
   forwarder.flushPartials(0);
   await forwarder.drained();
   return 0;

@@ -8,9 +8,12 @@
 //
 // A payload is whatever supervisord read from the pipe: lines arrive split across events. Each
 // program/channel keeps its partial line until the newline comes, and only whole lines are written,
-// in writes of at most PIPE_BUF bytes, so they are never torn or interleaved with supervisord's own
-// lines. The event is acknowledged at once; writing happens behind, from a queue with a byte bound:
-// a stdout that cannot keep up costs dropped lines (counted and reported), never memory or a blocked program.
+// in writes of whole lines. The event is acknowledged at once; writing happens behind, from a queue
+// with a byte bound; above half of it the answer waits, so supervisord's pool falls behind and holds
+// the programs' pipes (README): a slow stdout slows the programs down instead of losing lines.
+//
+// The lines are assembled on bytes: a prefixed line is two copies into one output buffer per event,
+// no string per line; only a line that looks like a JSON object is decoded and parsed.
 import { write as fsWrite } from 'node:fs';
 import type { ListenerEvent, EventResult } from './protocol.js';
 import { namespec, parseProcessLog } from './payload.js';
@@ -26,9 +29,9 @@ export interface ForwarderOptions {
   /** A partial line longer than this is written as a line of its own (a program writing without newlines). */
   maxLineBytes: number;
   /**
-   * Most bytes per write (whole lines). PIPE_BUF keeps every write atomic on a pipe shared with other
-   * writers; a listener whose output is a pipe only it writes (its stderr under Python's supervisord)
-   * can take larger writes (README).
+   * Most bytes per write (whole lines). A listener's stderr is a pipe only supervisord reads (under
+   * both daemons), which copies what it reads to its stdout in its own read sizes, so big writes lose
+   * nothing there (README); PIPE_BUF keeps every write atomic on an output shared with other writers.
    */
   maxWriteBytes: number;
   /** Name used on the forwarder's own notices. */
@@ -65,15 +68,56 @@ export function formatLine(program: string, channel: 'stdout' | 'stderr', line: 
 }
 
 interface Partial {
-  text: string;
+  bytes: Buffer;
   pid: number;
   since: number;
+}
+
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/** Per program and channel: the prefix of its plain lines, and the most a JSON line grows by. */
+interface Stream {
+  program: string;
+  channel: 'stdout' | 'stderr';
+  prefix: Buffer;
+  /** The prefix's bytes as a latin1 string (one character per byte), for the whole-chunk path. */
+  prefixBytesText: string;
+  /** The most bytes formatting adds to one line (prefix or JSON keys). */
+  growth: number;
+}
+
+function stream(program: string, channel: 'stdout' | 'stderr'): Stream {
+  const prefix = Buffer.from(channel === 'stdout' ? `${program} | ` : `${program} (stderr) | `);
+  const jsonGrowth = Buffer.byteLength(`{"supervisor_program":${JSON.stringify(program)},"supervisor_stream":"${channel}",`);
+  return { program, channel, prefix, prefixBytesText: prefix.toString('latin1'), growth: Math.max(prefix.length, jsonGrowth) + 1 };
+}
+
+/**
+ * Whole lines with no JSON candidate among them, prefixed in one pass over the chunk: as latin1 (a
+ * character per byte, so UTF-8 passes through untouched) one replaceAll puts the prefix after every
+ * newline, where a loop would cost a few calls per line. null when a line starts with `{`.
+ */
+function prefixAll(info: Stream, bytes: Buffer, whole: number): { block: Buffer; lines: number } | null {
+  let text = bytes.toString('latin1', 0, whole);
+  if (text.includes('\r')) text = text.replaceAll('\r\n', '\n');
+  if (text.charCodeAt(0) === OPEN_BRACE || text.includes('\n{')) return null;
+  const prefix = info.prefixBytesText;
+  const out = `${prefix}${text.slice(0, -1).replaceAll('\n', `\n${prefix}`)}\n`;
+  return { block: Buffer.from(out, 'latin1'), lines: (out.length - text.length) / prefix.length };
 }
 
 export class LogForwarder {
   /** Figures for tests and the forwarder's notices. */
   readonly stats = { lines: 0, dropped: 0, bytesWritten: 0, writeErrors: 0 };
   private readonly partials = new Map<string, Partial>();
+  private readonly streams = new Map<string, Stream>();
+  /** When the last answer went back: a partial line ages only while the next event may come. */
+  private answeredAt = 0;
+  /** Events answered and not yet formatted (handle() formats right after answering). */
+  private pendingEvents = 0;
   /** Blocks of whole lines waiting, from `queueHead` on (an index: shift() on a long array is O(n)). */
   private queue: Buffer[] = [];
   private queueHead = 0;
@@ -97,10 +141,28 @@ export class LogForwarder {
   handle(event: ListenerEvent): EventResult | Promise<EventResult> {
     const name = event.header.eventname;
     if (name !== 'PROCESS_LOG_STDOUT' && name !== 'PROCESS_LOG_STDERR') return 'OK';
-    const log = parseProcessLog(event.payload);
-    this.accept(namespec(log.processname, log.groupname), log.channel, log.pid, log.data);
-    if (this.queuedBytes <= this.options.maxQueueBytes / 2) return 'OK';
-    return this.below(this.options.maxQueueBytes / 4).then(() => 'OK' as const);
+    const bytes = event.bytes ?? Buffer.from(event.payload);
+    const newline = bytes.indexOf(NEWLINE);
+    // The header line is short: parsed as text; the data stays bytes.
+    const log = parseProcessLog(newline === -1 ? bytes.toString('utf8') : `${bytes.toString('utf8', 0, newline)}\n`);
+    const accept = (): void =>
+      this.accept(namespec(log.processname, log.groupname), log.channel, log.pid, newline === -1 ? Buffer.alloc(0) : bytes.subarray(newline + 1));
+    if (this.queuedBytes <= this.options.maxQueueBytes / 2) {
+      // Answer first, format after: supervisord sends the next event meanwhile (one round trip less
+      // per event on the critical path). Immediates run in order, before the next event is read.
+      this.answeredAt = this.now();
+      this.pendingEvents += 1;
+      setImmediate(() => {
+        this.pendingEvents -= 1;
+        accept();
+      });
+      return 'OK';
+    }
+    accept();
+    return this.below(this.options.maxQueueBytes / 4).then(() => {
+      this.answeredAt = this.now();
+      return 'OK' as const;
+    });
   }
 
   /** Resolves once the queue holds at most `bytes`. */
@@ -110,56 +172,103 @@ export class LogForwarder {
   }
 
   /** Data from one program's channel: whole lines go out, the rest waits for its newline. */
-  accept(program: string, channel: 'stdout' | 'stderr', pid: number, data: string): void {
+  accept(program: string, channel: 'stdout' | 'stderr', pid: number, data: string | Buffer): void {
     const key = `${channel}\0${program}`;
+    let info = this.streams.get(key);
+    if (info === undefined) {
+      info = stream(program, channel);
+      this.streams.set(key, info);
+    }
+    let bytes = typeof data === 'string' ? Buffer.from(data) : data;
     const partial = this.partials.get(key);
-    const lines: string[] = [];
-    let text = data;
+    let orphan: Buffer | null = null;
     if (partial !== undefined) {
       this.partials.delete(key);
       // A new process (pid) does not continue the dead one's last line.
-      if (partial.pid === pid) text = partial.text + data;
-      else lines.push(formatLine(program, channel, partial.text));
+      if (partial.pid === pid) bytes = Buffer.concat([partial.bytes, bytes]);
+      else orphan = partial.bytes;
     }
+    const lastNewline = bytes.lastIndexOf(NEWLINE);
+    const whole = lastNewline + 1;
+    let rest = bytes.subarray(whole);
+    let forced: Buffer | null = null;
+    if (rest.length > this.options.maxLineBytes) {
+      forced = rest;
+      rest = rest.subarray(0, 0);
+    }
+    if (rest.length > 0) this.partials.set(key, { bytes: Buffer.from(rest), pid, since: this.now() });
+    if (whole === 0 && orphan === null && forced === null) return;
+    if (orphan === null && forced === null) {
+      const fast = prefixAll(info, bytes, whole);
+      if (fast !== null) {
+        this.enqueue(fast.block, fast.lines);
+        return;
+      }
+    }
+    // Upper bound of the output: every line may grow by `growth` (a line is at least its newline).
+    let lines = 0;
+    for (let at = bytes.indexOf(NEWLINE); at !== -1 && at < whole; at = bytes.indexOf(NEWLINE, at + 1)) lines += 1;
+    const extra = (orphan?.length ?? 0) + (forced?.length ?? 0) + 2 * info.growth;
+    const out = Buffer.allocUnsafe(whole + lines * info.growth + extra);
+    let size = 0;
+    if (orphan !== null) size = this.formatInto(info, orphan, 0, orphan.length, out, size);
     let start = 0;
-    for (;;) {
-      const newline = text.indexOf('\n', start);
-      if (newline === -1) break;
-      lines.push(formatLine(program, channel, text.slice(start, newline)));
-      start = newline + 1;
+    while (start < whole) {
+      const end = bytes.indexOf(NEWLINE, start);
+      size = this.formatInto(info, bytes, start, end, out, size);
+      start = end + 1;
     }
-    if (start < text.length) {
-      const rest = text.slice(start);
-      if (Buffer.byteLength(rest) > this.options.maxLineBytes) lines.push(formatLine(program, channel, rest));
-      else this.partials.set(key, { text: rest, pid, since: this.now() });
+    if (forced !== null) size = this.formatInto(info, forced, 0, forced.length, out, size);
+    this.enqueue(out.subarray(0, size), lines + (orphan === null ? 0 : 1) + (forced === null ? 0 : 1));
+  }
+
+  /** One line (`bytes[start, end)`, no newline) formatted into `out` at `at`, with its newline; returns the end. */
+  private formatInto(info: Stream, bytes: Buffer, start: number, end: number, out: Buffer, at: number): number {
+    const last = end > start && bytes[end - 1] === CR ? end - 1 : end;
+    let size = at;
+    if (last - start >= 2 && bytes[start] === OPEN_BRACE && bytes[last - 1] === CLOSE_BRACE) {
+      // Maybe a JSON object: the string path decides (and keeps the program's own bytes).
+      const line = Buffer.from(formatLine(info.program, info.channel, bytes.toString('utf8', start, last)));
+      // It fits the room reserved for the line unless invalid UTF-8 grew when decoded: then the raw bytes go.
+      if (line.length <= last - start + info.growth - 1) {
+        size += line.copy(out, size);
+        out[size] = NEWLINE;
+        return size + 1;
+      }
     }
-    if (lines.length > 0) this.enqueue(lines);
+    size += info.prefix.copy(out, size);
+    size += bytes.copy(out, size, start, last);
+    out[size] = NEWLINE;
+    return size + 1;
   }
 
   /** Partial lines older than `ageMs` are written as they are (a program that never ends its line). */
   flushPartials(ageMs: number): void {
+    // While the answer is held back, the line's next piece may be waiting in supervisord: not old.
+    if (ageMs > 0 && (this.lowWaiters.length > 0 || this.pendingEvents > 0)) return;
     const now = this.now();
     for (const [key, partial] of this.partials) {
-      if (now - partial.since < ageMs) continue;
+      if (now - Math.max(partial.since, this.answeredAt) < ageMs) continue;
       this.partials.delete(key);
-      const separator = key.indexOf('\0');
-      const channel = key.slice(0, separator) === 'stderr' ? 'stderr' : 'stdout';
-      this.enqueue([formatLine(key.slice(separator + 1), channel, partial.text)]);
+      const info = this.streams.get(key);
+      if (info === undefined) continue;
+      const out = Buffer.allocUnsafe(partial.bytes.length + info.growth + 1);
+      this.enqueue(out.subarray(0, this.formatInto(info, partial.bytes, 0, partial.bytes.length, out, 0)), 1);
     }
   }
 
   /** Resolves when every queued line has been written. */
   drained(): Promise<void> {
+    if (this.pendingEvents > 0) return new Promise((resolve) => setImmediate(resolve)).then(() => this.drained());
     if (!this.writing && this.queueHead === this.queue.length) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** The lines of one event as one block of bytes (one conversion, not one per line), or dropped whole. */
-  private enqueue(lines: string[]): void {
-    const block = Buffer.from(`${lines.join('\n')}\n`);
+  /** The `lines` formatted lines of one event as one block of bytes, or dropped whole. */
+  private enqueue(block: Buffer, lines: number): void {
     if (this.queuedBytes + block.length > this.options.maxQueueBytes) {
-      this.stats.dropped += lines.length;
-      this.droppedUnreported += lines.length;
+      this.stats.dropped += lines;
+      this.droppedUnreported += lines;
       return;
     }
     if (this.droppedUnreported > 0 && this.queuedBytes < this.options.maxQueueBytes / 2) {
@@ -168,7 +277,7 @@ export class LogForwarder {
       this.queue.push(notice);
       this.queuedBytes += notice.length;
     }
-    this.stats.lines += lines.length;
+    this.stats.lines += lines;
     this.queue.push(block);
     this.queuedBytes += block.length;
     this.writeNext();

@@ -23,7 +23,9 @@ export interface EventHeader {
 export interface ListenerEvent {
   header: EventHeader;
   /** The payload as text (supervisord's own payload string). */
-  payload: string;
+  readonly payload: string;
+  /** The payload's bytes as read (a listener that works on bytes need not decode it). */
+  readonly bytes?: Buffer;
 }
 
 export class ProtocolError extends Error {
@@ -72,8 +74,10 @@ export function parseHeader(line: string): EventHeader {
 
 /** Byte length of the first `characters` UTF-8 characters of `bytes` (from `start`), or -1 if not all there. */
 export function utf8PrefixBytes(bytes: Buffer, start: number, characters: number): number {
-  // Program output is mostly ASCII: then characters are bytes, checked natively.
-  if (start + characters <= bytes.length && isAscii(bytes.subarray(start, start + characters))) return characters;
+  // A character is at least a byte: fewer bytes than characters cannot be enough (no scan while an
+  // event is still arriving). Program output is mostly ASCII: then characters are bytes, checked natively.
+  if (bytes.length - start < characters) return -1;
+  if (isAscii(bytes.subarray(start, start + characters))) return characters;
   let index = start;
   let seen = 0;
   const end = bytes.length;
@@ -104,6 +108,9 @@ const MAX_HEADER_BYTES = 4096;
  */
 export class ListenerChannel {
   private buffered: Buffer = Buffer.alloc(0);
+  /** Reads not yet joined to `buffered`: a big payload is joined once, when all its bytes may be there. */
+  private arrived: Buffer[] = [];
+  private arrivedBytes = 0;
   private header: EventHeader | null = null;
   private waiting: { resolve: (event: ListenerEvent | null) => void; reject: (error: Error) => void } | null = null;
   private ended = false;
@@ -114,7 +121,9 @@ export class ListenerChannel {
     private readonly output: NodeJS.WritableStream,
   ) {
     input.on('data', (chunk: Buffer | string) => {
-      this.buffered = this.buffered.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buffered, Buffer.from(chunk)]);
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      this.arrived.push(bytes);
+      this.arrivedBytes += bytes.length;
       this.pump();
     });
     input.on('end', () => {
@@ -137,6 +146,11 @@ export class ListenerChannel {
 
   fail(): void {
     this.output.write('RESULT 4\nFAIL');
+  }
+
+  /** The answer and the next READY in one write: supervisord reads both at once and sends the next event. */
+  answerAndReady(result: EventResult): void {
+    this.output.write(result === 'OK' ? 'RESULT 2\nOKREADY\n' : 'RESULT 4\nFAILREADY\n');
   }
 
   /** The next event; null when supervisord closed our stdin (it is stopping us). */
@@ -173,8 +187,16 @@ export class ListenerChannel {
   }
 
   /** A complete event from the buffer, or null when more input is needed. */
+  private join(): void {
+    if (this.arrived.length === 0) return;
+    this.buffered = this.buffered.length === 0 && this.arrived.length === 1 ? (this.arrived[0] ?? this.buffered) : Buffer.concat([this.buffered, ...this.arrived]);
+    this.arrived = [];
+    this.arrivedBytes = 0;
+  }
+
   private take(): ListenerEvent | null {
     if (this.header === null) {
+      this.join();
       const newline = this.buffered.indexOf(0x0a);
       if (newline === -1) {
         if (this.buffered.length > MAX_HEADER_BYTES) throw new ProtocolError('no header line in the first 4096 bytes');
@@ -183,9 +205,21 @@ export class ListenerChannel {
       this.header = parseHeader(this.buffered.subarray(0, newline).toString('utf8'));
       this.buffered = this.buffered.subarray(newline + 1);
     }
+    if (this.buffered.length + this.arrivedBytes < this.header.len) return null;
+    this.join();
     const bytes = utf8PrefixBytes(this.buffered, 0, this.header.len);
     if (bytes === -1) return null;
-    const event = { header: this.header, payload: this.buffered.subarray(0, bytes).toString('utf8') };
+    const payloadBytes = this.buffered.subarray(0, bytes);
+    let text: string | undefined;
+    const event: ListenerEvent = {
+      header: this.header,
+      bytes: payloadBytes,
+      // Decoded only when asked: the log forwarder works on the bytes.
+      get payload(): string {
+        text ??= payloadBytes.toString('utf8');
+        return text;
+      },
+    };
     this.header = null;
     this.buffered = this.buffered.subarray(bytes);
     return event;
@@ -204,8 +238,8 @@ export async function runListener(
   handle: (event: ListenerEvent) => EventResult | Promise<EventResult>,
   onError: (error: unknown) => void = () => undefined,
 ): Promise<void> {
+  channel.ready();
   for (;;) {
-    channel.ready();
     const event = await channel.next();
     if (event === null) return;
     let result: EventResult;
@@ -215,7 +249,6 @@ export async function runListener(
       onError(error);
       result = 'FAIL';
     }
-    if (result === 'OK') channel.ok();
-    else channel.fail();
+    channel.answerAndReady(result);
   }
 }

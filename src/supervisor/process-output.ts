@@ -3,8 +3,7 @@
 // listener's protocol).
 import nodeProcess from 'node:process';
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
-import { CaptureRecorder, type Channel } from './events/index.js';
+import { CaptureRecorder, Utf8Chunks, type Channel, type OutputFlow } from './events/index.js';
 import type { ManagedProcess, ProcessHost } from './process.js';
 import type { RotatingLogFile } from './rotating-file.js';
 import { pyRepr } from './spawn.js';
@@ -32,9 +31,10 @@ export interface OutputSource {
 }
 
 /**
- * Child pipe → log file (and events); the pipe is paused while the file is behind, so memory
- * stays bounded. An event listener's stdout also feeds the listener protocol, capture mode splits
- * out what is between the tokens, and with `*_events_enabled` what is logged becomes PROCESS_LOG events.
+ * Child pipe → log file (and events); the pipe is paused while the file is behind or an event
+ * listener pool is (it holds the flow), so memory stays bounded. An event listener's stdout also
+ * feeds the listener protocol, capture mode splits out what is between the tokens, and with
+ * `*_events_enabled` what is logged becomes PROCESS_LOG events.
  */
 export function readOutput({ process, host, pid, stream, file, channel, isCurrent }: OutputSource): void {
   const log = host.log;
@@ -44,16 +44,23 @@ export function readOutput({ process, host, pid, stream, file, channel, isCurren
   const target = config[channel];
   // A pass-through target read only for events: we copy it to our own stdout/stderr.
   const passThrough = target.kind === 'inherit' ? (target.fd === 1 ? nodeProcess.stdout : nodeProcess.stderr) : null;
-  let waitingForDrain = false;
+  // The pipe is read only while nobody holds it: the log file behind, or pools of listeners behind.
+  const holders = new Set<object>();
+  const flow: OutputFlow = {
+    hold(holder) {
+      if (holders.size === 0) stream.pause();
+      holders.add(holder);
+    },
+    release(holder) {
+      if (holders.delete(holder) && holders.size === 0) stream.resume();
+    },
+  };
+  const fileBehind = {};
   const write = (data: Buffer): void => {
     if (file) {
-      if (!file.write(data) && !waitingForDrain) {
-        waitingForDrain = true;
-        stream.pause();
-        file.once('drain', () => {
-          waitingForDrain = false;
-          stream.resume();
-        });
+      if (!file.write(data) && !holders.has(fileBehind)) {
+        flow.hold(fileBehind);
+        file.once('drain', () => flow.release(fileBehind));
       }
     } else if (passThrough) {
       passThrough.write(data);
@@ -61,15 +68,15 @@ export function readOutput({ process, host, pid, stream, file, channel, isCurren
   };
   const eventsEnabled = events !== undefined && (channel === 'stdout' ? config.stdoutEventsEnabled : config.stderrEventsEnabled) === true;
   // Carries a UTF-8 character cut between two reads over to the next event.
-  const decoder = eventsEnabled ? new StringDecoder('utf8') : null;
+  const decoder = eventsEnabled ? new Utf8Chunks() : null;
   /** supervisord's _log: file (unless capturing), main log at debug, PROCESS_LOG event. */
   const logOutput = (raw: Buffer, toFile: boolean): Buffer => {
     const chunk = host.stripAnsi ? stripAnsiEscapes(raw) : raw;
     if (toFile) write(chunk);
     if (log.enabled('debug')) log.debug(`${pyRepr(name)} ${channel} output:\n${chunk.toString()}`);
     if (decoder !== null && events !== undefined) {
-      const text = decoder.write(chunk);
-      if (text !== '') events.logged(process, pid, channel, text);
+      const text = decoder.push(chunk);
+      if (text !== null) events.logged(process, pid, channel, text, flow);
     }
     return chunk;
   };

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { Channel } from './events/index.js';
+import type { Channel, LogText, OutputFlow } from './events/index.js';
 import type { MainLog } from './main-log.js';
 import { readOutput } from './process-output.js';
 import { RotatingLogFile } from './rotating-file.js';
@@ -36,8 +36,8 @@ export interface ProcessHost {
 
 /** The output a process turns into events, as supervisord's output dispatchers do. */
 export interface ProcessOutputEvents {
-  /** Output as logged, when `<channel>_events_enabled` (PROCESS_LOG_*). */
-  logged(process: ManagedProcess, pid: number, channel: Channel, text: string): void;
+  /** Output as logged, when `<channel>_events_enabled` (PROCESS_LOG_*); `flow` pauses the pipe it came from. */
+  logged(process: ManagedProcess, pid: number, channel: Channel, text: LogText, flow?: OutputFlow): void;
   /** What capture mode collected between the tokens (PROCESS_COMMUNICATION_*). */
   communicated(process: ManagedProcess, pid: number, channel: Channel, text: string): void;
   /** An event listener's stdout as read: the listener protocol. */
@@ -238,10 +238,10 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
   }
 
   /** Write to the child's stdin; false when the pipe is closed (supervisord: EPIPE → NO_FILE). */
-  writeStdin(chars: string): boolean {
+  writeStdin(data: Buffer): boolean {
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed || !stdin.writable) return false;
-    stdin.write(chars);
+    stdin.write(data);
     return true;
   }
 

@@ -3,7 +3,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, sameProcessConfig } from './config/index.js';
-import { EventSystem, type Channel } from './events/index.js';
+import { EventSystem, type Channel, type LogText, type OutputFlow } from './events/index.js';
 import type { MainLog } from './main-log.js';
 import type { RotatingLogFile } from './rotating-file.js';
 import { ManagedProcess, type ProcessHost, type ProcessOutputEvents } from './process.js';
@@ -89,7 +89,8 @@ export class Supervisor implements SupervisorControl, ProcessHost {
     this.events = new EventSystem(this.log, this.activeConfig.supervisord.identifier);
     const events = this.events;
     this.outputEvents = {
-      logged: (process: ManagedProcess, pid: number, channel: Channel, text: string) => events.logged(process, pid, channel, text),
+      logged: (process: ManagedProcess, pid: number, channel: Channel, text: LogText, flow?: OutputFlow) =>
+        events.logged(process, pid, channel, text, flow),
       communicated: (process: ManagedProcess, pid: number, channel: Channel, text: string) =>
         events.communicated(process, pid, channel, text),
       listenerStdout: (process: ManagedProcess, data: Buffer) => events.listenerStdout(process, data),
@@ -219,7 +220,7 @@ export class Supervisor implements SupervisorControl, ProcessHost {
   sendProcessStdin(name: string, chars: string): void {
     const process = this.find(name);
     if (!process.acceptsStdin) throw new SupervisorFault(FaultCode.NOT_RUNNING, name);
-    if (!process.writeStdin(chars)) throw new SupervisorFault(FaultCode.NO_FILE, name);
+    if (!process.writeStdin(Buffer.from(chars))) throw new SupervisorFault(FaultCode.NO_FILE, name);
   }
 
   async clearProcessLogs(name: string): Promise<void> {

@@ -57,6 +57,27 @@ describe('LogForwarder', () => {
     expect(readFileSync(file, 'utf8')).toBe('b | other\na (stderr) | err\na | one line\nb | b-partial\na | two\na | fresh\n');
   });
 
+  it('formats the bytes of an event: prefixed lines in one pass, JSON lines keyed, CRLF and UTF-8 kept whole', async () => {
+    const file = path.join(scratch(), 'out');
+    const fd = openSync(file, 'a');
+    const forwarder = new LogForwarder({ fd, maxQueueBytes: 1 << 20, maxLineBytes: 1 << 16, maxWriteBytes: 1 << 16, selfName: 'fwd' });
+    const plain = 'héllo 😀\r\nplain\nunfin';
+    const mixed = 'ished\n{"level":30}\r\nafter json\n';
+    for (const data of [plain, mixed]) {
+      const payload = `processname:api groupname:web pid:3 channel:stderr\n${data}`;
+      const bytes = Buffer.from(payload);
+      const header = { ver: '3.0', server: 'supervisor', serial: 1, pool: 'fwd', poolserial: 1, eventname: 'PROCESS_LOG_STDERR', len: [...payload].length };
+      expect(forwarder.handle({ header, payload, bytes })).toBe('OK');
+    }
+    await forwarder.drained();
+    closeSync(fd);
+    expect(readFileSync(file, 'utf8')).toBe(
+      'web:api (stderr) | héllo 😀\nweb:api (stderr) | plain\nweb:api (stderr) | unfinished\n' +
+        '{"program":"web:api","stream":"stderr","level":30}\nweb:api (stderr) | after json\n',
+    );
+    expect(forwarder.stats.lines).toBe(5);
+  });
+
   it('drops and counts lines when its output does not drain, its queue never above the bound', async () => {
     // A FIFO opened read-write: writes fill its 64 KiB and then block (in libuv's pool), as a stuck stdout would.
     const fifo = path.join(scratch(), 'stuck');
@@ -98,8 +119,12 @@ describe('LogForwarder', () => {
     const forwarder = new LogForwarder({ fd, maxQueueBytes: 512 * 1024, maxLineBytes: 1 << 16, maxWriteBytes: 4096, selfName: 'fwd' });
     const payload = `processname:fast groupname:fast pid:1 channel:stdout\n${`${'z'.repeat(99)}\n`.repeat(4000)}`;
     const event = { header: { ver: '3.0', server: 'supervisor', serial: 1, pool: 'fwd', poolserial: 1, eventname: 'PROCESS_LOG_STDOUT', len: payload.length }, payload };
-    // 4000 lines of 107 bytes (428 KB) queued at once: above half the bound, so no answer until it drains.
-    const answer = forwarder.handle(event);
+    // The first event is answered at once (and formatted right after): 4000 lines of 107 bytes (428 KB),
+    // above half the bound, so the next one gets no answer until the output drains.
+    expect(forwarder.handle(event)).toBe('OK');
+    await new Promise((resolve) => setImmediate(resolve));
+    const small = `processname:fast groupname:fast pid:1 channel:stdout\n${'z'.repeat(99)}\n`;
+    const answer = forwarder.handle({ header: { ...event.header, len: small.length }, payload: small });
     expect(answer).toBeInstanceOf(Promise);
     let answered = false;
     void Promise.resolve(answer).then(() => (answered = true));

@@ -3,6 +3,9 @@
 //
 // Deliberate differences from supervisord 4.2.5 (everything else is meant to be the same, and
 // test/supervisor/events/ compares the two):
+//  - a pool's buffer is bounded in bytes too, and a pool that is behind stops reading the programs
+//    whose output it waits to send (backpressure) while its listeners make progress: see
+//    listener-pool.ts PoolByteBounds and the README.
 //  - PROCESS_LOG output waiting in a pool's buffer behind output of the same process and channel is
 //    merged into that event (up to 128 KiB, supervisord's read size; not output cut by capture mode,
 //    not an event already sent once). supervisord reads a fast writer in bigger chunks when it falls
@@ -20,7 +23,15 @@
 //    any other is "cannot be resolved", as a Python module that is not installed.
 export { EventBus, type EventSubscriber } from './bus.js';
 export { CaptureRecorder, type CaptureSink } from './capture.js';
-export { EventListenerPool, type ListenerProcess, type ListenerState, type PoolLog } from './listener-pool.js';
+export {
+  DEFAULT_POOL_BYTE_BOUNDS,
+  EventListenerPool,
+  type ListenerProcess,
+  type ListenerState,
+  type PoolByteBounds,
+  type PoolLog,
+} from './listener-pool.js';
+export { codePoints, MERGED_OUTPUT_LIMIT, Utf8Chunks, type LogText, type OutputFlow } from './log-output.js';
 export { EventSystem, type ProcessStateChange } from './system.js';
 export { startTicks, timeslice } from './ticks.js';
 export {

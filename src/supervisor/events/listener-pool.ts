@@ -4,7 +4,9 @@
 import type { MainLog } from '../main-log.js';
 import { ProcessState, type ProcessConfig } from '../types.js';
 import { nextGlobalSerial, type EventSubscriber } from './bus.js';
-import { mergeOutputEvents, payloadLength, type SupervisorEvent } from './types.js';
+import { EventQueue } from './event-queue.js';
+import type { OutputFlow } from './log-output.js';
+import { mergeOutputEvents, type SupervisorEvent } from './types.js';
 
 /** The listener's states (supervisor/states.py EventListenerStates). */
 export type ListenerState = 'READY' | 'BUSY' | 'ACKNOWLEDGED' | 'UNKNOWN';
@@ -14,7 +16,7 @@ export interface ListenerProcess {
   readonly config: ProcessConfig;
   readonly state: ProcessState;
   /** False when the stdin pipe is closed (supervisord's EPIPE). */
-  writeStdin(chars: string): boolean;
+  writeStdin(data: Buffer): boolean;
 }
 
 export type PoolLog = Pick<MainLog, 'debug' | 'warn' | 'error' | 'enabled'>;
@@ -47,50 +49,26 @@ class Listener {
 }
 
 /**
- * A fixed-capacity FIFO with cheap removal at both ends (the pool's event_buffer: oldest first,
- * rejected events go back to the front).
+ * The byte bounds of a pool's buffer (README "event listeners"). Output is held at its source (the
+ * program's pipe is not read) while the buffer holds `holdBytes` or more and a listener is making
+ * progress, and read again below `resumeBytes`; so a fast program goes at its listeners' pace and
+ * loses nothing. A listener that answers no OK for `stallMs` while output is held (hung, or its own
+ * output stuck) releases the programs: then `maxBytes`, like buffer_size, discards the oldest event
+ * with supervisord's overflow line, and no program waits on a listener that does not move.
  */
-class EventQueue {
-  private items: (SupervisorEvent | undefined)[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  shift(): SupervisorEvent | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head] = undefined;
-    this.head += 1;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  push(event: SupervisorEvent): void {
-    this.items.push(event);
-  }
-
-  last(): SupervisorEvent | undefined {
-    return this.head < this.items.length ? this.items[this.items.length - 1] : undefined;
-  }
-
-  replaceLast(event: SupervisorEvent): void {
-    this.items[this.items.length - 1] = event;
-  }
-
-  unshift(event: SupervisorEvent): void {
-    if (this.head > 0) {
-      this.head -= 1;
-      this.items[this.head] = event;
-    } else {
-      this.items.unshift(event);
-    }
-  }
+export interface PoolByteBounds {
+  holdBytes: number;
+  resumeBytes: number;
+  maxBytes: number;
+  stallMs: number;
 }
+
+export const DEFAULT_POOL_BYTE_BOUNDS: PoolByteBounds = {
+  holdBytes: 1024 * 1024,
+  resumeBytes: 256 * 1024,
+  maxBytes: 4 * 1024 * 1024,
+  stallMs: 10_000,
+};
 
 export interface PoolOptions {
   /** The pool (group) name: `pool:` in the header. */
@@ -99,7 +77,11 @@ export interface PoolOptions {
   /** `[supervisord] identifier`: `server:` in the header. */
   identifier: string;
   log: PoolLog;
+  bounds?: Partial<PoolByteBounds>;
 }
+
+/** Process states in which a listener may yet answer (its pool may hold output for it). */
+const ALIVE: ReadonlySet<ProcessState> = new Set([ProcessState.STARTING, ProcessState.RUNNING]);
 
 export class EventListenerPool implements EventSubscriber {
   readonly name: string;
@@ -109,12 +91,21 @@ export class EventListenerPool implements EventSubscriber {
   private readonly buffer = new EventQueue();
   private serial = -1;
   private readonly listeners = new Map<ListenerProcess, Listener>();
+  private readonly bounds: PoolByteBounds;
+  private bytes = 0;
+  /** Sources not read because of this pool's backlog. */
+  private readonly held = new Set<OutputFlow>();
+  /** No OK for stallMs while holding: hold nothing until the next OK. */
+  private stalled = false;
+  private progressAt = 0;
+  private stallTimer: NodeJS.Timeout | null = null;
 
   constructor(options: PoolOptions) {
     this.name = options.name;
     this.bufferSize = options.bufferSize;
     this.identifier = options.identifier;
     this.log = options.log;
+    this.bounds = { ...DEFAULT_POOL_BYTE_BOUNDS, ...options.bounds };
   }
 
   /** The pool's processes, in the group's order (the order events are offered to them). */
@@ -129,6 +120,16 @@ export class EventListenerPool implements EventSubscriber {
   /** Events waiting for a listener. */
   get buffered(): number {
     return this.buffer.length;
+  }
+
+  /** Payload bytes of the events waiting. */
+  get bufferedBytes(): number {
+    return this.bytes;
+  }
+
+  /** Sources currently not read because of this pool. */
+  get holding(): number {
+    return this.held.size;
   }
 
   /** A new child: its protocol starts over in ACKNOWLEDGED (supervisord makes a new dispatcher). */
@@ -149,6 +150,7 @@ export class EventListenerPool implements EventSubscriber {
     const event = listener.event;
     listener.event = null;
     this.rejected(event);
+    this.releaseIfNobodyAnswers();
   }
 
   /** A listener reached RUNNING: only RUNNING listeners are sent events. */
@@ -167,9 +169,16 @@ export class EventListenerPool implements EventSubscriber {
     this.dispatchIfCapable();
   }
 
-  /** supervisord's _acceptEvent: serials, then the buffer rule (full: the oldest is discarded). */
+  /**
+   * supervisord's _acceptEvent: serials, then the buffer rule (full: the oldest is discarded), here
+   * by count (buffer_size) and by bytes (bounds.maxBytes); then the source is held if we are behind.
+   */
   accept(event: SupervisorEvent, head = false): void {
-    if (!head && this.mergeOutput(event)) return;
+    if (!head && this.mergeOutput(event)) {
+      this.discardOverflow(0, 1);
+      this.holdIfBehind(event);
+      return;
+    }
     if (event.serial === undefined) event.serial = nextGlobalSerial();
     if (!event.poolSerials.has(this.name)) {
       this.serial += 1;
@@ -177,13 +186,91 @@ export class EventListenerPool implements EventSubscriber {
     } else if (this.log.enabled('debug')) {
       this.log.debug(`rebuffering event ${event.serial} for pool ${this.name} (buf size=${this.buffer.length}, max=${this.bufferSize})`);
     }
-    if (this.buffer.length >= this.bufferSize) {
-      const discarded = this.buffer.shift();
-      if (discarded !== undefined) this.log.error(`pool ${this.name} event buffer overflowed, discarding event ${discarded.serial}`);
-    }
+    if (this.buffer.length >= this.bufferSize) this.discardOldest();
+    this.discardOverflow(event.bytes, 0);
+    event.bufferedIn += 1;
+    this.bytes += event.bytes;
     if (head) this.buffer.unshift(event);
     else this.buffer.push(event);
-    if (!head) this.dispatchIfCapable();
+    if (!head) {
+      this.holdIfBehind(event);
+      this.dispatchIfCapable();
+    }
+  }
+
+  private discardOldest(): void {
+    const discarded = this.take();
+    if (discarded !== undefined) this.log.error(`pool ${this.name} event buffer overflowed, discarding event ${discarded.serial}`);
+    this.releaseIfCaughtUp();
+  }
+
+  /** The byte bound: the oldest go (with the overflow line) until `incoming` fits, keeping `keep` events. */
+  private discardOverflow(incoming: number, keep: number): void {
+    while (this.buffer.length > keep && this.bytes + incoming > this.bounds.maxBytes) this.discardOldest();
+  }
+
+  /** The oldest event out of the buffer (for a listener, or discarded). */
+  private take(): SupervisorEvent | undefined {
+    const event = this.buffer.shift();
+    if (event === undefined) return undefined;
+    event.bufferedIn -= 1;
+    this.bytes -= event.bytes;
+    return event;
+  }
+
+  /** Below resumeBytes again: read the held sources (checked after a dispatch pass, not mid-pass). */
+  private releaseIfCaughtUp(): void {
+    if (this.held.size > 0 && this.bytes <= this.bounds.resumeBytes) this.releaseAll();
+  }
+
+  // --- holding sources (backpressure) ----------------------------------------------------
+
+  /** Some listener may still answer: alive and speaking the protocol. */
+  private someoneAnswers(): boolean {
+    for (const listener of this.listeners.values()) {
+      if (ALIVE.has(listener.process.state) && listener.state !== 'UNKNOWN') return true;
+    }
+    return false;
+  }
+
+  private holdIfBehind(event: SupervisorEvent): void {
+    const flow = event.output?.flow;
+    if (flow === undefined || this.bytes < this.bounds.holdBytes || this.held.has(flow)) return;
+    if (this.stalled || !this.someoneAnswers()) return;
+    if (this.held.size === 0) {
+      this.progressAt = Date.now();
+      this.armStallTimer(this.bounds.stallMs);
+    }
+    this.held.add(flow);
+    flow.hold(this);
+  }
+
+  private armStallTimer(ms: number): void {
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = null;
+      if (this.held.size === 0) return;
+      const quiet = Date.now() - this.progressAt;
+      if (quiet < this.bounds.stallMs) {
+        this.armStallTimer(this.bounds.stallMs - quiet);
+        return;
+      }
+      this.stalled = true;
+      this.log.warn(`pool ${this.name}: no event processed for ${Math.round(quiet / 1000)} s, reading the programs' output again (the buffer overflow rule applies)`);
+      this.releaseAll();
+    }, ms);
+    this.stallTimer.unref();
+  }
+
+  private releaseAll(): void {
+    if (this.stallTimer !== null) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
+    const flows = [...this.held];
+    this.held.clear();
+    for (const flow of flows) flow.release(this);
+  }
+
+  private releaseIfNobodyAnswers(): void {
+    if (this.held.size > 0 && !this.someoneAnswers()) this.releaseAll();
   }
 
   /**
@@ -195,17 +282,24 @@ export class EventListenerPool implements EventSubscriber {
   private mergeOutput(event: SupervisorEvent): boolean {
     const last = this.buffer.last();
     if (last === undefined) return false;
+    const before = last.bytes;
     const merged = mergeOutputEvents(last, event);
     if (merged === null) return false;
-    merged.serial = last.serial;
-    for (const [pool, serial] of last.poolSerials) merged.poolSerials.set(pool, serial);
-    this.buffer.replaceLast(merged);
+    if (merged !== last) {
+      merged.serial = last.serial;
+      for (const [pool, serial] of last.poolSerials) merged.poolSerials.set(pool, serial);
+      last.bufferedIn -= 1;
+      merged.bufferedIn += 1;
+      this.buffer.replaceLast(merged);
+    }
+    this.bytes += merged.bytes - before;
     return true;
   }
 
-  /** Forget every listener (the group is removed). */
+  /** Forget every listener (the group is removed); what it held is read again. */
   dispose(): void {
     this.listeners.clear();
+    this.releaseAll();
   }
 
   // --- dispatch (EventListenerPool.transition / dispatch / _dispatchEvent) ------------------
@@ -221,11 +315,15 @@ export class EventListenerPool implements EventSubscriber {
 
   private dispatch(): void {
     for (;;) {
-      const event = this.buffer.shift();
-      if (event === undefined) return;
+      const event = this.take();
+      if (event === undefined) {
+        this.releaseIfCaughtUp();
+        return;
+      }
       if (!this.dispatchEvent(event)) {
         // No listener can take it: back to the front, and stop trying.
         this.accept(event, true);
+        this.releaseIfCaughtUp();
         return;
       }
     }
@@ -235,11 +333,13 @@ export class EventListenerPool implements EventSubscriber {
     const poolSerial = event.poolSerials.get(this.name) ?? 0;
     for (const listener of this.listeners.values()) {
       if (listener.process.state !== ProcessState.RUNNING || listener.state !== 'READY') continue;
-      const payload = event.payload();
-      const envelope =
+      const body = event.body();
+      const header = Buffer.from(
         `ver:3.0 server:${this.identifier} serial:${event.serial ?? 0} pool:${this.name} poolserial:${poolSerial} ` +
-        `eventname:${event.type} len:${payloadLength(payload)}\n${payload}`;
-      if (!listener.process.writeStdin(envelope)) {
+          `eventname:${event.type} len:${body.characters}\n`,
+      );
+      // One buffer, one write: the output pieces are copied once, into the pipe's write.
+      if (!listener.process.writeStdin(Buffer.concat([header, ...body.parts], header.length + body.bytes))) {
         this.log.debug(`epipe occurred while sending event ${event.serial} to listener ${listener.name}, listener state unchanged`);
         continue;
       }
@@ -326,6 +426,8 @@ export class EventListenerPool implements EventSubscriber {
     const event = listener.event;
     listener.event = null;
     if (result.toString('latin1') === 'OK') {
+      this.progressAt = Date.now();
+      this.stalled = false;
       if (this.log.enabled('debug')) this.log.debug(`${listener.name}: event was processed`);
       this.changeState(listener, 'ACKNOWLEDGED');
       return;
@@ -340,6 +442,7 @@ export class EventListenerPool implements EventSubscriber {
     if (this.log.enabled('debug')) this.log.debug(`${listener.name}: ${from} -> ${to}`);
     listener.state = to;
     if (to === 'UNKNOWN') {
+      this.releaseIfNobodyAnswers();
       this.log.warn(
         `${listener.name}: has entered the UNKNOWN state and will no longer receive events, this usually indicates the process violated the eventlistener protocol`,
       );

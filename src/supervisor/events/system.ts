@@ -4,7 +4,8 @@
 // supervisord without listeners does no event work at all.
 import { ProcessState, type GroupConfig } from '../types.js';
 import { EventBus } from './bus.js';
-import { EventListenerPool, type ListenerProcess, type ListenerState, type PoolLog } from './listener-pool.js';
+import { EventListenerPool, type ListenerProcess, type ListenerState, type PoolByteBounds, type PoolLog } from './listener-pool.js';
+import type { LogText, OutputFlow } from './log-output.js';
 import { startTicks } from './ticks.js';
 import {
   concreteTypes,
@@ -45,13 +46,21 @@ export class EventSystem {
   constructor(
     private readonly log: PoolLog,
     private readonly identifier: string,
+    /** The pools' byte bounds (tests shorten them; supervisord uses the defaults). */
+    private readonly bounds: Partial<PoolByteBounds> = {},
   ) {}
 
   /** A group is managed from now on: an event listener pool subscribes first, then PROCESS_GROUP_ADDED. */
   groupAdded(config: GroupConfig, processes: readonly ListenerProcess[]): void {
     const listening = config.eventListener;
     if (listening !== undefined) {
-      const pool = new EventListenerPool({ name: config.name, bufferSize: listening.bufferSize, identifier: this.identifier, log: this.log });
+      const pool = new EventListenerPool({
+        name: config.name,
+        bufferSize: listening.bufferSize,
+        identifier: this.identifier,
+        log: this.log,
+        bounds: this.bounds,
+      });
       for (const process of processes) pool.addListener(process);
       const names = listening.events.filter((name): name is EventTypeName => isEventTypeName(name));
       this.bus.subscribe(pool, concreteTypes(names));
@@ -98,10 +107,11 @@ export class EventSystem {
     else if (GONE_STATES.has(change.to)) pool.listenerExited(process);
   }
 
-  logged(process: ListenerProcess, pid: number, channel: Channel, text: string): void {
+  /** One read of a program's output (whole characters), from the pipe `flow` reads. */
+  logged(process: ListenerProcess, pid: number, channel: Channel, text: LogText, flow?: OutputFlow): void {
     if (!this.bus.wants(channel === 'stdout' ? 'PROCESS_LOG_STDOUT' : 'PROCESS_LOG_STDERR')) return;
     const wholeRead = ((channel === 'stdout' ? process.config.stdoutCaptureMaxBytes : process.config.stderrCaptureMaxBytes) ?? 0) === 0;
-    this.bus.publish(processLogEvent({ name: process.config.name, group: process.config.group }, pid, channel, text, wholeRead));
+    this.bus.publish(processLogEvent({ name: process.config.name, group: process.config.group }, pid, channel, text, wholeRead, flow));
   }
 
   communicated(process: ListenerProcess, pid: number, channel: Channel, text: string): void {

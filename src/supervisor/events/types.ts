@@ -1,5 +1,6 @@
 // supervisord's event types (supervisor/events.py EventTypes) and their payloads, text for text.
 import { ProcessState } from '../types.js';
+import { codePoints, LogOutput, type LogText, type OutputFlow } from './log-output.js';
 
 /**
  * Every name `events=` accepts, with its parent type. A pool subscribed to a parent receives all
@@ -70,55 +71,73 @@ export function concreteTypes(names: readonly EventTypeName[]): Set<EventTypeNam
   return out;
 }
 
+/** An event's payload as the pools send it: its byte pieces and its length in characters (`len:`). */
+export interface EventBody {
+  parts: Buffer[];
+  bytes: number;
+  characters: number;
+}
+
 /**
  * One event as the pools buffer it. `serial` is given by the first pool that accepts it (one
- * counter for the whole supervisord), `poolSerials` by each pool. The payload is rendered once,
- * when first sent.
+ * counter for the whole supervisord), `poolSerials` by each pool. A PROCESS_LOG event keeps its
+ * output as bytes (LogOutput); any other payload is rendered once, when first needed.
  */
 export class SupervisorEvent {
   serial: number | undefined;
   readonly poolSerials = new Map<string, number>();
   /** Sent to a listener at least once (a pool no longer merges output into it). */
   sent = false;
-  private rendered: string | undefined;
+  /** How many pools' buffers hold it: a pool merges into it in place only while it is the only one. */
+  bufferedIn = 0;
+  private rendered: EventBody | undefined;
 
   constructor(
     readonly type: EventTypeName,
     private readonly render: () => string,
-    /** For PROCESS_LOG output read as a whole (no capture mode): what a pool may merge while it waits. */
-    readonly output?: MergeableOutput,
+    /** PROCESS_LOG output (bytes); what a pool may merge while it waits when output.key is set. */
+    readonly output?: LogOutput,
   ) {}
 
+  /** The payload as text (tests, debugging; the pools send body()). */
   payload(): string {
-    if (this.rendered === undefined) this.rendered = this.render();
+    return this.output === undefined ? this.render() : this.output.text();
+  }
+
+  /** Payload bytes, what the pools' byte bound counts. */
+  get bytes(): number {
+    return this.body().bytes;
+  }
+
+  body(): EventBody {
+    if (this.output !== undefined) return { parts: this.output.parts(), bytes: this.output.bytes, characters: this.output.characters };
+    if (this.rendered === undefined) {
+      const text = this.render();
+      const bytes = Buffer.from(text);
+      this.rendered = { parts: [bytes], bytes: bytes.length, characters: codePoints(text) };
+    }
     return this.rendered;
   }
 }
 
 export type Channel = 'stdout' | 'stderr';
 
-/** The parts of a PROCESS_LOG event that make it mergeable with the next output of the same stream. */
-export interface MergeableOutput {
-  /** process, group, pid and channel: only output of one stream is merged. */
-  key: string;
-  header: string;
-  data: string;
-}
-
 /**
- * The most output one merged event carries: supervisord's read size (128 KiB), so a merged event is
- * no bigger than what supervisord reads at once when it falls behind a fast writer.
+ * `earlier` with `later`'s output appended (same stream, within MERGED_OUTPUT_LIMIT), or null. In
+ * place when only the caller's pool holds `earlier`; otherwise a new event (the caller copies the
+ * serials), so another pool's copy stays as it was.
  */
-export const MERGED_OUTPUT_LIMIT = 2 << 16;
-
-/** `earlier` and `later` as one PROCESS_LOG event (same stream; `earlier`'s serials, set by the caller). */
 export function mergeOutputEvents(earlier: SupervisorEvent, later: SupervisorEvent): SupervisorEvent | null {
   const a = earlier.output;
   const b = later.output;
-  if (a === undefined || b === undefined || a.key !== b.key || earlier.sent) return null;
-  if (a.data.length + b.data.length > MERGED_OUTPUT_LIMIT) return null;
-  const merged: MergeableOutput = { key: a.key, header: a.header, data: a.data + b.data };
-  return new SupervisorEvent(earlier.type, () => merged.header + merged.data, merged);
+  if (a === undefined || b === undefined || earlier.sent || !a.canTake(b)) return null;
+  if (earlier.bufferedIn <= 1) {
+    a.take(b);
+    return earlier;
+  }
+  const merged = a.copy();
+  merged.take(b);
+  return new SupervisorEvent(earlier.type, () => merged.text(), merged);
 }
 
 /** What a process event says about its process. */
@@ -162,13 +181,22 @@ export function processStateEvent(
 /**
  * PROCESS_LOG_STDOUT/STDERR: `processname:x groupname:g pid:N channel:stdout\n<data>`. `wholeRead`:
  * the data is one read of the pipe (not a piece cut out by capture mode), so it may be merged.
+ * `flow`: the pipe it was read from, which a pool holds while its listeners are behind.
  */
-export function processLogEvent(process: EventProcess, pid: number, channel: Channel, data: string, wholeRead = false): SupervisorEvent {
+export function processLogEvent(
+  process: EventProcess,
+  pid: number,
+  channel: Channel,
+  data: string | LogText,
+  wholeRead = false,
+  flow?: OutputFlow,
+): SupervisorEvent {
   const type = channel === 'stdout' ? 'PROCESS_LOG_STDOUT' : 'PROCESS_LOG_STDERR';
   const header = `processname:${process.name} groupname:${process.group} pid:${pid} channel:${channel}\n`;
-  if (!wholeRead) return new SupervisorEvent(type, () => header + data);
-  const output: MergeableOutput = { key: `${process.group}:${process.name}:${pid}:${channel}`, header, data };
-  return new SupervisorEvent(type, () => header + data, output);
+  const text = typeof data === 'string' ? { data: Buffer.from(data), characters: codePoints(data) } : data;
+  const key = wholeRead ? `${process.group}:${process.name}:${pid}:${channel}` : null;
+  const output = new LogOutput(key, header, text, flow);
+  return new SupervisorEvent(type, () => output.text(), output);
 }
 
 /** PROCESS_COMMUNICATION_STDOUT/STDERR: `processname:x groupname:g pid:N\n<captured data>`. */
@@ -205,18 +233,5 @@ export function tickEvent(period: TickPeriod, when: number): SupervisorEvent {
  * bytes, and childutils reads that many characters. Code points, so astral characters count once.
  */
 export function payloadLength(payload: string): number {
-  let length = payload.length;
-  // Only astral characters (surrogate pairs) make code points differ from UTF-16 units.
-  if (!/[\uD800-\uDBFF]/.test(payload)) return length;
-  for (let i = 0; i < payload.length; i += 1) {
-    const code = payload.charCodeAt(i);
-    if (code >= 0xd800 && code <= 0xdbff && i + 1 < payload.length) {
-      const next = payload.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        length -= 1;
-        i += 1;
-      }
-    }
-  }
-  return length;
+  return codePoints(payload);
 }

@@ -1,7 +1,8 @@
 // The pool and the listener protocol as logic (a stand-in process records what is written to its
 // stdin); the same behaviour against real listener processes is in events.test.ts.
 import { describe, expect, it } from 'vitest';
-import { EventListenerPool, type ListenerProcess, type PoolLog } from '../../../src/supervisor/events/index.js';
+import { EventListenerPool, type ListenerProcess, type OutputFlow, type PoolByteBounds, type PoolLog } from '../../../src/supervisor/events/index.js';
+import { waitFor } from '../../support/wait.js';
 import { processLogEvent, SupervisorEvent } from '../../../src/supervisor/events/index.js';
 import { ProcessState } from '../../../src/supervisor/types.js';
 import { processConfig } from '../fixtures.js';
@@ -14,9 +15,9 @@ class StandInListener implements ListenerProcess {
   constructor(name: string) {
     this.config = { ...processConfig(name, ['x']), group: 'pool', eventListener: true };
   }
-  writeStdin(chars: string): boolean {
+  writeStdin(data: Buffer): boolean {
     if (!this.stdinOpen) return false;
-    this.written.push(chars);
+    this.written.push(data.toString());
     return true;
   }
 }
@@ -42,9 +43,9 @@ function event(text = `e${counter++}`): SupervisorEvent {
   return new SupervisorEvent('REMOTE_COMMUNICATION', () => `type:t\n${text}`);
 }
 
-function setup(bufferSize = 10, listeners = 1) {
+function setup(bufferSize = 10, listeners = 1, bounds: Partial<PoolByteBounds> = {}) {
   const log = recordingLog();
-  const pool = new EventListenerPool({ name: 'pool', bufferSize, identifier: 'supervisor', log });
+  const pool = new EventListenerPool({ name: 'pool', bufferSize, identifier: 'supervisor', log, bounds });
   const processes = Array.from({ length: listeners }, (_, i) => new StandInListener(`l${i}`));
   for (const process of processes) pool.addListener(process);
   const say = (process: StandInListener, text: string): void => pool.listenerOutput(process, Buffer.from(text));
@@ -204,5 +205,106 @@ describe('EventListenerPool', () => {
     expect(listener.written[1]).toContain(`serial:${second.serial} `);
     say(listener, 'RESULT 2\nOKREADY\n');
     expect(bodies(listener)[2]?.length).toBe('processname:p groupname:p pid:7 channel:stdout\n'.length + (2 << 16));
+  });
+});
+
+/** A program's pipe as the pool sees it: who holds it now. */
+class RecordingFlow implements OutputFlow {
+  readonly holders = new Set<object>();
+  holds = 0;
+  hold(holder: object): void {
+    this.holders.add(holder);
+    this.holds += 1;
+  }
+  release(holder: object): void {
+    this.holders.delete(holder);
+  }
+  get held(): boolean {
+    return this.holders.size > 0;
+  }
+}
+
+describe('EventListenerPool byte bounds and backpressure', () => {
+  const program = { name: 'p', group: 'p' };
+  const BOUNDS = { holdBytes: 1000, resumeBytes: 300, maxBytes: 4000, stallMs: 60_000 };
+  // Alternating channels: consecutive events do not merge, so each one counts on its own.
+  const output = (flow: OutputFlow | undefined, i: number, size = 200) =>
+    processLogEvent(program, 7, i % 2 === 0 ? 'stdout' : 'stderr', `${String(i).padStart(4, '0')}${'.'.repeat(size - 5)}\n`, true, flow);
+
+  it('holds the source from holdBytes on while a listener works, and reads it again below resumeBytes', () => {
+    const { log, pool, processes, say, bodies } = setup(100, 1, BOUNDS);
+    const [listener] = processes as [StandInListener];
+    const flow = new RecordingFlow();
+    say(listener, 'READY\n');
+    let i = 0;
+    while (!flow.held) pool.accept(output(flow, i++));
+    expect(pool.bufferedBytes).toBeGreaterThanOrEqual(BOUNDS.holdBytes);
+    expect(pool.holding).toBe(1);
+    // Answers drain the buffer; the flow is released only once it is down to resumeBytes.
+    while (flow.held) {
+      expect(pool.bufferedBytes).toBeGreaterThan(BOUNDS.resumeBytes);
+      say(listener, 'RESULT 2\nOKREADY\n');
+    }
+    expect(pool.bufferedBytes).toBeLessThanOrEqual(BOUNDS.resumeBytes);
+    while (pool.buffered > 0) say(listener, 'RESULT 2\nOKREADY\n');
+    expect(bodies(listener)).toHaveLength(i);
+    expect(log.lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it('merges a stream\'s output in place and counts its bytes', () => {
+    const { pool, processes, say } = setup(10, 1, BOUNDS);
+    const [listener] = processes as [StandInListener];
+    say(listener, 'READY\n');
+    pool.accept(processLogEvent(program, 7, 'stdout', 'sent\n', true));
+    const header = 'processname:p groupname:p pid:7 channel:stdout\n'.length;
+    pool.accept(processLogEvent(program, 7, 'stdout', 'a\n', true));
+    pool.accept(processLogEvent(program, 7, 'stdout', 'é\n', true));
+    expect(pool.buffered).toBe(1);
+    expect(pool.bufferedBytes).toBe(header + 2 + 3);
+  });
+
+  it('discards the oldest beyond maxBytes, with supervisord\'s overflow line, when no listener answers', () => {
+    const { log, pool, processes, say } = setup(1000, 1, BOUNDS);
+    const [listener] = processes as [StandInListener];
+    say(listener, 'garbage\n'); // UNKNOWN: nobody will answer, so nothing is held
+    const flow = new RecordingFlow();
+    const events = Array.from({ length: 40 }, (_, i) => output(flow, i));
+    for (const e of events) pool.accept(e);
+    expect(flow.holds).toBe(0);
+    expect(pool.bufferedBytes).toBeLessThanOrEqual(BOUNDS.maxBytes);
+    const overflow = log.lines.filter((l) => l.level === 'error').map((l) => l.message);
+    expect(overflow.length).toBe(40 - pool.buffered);
+    expect(overflow[0]).toBe(`pool pool event buffer overflowed, discarding event ${events[0]?.serial}`);
+  });
+
+  it('releases what it holds when its listener dies, and when no OK comes for stallMs', async () => {
+    const { log, pool, processes, say } = setup(1000, 1, { ...BOUNDS, stallMs: 100 });
+    const [listener] = processes as [StandInListener];
+    say(listener, 'READY\n');
+    const flow = new RecordingFlow();
+    let i = 0;
+    while (!flow.held) pool.accept(output(flow, i++));
+    listener.state = ProcessState.EXITED;
+    pool.listenerExited(listener);
+    expect(flow.held).toBe(false);
+
+    listener.state = ProcessState.STARTING;
+    pool.listenerSpawned(listener);
+    listener.state = ProcessState.RUNNING;
+    say(listener, 'READY\n');
+    pool.listenerRunning();
+    await waitFor('the event sent again', () => pool.listenerState(listener) === 'BUSY');
+    while (!flow.held) pool.accept(output(flow, i++));
+    // The listener never answers: after stallMs the source is read again, and the byte bound applies.
+    await waitFor('the stalled pool to release its source', () => !flow.held);
+    expect(log.lines).toContainEqual({ level: 'warn', message: expect.stringMatching(/^pool pool: no event processed for \d+ s/u) as string });
+    const holds = flow.holds;
+    for (let k = 0; k < 40; k += 1) pool.accept(output(flow, i++));
+    expect(flow.holds).toBe(holds);
+    expect(pool.bufferedBytes).toBeLessThanOrEqual(BOUNDS.maxBytes);
+    // An OK is progress again: the next backlog holds the source once more.
+    say(listener, 'RESULT 2\nOKREADY\n');
+    pool.accept(output(flow, i));
+    expect(flow.held).toBe(true);
   });
 });

@@ -63,8 +63,8 @@ describe('EventSystem', () => {
     const listener: ListenerProcess = {
       config: { ...processConfig('l', ['x']), eventListener: true },
       state: ProcessState.RUNNING,
-      writeStdin: (chars) => {
-        written.push(chars);
+      writeStdin: (data) => {
+        written.push(data.toString());
         return true;
       },
     };
