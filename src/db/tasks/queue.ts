@@ -66,15 +66,23 @@ export interface ClaimRequest {
 }
 
 /**
- * Claim up to `limit` due PENDING tasks, highest priority first, then oldest, taking one of the
- * account's slots for each. The task becomes ACTIVE without a RunningHub id, leased to this processor.
+ * Claim up to `limit` due PENDING tasks, taking one of the account's slots for each (and one of its
+ * profile's, when the task has a profile). The task becomes ACTIVE without a RunningHub id, leased to
+ * this processor.
  *
- * Why this holds the limit under any number of concurrent claimers: the account row is locked
- * FOR UPDATE first (the LIMIT depends on it, so it is evaluated before the task scan), and a row
- * locked that way is re-read at its latest committed version, so `free` includes every claim and
- * release committed before the lock was granted. Tasks that another claimer took meanwhile still
- * look PENDING in this statement's snapshot, but FOR UPDATE re-checks them at their latest version
- * and drops them. A count(*) over ai_tasks in the same statement, by contrast, reads the old
+ * Which tasks (fair turns): higher priority first; within a priority, round-robin between groups (a
+ * storyboard, or a task without one as its own group): every group's oldest task comes before any
+ * group's second, and among groups the one served longest ago (storyboards.last_turn, stamped by
+ * migration 006's trigger; never served first) goes first; oldest first within a group. A profile's
+ * tasks beyond its free slots are passed over, so the next group's task takes the slot instead.
+ *
+ * Why this holds both limits under any number of concurrent claimers: the account row is locked
+ * FOR UPDATE first (the LIMIT depends on it, so it is evaluated before the task scan; the profile rows
+ * are locked only after it, by the condition on `account`), and a row locked that way is re-read at
+ * its latest committed version, so `free` includes every claim and release committed before the lock
+ * was granted. Tasks that another claimer took meanwhile still look PENDING in this statement's
+ * snapshot, but FOR UPDATE re-checks them at their latest version and drops them (fewer tasks, never
+ * more than a limit). A count(*) over ai_tasks in the same statement, by contrast, reads the old
  * snapshot only: that variant was measured going up to 22 for a limit of 3 (reference queues.md §4).
  */
 export async function claimPendingTasks(db: Queryable, request: ClaimRequest): Promise<ClaimedTask[]> {
@@ -82,37 +90,63 @@ export async function claimPendingTasks(db: Queryable, request: ClaimRequest): P
   type ClaimedRow = Pick<
     TaskRow,
     'id' | 'entity_type' | 'entity_id' | 'entity_name' | 'workflow_id' | 'webapp_id' | 'node_info_list' | 'priority' | 'created_at' | 'attempts' | 'max_attempts'
-  > & { claim_token: string };
+  > & { claim_token: string; turn: string };
   const rows = await changeStatus<ClaimedRow>(
     db,
     `WITH account AS (
        SELECT fingerprint, greatest(max_running - running, 0) AS free
          FROM runninghub_accounts WHERE fingerprint = $4 FOR UPDATE),
+     profiles AS (
+       SELECT name, greatest(max_running - running, 0) AS free, workflow_ids, webapp_ids
+         FROM task_profiles WHERE (SELECT free FROM account) > 0 ORDER BY name FOR UPDATE),
+     due AS (
+       SELECT t.id, t.priority, t.created_at, t.shot_index, coalesce(t.storyboard_id, t.id) AS task_group, s.last_turn,
+              coalesce(t.profile, (SELECT p.name FROM profiles p
+                                    WHERE t.workflow_id = ANY (p.workflow_ids) OR t.webapp_id = ANY (p.webapp_ids)
+                                    ORDER BY p.name LIMIT 1)) AS profile
+         FROM ai_tasks t LEFT JOIN storyboards s ON s.id = t.storyboard_id
+        WHERE t.status = 'PENDING' AND t.run_after <= now() AND t.cancel_requested_at IS NULL),
+     ranked AS (
+       SELECT due.*, row_number() OVER (PARTITION BY task_group, priority ORDER BY created_at, shot_index, id) AS turn_in_group
+         FROM due),
+     ordered AS (
+       SELECT ranked.*,
+              row_number() OVER (ORDER BY priority DESC, turn_in_group, last_turn NULLS FIRST, created_at, shot_index, id) AS turn,
+              row_number() OVER (PARTITION BY profile
+                                 ORDER BY priority DESC, turn_in_group, last_turn NULLS FIRST, created_at, shot_index, id) AS nth_of_profile
+         FROM ranked),
      picked AS (
-       SELECT id FROM ai_tasks
-        WHERE status = 'PENDING' AND run_after <= now() AND cancel_requested_at IS NULL
-        ORDER BY priority DESC, created_at, id
+       SELECT t.id, o.turn, p.name AS profile FROM ordered o
+         JOIN ai_tasks t ON t.id = o.id
+         LEFT JOIN profiles p ON p.name = o.profile
+        WHERE (p.name IS NULL OR o.nth_of_profile <= p.free)
+          AND t.status = 'PENDING' AND t.run_after <= now() AND t.cancel_requested_at IS NULL
+        ORDER BY o.turn
         LIMIT least($1::int, coalesce((SELECT free FROM account), 0))
-        FOR UPDATE SKIP LOCKED),
+        FOR UPDATE OF t SKIP LOCKED),
      claimed AS (
        UPDATE ai_tasks t
           SET status = 'ACTIVE', attempts = t.attempts + 1, claimed_by = $2, claim_token = gen_random_uuid(),
               claim_expires_at = now() + make_interval(secs => $3::double precision / 1000),
-              slot_account = $4, runninghub_task_id = NULL, submitted_at = NULL, next_check_at = NULL,
-              outputs = NULL, error_code = NULL, error_message = NULL
+              slot_account = $4, slot_profile = picked.profile, runninghub_task_id = NULL, submitted_at = NULL,
+              next_check_at = NULL, outputs = NULL, error_code = NULL, error_message = NULL
          FROM picked WHERE t.id = picked.id
        RETURNING t.id, t.claim_token, t.entity_type, t.entity_id, t.entity_name, t.workflow_id, t.webapp_id,
-                 t.node_info_list, t.priority, t.created_at, t.attempts, t.max_attempts),
+                 t.node_info_list, t.priority, t.created_at, t.attempts, t.max_attempts, t.slot_profile, picked.turn),
      taken AS (
        UPDATE runninghub_accounts a SET running = a.running + c.n, updated_at = now()
          FROM (SELECT count(*)::int AS n FROM claimed) c
-        WHERE a.fingerprint = $4 AND c.n > 0)
+        WHERE a.fingerprint = $4 AND c.n > 0),
+     profile_taken AS (
+       UPDATE task_profiles p SET running = p.running + c.n, updated_at = now()
+         FROM (SELECT slot_profile, count(*)::int AS n FROM claimed WHERE slot_profile IS NOT NULL GROUP BY slot_profile) c
+        WHERE p.name = c.slot_profile)
      SELECT * FROM claimed`,
     [request.limit, request.processorId, request.leaseMs, request.account],
   );
   // RETURNING does not keep the CTE's ORDER BY: restore it for callers.
   return rows
-    .sort((a, b) => b.priority - a.priority || a.created_at.getTime() - b.created_at.getTime())
+    .sort((a, b) => Number(a.turn) - Number(b.turn))
     .map((r) => {
       const nodeInfo = nodeInfoListSchema.safeParse(r.node_info_list);
       return {
