@@ -34,11 +34,16 @@ export const profileSchema = z.strictObject({
 });
 export type Profile = z.output<typeof profileSchema> & { name: string };
 
-const profileNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'a profile name is letters, digits, _ . - (up to 100)');
+const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
 export const profilesFileSchema = z
-  .strictObject({ profiles: z.record(profileNameSchema, profileSchema) })
+  .strictObject({ profiles: z.record(z.string(), profileSchema) })
   .superRefine((file, ctx) => {
+    for (const name of Object.keys(file.profiles)) {
+      if (!PROFILE_NAME.test(name)) {
+        ctx.addIssue({ code: 'custom', path: ['profiles', name], message: 'a profile name is letters, digits, _ . - (up to 100)' });
+      }
+    }
     // A workflow or app in two profiles would make the choice arbitrary.
     for (const kind of ['workflowIds', 'webappIds'] as const) {
       const owner = new Map<string, string>();

@@ -54,6 +54,8 @@ export interface ClaimedTask
    * fail (the other tasks would never run): the processor fails this one task with the reason.
    */
   nodeInfoProblem: string | null;
+  /** The profile whose slot the claim took (its timings apply), or null. */
+  profile: string | null;
 }
 
 export interface ClaimRequest {
@@ -90,7 +92,7 @@ export async function claimPendingTasks(db: Queryable, request: ClaimRequest): P
   type ClaimedRow = Pick<
     TaskRow,
     'id' | 'entity_type' | 'entity_id' | 'entity_name' | 'workflow_id' | 'webapp_id' | 'node_info_list' | 'priority' | 'created_at' | 'attempts' | 'max_attempts'
-  > & { claim_token: string; turn: string };
+  > & { claim_token: string; turn: string; slot_profile: string | null };
   const rows = await changeStatus<ClaimedRow>(
     db,
     `WITH account AS (
@@ -162,6 +164,7 @@ export async function claimPendingTasks(db: Queryable, request: ClaimRequest): P
         priority: r.priority,
         attempts: r.attempts,
         maxAttempts: r.max_attempts,
+        profile: r.slot_profile,
       };
     });
 }
@@ -341,6 +344,8 @@ export interface TaskToCheck {
   runninghubTaskId: string;
   cancelRequested: boolean;
   timedOut: boolean;
+  /** The timeout that applied (the task's profile's, or the processor's). */
+  timeoutMs: number;
 }
 
 /**
@@ -358,7 +363,9 @@ export async function takeTasksToCheck(
     runninghub_task_id: string;
     cancel_requested: boolean;
     timed_out: boolean;
+    timeout_ms: number;
   }>(
+    // A task under a profile uses the profile's timeout and poll interval (migration 006) when it has them.
     `WITH due AS (
        SELECT id FROM ai_tasks
         WHERE status = 'ACTIVE' AND runninghub_task_id IS NOT NULL
@@ -367,11 +374,15 @@ export async function takeTasksToCheck(
           AND (next_check_at IS NULL OR next_check_at <= now())
         ORDER BY (cancel_requested_at IS NULL), next_check_at
         LIMIT $1
-        FOR UPDATE SKIP LOCKED)
-     UPDATE ai_tasks t SET next_check_at = now() + make_interval(secs => $2::double precision / 1000)
-       FROM due WHERE t.id = due.id
+        FOR UPDATE SKIP LOCKED),
+     timing AS (
+       SELECT due.id, coalesce(p.poll_ms, $2::int) AS poll_ms, coalesce(p.timeout_ms, $3::int) AS timeout_ms
+         FROM due JOIN ai_tasks t ON t.id = due.id LEFT JOIN task_profiles p ON p.name = t.slot_profile)
+     UPDATE ai_tasks t SET next_check_at = now() + make_interval(secs => timing.poll_ms::double precision / 1000)
+       FROM timing WHERE t.id = timing.id
      RETURNING t.id, t.entity_name, t.runninghub_task_id, t.cancel_requested_at IS NOT NULL AS cancel_requested,
-               t.submitted_at < now() - make_interval(secs => $3::double precision / 1000) AS timed_out`,
+               t.submitted_at < now() - make_interval(secs => timing.timeout_ms::double precision / 1000) AS timed_out,
+               timing.timeout_ms`,
     [input.limit, input.recheckMs, input.timeoutMs],
   );
   return rows.map((r) => ({
@@ -380,6 +391,7 @@ export async function takeTasksToCheck(
     runninghubTaskId: r.runninghub_task_id,
     cancelRequested: r.cancel_requested,
     timedOut: r.timed_out,
+    timeoutMs: r.timeout_ms,
   }));
 }
 
