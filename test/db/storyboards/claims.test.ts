@@ -71,6 +71,17 @@ describe('fair claims', () => {
     expect(order).toEqual([big[0], small[0], alone, big[1], small[1], big[2], small[2], big[3], big[4]]);
   });
 
+  it('counts the slots a group already holds: a storyboard running two waits while a new one has a shot due', async () => {
+    const big = await makeBoard(storyboard('big', 10));
+    const running = await claimPendingTasks(db.pool, { account: ACCOUNT, processorId: 'p1', limit: 2, leaseMs: 30_000 });
+    expect(running.map((t) => t.id)).toEqual([big[0], big[1]]);
+    const small = await makeBoard(storyboard('small', 3));
+    expect((await claimOne())!.id).toBe(small[0]);
+    await finishTask(db.pool, { taskId: running[0]!.id, claimToken: running[0]!.claimToken }, { status: 'SUCCESS', outputs: [] });
+    // Each holds one slot now: the tie goes to the group served longest ago.
+    expect((await claimOne())!.id).toBe(big[2]);
+  });
+
   it('serves higher priority first, and round-robin within a claim of several', async () => {
     const a = await makeBoard(storyboard('a', 5));
     const b = await makeBoard(storyboard('b', 5));
