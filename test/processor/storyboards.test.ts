@@ -1,7 +1,7 @@
 // Fair turns on real processes: three task-processor programs, a large storyboard and then a small
 // one; the small one's shots are interleaved with the large one's instead of waiting behind them.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createStoryboard, getStoryboard, type NewStoryboard } from '../../src/db/index.js';
+import { cancelStoryboard, createStoryboard, getStoryboard, type NewStoryboard } from '../../src/db/index.js';
 import type { RunningSimulator } from '../../src/runninghub/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
@@ -83,6 +83,24 @@ describe('storyboards on real processors', () => {
     const counters = sim.counters();
     expect(counters.maxInFlight).toBeLessThanOrEqual(3);
     expect(counters.duplicateCreates).toBe(0);
+    expect(await getAccountUsage(db.pool, ACCOUNT)).toMatchObject({ running: 0, holders: 0 });
+  });
+
+  it('cancels a storyboard: PENDING shots at once, ACTIVE ones at RunningHub through the processor', async () => {
+    sim.setOptions({ queuedMs: [0, 0], runningMs: [60_000, 60_000] });
+    const board = await createStoryboard(db.pool, storyboard('doomed', 6));
+    programs = [await spawnProcessor(db.url, sim.url, testSettings({ processorId: 'p1' }))];
+    await waitFor('three shots running at RunningHub', () => sim.tasks().filter((t) => t.status === 'RUNNING').length === 3);
+    const result = await cancelStoryboard(db.pool, board.storyboard.id);
+    expect(result.outcome).toBe('done');
+    const done = await waitFor('every shot cancelled', async () => {
+      const read = await getStoryboard(db.pool, board.storyboard.id);
+      return read?.status === 'cancelled' ? read : undefined;
+    });
+    expect(done).toMatchObject({ total: 6, cancelled: 6, pending: 0, active: 0, success: 0 });
+    // The three that ran were cancelled at RunningHub (not merely forgotten), the three others never sent.
+    expect(sim.tasks().map((t) => t.status)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
+    expect(sim.counters().cancels).toBe(3);
     expect(await getAccountUsage(db.pool, ACCOUNT)).toMatchObject({ running: 0, holders: 0 });
   });
 });
