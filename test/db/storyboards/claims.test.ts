@@ -2,6 +2,7 @@
 // storyboard statements of src/db/storyboards on a real PostgreSQL, with concurrent claimers.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  cancelStoryboard,
   claimPendingTasks,
   createPool,
   createStoryboard,
@@ -180,6 +181,37 @@ describe('fair claims', () => {
       { name: 'plain', success: 60, pending: 0, active: 0, counted: 60 },
       { name: 'two-board', success: 60, pending: 0, active: 0, counted: 60 },
     ]);
+  });
+});
+
+describe('storyboard counts under concurrent processors', () => {
+  it('stay exact when 60 shots of one storyboard end at once from 4 pools, racing a cancel of the storyboard', async () => {
+    await db.pool.query('TRUNCATE ai_tasks, storyboards');
+    await db.pool.query('DELETE FROM runninghub_accounts');
+    await ensureAccount(db.pool, ACCOUNT, 100);
+    const made = await createStoryboard(db.pool, storyboard('crowd', 80));
+    const claimed = await claimPendingTasks(db.pool, { account: ACCOUNT, processorId: 'p', limit: 60, leaseMs: 30_000 });
+    expect(claimed).toHaveLength(60);
+    const pools = Array.from({ length: 4 }, (_, i) => createPool({ connectionString: db.url, applicationName: `finisher-${i}`, max: 8 }));
+    try {
+      const ends = claimed.map((task, i) =>
+        finishTask(pools[i % 4]!, { taskId: task.id, claimToken: task.claimToken }, i % 3 === 0 ? { status: 'FAILED', code: 'X', message: 'x' } : { status: 'SUCCESS', outputs: [] }),
+      );
+      const [cancel] = await Promise.all([cancelStoryboard(pools[0]!, made.storyboard.id), ...ends]);
+      expect(cancel.outcome).toBe('done');
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+    }
+    const { rows } = await db.pool.query(
+      `SELECT s.pending, s.active, s.success, s.failed, s.cancelled,
+              (SELECT json_object_agg(status, n) FROM (SELECT status, count(*)::int AS n FROM ai_tasks WHERE storyboard_id = s.id GROUP BY status) c) AS counted
+         FROM storyboards s WHERE s.id = $1`,
+      [made.storyboard.id],
+    );
+    const row = rows[0];
+    // 60 ended (20 FAILED, 40 SUCCESS), the 20 never claimed were cancelled; nothing counted twice or lost.
+    expect(row).toMatchObject({ pending: 0, active: 0, success: 40, failed: 20, cancelled: 20 });
+    expect(row.counted).toEqual({ SUCCESS: 40, FAILED: 20, CANCELLED: 20 });
   });
 });
 
