@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
+import { loadProfiles, type Profile } from '../shared/profiles.js';
 
 /** Environment variables of the API program (the table in `.notes/api.md` mirrors this). */
 const apiEnvSchema = z.object({
@@ -21,6 +22,9 @@ const apiEnvSchema = z.object({
   SHUTDOWN_TIMEOUT: envDuration('ms').default(10_000),
   /** Secret in RunningHub's callback URL (`?secret=`); unset: the webhook route answers 404. Same variable as the processor's. */
   RUNNINGHUB_WEBHOOK_SECRET: envSecret.optional(),
+  /** POST /api/storyboards: at most this many shots (422 beyond), and a body of at most this many bytes (413). */
+  STORYBOARD_MAX_SHOTS: envInt(1, 100_000).default(1000),
+  STORYBOARD_BODY_LIMIT_BYTES: envInt(1024, 100 * 1024 * 1024).default(8 * 1024 * 1024),
 });
 
 export interface ApiConfig {
@@ -37,6 +41,10 @@ export interface ApiConfig {
   databaseConnectTimeoutMs: number;
   databaseStatementTimeoutMs: number;
   shutdownTimeoutMs: number;
+  storyboardMaxShots: number;
+  storyboardBodyLimitBytes: number;
+  /** PROFILES_FILE or PROFILES (src/shared/profiles.ts): the names a storyboard may use. */
+  profiles: Profile[];
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -55,5 +63,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     databaseConnectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT,
     databaseStatementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT,
+    storyboardMaxShots: parsed.STORYBOARD_MAX_SHOTS,
+    storyboardBodyLimitBytes: parsed.STORYBOARD_BODY_LIMIT_BYTES,
+    profiles: loadProfiles(env),
   };
 }

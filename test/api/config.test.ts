@@ -17,6 +17,9 @@ describe('API configuration', () => {
       databaseConnectTimeoutMs: 2000,
       databaseStatementTimeoutMs: 10_000,
       shutdownTimeoutMs: 10_000,
+      storyboardMaxShots: 1000,
+      storyboardBodyLimitBytes: 8 * 1024 * 1024,
+      profiles: [],
     });
   });
 

@@ -6,6 +6,7 @@ import { bearerTokenHook } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { healthRoutes } from './health.js';
 import { statsRoutes } from './stats.js';
+import { storyboardRoutes, type StoryboardLimits } from './storyboards.js';
 import { taskRoutes } from './tasks.js';
 import { runningHubWebhookRoutes } from './webhook.js';
 
@@ -17,7 +18,7 @@ export interface RouteDeps {
 
 export async function registerRoutes(
   app: FastifyInstance,
-  deps: RouteDeps & { apiToken: string | undefined; webhookSecret?: string | undefined; metrics: Registry },
+  deps: RouteDeps & { apiToken: string | undefined; webhookSecret?: string | undefined; storyboards: StoryboardLimits; metrics: Registry },
 ): Promise<void> {
   const routeDeps: RouteDeps = { pool: deps.pool, isSchemaReady: deps.isSchemaReady };
   // Open: probes and scrapers carry no token.
@@ -36,6 +37,7 @@ export async function registerRoutes(
       });
       await api.register(taskRoutes, routeDeps);
       await api.register(statsRoutes, routeDeps);
+      await api.register(storyboardRoutes, { ...routeDeps, limits: deps.storyboards });
     },
     { prefix: '/api' },
   );
