@@ -1,5 +1,7 @@
-// Where supervisord (and supervisorctl) look for their config when `-c` is not given
-// (supervisor/options.py Options.__init__ searchpaths).
+// Where supervisord and supervisorctl look for their config when `-c` is not given: both use the
+// one list of supervisor/options.py (Options.__init__ searchpaths, shared by ServerOptions and
+// ClientOptions). This file is the single definition for both programs. supervisorctl imports it
+// directly (not through index.ts), so it must stay free of zod and of the loader: only node:fs/path.
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -11,16 +13,33 @@ export interface SearchOptions {
   cwd?: string;
 }
 
-/** The candidates in supervisord's order, as supervisord lists them in its "not found" message. */
+/** Python's posixpath.dirname: '' for a bare name, '/' (or '//') kept for the root. */
+function pythonDirname(p: string): string {
+  const head = p.slice(0, p.lastIndexOf('/') + 1);
+  return /^\/*$/u.test(head) ? head : head.replace(/\/+$/u, '');
+}
+
+/** Python's posixpath.join: no normalisation, an absolute part restarts the path. */
+function pythonJoin(base: string, ...parts: string[]): string {
+  let joined = base;
+  for (const part of parts) {
+    if (part.startsWith('/')) joined = part;
+    else if (joined === '' || joined.endsWith('/')) joined += part;
+    else joined += `/${part}`;
+  }
+  return joined;
+}
+
+/**
+ * The candidates in supervisord's order, as supervisord lists them in its "not found" message;
+ * relative ones are relative to the working directory, as in Python.
+ */
 export function defaultConfigSearchPaths(options: SearchOptions = {}): string[] {
   const argv0 = options.argv0 ?? process.argv[1] ?? process.argv0;
-  // Python's os.path.dirname(os.path.dirname(argv0)): '' for a bare program name.
-  const parent = (p: string): string => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')).replace(/(.)\/+$/u, '$1') : '');
-  const here = parent(parent(argv0));
-  const join = (...parts: string[]): string => parts.filter((p) => p !== '').join('/');
+  const here = pythonDirname(pythonDirname(argv0));
   return [
-    join(here, 'etc', 'supervisord.conf'),
-    join(here, 'supervisord.conf'),
+    pythonJoin(here, 'etc', 'supervisord.conf'),
+    pythonJoin(here, 'supervisord.conf'),
     'supervisord.conf',
     'etc/supervisord.conf',
     '/etc/supervisord.conf',

@@ -3,6 +3,7 @@
 // so a client works with any file supervisord accepts. The file is read by config/'s ini reader and
 // `%(…)s` expansion (neither imports zod), not by config/'s loader: that one brings the zod schemas
 // of the whole config into supervisorctl's bundle, and its start-up time is what bench:ctl measures.
+// Without -c, the file is found by config/search.ts, supervisord's own search list.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { _default, object, optional, parse, string } from 'zod/mini';
 import { environmentExpansions, expand, withExpansions } from '../config/expand.js';
 import { IniDocument } from '../config/ini.js';
 import { pyRepr } from '../config/python.js';
+import { defaultConfigSearchPaths } from '../config/search.js';
 import { parseOptions, realizeValue, UsageError, type OptionDefinition } from '../getopt.js';
 
 export { UsageError } from '../getopt.js';
@@ -138,19 +140,6 @@ export function readCtlConfig(file: string): CtlFileSettings {
   };
 }
 
-/** supervisord's search order when no -c is given. */
-export function defaultConfigSearchPaths(argv0: string): string[] {
-  const here = path.dirname(path.dirname(argv0));
-  return [
-    path.join(here, 'etc', 'supervisord.conf'),
-    path.join(here, 'supervisord.conf'),
-    'supervisord.conf',
-    'etc/supervisord.conf',
-    '/etc/supervisord.conf',
-    '/etc/supervisor/supervisord.conf',
-  ];
-}
-
 export function resolveOptions(argv: readonly string[], argv0: string): CtlOptions {
   const { values, args } = parseCommandLine(argv);
   if (values.help) {
@@ -166,7 +155,8 @@ export function resolveOptions(argv: readonly string[], argv0: string): CtlOptio
       args,
     };
   }
-  const configFile = values.configFile ?? defaultConfigSearchPaths(argv0).find((p) => existsSync(p)) ?? null;
+  // supervisorctl keeps the candidate as found (relative to the working directory), as Python does.
+  const configFile = values.configFile ?? defaultConfigSearchPaths({ argv0 }).find((p) => existsSync(p)) ?? null;
   const fromFile = configFile !== null ? readCtlConfig(configFile) : null;
   return {
     configFile,

@@ -1,8 +1,27 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfigSearchPaths, findDefaultConfigFile } from '../../../src/supervisor/config/index.js';
+import { describeWithPeers, REAL_SUPERVISORD } from '../fixtures.js';
+
+const PYTHON = '/usr/bin/python3';
+
+// Program paths whose grandparent dir Python's posixpath treats in its own way: a bare name, the root,
+// doubled slashes, a trailing slash, `..` (kept, not normalised).
+const ARGV0S = ['/opt/app/bin/supervisord', 'supervisord', 'bin/supervisorctl', '/supervisord', '//x/y', 'a//b/supervisord', '/a/b/', '/a/../b/bin/supervisorctl'];
+
+// supervisord 4.2.5's own list (ServerOptions, and ClientOptions for supervisorctl), for each argv0.
+const SUPERVISOR_SEARCHPATHS = `
+import json, sys
+from supervisor.options import ClientOptions, ServerOptions
+out = []
+for argv0 in json.loads(sys.stdin.read()):
+    sys.argv[0] = argv0
+    out.append([ServerOptions().searchpaths, ClientOptions().searchpaths])
+print(json.dumps(out))
+`;
 
 describe('default config search path', () => {
   let root: string;
@@ -48,5 +67,20 @@ describe('default config search path', () => {
     // The Debian package installs /etc/supervisor/supervisord.conf; without it the answer is null.
     const expected = ['/etc/supervisord.conf', '/etc/supervisor/supervisord.conf'].find((p) => existsSync(p)) ?? null;
     expect(found).toBe(expected);
+  });
+});
+
+describeWithPeers([REAL_SUPERVISORD, PYTHON])('default config search path against supervisor 4.2.5', () => {
+  it('is the list supervisord and supervisorctl compute from sys.argv[0], for every kind of program path', () => {
+    const real = JSON.parse(execFileSync(PYTHON, ['-c', SUPERVISOR_SEARCHPATHS], { input: JSON.stringify(ARGV0S), encoding: 'utf8' })) as [
+      string[],
+      string[],
+    ][];
+    expect(real).toHaveLength(ARGV0S.length);
+    ARGV0S.forEach((argv0, i) => {
+      const [server, client] = real[i] ?? [[], []];
+      expect(defaultConfigSearchPaths({ argv0 }), argv0).toEqual(server);
+      expect(client, argv0).toEqual(server);
+    });
   });
 });

@@ -1,6 +1,6 @@
 // supervisorctl's command line (getopt rules) and [supervisorctl] config reading: pure logic,
 // plus real files in a temp dir.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -86,6 +86,18 @@ describe('[supervisorctl] from a config file', () => {
       prompt: 'box',
       historyFile: null,
     });
+  });
+
+  it('without -c finds the file by supervisord\'s search list, next to the installation first', async () => {
+    const install = path.join(dir, 'install');
+    await mkdir(path.join(install, 'etc'), { recursive: true });
+    await writeFile(path.join(install, 'etc', 'supervisord.conf'), '[supervisorctl]\nserverurl=unix:///from/install/etc\n');
+    const options = resolveOptions(['status'], path.join(install, 'bin', 'supervisorctl'));
+    expect(options.configFile).toBe(path.join(install, 'etc', 'supervisord.conf'));
+    expect(options.serverurl).toBe('unix:///from/install/etc');
+    await writeFile(path.join(install, 'supervisord.conf'), '[supervisorctl]\nserverurl=unix:///from/install\n');
+    await rm(path.join(install, 'etc', 'supervisord.conf'));
+    expect(resolveOptions(['status'], path.join(install, 'bin', 'supervisorctl')).serverurl).toBe('unix:///from/install');
   });
 
   it('defaults to http://localhost:9001 and refuses a file without the section', async () => {
