@@ -118,10 +118,11 @@ export {
   claimDueCallbacks,
   recordCallbackOutcome,
   listTaskCallbacks,
+  listStoryboardCallbacks,
   msUntilNextCallback,
   type DueCallback,
   type CallbackOutcome,
   type CallbackDelivery,
   type CallbackState,
 } from './live/callbacks.js';
-export { pruneFinished, type PruneResult, type RetentionMode } from './live/retention.js';
+export { pruneFinished, type PruneInput, type PruneResult, type RetentionMode } from './live/retention.js';

@@ -10,8 +10,9 @@ export type CallbackState = 'pending' | 'delivered' | 'failed';
 /** A delivery a processor has claimed: POST `payload` to `url`, then record the outcome. */
 export interface DueCallback {
   id: string;
-  taskId: string;
-  eventId: string;
+  /** The task whose end this reports, or null for a storyboard's end. */
+  taskId: string | null;
+  storyboardId: string | null;
   url: string;
   /** The JSON body, exactly as stored (signed as sent). */
   payload: unknown;
@@ -25,7 +26,7 @@ export interface DueCallback {
  * processor that dies mid-POST leaves it due again once the lease is over.
  */
 export async function claimDueCallbacks(db: Queryable, input: { limit: number; leaseMs: number }): Promise<DueCallback[]> {
-  const { rows } = await db.query<{ id: string; task_id: string; event_id: string; url: string; payload: unknown; attempts: number }>(
+  const { rows } = await db.query<{ id: string; task_id: string | null; storyboard_id: string | null; url: string; payload: unknown; attempts: number }>(
     `WITH due AS (
        SELECT id FROM task_callbacks
         WHERE state = 'pending' AND next_attempt_at <= now()
@@ -33,10 +34,10 @@ export async function claimDueCallbacks(db: Queryable, input: { limit: number; l
      UPDATE task_callbacks c SET attempts = c.attempts + 1,
             next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
        FROM due WHERE c.id = due.id
-     RETURNING c.id::text AS id, c.task_id, c.event_id::text AS event_id, c.url, c.payload, c.attempts`,
+     RETURNING c.id::text AS id, c.task_id, c.storyboard_id, c.url, c.payload, c.attempts`,
     [input.limit, input.leaseMs],
   );
-  return rows.map((r) => ({ id: r.id, taskId: r.task_id, eventId: r.event_id, url: r.url, payload: r.payload, attempt: r.attempts }));
+  return rows.map((r) => ({ id: r.id, taskId: r.task_id, storyboardId: r.storyboard_id, url: r.url, payload: r.payload, attempt: r.attempts }));
 }
 
 export type CallbackOutcome =
@@ -68,7 +69,6 @@ export async function recordCallbackOutcome(db: Queryable, claimed: Pick<DueCall
 /** A delivery as the API shows it on its task. */
 export interface CallbackDelivery {
   id: string;
-  eventId: string;
   url: string;
   state: CallbackState;
   attempts: number;
@@ -81,9 +81,17 @@ export interface CallbackDelivery {
 
 /** The task's deliveries, oldest first (one per end: a retried task that ends again gets another). */
 export async function listTaskCallbacks(db: Queryable, taskId: string): Promise<CallbackDelivery[]> {
+  return listCallbacks(db, 'task_id = $1', taskId);
+}
+
+/** The storyboard's own deliveries (not its shots'), oldest first: one each time it finishes. */
+export async function listStoryboardCallbacks(db: Queryable, storyboardId: string): Promise<CallbackDelivery[]> {
+  return listCallbacks(db, 'task_id IS NULL AND storyboard_id = $1', storyboardId);
+}
+
+async function listCallbacks(db: Queryable, where: string, id: string): Promise<CallbackDelivery[]> {
   const { rows } = await db.query<{
     id: string;
-    event_id: string;
     url: string;
     state: CallbackState;
     attempts: number;
@@ -93,13 +101,12 @@ export async function listTaskCallbacks(db: Queryable, taskId: string): Promise<
     created_at: Date;
     delivered_at: Date | null;
   }>(
-    `SELECT id::text AS id, event_id::text AS event_id, url, state, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at
-       FROM task_callbacks WHERE task_id = $1 ORDER BY id`,
-    [taskId],
+    `SELECT id::text AS id, url, state, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at
+       FROM task_callbacks c WHERE ${where} ORDER BY c.id`,
+    [id],
   );
   return rows.map((r) => ({
     id: r.id,
-    eventId: r.event_id,
     url: r.url,
     state: r.state,
     attempts: r.attempts,

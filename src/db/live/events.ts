@@ -138,7 +138,7 @@ export async function recordTaskEvent(
   const { rows } = await db.query<EventRow>(
     `WITH event AS (
        INSERT INTO task_events (task_id, storyboard_id, entity_type, entity_id, kind, status, runninghub_phase, detail)
-       SELECT t.id, (to_jsonb(t) ->> 'storyboard_id')::uuid, t.entity_type, t.entity_id, $2, t.status, t.runninghub_phase, $3::jsonb
+       SELECT t.id, t.storyboard_id, t.entity_type, t.entity_id, $2, t.status, t.runninghub_phase, $3::jsonb
          FROM ai_tasks t WHERE t.id = $1
        RETURNING *),
      sent AS (

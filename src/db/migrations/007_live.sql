@@ -45,11 +45,12 @@ CREATE INDEX task_events_at_idx ON task_events (at);
 --    lease: next_attempt_at moves past the POST's timeout), retry with backoff, and record the outcome.
 CREATE TABLE task_callbacks (
   id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  -- No foreign key (TRUNCATE ai_tasks keeps working): retention deletes a task's deliveries with it.
-  task_id          uuid NOT NULL,
+  -- A task's end (task_id set) or a storyboard's (task_id NULL). No foreign keys (TRUNCATE ai_tasks keeps
+  -- working): retention deletes the deliveries of what it deletes.
+  task_id          uuid,
   storyboard_id    uuid,
-  -- The event that caused it (its end): the receiver's idempotency key together with the id.
-  event_id         bigint NOT NULL,
+  -- The task event that caused it (its end); NULL for a storyboard's.
+  event_id         bigint,
   url              text NOT NULL,
   payload          jsonb NOT NULL,
   state            text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
@@ -59,22 +60,14 @@ CREATE TABLE task_callbacks (
   last_error       text,
   created_at       timestamptz NOT NULL DEFAULT now(),
   delivered_at     timestamptz,
+  CONSTRAINT task_callbacks_has_subject CHECK (task_id IS NOT NULL OR storyboard_id IS NOT NULL),
   CONSTRAINT task_callbacks_delivered_has_time CHECK ((state = 'delivered') = (delivered_at IS NOT NULL))
 );
 CREATE INDEX task_callbacks_due_idx ON task_callbacks (next_attempt_at) WHERE state = 'pending';
-CREATE INDEX task_callbacks_task_idx ON task_callbacks (task_id, id);
+CREATE INDEX task_callbacks_task_idx ON task_callbacks (task_id, id) WHERE task_id IS NOT NULL;
+CREATE INDEX task_callbacks_storyboard_idx ON task_callbacks (storyboard_id, id) WHERE task_id IS NULL;
 
--- The trigger function is made here with or without ai_tasks.storyboard_id (migration 006, storyboards),
--- so that this migration applies on either schema; with it, every event and callback carries the storyboard.
-DO $do$
-DECLARE
-  storyboard text := CASE WHEN EXISTS (
-      SELECT 1 FROM information_schema.columns
-       WHERE table_schema = current_schema() AND table_name = 'ai_tasks' AND column_name = 'storyboard_id')
-    THEN 'NEW.storyboard_id' ELSE 'NULL::uuid' END;
-BEGIN
-  EXECUTE format($fn$
-CREATE FUNCTION ai_tasks_record_event() RETURNS trigger LANGUAGE plpgsql AS $body$
+CREATE FUNCTION ai_tasks_record_event() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   kinds text[] := '{}';
   kind text;
@@ -107,7 +100,7 @@ BEGIN
                   THEN jsonb_build_object('code', left(NEW.error_code, 100), 'message', left(NEW.error_message, 500)) END));
   FOREACH kind IN ARRAY kinds LOOP
     INSERT INTO task_events (task_id, storyboard_id, entity_type, entity_id, kind, status, runninghub_phase, detail)
-    VALUES (NEW.id, %1$s, NEW.entity_type, NEW.entity_id, kind, NEW.status, NEW.runninghub_phase, detail)
+    VALUES (NEW.id, NEW.storyboard_id, NEW.entity_type, NEW.entity_id, kind, NEW.status, NEW.runninghub_phase, detail)
     RETURNING * INTO event;
     PERFORM pg_notify('task_events', json_build_object(
       'id', event.id::text, 'taskId', event.task_id, 'storyboardId', event.storyboard_id,
@@ -115,8 +108,8 @@ BEGIN
       'runninghubPhase', event.runninghub_phase, 'detail', event.detail, 'at', event.at)::text);
     IF kind IN ('succeeded', 'failed', 'cancelled') AND NEW.callback_url IS NOT NULL THEN
       INSERT INTO task_callbacks (task_id, storyboard_id, event_id, url, payload)
-      VALUES (NEW.id, %1$s, event.id, NEW.callback_url, jsonb_build_object(
-        'type', 'task.finished', 'eventId', event.id::text, 'taskId', NEW.id, 'storyboardId', %1$s,
+      VALUES (NEW.id, NEW.storyboard_id, event.id, NEW.callback_url, jsonb_build_object(
+        'type', 'task.finished', 'eventId', event.id::text, 'taskId', NEW.id, 'storyboardId', NEW.storyboard_id,
         'status', NEW.status, 'entityType', NEW.entity_type, 'entityId', NEW.entity_id, 'entityName', NEW.entity_name,
         'runninghubTaskId', NEW.runninghub_task_id, 'attempts', NEW.attempts, 'outputs', NEW.outputs,
         'error', CASE WHEN NEW.error_code IS NOT NULL THEN jsonb_build_object('code', NEW.error_code, 'message', NEW.error_message) END,
@@ -125,9 +118,7 @@ BEGIN
     END IF;
   END LOOP;
   RETURN NULL;
-END $body$
-$fn$, storyboard);
-END $do$;
+END $$;
 
 CREATE TRIGGER ai_tasks_record_event_insert AFTER INSERT ON ai_tasks
   FOR EACH ROW EXECUTE FUNCTION ai_tasks_record_event();
@@ -139,8 +130,29 @@ CREATE TRIGGER ai_tasks_record_event_update AFTER UPDATE ON ai_tasks
     OR (OLD.cancel_requested_at IS NULL AND NEW.cancel_requested_at IS NOT NULL))
   EXECUTE FUNCTION ai_tasks_record_event();
 
--- 4. Retention: finished tasks older than RETENTION_MAX_AGE are deleted in small batches by the processors
---    (ai_tasks_finished_idx finds them), or moved here with RETENTION_MODE=archive. The row is kept as jsonb
+-- A storyboard with a callback_url gets one delivery each time it finishes (migration 006 sets finished_at
+-- when its last shot ends, in the statement that ends the shot): the outbox row is in that transaction too.
+CREATE FUNCTION storyboards_record_callback() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO task_callbacks (storyboard_id, url, payload)
+  VALUES (NEW.id, NEW.callback_url, jsonb_build_object(
+    'type', 'storyboard.finished', 'storyboardId', NEW.id, 'name', NEW.name,
+    'entityType', NEW.entity_type, 'entityId', NEW.entity_id,
+    'status', CASE WHEN NEW.cancelled_at IS NOT NULL THEN 'cancelled'
+                   WHEN NEW.failed + NEW.cancelled > 0 THEN 'done_with_failures' ELSE 'done' END,
+    'total', NEW.pending + NEW.active + NEW.success + NEW.failed + NEW.cancelled,
+    'success', NEW.success, 'failed', NEW.failed, 'cancelled', NEW.cancelled,
+    'finishedAt', NEW.finished_at));
+  PERFORM pg_notify('task_callbacks_due', NEW.id::text);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER storyboards_record_callback AFTER UPDATE OF finished_at ON storyboards
+  FOR EACH ROW WHEN (OLD.finished_at IS NULL AND NEW.finished_at IS NOT NULL AND NEW.callback_url IS NOT NULL)
+  EXECUTE FUNCTION storyboards_record_callback();
+
+-- 4. Retention: finished storyboards (with their shots) and finished single tasks older than
+--    RETENTION_MAX_AGE are deleted in small batches by the processors (the finished_at indexes find them),
+--    or moved here with RETENTION_MODE=archive. The row is kept as jsonb
 --    so that later migrations adding columns to ai_tasks never break the archive.
 CREATE TABLE ai_tasks_archive (
   id           uuid PRIMARY KEY,
@@ -149,3 +161,11 @@ CREATE TABLE ai_tasks_archive (
   task         jsonb NOT NULL
 );
 CREATE INDEX ai_tasks_archive_finished_idx ON ai_tasks_archive (finished_at);
+CREATE TABLE storyboards_archive (
+  id           uuid PRIMARY KEY,
+  finished_at  timestamptz NOT NULL,
+  archived_at  timestamptz NOT NULL DEFAULT now(),
+  storyboard   jsonb NOT NULL
+);
+-- Finished storyboards, oldest first, for retention.
+CREATE INDEX storyboards_finished_idx ON storyboards (finished_at) WHERE finished_at IS NOT NULL;

@@ -11,6 +11,7 @@ import {
   createTask,
   ensureAccount,
   finishTask,
+  listStoryboardCallbacks,
   listTaskCallbacks,
   parseTaskEventPayload,
   pruneFinished,
@@ -37,7 +38,7 @@ afterAll(async () => {
   await db.drop();
 });
 beforeEach(async () => {
-  await db.pool.query('TRUNCATE ai_tasks, task_events, task_callbacks, ai_tasks_archive');
+  await db.pool.query('TRUNCATE ai_tasks, storyboards, task_events, task_callbacks, ai_tasks_archive, storyboards_archive');
   await db.pool.query('DELETE FROM runninghub_accounts');
   await ensureAccount(db.pool, ACCOUNT, 3);
 });
@@ -190,6 +191,40 @@ describe('the callback outbox', () => {
   });
 });
 
+/** A storyboard of `shots` PENDING shots (as migration 006 stores them), and the shots' ids. */
+async function insertStoryboard(shots: number, callbackUrl: string | null = null): Promise<{ id: string; shotIds: string[] }> {
+  const { rows } = await db.pool.query<{ id: string }>(
+    `INSERT INTO storyboards (name, entity_type, entity_id, callback_url) VALUES ('Board', 'project', 'p1', $1) RETURNING id`,
+    [callbackUrl],
+  );
+  const id = rows[0]!.id;
+  const inserted = await db.pool.query<{ id: string }>(
+    `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id, storyboard_id, shot_index)
+     SELECT 'shot', 'b-' || g, 'Shot ' || g, '1904136902449209346', $1, g FROM generate_series(0, $2 - 1) g RETURNING id`,
+    [id, shots],
+  );
+  return { id, shotIds: inserted.rows.map((r) => r.id) };
+}
+
+describe('storyboards', () => {
+  it('tags every event of a shot with its storyboard, and writes one storyboard callback when its last shot ends', async () => {
+    const board = await insertStoryboard(2, 'http://127.0.0.1:9/board');
+    const events = await readTaskEventsAfter(db.pool, '0', { storyboardId: board.id }, 100);
+    expect(events.map((e) => [e.taskId, e.kind])).toEqual(board.shotIds.map((id) => [id, 'created']));
+    await activateTask(db.pool, board.shotIds);
+    await db.pool.query(`UPDATE ai_tasks SET status = 'SUCCESS', outputs = '[]', finished_at = now() WHERE id = $1`, [board.shotIds[0]]);
+    expect(await listStoryboardCallbacks(db.pool, board.id)).toEqual([]);
+    await db.pool.query(`UPDATE ai_tasks SET status = 'FAILED', error_code = 'E', finished_at = now() WHERE id = $1`, [board.shotIds[1]]);
+    expect(await listStoryboardCallbacks(db.pool, board.id)).toEqual([expect.objectContaining({ state: 'pending', url: 'http://127.0.0.1:9/board' })]);
+    const [due] = await claimDueCallbacks(db.pool, { limit: 5, leaseMs: 1000 });
+    expect(due).toMatchObject({
+      taskId: null,
+      storyboardId: board.id,
+      payload: { type: 'storyboard.finished', status: 'done_with_failures', total: 2, success: 1, failed: 1, cancelled: 0 },
+    });
+  });
+});
+
 describe('retention', () => {
   const finishOld = async (ids: string[], ageSql: string) => {
     await activateTask(db.pool, ids);
@@ -236,5 +271,22 @@ describe('retention', () => {
     await recordCallbackOutcome(db.pool, delivery!, { kind: 'refused', httpStatus: null, error: 'gave up', retryInMs: null });
     expect((await pruneFinished(db.pool, { maxAgeMs: 86_400_000, batchSize: 10, mode: 'archive' })).taskIds).toEqual([waiting]);
     expect(await listTaskCallbacks(db.pool, waiting!)).toEqual([]);
+  });
+
+  it('deletes a finished storyboard with its shots, never one with a live shot', async () => {
+    const done = await insertStoryboard(3);
+    const running = await insertStoryboard(2);
+    await activateTask(db.pool, [...done.shotIds, running.shotIds[0]!]);
+    await db.pool.query(`UPDATE ai_tasks SET status = 'SUCCESS', outputs = '[]', finished_at = now() WHERE id = ANY($1)`, [[...done.shotIds, running.shotIds[0]]]);
+    await db.pool.query(`UPDATE storyboards SET finished_at = now() - interval '2 days'`);
+    const result = await pruneFinished(db.pool, { maxAgeMs: 86_400_000, batchSize: 500, mode: 'archive' });
+    expect(result.storyboardIds).toEqual([done.id]);
+    expect(result.taskIds.sort()).toEqual([...done.shotIds].sort());
+    const boards = await db.pool.query<{ id: string }>('SELECT id FROM storyboards');
+    expect(boards.rows.map((r) => r.id)).toEqual([running.id]);
+    const archived = await db.pool.query('SELECT count(*)::int AS n FROM storyboards_archive WHERE id = $1', [done.id]);
+    expect(archived.rows[0].n).toBe(1);
+    const shotsLeft = await db.pool.query('SELECT count(*)::int AS n FROM ai_tasks');
+    expect(shotsLeft.rows[0].n).toBe(2);
   });
 });
