@@ -43,6 +43,9 @@ export const LOG_MESSAGES: Readonly<Record<string, CatalogueEntry>> = {
   'task.recovered': { zh: '回收了超时的领取（原处理器 {claimedBy}）', en: 'recovered an expired claim (was {claimedBy})' },
   'runninghub.call': { zh: '调用 RunningHub {operation}：{code}（{ms} 毫秒）', en: 'RunningHub {operation}: {code} ({ms} ms)' },
   // api
+  'events.listener_lost': { zh: '任务事件的 LISTEN 连接断开（错误），正在重连：{err}', en: 'task events LISTEN connection lost, reconnecting: {err}' },
+  'events.bad_payload': { zh: '无法解析的任务事件通知（错误）：{problem}', en: 'unreadable task event notification: {problem}' },
+  'events.replay_failed': { zh: '读取错过的任务事件失败（错误）：{err}', en: 'could not read the missed task events: {err}' },
   'webhook.received': { zh: '收到 RunningHub 回调', en: 'RunningHub webhook received' },
   'webhook.invalid': { zh: '无法解析的 RunningHub 回调（错误）：{err}', en: 'unreadable RunningHub webhook: {err}' },
   'http.request_errored': { zh: '请求出错（错误）', en: 'request errored' },
