@@ -41,6 +41,13 @@ export const LOG_MESSAGES: Readonly<Record<string, CatalogueEntry>> = {
   'task.orphaned': { zh: '提交任务后领取已被回收，正在取消 RunningHub 任务 {runninghubTaskId}', en: 'claim recovered before the id was stored: cancelling RunningHub task {runninghubTaskId}' },
   'task.orphan_cancel_failed': { zh: '取消孤立的 RunningHub 任务 {runninghubTaskId} 失败：{err}', en: 'could not cancel the orphaned RunningHub task {runninghubTaskId}: {err}' },
   'task.recovered': { zh: '回收了超时的领取（原处理器 {claimedBy}）', en: 'recovered an expired claim (was {claimedBy})' },
+  'callback.delivered': { zh: '回调已送达（HTTP {status}）', en: 'callback delivered (HTTP {status})' },
+  'callback.retrying': { zh: '回调失败（错误），{retryInMs} 毫秒后重试：{err}', en: 'callback failed, retrying in {retryInMs} ms: {err}' },
+  'callback.gave_up': { zh: '回调最终失败（错误），不再重试：{err}', en: 'callback failed for good: {err}' },
+  'callback.pass_failed': { zh: '回调处理失败（错误）：{err}', en: 'callback pass failed: {err}' },
+  'retention.pruned': { zh: '已清理过期数据：任务 {tasks}，分镜 {storyboards}，事件 {events}（{mode}）', en: 'pruned finished rows: {tasks} tasks, {storyboards} storyboards, {events} events ({mode})' },
+  'retention.failed': { zh: '清理过期数据失败（错误）：{err}', en: 'retention batch failed: {err}' },
+  'retention.hook_failed': { zh: '清理后删除保存的输出失败（错误）：{err}', en: 'deleting the kept outputs of pruned tasks failed: {err}' },
   'runninghub.call': { zh: '调用 RunningHub {operation}：{code}（{ms} 毫秒）', en: 'RunningHub {operation}: {code} ({ms} ms)' },
   // api
   'events.listener_lost': { zh: '任务事件的 LISTEN 连接断开（错误），正在重连：{err}', en: 'task events LISTEN connection lost, reconnecting: {err}' },
