@@ -60,7 +60,9 @@ export async function measureSseLatency(pool: Pool, apiUrl: string, changes: num
     const start = performance.now();
     await pool.query(`INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id) VALUES ('bench-sse', $1, 'n', '1')`, [`c-${i}`]);
     await seen;
-    if (client.frames.length !== before + 1) throw new Error('bench: one change must be one event');
+    if (client.frames.length !== before + 1) {
+      throw new Error(`bench: one change must be one event, got ${JSON.stringify(client.frames.slice(before))}`);
+    }
     samples.push(arrived - start);
   }
   client.close();
