@@ -37,6 +37,8 @@ interface Subscriber {
 
 /** How many missed events one catch-up query reads after a reconnection. */
 const CATCH_UP_PAGE = 1000;
+/** Ids of the latest events dispatched, so that one both notified and read by a catch-up goes out once. */
+const RECENT_IDS = 10_000;
 
 export function createEventHub(options: { pool: Pool; logger: FastifyBaseLogger; heartbeatMs: number }): EventHub {
   const { pool, logger } = options;
@@ -49,7 +51,12 @@ export function createEventHub(options: { pool: Pool; logger: FastifyBaseLogger;
   let lastId = 0n;
   let heartbeat: NodeJS.Timeout | undefined;
 
+  const recent = new Set<string>();
   const dispatch = (event: TaskEvent) => {
+    if (recent.has(event.id)) return;
+    recent.add(event.id);
+    // A Set iterates in insertion order: the first is the oldest.
+    if (recent.size > RECENT_IDS) recent.delete(recent.values().next().value!);
     const id = BigInt(event.id);
     if (id > lastId) lastId = id;
     for (const subscriber of subscribers) {

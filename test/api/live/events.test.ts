@@ -111,6 +111,27 @@ describe('GET /api/events', () => {
     await waitFor('the event on every stream', () => streams.every((s) => s.frames.length === 1));
   });
 
+  it('keeps streams open across a lost LISTEN connection and sends what was committed meanwhile, once', async () => {
+    const stream = await opened(open('?entityType=shot'));
+    await insertTasks(db.pool, 1, { prefix: 'before' });
+    await waitFor('the first event', () => stream.frames.length === 1);
+    await db.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`);
+    // Committed while the hub has no LISTEN connection (or just got a new one): the catch-up reads it.
+    const [during] = await insertTasks(db.pool, 1, { prefix: 'during' });
+    await waitFor('the event committed during the loss', () => events(stream).some((e) => e.taskId === during));
+    await waitFor('a new LISTEN connection', async () => {
+      const { rows } = await db.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`,
+      );
+      return rows[0]!.n === 1;
+    });
+    const [after] = await insertTasks(db.pool, 1, { prefix: 'after' });
+    await waitFor('the event after the reconnection', () => events(stream).some((e) => e.taskId === after));
+    const ids = stream.frames.map((f) => f.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(events(stream).map((e) => e.entityId)).toEqual(['before-1', 'during-1', 'after-1']);
+  });
+
   it('refuses bad filters and event ids with a 400 naming the field', async () => {
     const bad = await request(app.server).get('/api/events?taskId=nope').expect(400);
     expect(bad.body.error.message).toMatch(/taskId/);
