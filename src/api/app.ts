@@ -18,7 +18,8 @@ import { installTextBoundary, parseJsonBodyStrictly, parseQuerystringStrictly } 
 
 export interface AppDeps {
   pool: Pool;
-  config: Pick<ApiConfig, 'apiToken' | 'bodyLimitBytes'> & Partial<Pick<ApiConfig, 'runningHubWebhookSecret' | 'sseHeartbeatMs'>>;
+  config: Pick<ApiConfig, 'apiToken' | 'bodyLimitBytes'> &
+    Partial<Pick<ApiConfig, 'runningHubWebhookSecret' | 'storyboardMaxShots' | 'storyboardBodyLimitBytes' | 'profiles' | 'sseHeartbeatMs'>>;
   /** A pino logger (src/shared/logger.ts); request logs become its children. */
   logger: FastifyBaseLogger;
   /** Defaults to always ready: tests hand in a migrated database. */
@@ -146,6 +147,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     isSchemaReady: deps.isSchemaReady ?? (() => true),
     apiToken: deps.config.apiToken,
     webhookSecret: deps.config.runningHubWebhookSecret,
+    storyboards: {
+      maxShots: deps.config.storyboardMaxShots ?? 1000,
+      bodyLimitBytes: deps.config.storyboardBodyLimitBytes ?? 8 * 1024 * 1024,
+      profiles: deps.config.profiles ?? [],
+    },
     metrics,
   });
   return app;

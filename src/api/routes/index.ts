@@ -8,6 +8,7 @@ import type { EventHub } from '../live/hub.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { statsRoutes } from './stats.js';
+import { storyboardRoutes, type StoryboardLimits } from './storyboards.js';
 import { taskRoutes } from './tasks.js';
 import { runningHubWebhookRoutes } from './webhook.js';
 
@@ -19,7 +20,7 @@ export interface RouteDeps {
 
 export async function registerRoutes(
   app: FastifyInstance,
-  deps: RouteDeps & { apiToken: string | undefined; webhookSecret?: string | undefined; metrics: Registry; hub: EventHub },
+  deps: RouteDeps & { apiToken: string | undefined; webhookSecret?: string | undefined; storyboards: StoryboardLimits; metrics: Registry; hub: EventHub },
 ): Promise<void> {
   const routeDeps: RouteDeps = { pool: deps.pool, isSchemaReady: deps.isSchemaReady };
   // Open: probes and scrapers carry no token.
@@ -39,6 +40,7 @@ export async function registerRoutes(
       await api.register(taskRoutes, routeDeps);
       await api.register(statsRoutes, routeDeps);
       await api.register(eventRoutes, { ...routeDeps, hub: deps.hub });
+      await api.register(storyboardRoutes, { ...routeDeps, limits: deps.storyboards });
     },
     { prefix: '/api' },
   );
