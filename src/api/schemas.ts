@@ -87,7 +87,7 @@ export const taskSchema = z
   .meta({ id: 'Task' });
 export type TaskJson = z.output<typeof taskSchema>;
 
-function callbackDeliverySchema() {
+export function callbackDeliverySchema() {
   return z.object({
     id: z.string(),
     url: z.string(),

@@ -47,6 +47,32 @@ describe('task callbacks in the API', () => {
     ]);
   });
 
+  it("shows a storyboard's own callback delivery once its last shot ends", async () => {
+    const created = await request(app.server)
+      .post('/api/storyboards')
+      .send({
+        name: 'Board',
+        entityType: 'project',
+        entityId: 'p-callbacks',
+        workflowId: '1904136902449209346',
+        callbackUrl: 'https://example.test/hooks/boards',
+        shots: [{ nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: 'one' }] }],
+      })
+      .expect(201);
+    const id = created.body.id as string;
+    expect((await request(app.server).get(`/api/storyboards/${id}`).expect(200)).body.callbackDeliveries).toEqual([]);
+    const shotId = created.body.details[0].id as string;
+    await activateTask(db.pool, shotId);
+    await db.pool.query(`UPDATE ai_tasks SET status = 'SUCCESS', outputs = '[]', finished_at = now() WHERE id = $1`, [shotId]);
+    const shown = await request(app.server).get(`/api/storyboards/${id}`).expect(200);
+    expect(shown.body.status).toBe('done');
+    expect(shown.body.callbackDeliveries).toEqual([
+      expect.objectContaining({ url: 'https://example.test/hooks/boards', state: 'pending', attempts: 0, lastStatus: null }),
+    ]);
+    // The shot itself has no callback of its own.
+    expect((await request(app.server).get(`/api/tasks/${shotId}`).expect(200)).body.callbackDeliveries).toEqual([]);
+  });
+
   it('refuses a callbackUrl that is not an absolute http(s) URL, naming it', async () => {
     for (const callbackUrl of ['ftp://example.test/x', '/relative', 'not a url', 42]) {
       const res = await request(app.server).post('/api/tasks').send({ ...validTask, callbackUrl }).expect(400);
