@@ -44,7 +44,8 @@ async function rssBytes(pid: number): Promise<number> {
 export async function measureSseLatency(pool: Pool, apiUrl: string, changes: number): Promise<{ p50: number; p99: number; samples: number[] }> {
   const client = openSse(`${apiUrl}/api/events?entityType=bench-sse`);
   await client.status;
-  // The hub LISTENs once the first stream is subscribed: a first change proves the path works.
+  await until('the stream to be ready', () => client.comments.includes('ready'));
+  // A first change proves the path works.
   await pool.query(`INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id) VALUES ('bench-sse', 'warm-up', 'w', '1')`);
   await until('the warm-up event', () => client.frames.length >= 1);
   const samples: number[] = [];
@@ -76,6 +77,7 @@ export async function measureOpenStreams(pool: Pool, apiUrl: string, apiPid: num
   const before = await rssBytes(apiPid);
   for (let i = 0; i < count; i++) clients.push(openSse(`${apiUrl}/api/events?entityType=bench-streams&entityId=${i % 50}`));
   await Promise.all(clients.map((c) => c.status));
+  await until('every stream to be ready', () => clients.every((c) => c.comments.includes('ready')));
   await pool.query(`INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id) SELECT 'bench-streams', g::text, 'n', '1' FROM generate_series(0, 49) g`);
   await until('every stream to get its event', () => clients.every((c) => c.frames.length === 1));
   const after = await rssBytes(apiPid);

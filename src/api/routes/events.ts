@@ -80,7 +80,11 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteDeps & { hub: EventHub }> =
       }
       res.on('close', end);
       await subscription.listening;
-      if (lastEventId === undefined || ended) return;
+      // From here on every committed change reaches this stream: a client (or a test) may rely on it.
+      if (lastEventId === undefined || ended) {
+        send(': ready\n\n');
+        return;
+      }
       const replayed = new Set<string>();
       try {
         for (let after = lastEventId; !ended; ) {
@@ -100,6 +104,7 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteDeps & { hub: EventHub }> =
       const waiting = pending ?? [];
       pending = null;
       for (const event of waiting) if (!replayed.has(event.id)) send(frame(event));
+      send(': ready\n\n');
     },
   );
 };
