@@ -144,6 +144,12 @@ async function main(): Promise<void> {
     const fair = utilisationOf(fairSim);
     const fairMs = smallDoneAt - smallSentAt;
     const counts = await (await fetch(`${apiUrl}/api/storyboards/${smallId}`)).json() as { status: string; success: number; total: number };
+    // Each small shot's claim and end after the small storyboard was sent (database clock).
+    const { rows: smallShots } = await pool.query<{ claimed: number; finished: number; attempts: number }>(
+      `SELECT round(extract(epoch FROM submitted_at) * 1000 - $2)::int AS claimed, round(extract(epoch FROM finished_at) * 1000 - $2)::int AS finished, attempts
+         FROM ai_tasks WHERE storyboard_id = $1 ORDER BY shot_index`,
+      [smallId, smallSentAt],
+    );
     const largeCounts = await (await fetch(`${apiUrl}/api/storyboards/${largeId}`)).json() as { status: string; success: number; total: number };
 
     // The same work as lone tasks: each its own group, so the claims go strictly by age.
@@ -180,7 +186,7 @@ async function main(): Promise<void> {
         goal: '<= 4 T',
         met: fairMs <= 4 * T_MS,
         strictAgeOrderSameRun: { smallDoneAfterMs: ageMs, inT: Number((ageMs / T_MS).toFixed(2)) },
-        small: { status: counts.status, success: counts.success, total: counts.total },
+        small: { status: counts.status, success: counts.success, total: counts.total, shotsMs: smallShots.map((r) => `${r.claimed}..${r.finished}`) },
         large: { status: largeCounts.status, success: largeCounts.success, total: largeCounts.total },
       },
       '2_utilisation': { ...fair, tasks: fairSim.length, idealMs: Math.ceil(fairSim.length / 3) * T_MS, goal: '>= 0.97', met: fair.utilisation >= 0.97 },

@@ -120,6 +120,25 @@ describe('storyboards API', () => {
       expect(res.body.error.message).toMatch(/at most 4096 bytes \(STORYBOARD_BODY_LIMIT_BYTES\)/);
     });
 
+    it('takes a storyboard larger than BODY_LIMIT_BYTES when STORYBOARD_BODY_LIMIT_BYTES allows it', async () => {
+      const roomy = await buildApp({
+        pool: db.pool,
+        logger: silentLogger,
+        config: { apiToken: undefined, bodyLimitBytes: 2048, storyboardMaxShots: 5, storyboardBodyLimitBytes: 64 * 1024 },
+      });
+      try {
+        await roomy.ready();
+        const body = board([shot('y'.repeat(10_000))]);
+        expect(JSON.stringify(body).length).toBeGreaterThan(2048);
+        const res = await request(roomy.server).post('/api/storyboards').send(body).expect(201);
+        expect(res.body.total).toBe(1);
+        // The other routes keep BODY_LIMIT_BYTES.
+        await request(roomy.server).post('/api/tasks').send({ entityType: 'shot', entityId: 'x', entityName: 'y'.repeat(3000), workflowId: WORKFLOW }).expect(413);
+      } finally {
+        await roomy.close();
+      }
+    });
+
     it('names the shot that has no workflow or app, or both', async () => {
       const none = await post({ ...board([shot('a'), shot('b')]), workflowId: undefined }).expect(400);
       expect(none.body.error.code).toBe('VALIDATION_ERROR');

@@ -11,13 +11,16 @@ import {
   getAccountUsage,
   getProfileUsage,
   getStoryboard,
+  recordSubmission,
   syncProfiles,
+  takeTasksToCheck,
   type NewStoryboard,
   type NewTask,
   type Pool,
 } from '../../../src/db/index.js';
 import { insertTasks } from '../../support/ai-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { waitFor } from '../../support/wait.js';
 import { ACCOUNT, newTask } from '../tasks/fixtures.js';
 
 let db: TestDatabase;
@@ -104,6 +107,33 @@ describe('fair claims', () => {
     expect(await getProfileUsage(db.pool)).toEqual([{ name: 'lumina', running: 0, maxRunning: 1, holders: 0 }]);
     const next = await claimOne();
     expect(next!.id).toBe(lumina[1]);
+  });
+
+  it('checks a task under a profile with the profile\'s timeout and poll interval', async () => {
+    await syncProfiles(db.pool, [{ name: 'strict', maxRunning: 2, workflowIds: ['42'], webappIds: [], timeoutMs: 1, pollMs: 60_000 }]);
+    const [strict, plain] = await insertTasks(db.pool, 2);
+    await db.pool.query(`UPDATE ai_tasks SET workflow_id = '42' WHERE id = $1`, [strict]);
+    const claimed = await claimPendingTasks(db.pool, { account: ACCOUNT, processorId: 'p1', limit: 2, leaseMs: 30_000 });
+    expect(claimed.find((t) => t.id === strict)!.profile).toBe('strict');
+    expect(claimed.find((t) => t.id === plain)!.profile).toBeNull();
+    for (const [i, task] of claimed.entries()) {
+      await recordSubmission(db.pool, { taskId: task.id, claimToken: task.claimToken, runninghubTaskId: `19000000000000000${i}`, firstCheckInMs: 0 });
+    }
+    await waitFor('the strict task to pass its 1 ms timeout', async () => {
+      const { rows } = await db.pool.query(`SELECT submitted_at < now() - interval '2 ms' AS past FROM ai_tasks WHERE id = $1`, [strict]);
+      return rows[0].past === true;
+    });
+    const due = await takeTasksToCheck(db.pool, { limit: 10, recheckMs: 1000, timeoutMs: 600_000 });
+    const byId = new Map(due.map((t) => [t.id, t]));
+    expect(byId.get(strict!)).toMatchObject({ timedOut: true, timeoutMs: 1 });
+    expect(byId.get(plain!)).toMatchObject({ timedOut: false, timeoutMs: 600_000 });
+    const { rows } = await db.pool.query<{ id: string; wait_s: number }>(
+      'SELECT id, extract(epoch FROM next_check_at - now())::float8 AS wait_s FROM ai_tasks WHERE id = ANY($1)',
+      [[strict, plain]],
+    );
+    const wait = new Map(rows.map((r) => [r.id, r.wait_s]));
+    expect(wait.get(strict!)).toBeGreaterThan(30); // the profile's 60 s poll interval
+    expect(wait.get(plain!)).toBeLessThanOrEqual(1); // the processor's 1 s
   });
 
   it('uses the storyboard\'s profile for its shots before any workflow match', async () => {
