@@ -1,6 +1,6 @@
 // Retention (migration 007): finished storyboards (with their shots) and finished single tasks older than
-// a configured age leave the tables in small batches, deleted or archived (*_archive), and task_events
-// older than that age go too. Live rows (PENDING, ACTIVE) are never touched: a row is only taken while it
+// a configured age leave the tables in small batches, deleted or archived (*_archive), with their
+// RunningHub webhook results and callback deliveries; task_events older than that age go too. Live rows (PENDING, ACTIVE) are never touched: a row is only taken while it
 // is finished, under its row lock, and one whose callback is still pending waits until the delivery ends.
 // Kept output files are not the database's: the caller hands the deleted task ids to the output store
 // (the processor's onTasksPruned hook).
@@ -47,6 +47,8 @@ export async function pruneFinished(pool: pg.Pool, input: PruneInput): Promise<P
           ORDER BY s.finished_at LIMIT greatest(1, $2::int / ${SHOTS_PER_STORYBOARD_GUESS}) FOR UPDATE SKIP LOCKED),
        gone AS (
          DELETE FROM ai_tasks t USING boards WHERE t.storyboard_id = boards.id RETURNING t.*),
+       webhooks AS (
+         DELETE FROM runninghub_webhook_events w USING gone WHERE w.runninghub_task_id = gone.runninghub_task_id),
        archived AS (
          INSERT INTO ai_tasks_archive (id, finished_at, task)
          SELECT id, coalesce(finished_at, now()), to_jsonb(gone) FROM gone WHERE $3 = 'archive'
@@ -79,6 +81,8 @@ export async function pruneFinished(pool: pg.Pool, input: PruneInput): Promise<P
          RETURNING t.*),
        callbacks AS (
          DELETE FROM task_callbacks c USING gone WHERE c.task_id = gone.id),
+       webhooks AS (
+         DELETE FROM runninghub_webhook_events w USING gone WHERE w.runninghub_task_id = gone.runninghub_task_id),
        archived AS (
          INSERT INTO ai_tasks_archive (id, finished_at, task)
          SELECT id, finished_at, to_jsonb(gone) FROM gone WHERE $3 = 'archive'

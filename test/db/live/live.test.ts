@@ -38,7 +38,7 @@ afterAll(async () => {
   await db.drop();
 });
 beforeEach(async () => {
-  await db.pool.query('TRUNCATE ai_tasks, storyboards, task_events, task_callbacks, ai_tasks_archive, storyboards_archive');
+  await db.pool.query('TRUNCATE ai_tasks, storyboards, task_events, task_callbacks, ai_tasks_archive, storyboards_archive, runninghub_webhook_events');
   await db.pool.query('DELETE FROM runninghub_accounts');
   await ensureAccount(db.pool, ACCOUNT, 3);
 });
@@ -237,6 +237,11 @@ describe('retention', () => {
     const live = await insertTasks(db.pool, 2, { prefix: 'live' });
     await finishOld(old, '2 hours');
     await finishOld(recent, '1 minute');
+    await db.pool.query(`UPDATE ai_tasks SET runninghub_task_id = '77' || substr(entity_id, 5) WHERE id = ANY($1)`, [old]);
+    await db.pool.query(
+      `INSERT INTO runninghub_webhook_events (runninghub_task_id, result, applied_at) SELECT runninghub_task_id, '{}', now() FROM ai_tasks WHERE id = ANY($1)`,
+      [old],
+    );
     await activateTask(db.pool, live[0]!);
     await db.pool.query(`UPDATE task_events SET at = now() - interval '2 hours' WHERE task_id = ANY($1)`, [old]);
     const first = await pruneFinished(db.pool, { maxAgeMs: 3_600_000, batchSize: 3, mode: 'delete' });
@@ -257,6 +262,8 @@ describe('retention', () => {
     expect(left.rows.map((r) => r.id).sort()).toEqual([...recent, ...live].sort());
     const oldEvents = await db.pool.query('SELECT count(*)::int AS n FROM task_events WHERE task_id = ANY($1)', [old]);
     expect(oldEvents.rows[0].n).toBe(0);
+    const webhooks = await db.pool.query('SELECT count(*)::int AS n FROM runninghub_webhook_events');
+    expect(webhooks.rows[0].n).toBe(0);
   });
 
   it('archives instead when asked, and waits for a pending callback', async () => {
