@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createPool, listTaskCallbacks, readTaskEventsAfter } from '../../src/db/index.js';
+import { createPool, listStoryboardCallbacks, listTaskCallbacks, readTaskEventsAfter } from '../../src/db/index.js';
 import { CALLBACK_HEADERS, createTaskProcessor, verifyCallback, type ProcessorSettings, type TaskProcessor } from '../../src/processor/index.js';
 import { createRunningHubClient } from '../../src/runninghub/index.js';
 import type { RunningSimulator } from '../../src/runninghub/simulator/index.js';
@@ -62,7 +62,7 @@ describe('the processor live work', () => {
   });
   beforeEach(async () => {
     await resetTestState(db.pool, sim);
-    await db.pool.query('TRUNCATE task_events, task_callbacks, ai_tasks_archive');
+    await db.pool.query('TRUNCATE ai_tasks, storyboards, task_events, task_callbacks, ai_tasks_archive');
   });
   afterEach(async () => {
     await Promise.all(processors.splice(0).map((p) => p.stop()));
@@ -127,6 +127,34 @@ describe('the processor live work', () => {
     const last = receiver.received[2]!;
     expect(verifyCallback(SECRET, { timestamp: last.headers[CALLBACK_HEADERS.timestamp] as string, signature: last.headers[CALLBACK_HEADERS.signature] as string, body: `${last.body} ` })).toBe(false);
     expect(JSON.parse(last.body)).toMatchObject({ type: 'task.finished', taskId: id, status: 'SUCCESS', outputs: [expect.objectContaining({ fileUrl: expect.any(String) })] });
+  });
+
+  it("POSTs a storyboard's result once its last shot ends, signed", async () => {
+    const receiver = await startReceiver((_n, res) => res.writeHead(200).end());
+    closers.push(receiver.close);
+    const { rows } = await db.pool.query<{ id: string }>(
+      `INSERT INTO storyboards (name, entity_type, entity_id, callback_url) VALUES ('Board', 'project', 'p1', $1) RETURNING id`,
+      [receiver.url],
+    );
+    const boardId = rows[0]!.id;
+    const shots = await db.pool.query<{ id: string }>(
+      `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id, storyboard_id, shot_index)
+       SELECT 'shot', 'b-' || g, 'Shot ' || g, '1904136902449209346', $1, g FROM generate_series(0, 2) g RETURNING id`,
+      [boardId],
+    );
+    await start(callbacks());
+    await waitForStatuses(db.pool, shots.rows.map((r) => r.id), ['SUCCESS']);
+    await waitFor('the storyboard callback', () => receiver.received.length === 1);
+    const [post] = receiver.received;
+    expect(JSON.parse(post!.body)).toMatchObject({ type: 'storyboard.finished', storyboardId: boardId, status: 'done', total: 3, success: 3, failed: 0 });
+    expect(
+      verifyCallback(SECRET, { timestamp: post!.headers[CALLBACK_HEADERS.timestamp] as string, signature: post!.headers[CALLBACK_HEADERS.signature] as string, body: post!.body }),
+    ).toBe(true);
+    const [delivery] = await waitFor('the delivery recorded', async () => {
+      const list = await listStoryboardCallbacks(db.pool, boardId);
+      return list[0]?.state === 'delivered' && list;
+    });
+    expect(delivery).toMatchObject({ attempts: 1, lastStatus: 200 });
   });
 
   it('gives up after the attempt limit and shows why', async () => {
