@@ -6,10 +6,10 @@
 //       one's completion time after its submission, goal <= 4 T. The same shots sent as lone tasks
 //       (POST /api/tasks) are claimed in strict age order: what that gives is printed beside it.
 //   (2) slot utilisation over the storyboard run = busy slot time / (3 x makespan), goal >= 0.97
-//   (3) SSE: status change -> event at the client, and 1,000 open streams        [wip-live: not in this build]
-//   (4) claim latency, empty table vs 1,000,000 finished rows, goal ratio <= 1.2  [wip-live: not in this build]
+//   (3) SSE: status change -> event at the client (goal p50 <= 20 ms), and 1,000 open streams (RSS growth <= 100 MiB)
+//   (4) claim latency, empty table vs 1,000,000 finished rows, goal ratio <= 1.2 (both from bench/events.ts)
 //
-// BENCH_SCALE=0.2 runs a smaller large storyboard (40 shots) for a quick look; the report uses 1.
+// BENCH_SCALE=0.2 runs a smaller large storyboard (40 shots) and fewer finished rows for a quick look; the report uses 1.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,6 +17,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPool, findFreePort, runMigrations, startEmbeddedPostgres, type Pool } from '../src/db/index.js';
 import { startSimulator, type RunningSimulator } from '../src/runninghub/simulator/index.js';
+
+import { measureClaimLatencyVsFinishedRows, measureOpenStreams, measureSseLatency } from './events.js';
 
 type SimTask = ReturnType<RunningSimulator['tasks']>[number];
 
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
     });
     const apiPort = await findFreePort();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
-    startProgram('api', { DATABASE_URL: pg.url, PORT: String(apiPort), HOST: '127.0.0.1', RUNNINGHUB_WEBHOOK_SECRET: SECRET });
+    const api = startProgram('api', { DATABASE_URL: pg.url, PORT: String(apiPort), HOST: '127.0.0.1', RUNNINGHUB_WEBHOOK_SECRET: SECRET });
     await until('the API to be ready', async () => (await fetch(`${apiUrl}/readyz`).catch(() => null))?.ok, 30_000, 50);
     const processor = startProgram('task-processor', {
       DATABASE_URL: pg.url,
@@ -170,6 +172,11 @@ async function main(): Promise<void> {
     const ageMs = ageDoneAt - ageSentAt;
     await stopProgram(processor);
 
+    // (3) + (4): bench/events.ts's measurements, on this run's api and server.
+    const sse = await measureSseLatency(pool, apiUrl, 300);
+    const streams = await measureOpenStreams(pool, apiUrl, api.pid!, 1000);
+    const claims = await measureClaimLatencyVsFinishedRows(pg.url, Math.round(1_000_000 * SCALE), Math.max(100, Math.round(500 * SCALE)));
+
     const report = {
       machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
       settings: { slots: 3, taskMs: T_MS, largeShots: LARGE, smallShots: SMALL, smallSentAfterMs: T_MS },
@@ -183,9 +190,21 @@ async function main(): Promise<void> {
         large: { status: largeCounts.status, success: largeCounts.success, total: largeCounts.total },
       },
       '2_utilisation': { ...fair, tasks: fairSim.length, idealMs: Math.ceil(fairSim.length / 3) * T_MS, goal: '>= 0.97', met: fair.utilisation >= 0.97 },
-      // wip-live adds these two here (SSE latency and 1,000 streams; claim latency with 1,000,000 finished rows).
-      '3_sse': 'not in this build (wip-live)',
-      '4_claim_latency_1m_rows': 'not in this build (wip-live)',
+      '3_sse': {
+        changeToEventMs: { p50: Number(sse.p50.toFixed(2)), p99: Number(sse.p99.toFixed(2)), changes: sse.samples.length },
+        goal: 'p50 <= 20 ms',
+        met: sse.p50 <= 20,
+        openStreams: { streams: 1000, rssGrowthMiB: Number((streams.growthBytes / 1024 / 1024).toFixed(1)), listenConnections: streams.listenConnections, goal: '<= 100 MiB', met: streams.growthBytes <= 100 * 1024 * 1024 },
+      },
+      '4_claim_latency_1m_rows': {
+        rows: claims.rows,
+        claims: claims.rounds,
+        emptyMs: { p50: Number(claims.empty.p50.toFixed(2)), p99: Number(claims.empty.p99.toFixed(2)) },
+        fullMs: { p50: Number(claims.full.p50.toFixed(2)), p99: Number(claims.full.p99.toFixed(2)) },
+        ratio: Number(claims.ratio.toFixed(2)),
+        goal: '<= 1.2',
+        met: claims.ratio <= 1.2,
+      },
     };
     console.log(JSON.stringify(report, null, 2));
   } finally {

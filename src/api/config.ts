@@ -22,6 +22,8 @@ const apiEnvSchema = z.object({
   SHUTDOWN_TIMEOUT: envDuration('ms').default(10_000),
   /** Secret in RunningHub's callback URL (`?secret=`); unset: the webhook route answers 404. Same variable as the processor's. */
   RUNNINGHUB_WEBHOOK_SECRET: envSecret.optional(),
+  /** How often GET /api/events writes a comment on every open stream, so proxies keep it open. */
+  SSE_HEARTBEAT_INTERVAL: envDuration('s').default(15_000),
   /** POST /api/storyboards: at most this many shots (422 beyond), and a body of at most this many bytes (413). */
   STORYBOARD_MAX_SHOTS: envInt(1, 100_000).default(1000),
   STORYBOARD_BODY_LIMIT_BYTES: envInt(1024, 100 * 1024 * 1024).default(8 * 1024 * 1024),
@@ -41,6 +43,7 @@ export interface ApiConfig {
   databaseConnectTimeoutMs: number;
   databaseStatementTimeoutMs: number;
   shutdownTimeoutMs: number;
+  sseHeartbeatMs: number;
   storyboardMaxShots: number;
   storyboardBodyLimitBytes: number;
   /** PROFILES_FILE or PROFILES (src/shared/profiles.ts): the names a storyboard may use. */
@@ -63,6 +66,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     databaseConnectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT,
     databaseStatementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT,
+    sseHeartbeatMs: parsed.SSE_HEARTBEAT_INTERVAL,
     storyboardMaxShots: parsed.STORYBOARD_MAX_SHOTS,
     storyboardBodyLimitBytes: parsed.STORYBOARD_BODY_LIMIT_BYTES,
     profiles: loadProfiles(env),

@@ -10,7 +10,7 @@ import {
   type StoryboardWithDetails,
 } from '../db/index.js';
 import { safeText } from '../shared/text-schema.js';
-import { taskSchema, toTaskJson } from './schemas.js';
+import { callbackDeliverySchema, taskSchema, toTaskJson } from './schemas.js';
 
 const runninghubId = (what: string) =>
   z
@@ -123,7 +123,11 @@ const storyboardFields = {
 };
 export const storyboardSummarySchema = z.object(storyboardFields).meta({ id: 'StoryboardSummary' });
 export const storyboardSchema = z
-  .object({ ...storyboardFields, details: z.array(taskSchema).describe('Every shot, in order') })
+  .object({
+    ...storyboardFields,
+    details: z.array(taskSchema).describe('Every shot, in order'),
+    callbackDeliveries: z.array(callbackDeliverySchema()).optional().describe('GET /api/storyboards/:id only: the storyboard\'s result callbacks and their state'),
+  })
   .meta({ id: 'Storyboard' });
 
 const iso = (date: Date): string => date.toISOString();

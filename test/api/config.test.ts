@@ -17,6 +17,7 @@ describe('API configuration', () => {
       databaseConnectTimeoutMs: 2000,
       databaseStatementTimeoutMs: 10_000,
       shutdownTimeoutMs: 10_000,
+      sseHeartbeatMs: 15_000,
       storyboardMaxShots: 1000,
       storyboardBodyLimitBytes: 8 * 1024 * 1024,
       profiles: [],
@@ -35,6 +36,7 @@ describe('API configuration', () => {
       DATABASE_CONNECT_TIMEOUT: '500ms',
       DATABASE_STATEMENT_TIMEOUT: '3s',
       SHUTDOWN_TIMEOUT: '1m',
+      SSE_HEARTBEAT_INTERVAL: '20s',
     });
     expect(config).toMatchObject({
       databaseUrl: 'postgresql://u:p@db:5432/app',
@@ -47,6 +49,7 @@ describe('API configuration', () => {
       databaseConnectTimeoutMs: 500,
       databaseStatementTimeoutMs: 3000,
       shutdownTimeoutMs: 60_000,
+      sseHeartbeatMs: 20_000,
     });
   });
 

@@ -36,6 +36,25 @@ describe('processor configuration', () => {
     expect(settings.checkIntervalMs).toBe(15_000);
   });
 
+  it('reads the callback and retention settings; retention is off unless RETENTION_MAX_AGE is set', () => {
+    const plain = loadProcessorConfig(base).settings;
+    expect(plain.retention).toBeUndefined();
+    expect(plain.callbacks).toEqual({ signingSecret: undefined, maxAttempts: 8, backoffMs: 5_000, backoffMaxMs: 600_000, timeoutMs: 10_000 });
+    const { settings } = loadProcessorConfig({
+      ...base,
+      CALLBACK_SIGNING_SECRET: 'sixteen-chars-or-more',
+      CALLBACK_MAX_ATTEMPTS: '3',
+      CALLBACK_TIMEOUT: '2s',
+      RETENTION_MAX_AGE: '720h',
+      RETENTION_MODE: 'archive',
+      RETENTION_BATCH_SIZE: '100',
+    });
+    expect(settings.callbacks).toMatchObject({ signingSecret: 'sixteen-chars-or-more', maxAttempts: 3, timeoutMs: 2_000 });
+    expect(settings.retention).toEqual({ maxAgeMs: 30 * 86_400_000, batchSize: 100, intervalMs: 60_000, mode: 'archive' });
+    expect(() => loadProcessorConfig({ ...base, RETENTION_MODE: 'shred' })).toThrow(/RETENTION_MODE/);
+    expect(() => loadProcessorConfig({ ...base, RETENTION_BATCH_SIZE: '0' })).toThrow(/RETENTION_BATCH_SIZE/);
+  });
+
   it('names the variable that is wrong', () => {
     expect(() => loadProcessorConfig({ RUNNINGHUB_API_KEY: 'k' })).toThrow(/DATABASE_URL/);
     expect(() => loadProcessorConfig({ ...base, MAX_PENDING_BATCH: '0' })).toThrow(/MAX_PENDING_BATCH/);

@@ -4,6 +4,8 @@ import type { Registry } from 'prom-client';
 import type { Pool } from '../../db/index.js';
 import { bearerTokenHook } from '../auth.js';
 import { ApiError } from '../errors.js';
+import type { EventHub } from '../live/hub.js';
+import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { statsRoutes } from './stats.js';
 import { storyboardRoutes, type StoryboardLimits } from './storyboards.js';
@@ -18,7 +20,7 @@ export interface RouteDeps {
 
 export async function registerRoutes(
   app: FastifyInstance,
-  deps: RouteDeps & { apiToken: string | undefined; webhookSecret?: string | undefined; storyboards: StoryboardLimits; metrics: Registry },
+  deps: RouteDeps & { apiToken: string | undefined; webhookSecret?: string | undefined; storyboards: StoryboardLimits; metrics: Registry; hub: EventHub },
 ): Promise<void> {
   const routeDeps: RouteDeps = { pool: deps.pool, isSchemaReady: deps.isSchemaReady };
   // Open: probes and scrapers carry no token.
@@ -37,6 +39,7 @@ export async function registerRoutes(
       });
       await api.register(taskRoutes, routeDeps);
       await api.register(statsRoutes, routeDeps);
+      await api.register(eventRoutes, { ...routeDeps, hub: deps.hub });
       await api.register(storyboardRoutes, { ...routeDeps, limits: deps.storyboards });
     },
     { prefix: '/api' },

@@ -5,6 +5,7 @@ import {
   cancelStoryboard,
   createStoryboard,
   getStoryboard,
+  listStoryboardCallbacks,
   listStoryboards,
   retryStoryboard,
   type StoryboardActionResult,
@@ -13,7 +14,7 @@ import {
 import { profileForTarget, type Profile } from '../../shared/profiles.js';
 import { safeText } from '../../shared/text-schema.js';
 import { ApiError } from '../errors.js';
-import { errorSchema, idempotencyHeadersSchema } from '../schemas.js';
+import { errorSchema, idempotencyHeadersSchema, toCallbackDeliveryJson } from '../schemas.js';
 import {
   createStoryboardBodySchema,
   cursorSchema,
@@ -158,7 +159,8 @@ export const storyboardRoutes: FastifyPluginAsyncZod<RouteDeps & { limits: Story
     async (request) => {
       const storyboard = await getStoryboard(pool, request.params.id);
       if (!storyboard) throw notFound(request.params.id);
-      return toStoryboardJson(storyboard);
+      const deliveries = storyboard.settings.callbackUrl === null ? [] : await listStoryboardCallbacks(pool, storyboard.id);
+      return { ...toStoryboardJson(storyboard), callbackDeliveries: deliveries.map(toCallbackDeliveryJson) };
     },
   );
 
