@@ -23,6 +23,7 @@ export const DEBIAN_PACKAGES = {
   debootstrap: 'the image test\'s stand-in Node base image',
   prometheus: 'promtool, the alert rules\' checker',
   'postgresql-client': 'psql, the operations guide\'s queries',
+  chromium: 'the browser the pages\' tests drive through playwright-core (test/support/browser.ts)',
 };
 
 function has(command) {
