@@ -60,12 +60,17 @@ const dashboard = await build({
   outdir: 'dist/ui',
   bundle: true,
   platform: 'browser',
-  format: 'iife',
+  // ES modules so that uPlot is a chunk of its own, loaded by the Queue page only.
+  format: 'esm',
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
   target: ['chrome110', 'firefox110', 'safari16'],
   minify: true,
   write: false,
   logLevel: 'warning',
 });
+// Replaced whole: the chunks' names change with their content.
+await rm('dist/ui', { recursive: true, force: true });
 await mkdir('dist/ui', { recursive: true });
 for (const file of dashboard.outputFiles) {
   await writeFile(file.path, file.contents);

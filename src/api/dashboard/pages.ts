@@ -10,7 +10,7 @@ export function dashboardPage(version: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>storyboard-api dashboard</title>
 <link rel="stylesheet" href="/ui/assets/app.css?v=${version}">
-<script defer src="/ui/assets/app.js?v=${version}"></script>
+<script type="module" src="/ui/assets/app.js?v=${version}"></script>
 </head>
 <body>
 <header class="top">

@@ -3,7 +3,7 @@
 // these routes are open like /docs.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
@@ -23,21 +23,26 @@ interface Asset {
   etag: string;
 }
 
-const ASSET_TYPES = { 'app.js': 'text/javascript; charset=utf-8', 'app.css': 'text/css; charset=utf-8' } as const;
-const assetParamsSchema = z.object({ file: z.enum(Object.keys(ASSET_TYPES) as ['app.js', 'app.css']) });
+/** The bundle's files: app.js, app.css and content-named chunks (chunk-<hash>.js); anything else is 404. */
+const ASSET_NAME = /^[\w-]{1,64}\.(js|css)$/;
+const assetParamsSchema = z.object({ file: z.string().regex(ASSET_NAME) });
 
-async function loadAsset(dir: string, file: keyof typeof ASSET_TYPES): Promise<Asset> {
+async function loadAsset(dir: string, file: string): Promise<Asset> {
   const body = await readFile(`${dir}${file}`);
   const gzip = existsSync(`${dir}${file}.gz`) ? await readFile(`${dir}${file}.gz`) : null;
-  return { type: ASSET_TYPES[file], body, gzip, etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"` };
+  const type = file.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8';
+  return { type, body, gzip, etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"` };
 }
 
 export const dashboardRoutes: FastifyPluginAsync = async (app) => {
   const dir = findAssetsDir();
   // Read once at start: the assets change only with a new build, i.e. a new program.
   const assets = new Map<string, Asset>();
-  if (dir) for (const file of Object.keys(ASSET_TYPES) as (keyof typeof ASSET_TYPES)[]) assets.set(file, await loadAsset(dir, file));
-  const version = assets.get('app.js')?.etag.slice(1, 9) ?? 'none';
+  if (dir) for (const file of (await readdir(dir)).filter((name) => ASSET_NAME.test(name))) assets.set(file, await loadAsset(dir, file));
+  const version = createHash('sha1')
+    .update(`${assets.get('app.js')?.etag ?? ''}${assets.get('app.css')?.etag ?? ''}`)
+    .digest('base64url')
+    .slice(0, 8);
   const html = dashboardPage(version);
 
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(indexPage()));
@@ -53,7 +58,8 @@ export const dashboardRoutes: FastifyPluginAsync = async (app) => {
     const params = assetParamsSchema.safeParse(request.params);
     const asset = params.success ? assets.get(params.data.file) : undefined;
     if (!asset) return reply.code(404).send(errorBody('NOT_FOUND', `no dashboard asset ${request.url}`));
-    // The page names assets with ?v=<hash>: cached for good, a new build has a new URL.
+    // The page names app.js and app.css with ?v=<hash>, chunks carry a hash in their name: cached for good,
+    // a new build has new URLs.
     reply.header('cache-control', 'public, max-age=31536000, immutable').header('etag', asset.etag).header('vary', 'accept-encoding');
     if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
     reply.type(asset.type);

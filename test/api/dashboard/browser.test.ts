@@ -48,6 +48,8 @@ describeWithChromium('the dashboard in Chromium', () => {
     });
     await page.goto(`${system.api.url}/ui${hash}`);
     await page.getByLabel('Token', { exact: true }).fill(token);
+    // The first visit asks without a token (and is answered 401): only what follows the sign-in counts.
+    apiRequests.length = 0;
     await page.getByRole('button', { name: 'Open the dashboard' }).click();
     await page.locator('#live').filter({ hasNotText: 'connecting' }).waitFor();
     // Marks this document: still there at the end means no reload happened.
@@ -117,6 +119,9 @@ describeWithChromium('the dashboard in Chromium', () => {
     const second = await createTask('fails-2');
     await waitFor('the second failure', async () => (await taskStatus(second.id)) === 'FAILED', { timeoutMs: 30_000 });
     await expect.poll(async () => countCell.textContent(), { timeout: 20_000 }).toBe('2');
+    // The hour's charts (uPlot, loaded as its own chunk) are drawn, and their captions count the failures.
+    await expect.poll(async () => page.locator('.chart canvas').count(), { timeout: 20_000 }).toBe(2);
+    await expect.poll(async () => page.getByText(/Tasks failed per minute: 2 in the last hour/).count(), { timeout: 20_000 }).toBe(1);
     await saveScreenshot(page, ARTIFACTS, 'queue-failures');
     expect(await sameDocument(page)).toBe(true);
     await close();

@@ -46,6 +46,16 @@ describe('dashboard routes', () => {
     await request(app.server).get('/ui/assets/app.css').expect(200).expect('content-type', /text\/css/);
   });
 
+  it("serves the chunks app.js imports (uPlot is one, for the Queue page's charts)", async () => {
+    const app_js = await request(app.server).get('/ui/assets/app.js').expect(200);
+    const chunks = [...app_js.text.matchAll(/"\.\/(chunk-[\w-]+\.js)"/g)].map((m) => m[1]!);
+    expect(chunks.length).toBeGreaterThan(0);
+    for (const chunk of chunks) {
+      const res = await request(app.server).get(`/ui/assets/${chunk}`).expect(200).expect('content-type', /javascript/);
+      expect(res.headers['cache-control']).toMatch(/immutable/);
+    }
+  });
+
   it('answers 404 for any other asset name (no file system path from the URL)', async () => {
     const res = await request(app.server).get('/ui/assets/..%2F..%2Fpackage.json').expect(404);
     expect(res.body.error.code).toBe('NOT_FOUND');

@@ -21,6 +21,8 @@ let view: View | null = null;
 let refreshing = false;
 let refreshAgain = false;
 let storyboards = false;
+/** Settles when /api/access has answered (the views render after it; rejected on 401). */
+let accessReady: Promise<void> = Promise.resolve();
 
 /** One refresh at a time; a change during one asks for exactly one more (never a pile-up). */
 function refresh(): void {
@@ -42,8 +44,11 @@ function refresh(): void {
     (error: unknown) => {
       refreshing = false;
       if (error instanceof ApiCallError && error.status === 401) {
-        tokenStore.clear();
-        askForToken('The token was refused; enter it again.');
+        // start() asks for the token on the first visit; here the token was refused later (changed on the server).
+        if (tokenStore.get() !== null && view === current) {
+          tokenStore.clear();
+          askForToken('The token was refused; enter it again.');
+        }
         return;
       }
       say(`Could not load: ${error instanceof ApiCallError ? `${error.code}: ${error.message}` : String(error)}`, 'error');
@@ -56,12 +61,19 @@ function say(message: string, kind: 'ok' | 'error' = 'ok'): void {
   statusLine.className = `status-line ${kind}`;
 }
 
-function route(access: Access): void {
+function route(): void {
   view?.dispose?.();
   const [path = '', query = ''] = location.hash.replace(/^#/, '').split('?');
   const parts = path.split('/').filter(Boolean);
   const params = new URLSearchParams(query);
-  const ctx: PageContext = { access, say, refresh };
+  const ctx: PageContext = {
+    get access() {
+      return access;
+    },
+    ready: () => accessReady,
+    say,
+    refresh,
+  };
   const page = parts[0] === 'tasks' || parts[0] === 'storyboards' ? parts[0] : 'queue';
   for (const link of document.querySelectorAll<HTMLAnchorElement>('[data-nav]')) {
     if (link.dataset.nav === page) link.setAttribute('aria-current', 'page');
@@ -96,31 +108,55 @@ function askForToken(problem?: string): void {
 }
 
 let started = false;
+let access: Access = 'read';
 
+/**
+ * Asks /api/access, /api/storyboards and the first page's data at once (three round trips in parallel, not
+ * in a row): the page renders its data once the access is known (a read-only token never sees a button).
+ */
 async function start(): Promise<void> {
-  let access: Access;
+  const accessCall = call<{ access: Access }>('/api/access');
+  const storyboardsCall = routeExists('/api/storyboards?limit=1');
+  const ready = accessCall.then(
+    (answer) => {
+      access = answer.access;
+      document.body.dataset.access = access;
+      if (access === 'read') liveLabel.after(h('span', { class: 'badge', title: 'API_READ_TOKEN: no actions' }, 'read-only'));
+    },
+    (error: unknown) => {
+      if (error instanceof ApiCallError && error.status === 401) {
+        askForToken(tokenStore.get() === null ? undefined : 'That token was refused.');
+        tokenStore.clear();
+      } else {
+        main.replaceChildren(h('p', { class: 'error', role: 'alert' }, `The api does not answer: ${error instanceof Error ? error.message : String(error)}`));
+      }
+      throw error;
+    },
+  );
+  void storyboardsCall.then((exists) => {
+    storyboards = exists;
+    document.querySelector<HTMLElement>('[data-nav="storyboards"]')!.hidden = !exists;
+  });
+  // The storyboards' pages exist only when the api has them: wait for the answer before routing there.
+  if (location.hash.startsWith('#/storyboards')) await storyboardsCall;
+  accessReady = ready;
+  if (!started) {
+    started = true;
+    window.addEventListener('hashchange', () => route());
+  }
+  route();
   try {
-    access = (await call<{ access: Access }>('/api/access')).access;
-  } catch (error) {
-    if (error instanceof ApiCallError && error.status === 401) {
-      askForToken(tokenStore.get() === null ? undefined : 'That token was refused.');
-      tokenStore.clear();
-      return;
-    }
-    main.replaceChildren(h('p', { class: 'error', role: 'alert' }, `The api does not answer: ${error instanceof Error ? error.message : String(error)}`));
+    await ready;
+  } catch {
     return;
   }
-  document.body.dataset.access = access;
-  if (access === 'read') liveLabel.after(h('span', { class: 'badge', title: 'API_READ_TOKEN: no actions' }, 'read-only'));
-  storyboards = await routeExists('/api/storyboards?limit=1');
-  document.querySelector<HTMLElement>('[data-nav="storyboards"]')!.hidden = !storyboards;
-  if (started) return route(access);
-  started = true;
-  window.addEventListener('hashchange', () => route(access));
-  route(access);
+  if (liveStarted) return;
+  liveStarted = true;
   startLive(refresh, (mode) => {
     liveLabel.textContent = mode === 'sse' ? 'live' : 'updating every second';
   });
 }
+
+let liveStarted = false;
 
 void start();

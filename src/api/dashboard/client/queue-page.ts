@@ -2,7 +2,7 @@
 /// <reference lib="dom.iterable" />
 // The Queue page: the account's RunningHub slots and what holds them, the backlog and its oldest age, the
 // last hour's throughput and failures (uPlot), failures grouped by error, the live processors.
-import uPlot from 'uplot';
+import type uPlot from 'uplot';
 import { call } from './api.js';
 import { age, h, secondsBetween, statusBadge, swap, time } from './dom.js';
 import type { Failures, Queue, View } from './types.js';
@@ -12,6 +12,7 @@ function chart(title: string, color: string): { element: HTMLElement; update(min
   const caption = h('p', { class: 'chart-caption' });
   const element = h('figure', { class: 'chart-figure' }, box, h('figcaption', {}, caption));
   let plot: uPlot | null = null;
+  let loading = false;
   return {
     element,
     update(minutes, values) {
@@ -23,22 +24,37 @@ function chart(title: string, color: string): { element: HTMLElement; update(min
         plot.setData([xs, values]);
         return;
       }
-      const width = Math.max(240, Math.min(480, (element.parentElement?.clientWidth ?? 320) - 16));
-      plot = new uPlot(
-        {
-          width,
-          height: 120,
-          legend: { show: false },
-          cursor: { show: false },
-          scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-          axes: [{ size: 28 }, { size: 36 }],
-          series: [{}, { stroke: color, fill: `${color}33`, width: 2 }],
+      if (loading) return;
+      loading = true;
+      // uPlot is a chunk of its own, loaded after the page's data is shown (the Tasks page never needs it).
+      loadUPlot().then(
+        (UPlot) => {
+          const width = Math.max(240, Math.min(480, (element.parentElement?.clientWidth ?? 320) - 16));
+          plot = new UPlot(
+            {
+              width,
+              height: 120,
+              legend: { show: false },
+              cursor: { show: false },
+              scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+              axes: [{ size: 28 }, { size: 36 }],
+              series: [{}, { stroke: color, fill: `${color}33`, width: 2 }],
+            },
+            [xs, values],
+            box,
+          );
         },
-        [xs, values],
-        box,
+        // The caption still says it in words; the next refresh tries again.
+        () => {
+          loading = false;
+        },
       );
     },
   };
+}
+
+async function loadUPlot(): Promise<typeof uPlot> {
+  return (await import('uplot')).default;
 }
 
 export function mountQueue(main: HTMLElement): View {

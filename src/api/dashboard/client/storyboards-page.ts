@@ -102,6 +102,7 @@ export function mountStoryboard(main: HTMLElement, id: string, ctx: PageContext)
   return {
     async refresh() {
       const [storyboard, shots] = await Promise.all([call<Loose>(`/api/storyboards/${encodeURIComponent(id)}`), shotsOf(id)]);
+      await ctx.ready();
       const name = text(storyboard.name) ?? id;
       const failed = shots.filter((s) => s.status === 'FAILED' || s.status === 'CANCELLED');
       const unfinished = shots.some((s) => s.status === 'PENDING' || s.status === 'ACTIVE');

@@ -46,6 +46,7 @@ export function mountTaskList(main: HTMLElement, params: URLSearchParams, ctx: P
   return {
     async refresh() {
       const page = await call<TaskPage>(`/api/tasks?${query.toString()}`);
+      await ctx.ready();
       swap(table, JSON.stringify([page.items, ctx.access]), [
         page.items.length === 0
           ? h('p', { class: 'muted' }, 'No task matches.')
@@ -84,6 +85,7 @@ export function mountTaskDetail(main: HTMLElement, id: string, ctx: PageContext)
   return {
     async refresh() {
       const task = await call<Task>(`/api/tasks/${encodeURIComponent(id)}`);
+      await ctx.ready();
       const fact = (term: string, value: Node | string): Node[] => [h('dt', {}, term), h('dd', {}, value)];
       swap(body, JSON.stringify([task, ctx.access]), [
         h('h1', {}, task.entityName, ' ', statusBadge(task.status)),

@@ -12,7 +12,9 @@ export type TaskPage = z.output<typeof taskPageSchema>;
 
 /** What every page gets: what the token may do, and a way to report an action's outcome. */
 export interface PageContext {
-  access: Access;
+  readonly access: Access;
+  /** Settles once the access is known: a view awaits it before it draws buttons (or rejects: no token). */
+  ready(): Promise<void>;
   /** Show a message in the page's status line (role=status): an action's outcome or error. */
   say(message: string, kind?: 'ok' | 'error'): void;
   /** Ask for a refresh of the page now (after an action). */
