@@ -12,12 +12,14 @@ import type { Pool } from '../db/index.js';
 import type { ApiConfig } from './config.js';
 import { clientErrorHandler, errorBody, installErrorHandlers } from './errors.js';
 import { installMetrics } from './metrics.js';
+import { createEventHub } from './live/hub.js';
 import { registerRoutes } from './routes/index.js';
 import { installTextBoundary, parseJsonBodyStrictly, parseQuerystringStrictly } from './text-boundary.js';
 
 export interface AppDeps {
   pool: Pool;
-  config: Pick<ApiConfig, 'apiToken' | 'bodyLimitBytes'> & Partial<Pick<ApiConfig, 'runningHubWebhookSecret' | 'apiReadToken'>>;
+  config: Pick<ApiConfig, 'apiToken' | 'bodyLimitBytes'> &
+    Partial<Pick<ApiConfig, 'runningHubWebhookSecret' | 'apiReadToken' | 'sseHeartbeatMs'>>;
   /** A pino logger (src/shared/logger.ts); request logs become its children. */
   logger: FastifyBaseLogger;
   /** Defaults to always ready: tests hand in a migrated database. */
@@ -136,7 +138,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   const metrics = installMetrics(app, deps.pool);
+  // GET /api/events: one LISTEN connection for every stream; open streams end before the server closes.
+  const hub = createEventHub({ pool: deps.pool, logger: app.log, heartbeatMs: deps.config.sseHeartbeatMs ?? 15_000 });
+  app.addHook('preClose', () => hub.close());
   await registerRoutes(app, {
+    hub,
     pool: deps.pool,
     isSchemaReady: deps.isSchemaReady ?? (() => true),
     apiToken: deps.config.apiToken,

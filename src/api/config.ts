@@ -23,6 +23,8 @@ const apiEnvSchema = z.object({
   SHUTDOWN_TIMEOUT: envDuration('ms').default(10_000),
   /** Secret in RunningHub's callback URL (`?secret=`); unset: the webhook route answers 404. Same variable as the processor's. */
   RUNNINGHUB_WEBHOOK_SECRET: envSecret.optional(),
+  /** How often GET /api/events writes a comment on every open stream, so proxies keep it open. */
+  SSE_HEARTBEAT_INTERVAL: envDuration('s').default(15_000),
 });
 
 export interface ApiConfig {
@@ -40,6 +42,7 @@ export interface ApiConfig {
   databaseConnectTimeoutMs: number;
   databaseStatementTimeoutMs: number;
   shutdownTimeoutMs: number;
+  sseHeartbeatMs: number;
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -66,5 +69,6 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     databaseConnectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT,
     databaseStatementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT,
+    sseHeartbeatMs: parsed.SSE_HEARTBEAT_INTERVAL,
   };
 }

@@ -1,7 +1,15 @@
 // The HTTP contract: every body, query, parameter and reply of /api, as zod schemas. Fastify
 // validates with them and @fastify/swagger turns the same schemas into the OpenAPI document.
 import { z } from 'zod';
-import { TASK_STATUSES, nodeInfoListSchema, taskOutputSchema, type AiTask, type TaskCursor } from '../db/index.js';
+import {
+  RUNNINGHUB_PHASES,
+  TASK_STATUSES,
+  nodeInfoListSchema,
+  taskOutputSchema,
+  type AiTask,
+  type CallbackDelivery,
+  type TaskCursor,
+} from '../db/index.js';
 import { safeText } from '../shared/text-schema.js';
 
 /** RunningHub ids are 19-digit numbers: JSON numbers that long lose digits, so only strings pass. */
@@ -11,6 +19,12 @@ const runninghubId = (what: string) =>
     .regex(/^[0-9]{1,30}$/, `${what} must be a string of digits`);
 
 export const taskStatusSchema = z.enum(TASK_STATUSES);
+
+/** Where a finished task's (or storyboard's) result is POSTed, signed (README: Callbacks). */
+export const callbackUrlSchema = z
+  .url({ protocol: /^https?$/, error: 'callbackUrl must be an absolute http:// or https:// URL' })
+  .max(2000, 'callbackUrl must be at most 2000 characters')
+  .describe('POSTed the result once the task ends, signed with HMAC-SHA256 (see the README)');
 
 export const createTaskBodySchema = z
   .strictObject({
@@ -23,6 +37,7 @@ export const createTaskBodySchema = z
     nodeInfoList: nodeInfoListSchema.max(200).default([]),
     priority: z.int().min(-1000).max(1000).default(0).describe('Higher runs first'),
     maxAttempts: z.int().min(1).max(100).default(3),
+    callbackUrl: callbackUrlSchema.optional(),
   })
   .superRefine((body, ctx) => {
     if ((body.workflowId === undefined) === (body.webappId === undefined)) {
@@ -56,6 +71,9 @@ export const taskSchema = z
     maxAttempts: z.int(),
     runAfter: isoTime,
     runninghubTaskId: z.string().nullable().describe("RunningHub's task id: a 19-digit string"),
+    runninghubPhase: z.enum(RUNNINGHUB_PHASES).nullable().describe("RunningHub's own phase of an ACTIVE task, as last polled"),
+    callbackUrl: z.string().nullable(),
+    callbackDeliveries: z.array(callbackDeliverySchema()).optional().describe('GET /api/tasks/:id only: the result callbacks and their state'),
     outputs: z.array(taskOutputSchema).nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     cancelRequested: z.boolean(),
@@ -66,6 +84,29 @@ export const taskSchema = z
   })
   .meta({ id: 'Task' });
 export type TaskJson = z.output<typeof taskSchema>;
+
+function callbackDeliverySchema() {
+  return z.object({
+    id: z.string(),
+    url: z.string(),
+    state: z.enum(['pending', 'delivered', 'failed']),
+    attempts: z.int(),
+    nextAttemptAt: isoTime.nullable(),
+    lastStatus: z.int().nullable().describe('HTTP status of the last attempt; null when there was no answer'),
+    lastError: z.string().nullable(),
+    createdAt: isoTime,
+    deliveredAt: isoTime.nullable(),
+  });
+}
+
+export function toCallbackDeliveryJson(delivery: CallbackDelivery) {
+  return {
+    ...delivery,
+    nextAttemptAt: isoOrNull(delivery.nextAttemptAt),
+    createdAt: delivery.createdAt.toISOString(),
+    deliveredAt: isoOrNull(delivery.deliveredAt),
+  };
+}
 
 const iso = (date: Date): string => date.toISOString();
 const isoOrNull = (date: Date | null): string | null => (date ? date.toISOString() : null);
@@ -85,6 +126,8 @@ export function toTaskJson(task: AiTask): TaskJson {
     maxAttempts: task.maxAttempts,
     runAfter: iso(task.runAfter),
     runninghubTaskId: task.runninghubTaskId,
+    runninghubPhase: task.runninghubPhase,
+    callbackUrl: task.callbackUrl,
     outputs: task.outputs,
     error: task.error,
     cancelRequested: task.cancelRequested,

@@ -22,6 +22,12 @@ export {
   END_STATUSES,
   endOf,
   TASK_CHANNELS,
+  RUNNINGHUB_PHASES,
+  TASK_EVENT_KINDS,
+  END_EVENT_KINDS,
+  LIVE_CHANNELS,
+  type RunningHubPhase,
+  type TaskEventKind,
   type TaskStatus,
   type EndStatus,
   type TaskPhase,
@@ -108,3 +114,27 @@ export {
   type FinishedTaskTiming,
   type FinishedTasksPage,
 } from './monitoring.js';
+// Live progress, callbacks and retention (migration 007).
+export {
+  taskEventSchema,
+  parseTaskEventPayload,
+  eventMatches,
+  readTaskEventsAfter,
+  latestTaskEventId,
+  recordRunningHubPhase,
+  recordTaskEvent,
+  type TaskEvent,
+  type TaskEventFilter,
+} from './live/events.js';
+export {
+  claimDueCallbacks,
+  recordCallbackOutcome,
+  listTaskCallbacks,
+  listStoryboardCallbacks,
+  msUntilNextCallback,
+  type DueCallback,
+  type CallbackOutcome,
+  type CallbackDelivery,
+  type CallbackState,
+} from './live/callbacks.js';
+export { pruneFinished, type PruneInput, type PruneResult, type RetentionMode } from './live/retention.js';

@@ -43,6 +43,18 @@ export const processorEnvSchema = runningHubEnvSchema
     PROCESSOR_LOG_MAXBYTES: envBytes.default(10 * 1024 * 1024),
     PROCESSOR_LOG_BACKUPS: envInt(0, 1000).default(5),
     LOG_LEVEL: logLevel.default('info'),
+    /** Secret of the HMAC-SHA256 signature of result callbacks (README: Callbacks); unset: this processor delivers none. */
+    CALLBACK_SIGNING_SECRET: envSecret.optional(),
+    /** A callback is retried until a 2xx or this many attempts, waiting CALLBACK_BACKOFF × 2^(n-1) ≤ CALLBACK_BACKOFF_MAX. */
+    CALLBACK_MAX_ATTEMPTS: envInt(1, 100).default(8),
+    CALLBACK_BACKOFF: envDuration('s').default(5_000),
+    CALLBACK_BACKOFF_MAX: envDuration('s').default(600_000),
+    CALLBACK_TIMEOUT: envDuration('s').default(10_000),
+    /** Finished tasks and storyboards older than this are pruned (unset: kept forever), as do task_events. */
+    RETENTION_MAX_AGE: envDuration('s').optional(),
+    RETENTION_MODE: z.enum(['delete', 'archive'], { error: 'must be delete or archive' }).default('delete'),
+    RETENTION_BATCH_SIZE: envInt(1, 10_000).default(500),
+    RETENTION_INTERVAL: envDuration('s').default(60_000),
     /** Test only, never set in production: `crash-loop` makes the main loop throw after its first pass. */
     TASK_PROCESSOR_TEST_FAULT: z.enum(['crash-loop']).optional(),
   })
@@ -54,6 +66,25 @@ export const processorEnvSchema = runningHubEnvSchema
     path: ['RUNNINGHUB_WEBHOOK_SECRET'],
     message: 'required when RUNNINGHUB_WEBHOOK_URL is set (the API rejects callbacks without it)',
   });
+
+/** Result callbacks (migration 007's outbox). */
+export interface CallbackSettings {
+  /** Unset: this processor delivers no callbacks (they wait, pending, for one that has the secret). */
+  signingSecret: string | undefined;
+  maxAttempts: number;
+  backoffMs: number;
+  backoffMaxMs: number;
+  /** Per POST; the claim's lease is this plus a margin, so a hung POST is retried only after it gave up. */
+  timeoutMs: number;
+}
+
+/** Pruning of finished rows; absent: nothing is pruned. */
+export interface RetentionSettings {
+  maxAgeMs: number;
+  batchSize: number;
+  intervalMs: number;
+  mode: 'delete' | 'archive';
+}
 
 export interface ProcessorSettings {
   processorId: string;
@@ -74,6 +105,9 @@ export interface ProcessorSettings {
   shutdownTimeoutMs: number;
   /** Full callback URL including the secret, or undefined (poll only). Never logged. */
   webhookUrl: string | undefined;
+  /** Absent: the defaults, without a secret (no deliveries). */
+  callbacks?: CallbackSettings | undefined;
+  retention?: RetentionSettings | undefined;
   /** Test only (TASK_PROCESSOR_TEST_FAULT): a fault to inject, to test how the program handles it. */
   testFault?: 'crash-loop' | undefined;
 }
@@ -120,6 +154,17 @@ export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
       heartbeatIntervalMs: e.HEARTBEAT_INTERVAL,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
       webhookUrl,
+      callbacks: {
+        signingSecret: e.CALLBACK_SIGNING_SECRET,
+        maxAttempts: e.CALLBACK_MAX_ATTEMPTS,
+        backoffMs: e.CALLBACK_BACKOFF,
+        backoffMaxMs: e.CALLBACK_BACKOFF_MAX,
+        timeoutMs: e.CALLBACK_TIMEOUT,
+      },
+      retention:
+        e.RETENTION_MAX_AGE === undefined
+          ? undefined
+          : { maxAgeMs: e.RETENTION_MAX_AGE, batchSize: e.RETENTION_BATCH_SIZE, intervalMs: e.RETENTION_INTERVAL, mode: e.RETENTION_MODE },
       testFault: e.TASK_PROCESSOR_TEST_FAULT,
     },
     databaseUrl: e.DATABASE_URL,

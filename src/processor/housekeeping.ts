@@ -4,6 +4,7 @@ import {
   applyStoredWebhookResults,
   applyTaskResult,
   cancelRequestedPendingTasks,
+  recordRunningHubPhase,
   recoverExpiredClaims,
   requeueTask,
   takeTasksToCheck,
@@ -62,6 +63,8 @@ async function check(ctx: ProcessorContext, task: TaskToCheck): Promise<void> {
         ? { kind: 'cancelled' }
         : { kind: 'timed-out', message: `still ${outcome.status} after ${Math.round(settings.taskTimeoutMs / 1000)} s; cancelled at RunningHub` };
     } else {
+      // Still at RunningHub: its own phase is shown beside our status (a change makes a queued/running event).
+      await recordRunningHubPhase(state.pool, task.runninghubTaskId, outcome.status);
       return;
     }
     const done = await applyTaskResult(state.pool, ref, result);

@@ -2,7 +2,8 @@
 // heartbeat, and start/stop. Its state is one object (state.ts); the work is in submit.ts and
 // housekeeping.ts; what a task goes through is written down in src/db/tasks/life.ts.
 import os from 'node:os';
-import { TASK_CHANNELS, ensureAccount, markProcessorStopped, msUntilNextDueTask, recordHeartbeat } from '../db/index.js';
+import { LIVE_CHANNELS, TASK_CHANNELS, ensureAccount, markProcessorStopped, msUntilNextDueTask, recordHeartbeat } from '../db/index.js';
+import { startBackgroundWork, type BackgroundWork } from './background.js';
 import { housekeeping } from './housekeeping.js';
 import { listenForNotifications } from './listener.js';
 import { errorBackoffMs } from './policy.js';
@@ -44,6 +45,7 @@ export interface TaskProcessor {
 export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
   const ctx = createProcessorContext(deps);
   const { state, settings, log } = ctx;
+  let background: BackgroundWork | undefined;
   let resolveFinished: (end: LoopEnd) => void = () => undefined;
   const finished = new Promise<LoopEnd>((resolve) => {
     resolveFinished = resolve;
@@ -57,13 +59,20 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
       state.started = true;
       state.listener = listenForNotifications({
         connectionString: deps.databaseUrl,
-        channels: [TASK_CHANNELS.pending, TASK_CHANNELS.slotFreed, TASK_CHANNELS.cancel],
+        channels: [TASK_CHANNELS.pending, TASK_CHANNELS.slotFreed, TASK_CHANNELS.cancel, LIVE_CHANNELS.callbacksDue],
         applicationName: `task-processor-listen ${settings.processorId}`.slice(0, 63),
         logger: log,
-        onNotification: (channel) => kick(ctx, channel === TASK_CHANNELS.cancel),
-        onConnected: () => kick(ctx, true),
+        onNotification: (channel) => {
+          if (channel === LIVE_CHANNELS.callbacksDue) background?.wakeCallbacks();
+          else kick(ctx, channel === TASK_CHANNELS.cancel);
+        },
+        onConnected: () => {
+          kick(ctx, true);
+          background?.wakeCallbacks();
+        },
       });
       await state.listener.ready;
+      background = startBackgroundWork(ctx);
       scheduleHeartbeat(ctx);
       log.info({ event: 'processor.started', maxRunning: settings.maxRunning, webhook: settings.webhookUrl !== undefined }, 'task processor started');
       void loop(ctx).then(
@@ -75,7 +84,7 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
       );
     },
     stop() {
-      state.shutdown ??= shutDown(ctx, finished);
+      state.shutdown ??= shutDown(ctx, finished, () => background?.stop());
       return state.shutdown;
     },
   };
@@ -181,7 +190,7 @@ function scheduleHeartbeat(ctx: ProcessorContext): void {
 
 // --- shutdown ------------------------------------------------------------------------------------
 
-async function shutDown(ctx: ProcessorContext, finished: Promise<LoopEnd>): Promise<void> {
+async function shutDown(ctx: ProcessorContext, finished: Promise<LoopEnd>, stopBackground: () => Promise<void> | undefined): Promise<void> {
   const { state, settings, log } = ctx;
   state.stopping = true;
   state.recordingDeadline = Date.now() + settings.shutdownTimeoutMs - 2 * ctx.cancelReserveMs;
@@ -189,7 +198,7 @@ async function shutDown(ctx: ProcessorContext, finished: Promise<LoopEnd>): Prom
   state.wake?.();
   if (state.heartbeatTimer) clearTimeout(state.heartbeatTimer);
   if (state.started) await finished;
-  await Promise.allSettled([...state.submissions]);
+  await Promise.allSettled([...state.submissions, stopBackground()]);
   await state.beating;
   await markProcessorStopped(state.pool, settings.processorId).catch(() => undefined);
   await state.listener?.close();

@@ -17,6 +17,11 @@ export interface ProcessorDeps {
   /** Connection string for the dedicated LISTEN connection. */
   databaseUrl: string;
   logger: Logger;
+  /**
+   * Called after each retention batch with the ids of the tasks it removed (shots of removed storyboards
+   * included), after the commit: the output store deletes their kept files here. A failure is logged.
+   */
+  onTasksPruned?: ((taskIds: string[]) => Promise<void>) | undefined;
 }
 
 export interface ProcessorCounters {

@@ -18,6 +18,7 @@ describe('API configuration', () => {
       databaseConnectTimeoutMs: 2000,
       databaseStatementTimeoutMs: 10_000,
       shutdownTimeoutMs: 10_000,
+      sseHeartbeatMs: 15_000,
     });
   });
 
@@ -33,6 +34,7 @@ describe('API configuration', () => {
       DATABASE_CONNECT_TIMEOUT: '500ms',
       DATABASE_STATEMENT_TIMEOUT: '3s',
       SHUTDOWN_TIMEOUT: '1m',
+      SSE_HEARTBEAT_INTERVAL: '20s',
     });
     expect(config).toMatchObject({
       databaseUrl: 'postgresql://u:p@db:5432/app',
@@ -45,6 +47,7 @@ describe('API configuration', () => {
       databaseConnectTimeoutMs: 500,
       databaseStatementTimeoutMs: 3000,
       shutdownTimeoutMs: 60_000,
+      sseHeartbeatMs: 20_000,
     });
   });
 

@@ -5,6 +5,8 @@ import type { Pool } from '../../db/index.js';
 import { bearerTokenHook } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { dashboardRoutes } from './dashboard.js';
+import type { EventHub } from '../live/hub.js';
+import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { queueRoutes } from './queue.js';
 import { statsRoutes } from './stats.js';
@@ -24,6 +26,7 @@ export async function registerRoutes(
     apiReadToken?: string | undefined;
     webhookSecret?: string | undefined;
     metrics: Registry;
+    hub: EventHub;
   },
 ): Promise<void> {
   const routeDeps: RouteDeps = { pool: deps.pool, isSchemaReady: deps.isSchemaReady };
@@ -46,6 +49,7 @@ export async function registerRoutes(
       await api.register(taskRoutes, routeDeps);
       await api.register(statsRoutes, routeDeps);
       await api.register(queueRoutes, routeDeps);
+      await api.register(eventRoutes, { ...routeDeps, hub: deps.hub });
     },
     { prefix: '/api' },
   );

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { cancelTask, createTask, getTask, listTasks, retryTask, type AiTask, type TransitionResult } from '../../db/index.js';
+import { cancelTask, createTask, getTask, listTaskCallbacks, listTasks, retryTask, type AiTask, type TransitionResult } from '../../db/index.js';
 import { ApiError } from '../errors.js';
 import {
   createTaskBodySchema,
@@ -10,6 +10,7 @@ import {
   taskIdParamsSchema,
   taskPageSchema,
   taskSchema,
+  toCallbackDeliveryJson,
   toTaskJson,
 } from '../schemas.js';
 import type { RouteDeps } from './index.js';
@@ -51,6 +52,7 @@ export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool }
           nodeInfoList: body.nodeInfoList,
           priority: body.priority,
           maxAttempts: body.maxAttempts,
+          callbackUrl: body.callbackUrl ?? null,
         },
         { idempotencyKey: request.headers['idempotency-key'] },
       );
@@ -75,7 +77,8 @@ export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool }
     async (request) => {
       const task = await getTask(pool, request.params.id);
       if (!task) throw notFound(request.params.id);
-      return toTaskJson(task);
+      const deliveries = task.callbackUrl === null ? [] : await listTaskCallbacks(pool, task.id);
+      return { ...toTaskJson(task), callbackDeliveries: deliveries.map(toCallbackDeliveryJson) };
     },
   );
 

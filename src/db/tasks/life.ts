@@ -18,6 +18,12 @@
 //   result        what ends a submitted task (TaskResult): RunningHub's outcome, from a webhook or a
 //                 poll, or our own decision to cancel it or to give up on it (timeout). Every result,
 //                 whatever its source, is applied by one function (applyTaskResult, results.ts).
+//   runninghub phase  RunningHub's own state of a submitted task (RUNNINGHUB_PHASES: QUEUED or RUNNING
+//                 there), as the processor last saw it when polling; shown beside the status, cleared
+//                 by every status change (migration 007).
+//   event         one row of task_events (TASK_EVENT_KINDS), appended by migration 007's trigger in the
+//                 transaction of the change and announced at commit on TASK_EVENTS_CHANNEL: what
+//                 GET /api/events streams. An end with a callback_url also writes a task_callbacks row.
 //   wake-up       a NOTIFY on one of TASK_CHANNELS, sent at commit by the one trigger function of
 //                 migration 003 when a change means a processor has work (a task to claim, a slot
 //                 to fill, a cancel to carry out).
@@ -33,7 +39,7 @@ export const TASK_PHASES = {
   retryWaiting: { status: 'PENDING', columns: 'run_after > now() (a backoff after a failed or refused attempt)' },
   cancelRequestedPending: { status: 'PENDING', columns: 'cancel_requested_at IS NOT NULL (normally cancelled at once by the API)' },
   claimed: { status: 'ACTIVE', columns: 'runninghub_task_id IS NULL, claim_token and claim_expires_at set, slot_account set' },
-  submitted: { status: 'ACTIVE', columns: 'runninghub_task_id set, next_check_at = when to poll, slot_account set' },
+  submitted: { status: 'ACTIVE', columns: 'runninghub_task_id set, next_check_at = when to poll, slot_account set; runninghub_phase = QUEUED/RUNNING at RunningHub once polled' },
   cancelRequested: { status: 'ACTIVE', columns: 'cancel_requested_at IS NOT NULL (claimed or submitted): the processor cancels it at RunningHub' },
   succeeded: { status: 'SUCCESS', columns: 'outputs set, finished_at set' },
   failed: { status: 'FAILED', columns: 'error_code/error_message set, finished_at set' },
@@ -177,4 +183,38 @@ export const TASK_CHANNELS = {
   cancel: 'ai_tasks_cancel',
   /** A task gave its slot back (slot_account cleared): claim it now. */
   slotFreed: 'runninghub_slot_freed',
+} as const;
+
+// --- what clients follow: RunningHub's phase and the events (migration 007) ----------------------
+
+/** RunningHub's own phase of a submitted task, stored in ai_tasks.runninghub_phase (the CHECK of migration 007). */
+export const RUNNINGHUB_PHASES = ['QUEUED', 'RUNNING'] as const;
+export type RunningHubPhase = (typeof RUNNINGHUB_PHASES)[number];
+
+/**
+ * The kinds of task_events rows, and the change each one records (migration 007's ai_tasks_record_event
+ * writes them; its CHECK repeats this list). output_kept is written by the code that keeps an output.
+ */
+export const TASK_EVENT_KINDS = {
+  created: 'INSERT (create)',
+  claimed: 'PENDING -> ACTIVE (claim)',
+  submitted: 'runninghub_task_id stored (submitted)',
+  queued: 'runninghub_phase becomes QUEUED (seen by a poll)',
+  running: 'runninghub_phase becomes RUNNING (seen by a poll)',
+  cancel_requested: 'cancel requested on an ACTIVE task',
+  succeeded: '-> SUCCESS',
+  failed: '-> FAILED',
+  retrying: '-> PENDING from ACTIVE (put back) or from FAILED/CANCELLED (retry)',
+  cancelled: '-> CANCELLED',
+  output_kept: 'an output file kept in our store (recordTaskEvent)',
+} as const;
+export type TaskEventKind = keyof typeof TASK_EVENT_KINDS;
+
+/** The kinds that end a task: with a callback_url, each writes one task_callbacks row (the outbox). */
+export const END_EVENT_KINDS = ['succeeded', 'failed', 'cancelled'] as const satisfies readonly TaskEventKind[];
+
+/** Channels of migration 007's trigger: every event (payload: the event as JSON), and a callback to deliver. */
+export const LIVE_CHANNELS = {
+  events: 'task_events',
+  callbacksDue: 'task_callbacks_due',
 } as const;

@@ -2,7 +2,7 @@
 // and the mapping from snake_case columns to typed values (no caller ever sees raw jsonb).
 import { z } from 'zod';
 import type { Queryable } from '../pool.js';
-import { asIllegalTransition, type TaskStatus } from './life.js';
+import { asIllegalTransition, type RunningHubPhase, type TaskStatus } from './life.js';
 
 /**
  * One override of a workflow or app input, the one parser for it: the API's create body, rows read
@@ -35,6 +35,8 @@ export interface NewTask {
   nodeInfoList: NodeInfo[];
   priority: number;
   maxAttempts: number;
+  /** Where the result is POSTed when the task ends (migration 007's outbox); absent or null: no callback. */
+  callbackUrl?: string | null | undefined;
 }
 
 export interface AiTask extends NewTask {
@@ -43,6 +45,9 @@ export interface AiTask extends NewTask {
   attempts: number;
   runAfter: Date;
   runninghubTaskId: string | null;
+  /** RunningHub's own phase (QUEUED/RUNNING there) of an ACTIVE task, as last polled; null otherwise. */
+  runninghubPhase: RunningHubPhase | null;
+  callbackUrl: string | null;
   outputs: TaskOutput[] | null;
   error: { code: string; message: string } | null;
   cancelRequested: boolean;
@@ -66,6 +71,8 @@ export interface TaskRow {
   max_attempts: number;
   run_after: Date;
   runninghub_task_id: string | null;
+  runninghub_phase: RunningHubPhase | null;
+  callback_url: string | null;
   outputs: unknown;
   error_code: string | null;
   error_message: string | null;
@@ -78,7 +85,7 @@ export interface TaskRow {
 
 export const TASK_COLUMNS = `id, status, entity_type, entity_id, entity_name, workflow_id, webapp_id, node_info_list,
   priority, attempts, max_attempts, run_after, runninghub_task_id, outputs, error_code, error_message,
-  cancel_requested_at, created_at, updated_at, submitted_at, finished_at`;
+  cancel_requested_at, created_at, updated_at, submitted_at, finished_at, runninghub_phase, callback_url`;
 
 export function toTask(row: TaskRow): AiTask {
   return {
@@ -95,6 +102,8 @@ export function toTask(row: TaskRow): AiTask {
     maxAttempts: row.max_attempts,
     runAfter: row.run_after,
     runninghubTaskId: row.runninghub_task_id,
+    runninghubPhase: row.runninghub_phase,
+    callbackUrl: row.callback_url,
     outputs: storedOutputsSchema.parse(row.outputs),
     error:
       row.error_code === null && row.error_message === null

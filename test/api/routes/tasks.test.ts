@@ -44,6 +44,8 @@ describe('tasks API', () => {
         maxAttempts: 3,
         runAfter: expect.any(String),
         runninghubTaskId: null,
+        runninghubPhase: null,
+        callbackUrl: null,
         outputs: null,
         error: null,
         cancelRequested: false,

@@ -1,0 +1,139 @@
+// Work beside the claim loop, so it never delays a claim: result callbacks (the outbox of migration 007,
+// POSTed signed, retried with backoff) and retention (finished rows pruned in small batches).
+import { claimDueCallbacks, msUntilNextCallback, pruneFinished, recordCallbackOutcome, type CallbackOutcome, type DueCallback } from '../db/index.js';
+import type { CallbackSettings } from './config.js';
+import { retryBackoffMs } from './policy.js';
+import { CALLBACK_HEADERS, signCallback } from './signature.js';
+import { errorText, type ProcessorContext } from './state.js';
+
+export const DEFAULT_CALLBACK_SETTINGS: CallbackSettings = {
+  signingSecret: undefined,
+  maxAttempts: 8,
+  backoffMs: 5_000,
+  backoffMaxMs: 600_000,
+  timeoutMs: 10_000,
+};
+
+/** Deliveries claimed per pass. */
+const CALLBACK_BATCH = 20;
+
+export interface BackgroundWork {
+  /** A delivery was written (task_callbacks_due): look now. */
+  wakeCallbacks(): void;
+  /** Stop, and wait for the POSTs and the prune under way. */
+  stop(): Promise<void>;
+}
+
+export function startBackgroundWork(ctx: ProcessorContext): BackgroundWork {
+  const callbacks = ctx.settings.callbacks ?? DEFAULT_CALLBACK_SETTINGS;
+  const retention = ctx.settings.retention;
+  let stopping = false;
+  let wakeCallbacks: (() => void) | undefined;
+  let callbackWanted = true;
+  const sleeps = new Set<() => void>();
+
+  const sleep = (ms: number, onWake?: (wake: () => void) => void) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        sleeps.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      timer.unref();
+      sleeps.add(done);
+      onWake?.(done);
+      if (stopping) done();
+    });
+
+  const callbackLoop = async () => {
+    if (callbacks.signingSecret === undefined) return;
+    while (!stopping) {
+      let waitMs = ctx.settings.pollIntervalMs;
+      try {
+        callbackWanted = false;
+        const due = await claimDueCallbacks(ctx.state.pool, { limit: CALLBACK_BATCH, leaseMs: callbacks.timeoutMs + 5_000 });
+        await Promise.all(due.map((delivery) => deliver(ctx, callbacks, delivery)));
+        const next = due.length === CALLBACK_BATCH ? 0 : await msUntilNextCallback(ctx.state.pool);
+        if (next !== null) waitMs = Math.min(waitMs, next);
+      } catch (error) {
+        ctx.log.warn({ event: 'callback.pass_failed', err: errorText(error) }, 'callback pass failed');
+      }
+      if (!callbackWanted && !stopping) await sleep(waitMs, (wake) => (wakeCallbacks = wake));
+      wakeCallbacks = undefined;
+    }
+  };
+
+  const retentionLoop = async () => {
+    if (!retention) return;
+    while (!stopping) {
+      let waitMs = retention.intervalMs;
+      try {
+        const pruned = await pruneFinished(ctx.state.pool, retention);
+        if (pruned.taskIds.length > 0 || pruned.storyboardIds.length > 0) {
+          ctx.log.info(
+            { event: 'retention.pruned', tasks: pruned.taskIds.length, storyboards: pruned.storyboardIds.length, events: pruned.events, mode: retention.mode },
+            'finished rows pruned',
+          );
+          // Kept output files are the output store's: it deletes those of these tasks (after our commit).
+          await ctx.deps.onTasksPruned?.(pruned.taskIds).catch((error: unknown) =>
+            ctx.log.warn({ event: 'retention.hook_failed', err: errorText(error) }, 'onTasksPruned failed'),
+          );
+        }
+        // A full batch: more is waiting; go on after a short pause that lets the queue's statements in.
+        if (pruned.taskIds.length >= retention.batchSize || pruned.events >= retention.batchSize) waitMs = 50;
+      } catch (error) {
+        ctx.log.warn({ event: 'retention.failed', err: errorText(error) }, 'retention batch failed');
+      }
+      await sleep(waitMs);
+    }
+  };
+
+  const running = Promise.all([callbackLoop(), retentionLoop()]);
+  return {
+    wakeCallbacks() {
+      callbackWanted = true;
+      wakeCallbacks?.();
+    },
+    async stop() {
+      stopping = true;
+      [...sleeps].forEach((wake) => wake());
+      await running;
+    },
+  };
+}
+
+/** One attempt: POST the stored payload, signed; record the outcome (delivered, retry later, or failed for good). */
+async function deliver(ctx: ProcessorContext, settings: CallbackSettings, delivery: DueCallback): Promise<void> {
+  const body = JSON.stringify(delivery.payload);
+  const timestamp = Math.floor(Date.now() / 1000);
+  const log = ctx.log.child({ deliveryId: delivery.id, taskId: delivery.taskId, storyboardId: delivery.storyboardId, attempt: delivery.attempt });
+  let outcome: CallbackOutcome;
+  const retryInMs = delivery.attempt >= settings.maxAttempts ? null : retryBackoffMs(delivery.attempt, settings.backoffMs, settings.backoffMaxMs);
+  try {
+    const response = await fetch(delivery.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        [CALLBACK_HEADERS.timestamp]: String(timestamp),
+        [CALLBACK_HEADERS.signature]: signCallback(settings.signingSecret ?? '', timestamp, body),
+        [CALLBACK_HEADERS.delivery]: delivery.id,
+      },
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(settings.timeoutMs),
+    });
+    await response.body?.cancel().catch(() => undefined);
+    outcome =
+      response.status >= 200 && response.status < 300
+        ? { kind: 'delivered', httpStatus: response.status }
+        : { kind: 'refused', httpStatus: response.status, error: `HTTP ${response.status}`, retryInMs };
+  } catch (error) {
+    const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    outcome = { kind: 'refused', httpStatus: null, error: `${errorText(error)}${cause}`, retryInMs };
+  }
+  await recordCallbackOutcome(ctx.state.pool, delivery, outcome);
+  if (outcome.kind === 'delivered') log.info({ event: 'callback.delivered', status: outcome.httpStatus }, 'callback delivered');
+  else if (outcome.retryInMs === null) log.error({ event: 'callback.gave_up', status: outcome.httpStatus, err: outcome.error }, 'callback failed for good');
+  else log.warn({ event: 'callback.retrying', status: outcome.httpStatus, err: outcome.error, retryInMs: outcome.retryInMs }, 'callback failed; will retry');
+}
