@@ -19,7 +19,7 @@ import { installTextBoundary, parseJsonBodyStrictly, parseQuerystringStrictly } 
 export interface AppDeps {
   pool: Pool;
   config: Pick<ApiConfig, 'apiToken' | 'bodyLimitBytes'> &
-    Partial<Pick<ApiConfig, 'runningHubWebhookSecret' | 'apiReadToken' | 'sseHeartbeatMs'>>;
+    Partial<Pick<ApiConfig, 'runningHubWebhookSecret' | 'apiReadToken' | 'sseHeartbeatMs' | 'storyboardMaxShots' | 'storyboardBodyLimitBytes' | 'profiles'>>;
   /** A pino logger (src/shared/logger.ts); request logs become its children. */
   logger: FastifyBaseLogger;
   /** Defaults to always ready: tests hand in a migrated database. */
@@ -148,6 +148,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     apiToken: deps.config.apiToken,
     apiReadToken: deps.config.apiReadToken,
     webhookSecret: deps.config.runningHubWebhookSecret,
+    storyboards: {
+      maxShots: deps.config.storyboardMaxShots ?? 1000,
+      bodyLimitBytes: deps.config.storyboardBodyLimitBytes ?? 8 * 1024 * 1024,
+      profiles: deps.config.profiles ?? [],
+    },
     metrics,
   });
   return app;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
+import { loadProfiles, type Profile } from '../shared/profiles.js';
 
 /** Environment variables of the API program (the table in `.notes/api.md` mirrors this). */
 const apiEnvSchema = z.object({
@@ -25,6 +26,9 @@ const apiEnvSchema = z.object({
   RUNNINGHUB_WEBHOOK_SECRET: envSecret.optional(),
   /** How often GET /api/events writes a comment on every open stream, so proxies keep it open. */
   SSE_HEARTBEAT_INTERVAL: envDuration('s').default(15_000),
+  /** POST /api/storyboards: at most this many shots (422 beyond), and a body of at most this many bytes (413). */
+  STORYBOARD_MAX_SHOTS: envInt(1, 100_000).default(1000),
+  STORYBOARD_BODY_LIMIT_BYTES: envInt(1024, 100 * 1024 * 1024).default(8 * 1024 * 1024),
 });
 
 export interface ApiConfig {
@@ -43,6 +47,10 @@ export interface ApiConfig {
   databaseStatementTimeoutMs: number;
   shutdownTimeoutMs: number;
   sseHeartbeatMs: number;
+  storyboardMaxShots: number;
+  storyboardBodyLimitBytes: number;
+  /** PROFILES_FILE or PROFILES (src/shared/profiles.ts): the names a storyboard may use. */
+  profiles: Profile[];
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -70,5 +78,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     databaseStatementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT,
     sseHeartbeatMs: parsed.SSE_HEARTBEAT_INTERVAL,
+    storyboardMaxShots: parsed.STORYBOARD_MAX_SHOTS,
+    storyboardBodyLimitBytes: parsed.STORYBOARD_BODY_LIMIT_BYTES,
+    profiles: loadProfiles(env),
   };
 }

@@ -81,6 +81,8 @@ export const taskSchema = z
     updatedAt: isoTime,
     submittedAt: isoTime.nullable(),
     finishedAt: isoTime.nullable(),
+    storyboardId: z.uuid().nullable().describe('The storyboard this task is a shot of; null for a task created alone'),
+    shotIndex: z.int().nullable().describe("The shot's place in its storyboard, from 0"),
   })
   .meta({ id: 'Task' });
 export type TaskJson = z.output<typeof taskSchema>;
@@ -135,6 +137,8 @@ export function toTaskJson(task: AiTask): TaskJson {
     updatedAt: iso(task.updatedAt),
     submittedAt: isoOrNull(task.submittedAt),
     finishedAt: isoOrNull(task.finishedAt),
+    storyboardId: task.storyboardId,
+    shotIndex: task.shotIndex,
   };
 }
 
@@ -145,7 +149,7 @@ export function encodeCursor(cursor: TaskCursor): string {
   return Buffer.from(`${cursor.createdAtMicros}.${cursor.id}`).toString('base64url');
 }
 
-const cursorSchema = z.string().transform((text, ctx): TaskCursor => {
+export const cursorSchema = z.string().transform((text, ctx): TaskCursor => {
   const decoded = Buffer.from(text, 'base64url').toString('utf8');
   const match = /^(-?\d{1,20})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(decoded);
   if (!match) {
@@ -172,6 +176,7 @@ export const listTasksQuerySchema = z.strictObject({
     .describe(`One status or a comma-separated list: ${TASK_STATUSES.join(', ')}`),
   entityType: safeText().min(1).max(100).optional(),
   entityId: safeText().min(1).max(200).optional(),
+  storyboardId: z.uuid({ error: 'storyboardId must be a storyboard id (a UUID)' }).optional().describe('Only the shots of this storyboard'),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: cursorSchema.optional().describe('nextCursor of the previous page'),
 });

@@ -138,3 +138,26 @@ export {
   type CallbackState,
 } from './live/callbacks.js';
 export { pruneFinished, type PruneInput, type PruneResult, type RetentionMode } from './live/retention.js';
+// Storyboards (batches of shots) and profiles (named limits within the account's).
+export {
+  STORYBOARD_STATUSES,
+  statusOf,
+  storyboardFingerprint,
+  createStoryboard,
+  getStoryboard,
+  listStoryboards,
+  cancelStoryboard,
+  retryStoryboard,
+  type NewStoryboard,
+  type StoryboardSettings,
+  type StoryboardStatus,
+  type StoryboardCounts,
+  type Storyboard,
+  type StoryboardWithDetails,
+  type StoryboardCursor,
+  type StoryboardListFilter,
+  type StoryboardPage,
+  type CreateStoryboardResult,
+  type StoryboardActionResult,
+} from './storyboards/api.js';
+export { syncProfiles, getProfileUsage, type ProfileLimits, type ProfileUsage } from './storyboards/profiles.js';

@@ -1,6 +1,8 @@
 import os from 'node:os';
 import { z } from 'zod';
-import { envBytes, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
+import { ConfigError, envBytes, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
+import { loadProfiles, type Profile } from '../shared/profiles.js';
+import { ACCOUNT_LIMIT_SOURCES, type AccountLimitSource } from './account-limit.js';
 import { runningHubEnvSchema } from '../runninghub/index.js';
 
 /**
@@ -23,6 +25,8 @@ export const processorEnvSchema = runningHubEnvSchema
     ERROR_BACKOFF_MAX: envDuration('s').default(30_000),
     /** The account's limit of tasks at RunningHub at once, across every processor. */
     RUNNINGHUB_MAX_RUNNING: envInt(1, 1000).default(3),
+    /** `runninghub`: follow v2 queue/status `concurrentLimit`, at most RUNNINGHUB_MAX_RUNNING (account-limit.ts). */
+    RUNNINGHUB_ACCOUNT_LIMIT_SOURCE: z.enum(ACCOUNT_LIMIT_SOURCES).default('config'),
     /** How long a claim may stay without a RunningHub id before another processor recovers it. */
     CLAIM_LEASE: envDuration('s').default(60_000),
     /** How often a submitted task is asked about when no webhook came (default 5 s, 15 s with a webhook). */
@@ -110,6 +114,9 @@ export interface ProcessorSettings {
   retention?: RetentionSettings | undefined;
   /** Test only (TASK_PROCESSOR_TEST_FAULT): a fault to inject, to test how the program handles it. */
   testFault?: 'crash-loop' | undefined;
+  /** PROFILES_FILE / PROFILES: limits within the account's, per-profile timeout, backoff, poll interval. */
+  profiles?: Profile[] | undefined;
+  accountLimitSource?: AccountLimitSource | undefined;
 }
 
 export interface ProcessorConfig {
@@ -131,6 +138,14 @@ export function webhookCallbackUrl(base: string, secret: string): string {
 
 export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
   const e = parseEnv(processorEnvSchema, env);
+  const profiles = loadProfiles(env);
+  for (const profile of profiles) {
+    if (profile.maxRunning > e.RUNNINGHUB_MAX_RUNNING) {
+      throw new ConfigError(
+        `invalid profiles: profiles.${profile.name}.maxRunning: ${profile.maxRunning} is more than the account's limit RUNNINGHUB_MAX_RUNNING=${e.RUNNINGHUB_MAX_RUNNING} (a profile's limit is within the account's)`,
+      );
+    }
+  }
   const webhookUrl =
     e.RUNNINGHUB_WEBHOOK_URL !== undefined && e.RUNNINGHUB_WEBHOOK_SECRET !== undefined
       ? webhookCallbackUrl(e.RUNNINGHUB_WEBHOOK_URL, e.RUNNINGHUB_WEBHOOK_SECRET)
@@ -166,6 +181,8 @@ export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
           ? undefined
           : { maxAgeMs: e.RETENTION_MAX_AGE, batchSize: e.RETENTION_BATCH_SIZE, intervalMs: e.RETENTION_INTERVAL, mode: e.RETENTION_MODE },
       testFault: e.TASK_PROCESSOR_TEST_FAULT,
+      profiles,
+      accountLimitSource: e.RUNNINGHUB_ACCOUNT_LIMIT_SOURCE,
     },
     databaseUrl: e.DATABASE_URL,
     runningHub: { baseUrl: e.RUNNINGHUB_BASE_URL, apiKey: e.RUNNINGHUB_API_KEY, timeoutMs: e.RUNNINGHUB_TIMEOUT },

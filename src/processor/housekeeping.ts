@@ -44,7 +44,7 @@ export async function housekeeping(ctx: ProcessorContext): Promise<void> {
  * result, it is applied through applyTaskResult (the one path) and noted through noteTaskEnded.
  */
 async function check(ctx: ProcessorContext, task: TaskToCheck): Promise<void> {
-  const { state, settings } = ctx;
+  const { state } = ctx;
   const taskLog = ctx.log.child({ taskId: task.id, entityName: task.entityName, runninghubTaskId: task.runninghubTaskId });
   const ref = { runninghubTaskId: task.runninghubTaskId };
   try {
@@ -61,7 +61,7 @@ async function check(ctx: ProcessorContext, task: TaskToCheck): Promise<void> {
       await state.client.cancelTask(task.runninghubTaskId);
       result = task.cancelRequested
         ? { kind: 'cancelled' }
-        : { kind: 'timed-out', message: `still ${outcome.status} after ${Math.round(settings.taskTimeoutMs / 1000)} s; cancelled at RunningHub` };
+        : { kind: 'timed-out', message: `still ${outcome.status} after ${Math.round(task.timeoutMs / 1000)} s; cancelled at RunningHub` };
     } else {
       // Still at RunningHub: its own phase is shown beside our status (a change makes a queued/running event).
       await recordRunningHubPhase(state.pool, task.runninghubTaskId, outcome.status);

@@ -2,7 +2,7 @@
 // heartbeat, and start/stop. Its state is one object (state.ts); the work is in submit.ts and
 // housekeeping.ts; what a task goes through is written down in src/db/tasks/life.ts.
 import os from 'node:os';
-import { LIVE_CHANNELS, TASK_CHANNELS, ensureAccount, markProcessorStopped, msUntilNextDueTask, recordHeartbeat } from '../db/index.js';
+import { LIVE_CHANNELS, TASK_CHANNELS, ensureAccount, markProcessorStopped, msUntilNextDueTask, recordHeartbeat, syncProfiles } from '../db/index.js';
 import { startBackgroundWork, type BackgroundWork } from './background.js';
 import { housekeeping } from './housekeeping.js';
 import { listenForNotifications } from './listener.js';
@@ -74,7 +74,17 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
       await state.listener.ready;
       background = startBackgroundWork(ctx);
       scheduleHeartbeat(ctx);
-      log.info({ event: 'processor.started', maxRunning: settings.maxRunning, webhook: settings.webhookUrl !== undefined }, 'task processor started');
+      log.info(
+        {
+          event: 'processor.started',
+          maxRunning: settings.maxRunning,
+          webhook: settings.webhookUrl !== undefined,
+          profiles: (settings.profiles ?? []).map((p) => `${p.name}:${p.maxRunning}`),
+          // No v2 queue/status client in this build yet: the limit stays RUNNINGHUB_MAX_RUNNING (account-limit.ts).
+          accountLimitSource: settings.accountLimitSource ?? 'config',
+        },
+        'task processor started',
+      );
       void loop(ctx).then(
         () => resolveFinished({ kind: 'stopped' }),
         (error: unknown) => {
@@ -120,6 +130,19 @@ async function loop(ctx: ProcessorContext): Promise<void> {
     try {
       if (!accountReady) {
         await ensureAccount(state.pool, deps.account, settings.maxRunning);
+        await syncProfiles(
+          state.pool,
+          (settings.profiles ?? []).map((p) => ({
+            name: p.name,
+            maxRunning: p.maxRunning,
+            workflowIds: p.workflowIds,
+            webappIds: p.webappIds,
+            timeoutMs: p.timeout,
+            pollMs: p.pollInterval,
+            backoffMs: p.backoff,
+            maxAttempts: p.maxAttempts,
+          })),
+        );
         accountReady = true;
         await beat(ctx);
       }

@@ -3,6 +3,7 @@
 import { claimPendingTasks, finishTask, recordSubmission, requeueTask, type ClaimedTask } from '../db/index.js';
 import { isRunningHubError, type CreateTaskRequest } from '../runninghub/index.js';
 import type { Logger } from '../shared/logger.js';
+import type { Profile } from '../shared/profiles.js';
 import { retryBackoffMs, withJitter } from './policy.js';
 import { errorText, kick, noteError, noteTaskEnded, resultKindOf, type ProcessorContext } from './state.js';
 
@@ -11,6 +12,11 @@ export const ORPHAN_CANCEL_TIMEOUT_MS = 10_000;
 
 class InvalidTaskError extends Error {
   override name = 'InvalidTaskError';
+}
+
+/** The configured profile the task was claimed under (its poll interval and backoff apply), if any. */
+function profileOf(ctx: ProcessorContext, task: ClaimedTask): Profile | undefined {
+  return task.profile === null ? undefined : ctx.settings.profiles?.find((p) => p.name === task.profile);
 }
 
 function createRequest(task: ClaimedTask, webhookUrl: string | undefined): CreateTaskRequest {
@@ -84,7 +90,7 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
         taskId: task.id,
         claimToken: task.claimToken,
         runninghubTaskId,
-        firstCheckInMs: settings.checkIntervalMs,
+        firstCheckInMs: profileOf(ctx, task)?.pollInterval ?? settings.checkIntervalMs,
       });
       state.counters.consecutiveErrors = 0;
       if (recorded.state === 'claim-lost') {
@@ -162,7 +168,7 @@ async function handleCreateFailure(ctx: ProcessorContext, task: ClaimedTask, err
   const back = await requeueTask(state.pool, ref, {
     code,
     message,
-    backoffMs: withJitter(retryBackoffMs(task.attempts, settings.retryBackoffMs, settings.retryBackoffMaxMs)),
+    backoffMs: withJitter(retryBackoffMs(task.attempts, profileOf(ctx, task)?.backoff ?? settings.retryBackoffMs, settings.retryBackoffMaxMs)),
     countAttempt: true,
   });
   if (!back) return;

@@ -19,6 +19,9 @@ describe('API configuration', () => {
       databaseStatementTimeoutMs: 10_000,
       shutdownTimeoutMs: 10_000,
       sseHeartbeatMs: 15_000,
+      storyboardMaxShots: 1000,
+      storyboardBodyLimitBytes: 8 * 1024 * 1024,
+      profiles: [],
     });
   });
 

@@ -10,6 +10,7 @@ import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { queueRoutes } from './queue.js';
 import { statsRoutes } from './stats.js';
+import { storyboardRoutes, type StoryboardLimits } from './storyboards.js';
 import { taskRoutes } from './tasks.js';
 import { runningHubWebhookRoutes } from './webhook.js';
 
@@ -25,6 +26,7 @@ export async function registerRoutes(
     apiToken: string | undefined;
     apiReadToken?: string | undefined;
     webhookSecret?: string | undefined;
+    storyboards: StoryboardLimits;
     metrics: Registry;
     hub: EventHub;
   },
@@ -50,6 +52,7 @@ export async function registerRoutes(
       await api.register(statsRoutes, routeDeps);
       await api.register(queueRoutes, routeDeps);
       await api.register(eventRoutes, { ...routeDeps, hub: deps.hub });
+      await api.register(storyboardRoutes, { ...routeDeps, limits: deps.storyboards });
     },
     { prefix: '/api' },
   );

@@ -98,6 +98,7 @@ export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool }
         statuses: query.status,
         entityType: query.entityType,
         entityId: query.entityId,
+        storyboardId: query.storyboardId,
         limit: query.limit,
         after: query.cursor,
       });

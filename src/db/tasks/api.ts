@@ -99,6 +99,7 @@ export interface TaskListFilter {
   statuses?: TaskStatus[] | undefined;
   entityType?: string | undefined;
   entityId?: string | undefined;
+  storyboardId?: string | undefined;
   limit: number;
   after?: TaskCursor | undefined;
 }
@@ -123,6 +124,7 @@ export async function listTasks(pool: pg.Pool, filter: TaskListFilter): Promise<
   }
   if (filter.entityType !== undefined) where.push(`entity_type = ${param(filter.entityType)}`);
   if (filter.entityId !== undefined) where.push(`entity_id = ${param(filter.entityId)}`);
+  if (filter.storyboardId !== undefined) where.push(`storyboard_id = ${param(filter.storyboardId)}::uuid`);
   if (filter.after) {
     where.push(
       `(created_at, id) < (timestamptz 'epoch' + ${param(filter.after.createdAtMicros)}::bigint * interval '1 microsecond', ${param(

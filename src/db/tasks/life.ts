@@ -56,14 +56,14 @@ export type Actor = 'api' | 'processor' | 'webhook or poll' | 'any processor' | 
  * surfaced as IllegalTransitionError), whoever attempts it.
  */
 export const TRANSITIONS = [
-  { cause: 'create', from: null, to: 'pending', by: 'api', sql: 'createTask' },
+  { cause: 'create', from: null, to: 'pending', by: 'api', sql: 'createTask, createStoryboard' },
   { cause: 'claim', from: 'pending', to: 'claimed', by: 'processor', sql: 'claimPendingTasks' },
-  { cause: 'cancel before claim', from: 'pending', to: 'cancelled', by: 'api', sql: 'cancelTask' },
+  { cause: 'cancel before claim', from: 'pending', to: 'cancelled', by: 'api', sql: 'cancelTask, cancelStoryboard' },
   { cause: 'cancel carried out', from: 'cancelRequestedPending', to: 'cancelled', by: 'processor', sql: 'cancelRequestedPendingTasks' },
   { cause: 'backoff over', from: 'retryWaiting', to: 'pending', by: 'time', sql: '(run_after passes)' },
   { cause: 'submitted', from: 'claimed', to: 'submitted', by: 'processor', sql: 'recordSubmission' },
-  { cause: 'cancel requested', from: 'claimed', to: 'cancelRequested', by: 'api', sql: 'cancelTask' },
-  { cause: 'cancel requested', from: 'submitted', to: 'cancelRequested', by: 'api', sql: 'cancelTask' },
+  { cause: 'cancel requested', from: 'claimed', to: 'cancelRequested', by: 'api', sql: 'cancelTask, cancelStoryboard' },
+  { cause: 'cancel requested', from: 'submitted', to: 'cancelRequested', by: 'api', sql: 'cancelTask, cancelStoryboard' },
   { cause: 'invalid task', from: 'claimed', to: 'failed', by: 'processor', sql: 'finishTask (INVALID_TASK)' },
   { cause: 'refused by RunningHub', from: 'claimed', to: 'failed', by: 'processor', sql: 'finishTask (permanent error)' },
   { cause: 'no capacity (421…)', from: 'claimed', to: 'retryWaiting', by: 'processor', sql: 'requeueTask (attempt not counted)' },
@@ -80,8 +80,8 @@ export const TRANSITIONS = [
   { cause: 'result: failed before the cancel', from: 'cancelRequested', to: 'failed', by: 'webhook or poll', sql: 'applyTaskResult' },
   { cause: 'lost at RunningHub (807)', from: 'submitted', to: 'pending', by: 'processor', sql: 'requeueTask' },
   { cause: 'lost at RunningHub (807), no attempts left', from: 'submitted', to: 'failed', by: 'processor', sql: 'requeueTask' },
-  { cause: 'retry', from: 'failed', to: 'pending', by: 'api', sql: 'retryTask' },
-  { cause: 'retry', from: 'cancelled', to: 'pending', by: 'api', sql: 'retryTask' },
+  { cause: 'retry', from: 'failed', to: 'pending', by: 'api', sql: 'retryTask, retryStoryboard' },
+  { cause: 'retry', from: 'cancelled', to: 'pending', by: 'api', sql: 'retryTask, retryStoryboard' },
 ] as const satisfies readonly { cause: string; from: TaskPhase | null; to: TaskPhase; by: Actor; sql: string }[];
 export type Transition = (typeof TRANSITIONS)[number];
 

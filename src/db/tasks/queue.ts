@@ -54,6 +54,8 @@ export interface ClaimedTask
    * fail (the other tasks would never run): the processor fails this one task with the reason.
    */
   nodeInfoProblem: string | null;
+  /** The profile whose slot the claim took (its timings apply), or null. */
+  profile: string | null;
 }
 
 export interface ClaimRequest {
@@ -66,15 +68,27 @@ export interface ClaimRequest {
 }
 
 /**
- * Claim up to `limit` due PENDING tasks, highest priority first, then oldest, taking one of the
- * account's slots for each. The task becomes ACTIVE without a RunningHub id, leased to this processor.
+ * Claim up to `limit` due PENDING tasks, taking one of the account's slots for each (and one of its
+ * profile's, when the task has a profile). The task becomes ACTIVE without a RunningHub id, leased to
+ * this processor.
  *
- * Why this holds the limit under any number of concurrent claimers: the account row is locked
- * FOR UPDATE first (the LIMIT depends on it, so it is evaluated before the task scan), and a row
- * locked that way is re-read at its latest committed version, so `free` includes every claim and
- * release committed before the lock was granted. Tasks that another claimer took meanwhile still
- * look PENDING in this statement's snapshot, but FOR UPDATE re-checks them at their latest version
- * and drops them. A count(*) over ai_tasks in the same statement, by contrast, reads the old
+ * Which tasks (fair turns): higher priority first; within a priority, round-robin between groups (a
+ * storyboard, or a task without one as its own group), counting the slots a group already holds: a
+ * task's place in line is its rank within its group plus the group's ACTIVE shots (storyboards.active),
+ * so a group running 2 tasks waits while one running none has a task due. Ties go to the group served
+ * longest ago (storyboards.last_turn, stamped by migration 006's trigger; never served first), then
+ * to the oldest task. Strict alternation instead would still hand a storyboard that holds every slot
+ * every other free one (measured: the small storyboard of bench:storyboards finished in 5.5 T, not
+ * within 4 T). A profile's tasks beyond its free slots are passed over, so the next group's task takes
+ * the slot instead.
+ *
+ * Why this holds both limits under any number of concurrent claimers: the account row is locked
+ * FOR UPDATE first (the LIMIT depends on it, so it is evaluated before the task scan; the profile rows
+ * are locked only after it, by the condition on `account`), and a row locked that way is re-read at
+ * its latest committed version, so `free` includes every claim and release committed before the lock
+ * was granted. Tasks that another claimer took meanwhile still look PENDING in this statement's
+ * snapshot, but FOR UPDATE re-checks them at their latest version and drops them (fewer tasks, never
+ * more than a limit). A count(*) over ai_tasks in the same statement, by contrast, reads the old
  * snapshot only: that variant was measured going up to 22 for a limit of 3 (reference queues.md §4).
  */
 export async function claimPendingTasks(db: Queryable, request: ClaimRequest): Promise<ClaimedTask[]> {
@@ -82,37 +96,65 @@ export async function claimPendingTasks(db: Queryable, request: ClaimRequest): P
   type ClaimedRow = Pick<
     TaskRow,
     'id' | 'entity_type' | 'entity_id' | 'entity_name' | 'workflow_id' | 'webapp_id' | 'node_info_list' | 'priority' | 'created_at' | 'attempts' | 'max_attempts'
-  > & { claim_token: string };
+  > & { claim_token: string; turn: string; slot_profile: string | null };
   const rows = await changeStatus<ClaimedRow>(
     db,
     `WITH account AS (
        SELECT fingerprint, greatest(max_running - running, 0) AS free
          FROM runninghub_accounts WHERE fingerprint = $4 FOR UPDATE),
+     profiles AS (
+       SELECT name, greatest(max_running - running, 0) AS free, workflow_ids, webapp_ids
+         FROM task_profiles WHERE (SELECT free FROM account) > 0 ORDER BY name FOR UPDATE),
+     due AS (
+       SELECT t.id, t.priority, t.created_at, t.shot_index, coalesce(t.storyboard_id, t.id) AS task_group, s.last_turn,
+              coalesce(s.active, 0) AS group_active,
+              coalesce(t.profile, (SELECT p.name FROM profiles p
+                                    WHERE t.workflow_id = ANY (p.workflow_ids) OR t.webapp_id = ANY (p.webapp_ids)
+                                    ORDER BY p.name LIMIT 1)) AS profile
+         FROM ai_tasks t LEFT JOIN storyboards s ON s.id = t.storyboard_id
+        WHERE t.status = 'PENDING' AND t.run_after <= now() AND t.cancel_requested_at IS NULL),
+     ranked AS (
+       SELECT due.*,
+              group_active + row_number() OVER (PARTITION BY task_group, priority ORDER BY created_at, shot_index, id) AS turn_in_group
+         FROM due),
+     ordered AS (
+       SELECT ranked.*,
+              row_number() OVER (ORDER BY priority DESC, turn_in_group, last_turn NULLS FIRST, created_at, shot_index, id) AS turn,
+              row_number() OVER (PARTITION BY profile
+                                 ORDER BY priority DESC, turn_in_group, last_turn NULLS FIRST, created_at, shot_index, id) AS nth_of_profile
+         FROM ranked),
      picked AS (
-       SELECT id FROM ai_tasks
-        WHERE status = 'PENDING' AND run_after <= now() AND cancel_requested_at IS NULL
-        ORDER BY priority DESC, created_at, id
+       SELECT t.id, o.turn, p.name AS profile FROM ordered o
+         JOIN ai_tasks t ON t.id = o.id
+         LEFT JOIN profiles p ON p.name = o.profile
+        WHERE (p.name IS NULL OR o.nth_of_profile <= p.free)
+          AND t.status = 'PENDING' AND t.run_after <= now() AND t.cancel_requested_at IS NULL
+        ORDER BY o.turn
         LIMIT least($1::int, coalesce((SELECT free FROM account), 0))
-        FOR UPDATE SKIP LOCKED),
+        FOR UPDATE OF t SKIP LOCKED),
      claimed AS (
        UPDATE ai_tasks t
           SET status = 'ACTIVE', attempts = t.attempts + 1, claimed_by = $2, claim_token = gen_random_uuid(),
               claim_expires_at = now() + make_interval(secs => $3::double precision / 1000),
-              slot_account = $4, runninghub_task_id = NULL, submitted_at = NULL, next_check_at = NULL,
-              outputs = NULL, error_code = NULL, error_message = NULL
+              slot_account = $4, slot_profile = picked.profile, runninghub_task_id = NULL, submitted_at = NULL,
+              next_check_at = NULL, outputs = NULL, error_code = NULL, error_message = NULL
          FROM picked WHERE t.id = picked.id
        RETURNING t.id, t.claim_token, t.entity_type, t.entity_id, t.entity_name, t.workflow_id, t.webapp_id,
-                 t.node_info_list, t.priority, t.created_at, t.attempts, t.max_attempts),
+                 t.node_info_list, t.priority, t.created_at, t.attempts, t.max_attempts, t.slot_profile, picked.turn),
      taken AS (
        UPDATE runninghub_accounts a SET running = a.running + c.n, updated_at = now()
          FROM (SELECT count(*)::int AS n FROM claimed) c
-        WHERE a.fingerprint = $4 AND c.n > 0)
+        WHERE a.fingerprint = $4 AND c.n > 0),
+     profile_taken AS (
+       UPDATE task_profiles p SET running = p.running + c.n, updated_at = now()
+         FROM (SELECT slot_profile, count(*)::int AS n FROM claimed WHERE slot_profile IS NOT NULL GROUP BY slot_profile) c
+        WHERE p.name = c.slot_profile)
      SELECT * FROM claimed`,
     [request.limit, request.processorId, request.leaseMs, request.account],
   );
   // RETURNING does not keep the CTE's ORDER BY: restore it for callers.
   return rows
-    .sort((a, b) => b.priority - a.priority || a.created_at.getTime() - b.created_at.getTime())
+    .sort((a, b) => Number(a.turn) - Number(b.turn))
     .map((r) => {
       const nodeInfo = nodeInfoListSchema.safeParse(r.node_info_list);
       return {
@@ -128,6 +170,7 @@ export async function claimPendingTasks(db: Queryable, request: ClaimRequest): P
         priority: r.priority,
         attempts: r.attempts,
         maxAttempts: r.max_attempts,
+        profile: r.slot_profile,
       };
     });
 }
@@ -307,6 +350,8 @@ export interface TaskToCheck {
   runninghubTaskId: string;
   cancelRequested: boolean;
   timedOut: boolean;
+  /** The timeout that applied (the task's profile's, or the processor's). */
+  timeoutMs: number;
 }
 
 /**
@@ -324,7 +369,9 @@ export async function takeTasksToCheck(
     runninghub_task_id: string;
     cancel_requested: boolean;
     timed_out: boolean;
+    timeout_ms: number;
   }>(
+    // A task under a profile uses the profile's timeout and poll interval (migration 006) when it has them.
     `WITH due AS (
        SELECT id FROM ai_tasks
         WHERE status = 'ACTIVE' AND runninghub_task_id IS NOT NULL
@@ -333,11 +380,15 @@ export async function takeTasksToCheck(
           AND (next_check_at IS NULL OR next_check_at <= now())
         ORDER BY (cancel_requested_at IS NULL), next_check_at
         LIMIT $1
-        FOR UPDATE SKIP LOCKED)
-     UPDATE ai_tasks t SET next_check_at = now() + make_interval(secs => $2::double precision / 1000)
-       FROM due WHERE t.id = due.id
+        FOR UPDATE SKIP LOCKED),
+     timing AS (
+       SELECT due.id, coalesce(p.poll_ms, $2::int) AS poll_ms, coalesce(p.timeout_ms, $3::int) AS timeout_ms
+         FROM due JOIN ai_tasks t ON t.id = due.id LEFT JOIN task_profiles p ON p.name = t.slot_profile)
+     UPDATE ai_tasks t SET next_check_at = now() + make_interval(secs => timing.poll_ms::double precision / 1000)
+       FROM timing WHERE t.id = timing.id
      RETURNING t.id, t.entity_name, t.runninghub_task_id, t.cancel_requested_at IS NOT NULL AS cancel_requested,
-               t.submitted_at < now() - make_interval(secs => $3::double precision / 1000) AS timed_out`,
+               t.submitted_at < now() - make_interval(secs => timing.timeout_ms::double precision / 1000) AS timed_out,
+               timing.timeout_ms`,
     [input.limit, input.recheckMs, input.timeoutMs],
   );
   return rows.map((r) => ({
@@ -346,6 +397,7 @@ export async function takeTasksToCheck(
     runninghubTaskId: r.runninghub_task_id,
     cancelRequested: r.cancel_requested,
     timedOut: r.timed_out,
+    timeoutMs: r.timeout_ms,
   }));
 }
 

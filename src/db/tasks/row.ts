@@ -55,6 +55,9 @@ export interface AiTask extends NewTask {
   updatedAt: Date;
   submittedAt: Date | null;
   finishedAt: Date | null;
+  /** The storyboard this task is a shot of, and its place there; null for a task created alone. */
+  storyboardId: string | null;
+  shotIndex: number | null;
 }
 
 export interface TaskRow {
@@ -81,11 +84,13 @@ export interface TaskRow {
   updated_at: Date;
   submitted_at: Date | null;
   finished_at: Date | null;
+  storyboard_id: string | null;
+  shot_index: number | null;
 }
 
 export const TASK_COLUMNS = `id, status, entity_type, entity_id, entity_name, workflow_id, webapp_id, node_info_list,
   priority, attempts, max_attempts, run_after, runninghub_task_id, outputs, error_code, error_message,
-  cancel_requested_at, created_at, updated_at, submitted_at, finished_at, runninghub_phase, callback_url`;
+  cancel_requested_at, created_at, updated_at, submitted_at, finished_at, runninghub_phase, callback_url, storyboard_id, shot_index`;
 
 export function toTask(row: TaskRow): AiTask {
   return {
@@ -114,6 +119,8 @@ export function toTask(row: TaskRow): AiTask {
     updatedAt: row.updated_at,
     submittedAt: row.submitted_at,
     finishedAt: row.finished_at,
+    storyboardId: row.storyboard_id,
+    shotIndex: row.shot_index,
   };
 }
 

@@ -53,6 +53,8 @@ describe('tasks API', () => {
         updatedAt: expect.any(String),
         submittedAt: null,
         finishedAt: null,
+        storyboardId: null,
+        shotIndex: null,
       });
       expect(Number.isNaN(Date.parse(res.body.createdAt))).toBe(false);
       const { rows } = await db.pool.query('SELECT entity_name, workflow_id, node_info_list FROM ai_tasks WHERE id = $1', [

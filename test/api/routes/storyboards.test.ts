@@ -1,0 +1,271 @@
+// /api/storyboards on a real PostgreSQL through the real app: every route and its errors.
+import type { FastifyInstance } from 'fastify';
+import request from 'supertest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../../../src/api/index.js';
+import { activateTask } from '../../support/ai-tasks.js';
+import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { silentLogger } from '../support.js';
+
+const WORKFLOW = '1904136902449209346';
+const APP = '1877265245566922753';
+const LUMINA_WORKFLOW = '1111111111111111111';
+
+const shot = (text: string, extra: object = {}) => ({ nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: text }], ...extra });
+const board = (shots: object[], extra: object = {}) => ({
+  name: 'Harbour at dawn',
+  entityType: 'project',
+  entityId: 'p-1',
+  workflowId: WORKFLOW,
+  shots,
+  ...extra,
+});
+
+describe('storyboards API', () => {
+  let db: TestDatabase;
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    db = await createTestDatabase('api_storyboards');
+    app = await buildApp({
+      pool: db.pool,
+      logger: silentLogger,
+      config: {
+        apiToken: undefined,
+        bodyLimitBytes: 1024 * 1024,
+        storyboardMaxShots: 5,
+        storyboardBodyLimitBytes: 4096,
+        profiles: [{ name: 'lumina', maxRunning: 2, maxAttempts: 60, workflowIds: [LUMINA_WORKFLOW], webappIds: [] }],
+      },
+    });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+  beforeEach(async () => {
+    await db.pool.query('TRUNCATE ai_tasks, storyboards');
+  });
+
+  const post = (body: object, key?: string) => {
+    const req = request(app.server).post('/api/storyboards').send(body);
+    return key ? req.set('Idempotency-Key', key) : req;
+  };
+
+  describe('POST /api/storyboards', () => {
+    it('creates every shot with the shared settings and its own overrides, and answers with the counts', async () => {
+      const res = await post(
+        board([shot('one'), shot('two', { webappId: APP, priority: 7, entityName: 'Close-up' }), shot('three', { maxAttempts: 9 })], {
+          priority: 2,
+          maxAttempts: 4,
+          instanceType: 'plus',
+          callbackUrl: 'https://example.test/done',
+        }),
+      ).expect(201);
+      expect(res.headers.location).toBe(`/api/storyboards/${res.body.id}`);
+      expect(res.body).toMatchObject({
+        name: 'Harbour at dawn',
+        status: 'running',
+        total: 3,
+        pending: 3,
+        active: 0,
+        success: 0,
+        failed: 0,
+        cancelled: 0,
+        entityType: 'project',
+        entityId: 'p-1',
+        settings: { workflowId: WORKFLOW, webappId: null, priority: 2, maxAttempts: 4, instanceType: 'plus', profile: null, callbackUrl: 'https://example.test/done' },
+        finishedAt: null,
+      });
+      const details = res.body.details as { [k: string]: unknown }[];
+      expect(details.map((d) => [d.shotIndex, d.entityId, d.workflowId, d.webappId, d.priority, d.maxAttempts, d.storyboardId])).toEqual([
+        [0, '1', WORKFLOW, null, 2, 4, res.body.id],
+        [1, '2', null, APP, 7, 4, res.body.id],
+        [2, '3', WORKFLOW, null, 2, 9, res.body.id],
+      ]);
+      expect(details[0]).toMatchObject({ entityType: 'shot', entityName: 'Harbour at dawn #1', status: 'PENDING' });
+      expect(details[1]!.entityName).toBe('Close-up');
+    });
+
+    it('replays an Idempotency-Key with the same body and refuses it with another', async () => {
+      const first = await post(board([shot('a'), shot('b')]), 'board-key-1').expect(201);
+      const again = await post(board([shot('a'), shot('b')]), 'board-key-1').expect(200);
+      expect(again.body.id).toBe(first.body.id);
+      expect(again.body.details.map((d: { id: string }) => d.id)).toEqual(first.body.details.map((d: { id: string }) => d.id));
+      const other = await post(board([shot('a'), shot('c')]), 'board-key-1').expect(409);
+      expect(other.body.error).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', details: { storyboardId: first.body.id } });
+      const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM ai_tasks');
+      expect(rows[0].n).toBe(2);
+    });
+
+    it('makes exactly one storyboard when many creates with one key run at once', async () => {
+      const replies = await Promise.all(Array.from({ length: 8 }, () => post(board([shot('a'), shot('b'), shot('c')]), 'race-key')));
+      expect(replies.filter((r) => r.status === 201)).toHaveLength(1);
+      expect(new Set(replies.map((r) => r.body.id)).size).toBe(1);
+      const { rows } = await db.pool.query('SELECT (SELECT count(*)::int FROM storyboards) AS boards, (SELECT count(*)::int FROM ai_tasks) AS shots');
+      expect(rows[0]).toEqual({ boards: 1, shots: 3 });
+    });
+
+    it('refuses more shots than STORYBOARD_MAX_SHOTS with 422 naming the limit, and creates nothing', async () => {
+      const res = await post(board(Array.from({ length: 6 }, (_, i) => shot(`s${i}`)))).expect(422);
+      expect(res.body.error).toMatchObject({ code: 'TOO_MANY_SHOTS', details: { maxShots: 5, shots: 6 } });
+      expect(res.body.error.message).toMatch(/at most 5 shots \(STORYBOARD_MAX_SHOTS\); this one has 6/);
+      const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM storyboards');
+      expect(rows[0].n).toBe(0);
+    });
+
+    it('refuses a body over STORYBOARD_BODY_LIMIT_BYTES with 413 naming the limit', async () => {
+      const res = await post(board([shot('x'.repeat(5000))])).expect(413);
+      expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(res.body.error.message).toMatch(/at most 4096 bytes \(STORYBOARD_BODY_LIMIT_BYTES\)/);
+    });
+
+    it('names the shot that has no workflow or app, or both', async () => {
+      const none = await post({ ...board([shot('a'), shot('b')]), workflowId: undefined }).expect(400);
+      expect(none.body.error.code).toBe('VALIDATION_ERROR');
+      expect(none.body.error.message).toMatch(/shots\.0\.workflowId: no workflowId or webappId/);
+      const both = await post(board([shot('a'), shot('b', { webappId: APP, workflowId: WORKFLOW })])).expect(400);
+      expect(both.body.error.message).toMatch(/shots\.1\.workflowId: give workflowId or webappId, not both/);
+      const empty = await post(board([])).expect(400);
+      expect(empty.body.error.message).toMatch(/at least one shot/);
+      const badUrl = await post(board([shot('a')], { callbackUrl: 'ftp://x' })).expect(400);
+      expect(badUrl.body.error.message).toMatch(/callbackUrl must be an http\(s\) URL/);
+      const unknownField = await post(board([shot('a', { colour: 'red' })])).expect(400);
+      expect(unknownField.body.error.message).toMatch(/colour/);
+    });
+
+    it('refuses an unknown profile with 422 naming the configured ones, and uses a known profile\'s max attempts', async () => {
+      const unknown = await post(board([shot('a')], { profile: 'nope' })).expect(422);
+      expect(unknown.body.error).toMatchObject({ code: 'UNKNOWN_PROFILE', details: { profile: 'nope', known: ['lumina'] } });
+      expect(unknown.body.error.message).toBe('no profile named nope (configured: lumina)');
+      const known = await post(board([shot('a'), shot('b', { maxAttempts: 2 })], { profile: 'lumina' })).expect(201);
+      expect(known.body.details.map((d: { maxAttempts: number }) => d.maxAttempts)).toEqual([60, 2]);
+      const { rows } = await db.pool.query('SELECT profile FROM ai_tasks WHERE storyboard_id = $1', [known.body.id]);
+      expect(rows.map((r) => r.profile)).toEqual(['lumina', 'lumina']);
+      // A shot whose workflow a profile lists takes that profile's max attempts too.
+      const byWorkflow = await post(board([shot('a', { workflowId: LUMINA_WORKFLOW }), shot('b')])).expect(201);
+      expect(byWorkflow.body.details.map((d: { maxAttempts: number }) => d.maxAttempts)).toEqual([60, 3]);
+    });
+  });
+
+  describe('GET /api/storyboards/:id and /api/tasks?storyboardId=', () => {
+    it('derives the status from the shots: running, done, done_with_failures', async () => {
+      const created = await post(board([shot('a'), shot('b')])).expect(201);
+      const [a, b] = created.body.details.map((d: { id: string }) => d.id) as [string, string];
+      await activateTask(db.pool, [a, b]);
+      let res = await request(app.server).get(`/api/storyboards/${created.body.id}`).expect(200);
+      expect(res.body).toMatchObject({ status: 'running', pending: 0, active: 2 });
+      await db.pool.query(`UPDATE ai_tasks SET status = 'SUCCESS', finished_at = now(), outputs = '[]' WHERE id = $1`, [a]);
+      await db.pool.query(`UPDATE ai_tasks SET status = 'FAILED', finished_at = now(), error_code = 'X' WHERE id = $1`, [b]);
+      res = await request(app.server).get(`/api/storyboards/${created.body.id}`).expect(200);
+      expect(res.body).toMatchObject({ status: 'done_with_failures', total: 2, success: 1, failed: 1, finishedAt: expect.any(String) });
+      expect(res.body.details.map((d: { status: string }) => d.status)).toEqual(['SUCCESS', 'FAILED']);
+      const all = await post(board([shot('c')])).expect(201);
+      await activateTask(db.pool, all.body.details[0].id);
+      await db.pool.query(`UPDATE ai_tasks SET status = 'SUCCESS', finished_at = now(), outputs = '[]' WHERE id = $1`, [all.body.details[0].id]);
+      res = await request(app.server).get(`/api/storyboards/${all.body.id}`).expect(200);
+      expect(res.body.status).toBe('done');
+    });
+
+    it('answers 404 for an unknown storyboard and 400 for an id that is not a UUID', async () => {
+      const missing = await request(app.server).get('/api/storyboards/00000000-0000-4000-8000-000000000000').expect(404);
+      expect(missing.body.error.code).toBe('STORYBOARD_NOT_FOUND');
+      const bad = await request(app.server).get('/api/storyboards/42').expect(400);
+      expect(bad.body.error.message).toMatch(/storyboard ids are UUIDs/);
+    });
+
+    it('lists a storyboard\'s shots through /api/tasks?storyboardId=', async () => {
+      const one = await post(board([shot('a'), shot('b'), shot('c')])).expect(201);
+      await post(board([shot('d')])).expect(201);
+      await request(app.server).post('/api/tasks').send({ entityType: 'shot', entityId: 'x', entityName: 'X', workflowId: WORKFLOW }).expect(201);
+      const res = await request(app.server).get(`/api/tasks?storyboardId=${one.body.id}&limit=2`).expect(200);
+      const page2 = await request(app.server).get(`/api/tasks?storyboardId=${one.body.id}&limit=2&cursor=${res.body.nextCursor}`).expect(200);
+      const ids = [...res.body.items, ...page2.body.items].map((t: { id: string }) => t.id).sort();
+      expect(ids).toEqual(one.body.details.map((d: { id: string }) => d.id).sort());
+      expect(page2.body.nextCursor).toBeNull();
+      const bad = await request(app.server).get('/api/tasks?storyboardId=nope').expect(400);
+      expect(bad.body.error.message).toMatch(/storyboardId must be a storyboard id/);
+    });
+  });
+
+  describe('GET /api/storyboards', () => {
+    it('filters by entity and status and pages newest first', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await post(board([shot(`s${i}`)], { entityId: i < 3 ? 'p-1' : 'p-2' })).expect(201)).body.id);
+      const first = await request(app.server).get('/api/storyboards?entityType=project&entityId=p-1&limit=2').expect(200);
+      expect(first.body.items.map((s: { id: string }) => s.id)).toEqual([ids[2], ids[1]]);
+      expect(first.body.items[0]).not.toHaveProperty('details');
+      const second = await request(app.server).get(`/api/storyboards?entityId=p-1&limit=2&cursor=${first.body.nextCursor}`).expect(200);
+      expect(second.body.items.map((s: { id: string }) => s.id)).toEqual([ids[0]]);
+      expect(second.body.nextCursor).toBeNull();
+      await request(app.server).post(`/api/storyboards/${ids[4]}/cancel`).expect(200);
+      const cancelled = await request(app.server).get('/api/storyboards?status=cancelled').expect(200);
+      expect(cancelled.body.items.map((s: { id: string }) => s.id)).toEqual([ids[4]]);
+      const running = await request(app.server).get('/api/storyboards?status=running,done').expect(200);
+      expect(running.body.items).toHaveLength(4);
+      const bad = await request(app.server).get('/api/storyboards?status=finished').expect(400);
+      expect(bad.body.error.message).toMatch(/status must be a comma-separated list of running, done, done_with_failures, cancelled/);
+      const badCursor = await request(app.server).get('/api/storyboards?cursor=abc').expect(400);
+      expect(badCursor.body.error.message).toMatch(/not a cursor returned by this API/);
+    });
+  });
+
+  describe('cancel and retry', () => {
+    it('cancels PENDING shots at once and asks for ACTIVE ones to be cancelled at RunningHub', async () => {
+      const created = await post(board([shot('a'), shot('b'), shot('c')])).expect(201);
+      const [a, b, c] = created.body.details.map((d: { id: string }) => d.id) as [string, string, string];
+      await activateTask(db.pool, a);
+      await db.pool.query(`UPDATE ai_tasks SET status = 'SUCCESS', finished_at = now(), outputs = '[]' WHERE id = $1`, [a]);
+      await activateTask(db.pool, b);
+      const res = await request(app.server).post(`/api/storyboards/${created.body.id}/cancel`).expect(200);
+      expect(res.body).toMatchObject({ status: 'running', success: 1, active: 1, cancelled: 1, pending: 0, cancelledAt: expect.any(String) });
+      const byId = new Map(res.body.details.map((d: { id: string }) => [d.id, d]));
+      expect(byId.get(a)).toMatchObject({ status: 'SUCCESS', cancelRequested: false });
+      expect(byId.get(b)).toMatchObject({ status: 'ACTIVE', cancelRequested: true });
+      expect(byId.get(c)).toMatchObject({ status: 'CANCELLED', error: { code: 'CANCELLED', message: 'the storyboard was cancelled' } });
+      const { rows } = await db.pool.query('SELECT next_check_at <= now() AS due FROM ai_tasks WHERE id = $1', [b]);
+      expect(rows[0].due).toBe(true); // the processor's next pass carries the cancel out at RunningHub
+      // The processor's cancel arrives: the storyboard is cancelled. Cancelling again changes nothing.
+      await db.pool.query(`UPDATE ai_tasks SET status = 'CANCELLED', finished_at = now() WHERE id = $1`, [b]);
+      const again = await request(app.server).post(`/api/storyboards/${created.body.id}/cancel`).expect(200);
+      expect(again.body).toMatchObject({ status: 'cancelled', success: 1, cancelled: 2 });
+    });
+
+    it('refuses to cancel a storyboard whose shots have all finished, and unknown ones', async () => {
+      const created = await post(board([shot('a')])).expect(201);
+      await activateTask(db.pool, created.body.details[0].id);
+      await db.pool.query(`UPDATE ai_tasks SET status = 'SUCCESS', finished_at = now(), outputs = '[]'`);
+      const res = await request(app.server).post(`/api/storyboards/${created.body.id}/cancel`).expect(409);
+      expect(res.body.error).toMatchObject({ code: 'NOTHING_TO_DO', details: { status: 'done' } });
+      const missing = await request(app.server).post('/api/storyboards/00000000-0000-4000-8000-000000000000/cancel').expect(404);
+      expect(missing.body.error.code).toBe('STORYBOARD_NOT_FOUND');
+    });
+
+    it('retries only the FAILED and CANCELLED shots', async () => {
+      const created = await post(board([shot('a'), shot('b'), shot('c'), shot('d')])).expect(201);
+      const [a, b, c, d] = created.body.details.map((x: { id: string }) => x.id) as [string, string, string, string];
+      await activateTask(db.pool, [a, b, c]);
+      await db.pool.query(`UPDATE ai_tasks SET status = 'SUCCESS', finished_at = now(), outputs = '[]' WHERE id = $1`, [a]);
+      await db.pool.query(`UPDATE ai_tasks SET status = 'FAILED', finished_at = now(), error_code = 'X', attempts = 3 WHERE id = $1`, [b]);
+      await request(app.server).post(`/api/storyboards/${created.body.id}/cancel`).expect(200);
+      await db.pool.query(`UPDATE ai_tasks SET status = 'CANCELLED', finished_at = now() WHERE id = $1`, [c]);
+      const before = await request(app.server).get(`/api/storyboards/${created.body.id}`).expect(200);
+      expect(before.body).toMatchObject({ status: 'cancelled', success: 1, failed: 1, cancelled: 2 });
+      const res = await request(app.server).post(`/api/storyboards/${created.body.id}/retry`).expect(200);
+      expect(res.body).toMatchObject({ status: 'running', success: 1, pending: 3, failed: 0, cancelled: 0, cancelledAt: null });
+      const byId = new Map(res.body.details.map((x: { id: string }) => [x.id, x]));
+      expect(byId.get(a)).toMatchObject({ status: 'SUCCESS' });
+      for (const id of [b, c, d]) expect(byId.get(id)).toMatchObject({ status: 'PENDING', attempts: 0, error: null, cancelRequested: false });
+      const none = await request(app.server).post(`/api/storyboards/${created.body.id}/retry`).expect(409);
+      expect(none.body.error).toMatchObject({ code: 'NOTHING_TO_DO', details: { status: 'running' } });
+      await request(app.server).post('/api/storyboards/00000000-0000-4000-8000-000000000000/retry').expect(404);
+    });
+
+    it('still lets one shot be handled alone through /api/tasks/:id', async () => {
+      const created = await post(board([shot('a'), shot('b')])).expect(201);
+      await request(app.server).post(`/api/tasks/${created.body.details[1].id}/cancel`).expect(200);
+      const res = await request(app.server).get(`/api/storyboards/${created.body.id}`).expect(200);
+      expect(res.body).toMatchObject({ status: 'running', pending: 1, cancelled: 1, cancelledAt: null });
+    });
+  });
+});
