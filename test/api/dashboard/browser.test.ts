@@ -180,6 +180,45 @@ describeWithChromium('the dashboard in Chromium', () => {
     await close();
   });
 
+  it('shows a storyboard filling in live (SSE), a failed shot with its error, a larger view, and retry-failed', async () => {
+    const { page, close } = await openDashboard(TOKEN, '#/storyboards');
+    await expect.poll(async () => page.locator('#live').textContent(), { timeout: 20_000 }).toBe('live');
+    // One of the four shots fails at RunningHub (whichever is created first).
+    system.sim.setOptions({ nextOutcomes: ['FAILED'], runningMs: [300, 600] });
+    const storyboard = await api<{ id: string }>('POST', '/api/storyboards', {
+      name: 'Harbour at dawn',
+      entityType: 'episode',
+      entityId: 'ep-1',
+      workflowId: validTask.workflowId,
+      shots: ['wide', 'close', 'gull', 'boat'].map((word) => ({ nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: `harbour, ${word}` }] })),
+    });
+    const listed = page.locator(`[data-storyboard="${storyboard.id}"]`);
+    await listed.waitFor({ timeout: 20_000 });
+    await expect.poll(async () => listed.locator('.progress-text').textContent(), { timeout: 30_000 }).toMatch(/^3 done · 1 failed · 0 cancelled · 0 running · 0 waiting, of 4$/);
+    await saveScreenshot(page, ARTIFACTS, 'storyboards');
+
+    await listed.getByRole('link', { name: 'Harbour at dawn' }).click();
+    const shots = page.getByTestId('shots');
+    await expect.poll(async () => shots.locator('img').count(), { timeout: 20_000 }).toBe(3);
+    const failedShot = shots.locator('li.s-failed');
+    expect(await failedShot.locator('.placeholder').textContent()).toMatch(/^805: /);
+    expect(await runAxe(page)).toEqual([]);
+    await saveScreenshot(page, ARTIFACTS, 'storyboard-shots');
+
+    await shots.getByRole('button', { name: /^Enlarge / }).first().click();
+    const viewer = page.getByRole('dialog');
+    await viewer.locator('img').waitFor();
+    await saveScreenshot(page, ARTIFACTS, 'storyboard-larger-view');
+    await viewer.getByRole('button', { name: 'Close' }).click();
+
+    await page.getByRole('button', { name: 'Retry 1 failed' }).click();
+    await page.getByRole('status').filter({ hasText: /Retry failed shots: Harbour at dawn is running/ }).waitFor();
+    await expect.poll(async () => shots.locator('img').count(), { timeout: 30_000 }).toBe(4);
+    expect(await page.getByRole('button', { name: /^Retry / }).count()).toBe(0);
+    expect(await sameDocument(page)).toBe(true);
+    await close();
+  });
+
   it('fits a phone: no sideways scrolling on the Queue and Tasks pages', async () => {
     const context = await newContext(browser(), { viewport: { width: 390, height: 844 } });
     const page = await context.newPage();

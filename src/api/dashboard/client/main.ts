@@ -62,6 +62,8 @@ function say(message: string, kind: 'ok' | 'error' = 'ok'): void {
 }
 
 function route(): void {
+  // The token prompt stays until it is answered, whatever the hash does meanwhile.
+  if (askingForToken) return;
   view?.dispose?.();
   const [path = '', query = ''] = location.hash.replace(/^#/, '').split('?');
   const parts = path.split('/').filter(Boolean);
@@ -88,7 +90,10 @@ function route(): void {
   refresh();
 }
 
+let askingForToken = false;
+
 function askForToken(problem?: string): void {
+  askingForToken = true;
   view = null;
   const input = h('input', { id: 'token', type: 'password', autocomplete: 'current-password', required: true });
   const form = h('form', { class: 'card login', 'aria-labelledby': 'login-h' },
@@ -115,6 +120,7 @@ let access: Access = 'read';
  * in a row): the page renders its data once the access is known (a read-only token never sees a button).
  */
 async function start(): Promise<void> {
+  askingForToken = false;
   const accessCall = call<{ access: Access }>('/api/access');
   const storyboardsCall = routeExists('/api/storyboards?limit=1');
   const ready = accessCall.then(

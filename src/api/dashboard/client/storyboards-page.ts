@@ -1,43 +1,20 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
-// The Storyboards pages, shown only when the api has /api/storyboards (another branch adds it). Their
-// replies are read defensively (a storyboard's name, id and shot counts under the names that branch may
-// use), and a storyboard's shots are its tasks (GET /api/tasks?storyboardId=).
+// The Storyboards pages, shown when the api has /api/storyboards: a list with progress bars, and a
+// storyboard's shots as a grid of thumbnails (placeholders while waiting, the error of a failed shot, a
+// larger view on click), with its retry-failed and cancel buttons.
 import { ApiCallError, call } from './api.js';
 import { h, statusBadge, swap } from './dom.js';
-import type { PageContext, Task, TaskPage, View } from './types.js';
+import type { PageContext, Storyboard, StoryboardPage, StoryboardSummary, Task, View } from './types.js';
 
-type Loose = Record<string, unknown>;
-const isRecord = (value: unknown): value is Loose => typeof value === 'object' && value !== null && !Array.isArray(value);
-const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
-const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
-
-export interface Progress {
-  done: number;
-  failed: number;
-  running: number;
-  waiting: number;
-}
-
-/** Shot counts from a storyboard as the api returns it: `counts`, `progress` or `shots` keyed by status. */
-export function progressOf(storyboard: Loose): Progress {
-  const source = [storyboard.counts, storyboard.progress, storyboard.shots, storyboard.countsByStatus].find(isRecord) ?? {};
-  const pick = (...keys: string[]): number => keys.reduce((sum, key) => sum + num(source[key]), 0);
-  return {
-    done: pick('SUCCESS', 'succeeded', 'success', 'done'),
-    failed: pick('FAILED', 'failed', 'CANCELLED', 'cancelled'),
-    running: pick('ACTIVE', 'active', 'running'),
-    waiting: pick('PENDING', 'pending', 'waiting'),
-  };
-}
-
-function progressBar(p: Progress, label: string): HTMLElement {
-  const total = Math.max(1, p.done + p.failed + p.running + p.waiting);
+function progressBar(s: StoryboardSummary): HTMLElement {
+  const total = Math.max(1, s.total);
   const part = (n: number, kind: string): HTMLElement | null => (n > 0 ? h('span', { class: `bar-${kind}`, style: `width:${(100 * n) / total}%` }) : null);
+  const text = `${s.success} done · ${s.failed} failed · ${s.cancelled} cancelled · ${s.active} running · ${s.pending} waiting, of ${s.total}`;
   return h('div', { class: 'progress' },
-    h('div', { class: 'bar', role: 'img', 'aria-label': `${label}: ${p.done} done, ${p.failed} failed, ${p.running} running, ${p.waiting} waiting` },
-      part(p.done, 'done'), part(p.failed, 'failed'), part(p.running, 'running'), part(p.waiting, 'waiting')),
-    h('span', { class: 'progress-text' }, `${p.done} done · ${p.failed} failed · ${p.running} running · ${p.waiting} waiting`),
+    h('div', { class: 'bar', role: 'img', 'aria-label': `${s.name}: ${text}` },
+      part(s.success, 'done'), part(s.failed, 'failed'), part(s.cancelled, 'cancelled'), part(s.active, 'running'), part(s.pending, 'waiting')),
+    h('span', { class: 'progress-text' }, text),
   );
 }
 
@@ -46,34 +23,30 @@ export function mountStoryboardList(main: HTMLElement): View {
   main.replaceChildren(h('h1', {}, 'Storyboards'), list);
   return {
     async refresh() {
-      const page = await call<Loose>('/api/storyboards?limit=100');
-      const items = (Array.isArray(page.items) ? page.items : []).filter(isRecord);
-      swap(list, JSON.stringify(items), [
-        items.length === 0 ? h('p', { class: 'muted' }, 'No storyboard yet.') : h('ul', { class: 'storyboards' }, items.map((s) => {
-          const id = text(s.id) ?? '';
-          const name = text(s.name) ?? id;
-          return h('li', { class: 'card' }, h('h2', {}, h('a', { href: `#/storyboards/${encodeURIComponent(id)}` }, name)), progressBar(progressOf(s), name));
-        })),
+      const page = await call<StoryboardPage>('/api/storyboards?limit=100');
+      swap(list, JSON.stringify(page.items), [
+        page.items.length === 0
+          ? h('p', { class: 'muted' }, 'No storyboard yet.')
+          : h('ul', { class: 'storyboards', 'data-testid': 'storyboards' }, page.items.map((s) =>
+              h('li', { class: 'card', 'data-storyboard': s.id },
+                h('h2', {}, h('a', { href: `#/storyboards/${s.id}` }, s.name), ' ', h('span', { class: `badge sb-${s.status}` }, s.status.replaceAll('_', ' '))),
+                progressBar(s),
+              ))),
       ]);
     },
   };
 }
 
-async function shotsOf(id: string): Promise<Task[]> {
-  const shots: Task[] = [];
-  let cursor: string | null = null;
-  // Every shot (a storyboard has hundreds at most): pages of 100.
-  do {
-    const page: TaskPage = await call<TaskPage>(`/api/tasks?storyboardId=${encodeURIComponent(id)}&limit=100${cursor ? `&cursor=${cursor}` : ''}`);
-    shots.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return shots.reverse();
+const IMAGE_TYPE = /png|jpe?g|webp|gif/i;
+
+function thumbnailOf(shot: Task): string | null {
+  const output = shot.outputs?.find((o) => IMAGE_TYPE.test(o.fileType ?? '') || IMAGE_TYPE.test(o.fileUrl));
+  return output?.fileUrl ?? null;
 }
 
 export function mountStoryboard(main: HTMLElement, id: string, ctx: PageContext): View {
   const head = h('div');
-  const grid = h('ul', { class: 'shots', 'aria-label': 'Shots' });
+  const grid = h('ul', { class: 'shots', 'aria-label': 'Shots', 'data-testid': 'shots' });
   const viewer = h('dialog', { class: 'viewer', 'aria-label': 'Shot' });
   viewer.addEventListener('click', (event) => {
     if (event.target === viewer) viewer.close();
@@ -83,49 +56,54 @@ export function mountStoryboard(main: HTMLElement, id: string, ctx: PageContext)
   const open = (shot: Task, url: string): void => {
     viewer.replaceChildren(
       h('img', { src: url, alt: shot.entityName }),
-      h('p', {}, h('a', { href: `#/tasks/${shot.id}` }, shot.entityName)),
+      h('p', {}, h('a', { href: `#/tasks/${shot.id}` }, shot.entityName), ' ', statusBadge(shot.status)),
       h('button', { type: 'button', class: 'secondary', onclick: () => viewer.close() }, 'Close'),
     );
     viewer.showModal();
   };
 
-  const act = (path: string, label: string): void => {
-    call<unknown>(path, 'POST').then(
-      () => {
-        ctx.say(`${label}: done`, 'ok');
+  const act = (action: 'retry' | 'cancel', label: string) => (event: Event) => {
+    const button = event.currentTarget as HTMLButtonElement;
+    button.disabled = true;
+    call<Storyboard>(`/api/storyboards/${encodeURIComponent(id)}/${action}`, 'POST').then(
+      (after) => {
+        ctx.say(`${label}: ${after.name} is ${after.status.replaceAll('_', ' ')} (${after.pending} waiting, ${after.active} running)`, 'ok');
         ctx.refresh();
       },
-      (error: unknown) => ctx.say(`${label} failed: ${error instanceof ApiCallError ? `${error.code}: ${error.message}` : String(error)}`, 'error'),
+      (error: unknown) => {
+        button.disabled = false;
+        ctx.say(`${label} failed: ${error instanceof ApiCallError ? `${error.code}: ${error.message}` : String(error)}`, 'error');
+      },
     );
   };
 
   return {
     async refresh() {
-      const [storyboard, shots] = await Promise.all([call<Loose>(`/api/storyboards/${encodeURIComponent(id)}`), shotsOf(id)]);
+      const storyboard = await call<Storyboard>(`/api/storyboards/${encodeURIComponent(id)}`);
       await ctx.ready();
-      const name = text(storyboard.name) ?? id;
-      const failed = shots.filter((s) => s.status === 'FAILED' || s.status === 'CANCELLED');
-      const unfinished = shots.some((s) => s.status === 'PENDING' || s.status === 'ACTIVE');
-      swap(head, JSON.stringify([storyboard, failed.length, unfinished, ctx.access]), [
-        h('h1', {}, name),
-        progressBar(progressOf(storyboard), name),
+      const retryable = storyboard.failed + storyboard.cancelled;
+      const unfinished = storyboard.pending + storyboard.active;
+      const { details, ...summary } = storyboard;
+      swap(head, JSON.stringify([summary, ctx.access]), [
+        h('h1', {}, storyboard.name, ' ', h('span', { class: `badge sb-${storyboard.status}` }, storyboard.status.replaceAll('_', ' '))),
+        progressBar(storyboard),
         ctx.access === 'read' ? null : h('div', { class: 'actions' },
-          failed.length > 0 ? h('button', { type: 'button', class: 'primary', 'data-key': 'retry-failed', onclick: () => {
-            Promise.all(failed.map((s) => call<Task>(`/api/tasks/${s.id}/retry`, 'POST'))).then(
-              () => { ctx.say(`Retried ${failed.length} shot(s)`, 'ok'); ctx.refresh(); },
-              (error: unknown) => ctx.say(`Retry failed: ${error instanceof ApiCallError ? error.message : String(error)}`, 'error'),
-            );
-          } }, `Retry ${failed.length} failed`) : null,
-          unfinished ? h('button', { type: 'button', class: 'secondary', 'data-key': 'cancel-storyboard', onclick: () => act(`/api/storyboards/${encodeURIComponent(id)}/cancel`, 'Cancel storyboard') }, 'Cancel storyboard') : null,
+          retryable > 0 ? h('button', { type: 'button', class: 'primary', 'data-key': 'retry-storyboard', onclick: act('retry', 'Retry failed shots') }, `Retry ${retryable} failed`) : null,
+          unfinished > 0 ? h('button', { type: 'button', class: 'secondary', 'data-key': 'cancel-storyboard', onclick: act('cancel', 'Cancel storyboard') }, 'Cancel storyboard') : null,
         ),
       ].filter((n): n is HTMLElement => n !== null));
-      swap(grid, JSON.stringify(shots.map((s) => [s.id, s.status, s.outputs?.[0]?.fileUrl, s.error])), shots.map((shot) => {
-        const url = shot.outputs?.[0]?.fileUrl;
+      swap(grid, JSON.stringify(details.map((s) => [s.id, s.status, s.outputs, s.error, s.cancelRequested])), details.map((shot) => {
+        const url = thumbnailOf(shot);
         return h('li', { class: `shot s-${shot.status.toLowerCase()}`, 'data-task': shot.id },
           url
             ? h('button', { type: 'button', class: 'thumb', 'aria-label': `Enlarge ${shot.entityName}`, onclick: () => open(shot, url) },
                 h('img', { src: url, alt: '', loading: 'lazy', width: 160, height: 120 }))
-            : h('div', { class: 'placeholder' }, shot.status === 'FAILED' ? (shot.error ? `${shot.error.code}: ${shot.error.message}` : 'failed') : shot.status === 'ACTIVE' ? 'generating…' : shot.status === 'CANCELLED' ? 'cancelled' : 'waiting'),
+            : h('div', { class: 'placeholder' },
+                shot.status === 'FAILED' ? (shot.error ? `${shot.error.code}: ${shot.error.message}` : 'failed')
+                  : shot.status === 'ACTIVE' ? 'generating…'
+                  : shot.status === 'CANCELLED' ? 'cancelled'
+                  : shot.status === 'SUCCESS' ? 'no image'
+                  : 'waiting'),
           h('p', {}, h('a', { href: `#/tasks/${shot.id}` }, shot.entityName), ' ', statusBadge(shot.status)),
         );
       }));

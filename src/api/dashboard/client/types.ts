@@ -3,12 +3,16 @@
 import type { z } from 'zod';
 import type { accessSchema, failuresSchema, queueSchema } from '../../dashboard-schemas.js';
 import type { taskPageSchema, taskSchema } from '../../schemas.js';
+import type { storyboardPageSchema, storyboardSchema, storyboardSummarySchema } from '../../storyboard-schemas.js';
 
 export type Queue = z.output<typeof queueSchema>;
 export type Failures = z.output<typeof failuresSchema>;
 export type Access = z.output<typeof accessSchema>['access'];
 export type Task = z.output<typeof taskSchema>;
 export type TaskPage = z.output<typeof taskPageSchema>;
+export type StoryboardSummary = z.output<typeof storyboardSummarySchema>;
+export type Storyboard = z.output<typeof storyboardSchema>;
+export type StoryboardPage = z.output<typeof storyboardPageSchema>;
 
 /** What every page gets: what the token may do, and a way to report an action's outcome. */
 export interface PageContext {
