@@ -2,7 +2,7 @@
 // and static: the navigation and the page frame paint before the script runs; the data comes from /api.
 
 /** The dashboard's shell; `version` makes the asset URLs change with each build (they are cached for good). */
-export function dashboardPage(version: string): string {
+export function dashboardPage(version: string, features: { storyboards: boolean }): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -12,11 +12,11 @@ export function dashboardPage(version: string): string {
 <link rel="stylesheet" href="/ui/assets/app.css?v=${version}">
 <script type="module" src="/ui/assets/app.js?v=${version}"></script>
 </head>
-<body>
+<body data-storyboards="${features.storyboards ? 'yes' : 'no'}">
 <header class="top">
   <a class="brand" href="#/queue">storyboard-api</a>
   <nav aria-label="Pages">
-    <a href="#/storyboards" data-nav="storyboards" hidden>Storyboards</a>
+    <a href="#/storyboards" data-nav="storyboards"${features.storyboards ? '' : ' hidden'}>Storyboards</a>
     <a href="#/queue" data-nav="queue">Queue</a>
     <a href="#/tasks" data-nav="tasks">Tasks</a>
   </nav>

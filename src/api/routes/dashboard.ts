@@ -43,7 +43,11 @@ export const dashboardRoutes: FastifyPluginAsync = async (app) => {
     .update(`${assets.get('app.js')?.etag ?? ''}${assets.get('app.css')?.etag ?? ''}`)
     .digest('base64url')
     .slice(0, 8);
-  const html = dashboardPage(version);
+  // Which optional parts this api has: known once every route is registered (at the first request), and
+  // written into the page, so that the page does not ask.
+  let html: string | null = null;
+  const page = (): string =>
+    (html ??= dashboardPage(version, { storyboards: app.hasRoute({ method: 'GET', url: '/api/storyboards' }) }));
 
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(indexPage()));
 
@@ -51,7 +55,7 @@ export const dashboardRoutes: FastifyPluginAsync = async (app) => {
     if (!dir) {
       return reply.code(503).send(errorBody('DASHBOARD_NOT_BUILT', 'the dashboard assets are missing (dist/ui/app.js): run `npm run build`'));
     }
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page());
   });
 
   app.get('/ui/assets/:file', { schema: { hide: true } }, async (request, reply) => {

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Pool } from '../../db/index.js';
 import { bearerTokenHook } from '../auth.js';
+import { installJsonCompression } from '../compression.js';
 import { ApiError } from '../errors.js';
 import { dashboardRoutes } from './dashboard.js';
 import type { EventHub } from '../live/hub.js';
@@ -43,6 +44,7 @@ export async function registerRoutes(
   await app.register(
     async (api) => {
       if (deps.apiToken !== undefined) api.addHook('onRequest', bearerTokenHook(deps.apiToken, deps.apiReadToken));
+      installJsonCompression(api);
       api.addHook('preHandler', async () => {
         if (!deps.isSchemaReady()) {
           throw new ApiError(503, 'DATABASE_UNAVAILABLE', 'the database is not ready yet (migrations pending); retry shortly');

@@ -30,6 +30,9 @@ describe('dashboard routes', () => {
     const urls = [...res.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
     expect(urls).toContain(urls.find((u) => u.startsWith('/ui/assets/app.js?v=')));
     expect(urls.filter((u) => /^(https?:)?\/\//.test(u))).toEqual([]);
+    // The api has /api/storyboards: the page is told so (and shows its link) without asking.
+    expect(res.text).toContain('data-storyboards="yes"');
+    expect(res.text).toMatch(/<a href="#\/storyboards" data-nav="storyboards">/);
   });
 
   it('sends the assets gzipped when asked, cacheable, with an ETag answered by 304', async () => {

@@ -1,5 +1,6 @@
 // GET /api/queue and /api/failures on a real database, the state made by the queue's own statements
 // (claims take slots, records of submissions), not by writing the columns the routes read.
+import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -110,6 +111,19 @@ describe('queue and failures API', () => {
     const res = await request(app.server).get('/api/failures?sinceHours=0').expect(400);
     expect(JSON.stringify(res.body)).toMatch(/sinceHours/);
     await request(app.server).get('/api/failures?since=3').expect(400);
+  });
+
+  it('gzips a large JSON reply for a client that accepts it, and only then', async () => {
+    await insertTasks(db.pool, 60);
+    const plain = await app.inject({ url: '/api/tasks?limit=60' });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const zipped = await app.inject({ url: '/api/tasks?limit=60', headers: { 'accept-encoding': 'gzip, deflate, br' } });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.rawPayload.length).toBeLessThan(plain.rawPayload.length / 3);
+    expect(JSON.parse(gunzipSync(zipped.rawPayload).toString('utf8'))).toEqual(plain.json());
+    // Small replies stay as they are.
+    const small = await app.inject({ url: '/api/access', headers: { 'accept-encoding': 'gzip' } });
+    expect(small.headers['content-encoding']).toBeUndefined();
   });
 
   it('says the api is open when no token is configured', async () => {

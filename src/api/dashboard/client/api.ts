@@ -43,13 +43,3 @@ export async function call<T>(path: string, method: 'GET' | 'POST' = 'GET'): Pro
   }
   return (await response.json()) as T;
 }
-
-/** True when the route answers (not 404): how the page finds parts that other branches add. */
-export async function routeExists(path: string): Promise<boolean> {
-  try {
-    await call(path);
-    return true;
-  } catch (error) {
-    return !(error instanceof ApiCallError && (error.status === 404 || error.status === 405));
-  }
-}

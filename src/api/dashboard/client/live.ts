@@ -23,15 +23,15 @@ export function startLive(onChange: () => void, onMode: (mode: LiveMode) => void
     });
   };
 
-  const listen = async (): Promise<'unavailable' | 'ended'> => {
+  const listen = async (reconnect: boolean): Promise<'unavailable' | 'ended'> => {
     const response = await fetch('/api/events', { headers: { ...authHeaders(), accept: 'text/event-stream' }, cache: 'no-store' });
     if (!response.ok || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream') || !response.body) {
       await response.body?.cancel();
       return 'unavailable';
     }
     onMode('sse');
-    // Whatever happened while (re)connecting.
-    onChange();
+    // Whatever happened while the stream was down (the first connection follows the page's first load).
+    if (reconnect) onChange();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';
     for (;;) {
@@ -56,7 +56,7 @@ export function startLive(onChange: () => void, onMode: (mode: LiveMode) => void
       if (attempt === 0 || attempt >= 3) poll();
       else window.setTimeout(() => run(attempt + 1), 1000);
     };
-    listen().then((outcome) => {
+    listen(attempt > 0).then((outcome) => {
       if (outcome === 'ended') window.setTimeout(() => run(1), 1000);
       else failed();
     }, failed);

@@ -4,7 +4,7 @@
 // router (#/queue, #/tasks, #/tasks/<id>, #/storyboards, #/storyboards/<id>) and live refreshes.
 import 'uplot/dist/uPlot.min.css';
 import './app.css';
-import { ApiCallError, call, routeExists, tokenStore } from './api.js';
+import { ApiCallError, call, tokenStore } from './api.js';
 import { h } from './dom.js';
 import { startLive } from './live.js';
 import { mountQueue } from './queue-page.js';
@@ -20,7 +20,8 @@ document.querySelector('header.top')?.after(statusLine);
 let view: View | null = null;
 let refreshing = false;
 let refreshAgain = false;
-let storyboards = false;
+/** Whether the api has /api/storyboards: the server writes it into the page (pages.ts). */
+const storyboards = document.body.dataset.storyboards === 'yes';
 /** Settles when /api/access has answered (the views render after it; rejected on 401). */
 let accessReady: Promise<void> = Promise.resolve();
 
@@ -116,18 +117,17 @@ let started = false;
 let access: Access = 'read';
 
 /**
- * Asks /api/access, /api/storyboards and the first page's data at once (three round trips in parallel, not
- * in a row): the page renders its data once the access is known (a read-only token never sees a button).
+ * Asks /api/access and the first page's data at once (two round trips in parallel, not in a row): the page
+ * renders its data once the access is known (a read-only token never sees a button).
  */
 async function start(): Promise<void> {
   askingForToken = false;
   const accessCall = call<{ access: Access }>('/api/access');
-  const storyboardsCall = routeExists('/api/storyboards?limit=1');
   const ready = accessCall.then(
     (answer) => {
       access = answer.access;
       document.body.dataset.access = access;
-      if (access === 'read') liveLabel.after(h('span', { class: 'badge', title: 'API_READ_TOKEN: no actions' }, 'read-only'));
+      if (access === 'read' && !document.querySelector('[data-read-only]')) liveLabel.after(h('span', { class: 'badge', 'data-read-only': true, title: 'API_READ_TOKEN: no actions' }, 'read-only'));
     },
     (error: unknown) => {
       if (error instanceof ApiCallError && error.status === 401) {
@@ -139,12 +139,6 @@ async function start(): Promise<void> {
       throw error;
     },
   );
-  void storyboardsCall.then((exists) => {
-    storyboards = exists;
-    document.querySelector<HTMLElement>('[data-nav="storyboards"]')!.hidden = !exists;
-  });
-  // The storyboards' pages exist only when the api has them: wait for the answer before routing there.
-  if (location.hash.startsWith('#/storyboards')) await storyboardsCall;
   accessReady = ready;
   if (!started) {
     started = true;
