@@ -153,13 +153,17 @@ export function mountQueue(main: HTMLElement): View {
 
   return {
     async refresh() {
-      const [queue, failureData] = await Promise.all([call<Queue>('/api/queue'), call<Failures>('/api/failures')]);
+      // Both asked at once; the queue's sections are drawn as soon as it arrives, the failures when they do.
+      const failuresCall = call<Failures>('/api/failures');
+      failuresCall.catch(() => undefined); // awaited below; a rejection before that is not "unhandled"
+      const queue = await call<Queue>('/api/queue');
       swap(slots, JSON.stringify([queue.accounts, Math.floor(Date.parse(queue.now) / 10_000)]), renderSlots(queue));
       swap(backlog, JSON.stringify([queue.backlog.pending, queue.backlog.due, Math.round(queue.backlog.oldestPendingAgeSeconds ?? -1)]), renderBacklog(queue));
       swap(processors, JSON.stringify(queue.processors.map((p) => [p, Math.round(secondsBetween(p.lastBeatAt, queue.now))])), renderProcessors(queue));
-      swap(failures, JSON.stringify(failureData), renderFailures(failureData));
       throughput.update(queue.lastHour, queue.lastHour.map((m) => m.succeeded));
       failed.update(queue.lastHour, queue.lastHour.map((m) => m.failed));
+      const failureData = await failuresCall;
+      swap(failures, JSON.stringify(failureData), renderFailures(failureData));
     },
   };
 }
