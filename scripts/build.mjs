@@ -1,7 +1,8 @@
 // Bundles each program into one file under dist/ with esbuild (tsc only type-checks: `npm run typecheck`).
 // Bundling keeps start-up fast: `supervisorctl status` loads one file, not a module graph.
 import { build } from 'esbuild';
-import { cp, rm } from 'node:fs/promises';
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
@@ -50,6 +51,30 @@ if (existsSync(programs.supervisorctl)) {
   // One run writes the code cache (a stale one from an earlier build must not stay).
   await rm('dist/supervisorctl-bundle.cjs.cache', { force: true });
   execFileSync(process.execPath, ['dist/supervisorctl.cjs', 'help'], { stdio: 'ignore' });
+}
+
+// The dashboard's script and styles (served by the api at /ui): one bundle each for the browser, minified,
+// gzipped once here so that the api sends the .gz as it is (src/api/routes/dashboard.ts).
+const dashboard = await build({
+  entryPoints: { app: 'src/api/dashboard/client/main.ts' },
+  outdir: 'dist/ui',
+  bundle: true,
+  platform: 'browser',
+  // ES modules so that uPlot is a chunk of its own, loaded by the Queue page only.
+  format: 'esm',
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
+  target: ['chrome110', 'firefox110', 'safari16'],
+  minify: true,
+  write: false,
+  logLevel: 'warning',
+});
+// Replaced whole: the chunks' names change with their content.
+await rm('dist/ui', { recursive: true, force: true });
+await mkdir('dist/ui', { recursive: true });
+for (const file of dashboard.outputFiles) {
+  await writeFile(file.path, file.contents);
+  await writeFile(`${file.path}.gz`, gzipSync(file.contents, { level: 9 }));
 }
 
 // Replaced whole, so a renamed or removed migration does not linger in dist/.

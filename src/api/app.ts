@@ -19,7 +19,7 @@ import { installTextBoundary, parseJsonBodyStrictly, parseQuerystringStrictly } 
 export interface AppDeps {
   pool: Pool;
   config: Pick<ApiConfig, 'apiToken' | 'bodyLimitBytes'> &
-    Partial<Pick<ApiConfig, 'runningHubWebhookSecret' | 'storyboardMaxShots' | 'storyboardBodyLimitBytes' | 'profiles' | 'sseHeartbeatMs'>>;
+    Partial<Pick<ApiConfig, 'runningHubWebhookSecret' | 'apiReadToken' | 'sseHeartbeatMs' | 'storyboardMaxShots' | 'storyboardBodyLimitBytes' | 'profiles'>>;
   /** A pino logger (src/shared/logger.ts); request logs become its children. */
   logger: FastifyBaseLogger;
   /** Defaults to always ready: tests hand in a migrated database. */
@@ -146,6 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     pool: deps.pool,
     isSchemaReady: deps.isSchemaReady ?? (() => true),
     apiToken: deps.config.apiToken,
+    apiReadToken: deps.config.apiReadToken,
     webhookSecret: deps.config.runningHubWebhookSecret,
     storyboards: {
       maxShots: deps.config.storyboardMaxShots ?? 1000,

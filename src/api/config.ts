@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
+import { ConfigError, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
 import { loadProfiles, type Profile } from '../shared/profiles.js';
 
 /** Environment variables of the API program (the table in `.notes/api.md` mirrors this). */
@@ -13,6 +13,8 @@ const apiEnvSchema = z.object({
   LOG_LEVEL: logLevel.default('info'),
   /** With a token, every /api route needs `Authorization: Bearer <token>`. */
   API_TOKEN: envSecret.optional(),
+  /** A second, read-only token: GET routes only (the dashboard shows no actions); needs API_TOKEN. */
+  API_READ_TOKEN: envSecret.optional(),
   BODY_LIMIT_BYTES: envInt(1024, 100 * 1024 * 1024).default(1024 * 1024),
   DATABASE_POOL_SIZE: envInt(1, 200).default(20),
   /** How long a request waits for a database connection before answering 503. */
@@ -37,6 +39,7 @@ export interface ApiConfig {
   host: string;
   logLevel: z.output<typeof logLevel>;
   apiToken: string | undefined;
+  apiReadToken: string | undefined;
   runningHubWebhookSecret: string | undefined;
   bodyLimitBytes: number;
   databasePoolSize: number;
@@ -52,6 +55,13 @@ export interface ApiConfig {
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const parsed = parseEnv(apiEnvSchema, env);
+  // A read-only token alone would leave every write open to anyone without a token.
+  if (parsed.API_READ_TOKEN !== undefined && parsed.API_TOKEN === undefined) {
+    throw new ConfigError('invalid environment: API_READ_TOKEN: needs API_TOKEN as well (without it every route is open, writes included)');
+  }
+  if (parsed.API_READ_TOKEN !== undefined && parsed.API_READ_TOKEN === parsed.API_TOKEN) {
+    throw new ConfigError('invalid environment: API_READ_TOKEN: must differ from API_TOKEN');
+  }
   return {
     databaseUrl: parsed.DATABASE_URL,
     embeddedPostgresDir: parsed.EMBEDDED_DATABASE_DIR,
@@ -60,6 +70,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     host: parsed.HOST,
     logLevel: parsed.LOG_LEVEL,
     apiToken: parsed.API_TOKEN,
+    apiReadToken: parsed.API_READ_TOKEN,
     runningHubWebhookSecret: parsed.RUNNINGHUB_WEBHOOK_SECRET,
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
     databasePoolSize: parsed.DATABASE_POOL_SIZE,

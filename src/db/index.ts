@@ -90,10 +90,22 @@ export {
   markProcessorStopped,
   listLiveProcessors,
   recordProcessorError,
+  listProcessorErrors,
+  type ProcessorErrorGroup,
   type ProcessorBeat,
   type LiveProcessor,
 } from './processors.js';
 export { getSystemStats, type SystemStats } from './system-stats.js';
+// The dashboard's Queue page: slot holders, backlog, the last hour, failure groups.
+export {
+  getQueueOverview,
+  listFailureGroups,
+  type QueueOverview,
+  type AccountSlots,
+  type SlotHolder,
+  type ThroughputMinute,
+  type FailureGroup,
+} from './tasks/overview.js';
 export {
   getMonitoringSnapshot,
   listTasksFinishedSince,

@@ -116,3 +116,21 @@ export async function recordProcessorError(db: Queryable, code: string, message:
     [code, message],
   );
 }
+
+export interface ProcessorErrorGroup {
+  code: string;
+  message: string;
+  count: number;
+  firstAt: Date;
+  lastAt: Date;
+}
+
+/** The processors' aggregated errors last seen within `sinceHours`, most frequent first (the dashboard's Queue page). */
+export async function listProcessorErrors(db: Queryable, { sinceHours = 24, limit = 50 }: { sinceHours?: number; limit?: number } = {}): Promise<ProcessorErrorGroup[]> {
+  const { rows } = await db.query<{ code: string; message: string; count: string; first_at: Date; last_at: Date }>(
+    `SELECT code, message, count, first_at, last_at FROM processor_errors
+      WHERE last_at > now() - make_interval(hours => $1) ORDER BY count DESC, last_at DESC LIMIT $2`,
+    [sinceHours, limit],
+  );
+  return rows.map((r) => ({ code: r.code, message: r.message, count: Number(r.count), firstAt: r.first_at, lastAt: r.last_at }));
+}

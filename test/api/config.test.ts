@@ -11,6 +11,7 @@ describe('API configuration', () => {
       host: '0.0.0.0',
       logLevel: 'info',
       apiToken: undefined,
+      apiReadToken: undefined,
       runningHubWebhookSecret: undefined,
       bodyLimitBytes: 1024 * 1024,
       databasePoolSize: 20,

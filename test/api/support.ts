@@ -16,12 +16,12 @@ export const validTask = {
 /** The real app on a pool, ready for supertest (`request(app.server)`); close() it in afterAll. */
 export async function startTestApp(
   pool: Pool,
-  options: { apiToken?: string; bodyLimitBytes?: number; isSchemaReady?: () => boolean } = {},
+  options: { apiToken?: string; apiReadToken?: string; bodyLimitBytes?: number; isSchemaReady?: () => boolean } = {},
 ): Promise<FastifyInstance> {
   const deps: AppDeps = {
     pool,
     logger: silentLogger,
-    config: { apiToken: options.apiToken, bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024 },
+    config: { apiToken: options.apiToken, apiReadToken: options.apiReadToken, bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024 },
     ...(options.isSchemaReady ? { isSchemaReady: options.isSchemaReady } : {}),
   };
   const app = await buildApp(deps);

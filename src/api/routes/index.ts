@@ -3,10 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Pool } from '../../db/index.js';
 import { bearerTokenHook } from '../auth.js';
+import { installJsonCompression } from '../compression.js';
 import { ApiError } from '../errors.js';
+import { dashboardRoutes } from './dashboard.js';
 import type { EventHub } from '../live/hub.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
+import { queueRoutes } from './queue.js';
 import { statsRoutes } from './stats.js';
 import { storyboardRoutes, type StoryboardLimits } from './storyboards.js';
 import { taskRoutes } from './tasks.js';
@@ -20,18 +23,28 @@ export interface RouteDeps {
 
 export async function registerRoutes(
   app: FastifyInstance,
-  deps: RouteDeps & { apiToken: string | undefined; webhookSecret?: string | undefined; storyboards: StoryboardLimits; metrics: Registry; hub: EventHub },
+  deps: RouteDeps & {
+    apiToken: string | undefined;
+    apiReadToken?: string | undefined;
+    webhookSecret?: string | undefined;
+    storyboards: StoryboardLimits;
+    metrics: Registry;
+    hub: EventHub;
+  },
 ): Promise<void> {
   const routeDeps: RouteDeps = { pool: deps.pool, isSchemaReady: deps.isSchemaReady };
   // Open: probes and scrapers carry no token.
   await app.register(healthRoutes, { ...routeDeps, metrics: deps.metrics });
+  // The dashboard's pages and assets: open (they hold no data; the page asks for the token and sends it to /api).
+  await app.register(dashboardRoutes);
   // RunningHub's callback: open like the probes (it cannot send our token), guarded by its own secret.
   await app.register(runningHubWebhookRoutes, { pool: deps.pool, secret: deps.webhookSecret });
 
   // /api: behind the token when one is configured; the hook is scoped to this plugin.
   await app.register(
     async (api) => {
-      if (deps.apiToken !== undefined) api.addHook('onRequest', bearerTokenHook(deps.apiToken));
+      if (deps.apiToken !== undefined) api.addHook('onRequest', bearerTokenHook(deps.apiToken, deps.apiReadToken));
+      installJsonCompression(api);
       api.addHook('preHandler', async () => {
         if (!deps.isSchemaReady()) {
           throw new ApiError(503, 'DATABASE_UNAVAILABLE', 'the database is not ready yet (migrations pending); retry shortly');
@@ -39,6 +52,7 @@ export async function registerRoutes(
       });
       await api.register(taskRoutes, routeDeps);
       await api.register(statsRoutes, routeDeps);
+      await api.register(queueRoutes, routeDeps);
       await api.register(eventRoutes, { ...routeDeps, hub: deps.hub });
       await api.register(storyboardRoutes, { ...routeDeps, limits: deps.storyboards });
     },

@@ -1,0 +1,45 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+// Every call of the dashboard to /api: the token from sessionStorage in the Authorization header (never in
+// a URL), errors turned into ApiCallError with the server's code and message.
+
+const TOKEN_KEY = 'storyboard-api.token';
+
+export const tokenStore = {
+  get: (): string | null => sessionStorage.getItem(TOKEN_KEY),
+  set: (token: string): void => sessionStorage.setItem(TOKEN_KEY, token),
+  clear: (): void => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+export class ApiCallError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function authHeaders(): Record<string, string> {
+  const token = tokenStore.get();
+  return token === null ? {} : { authorization: `Bearer ${token}` };
+}
+
+/** GET (or POST without a body) `path` and return its JSON; a non-2xx reply throws ApiCallError. */
+export async function call<T>(path: string, method: 'GET' | 'POST' = 'GET'): Promise<T> {
+  const response = await fetch(path, { method, headers: authHeaders(), cache: 'no-store' });
+  if (!response.ok) {
+    let code = `HTTP_${response.status}`;
+    let message = response.statusText || `HTTP ${response.status}`;
+    try {
+      const body = (await response.json()) as { error?: { code?: string; message?: string } };
+      code = body.error?.code ?? code;
+      message = body.error?.message ?? message;
+    } catch {
+      // Not our JSON error (a proxy's page): keep the status line.
+    }
+    throw new ApiCallError(response.status, code, message);
+  }
+  return (await response.json()) as T;
+}

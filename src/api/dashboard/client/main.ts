@@ -1,0 +1,162 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+// The dashboard's script (bundled by scripts/build.mjs into dist/ui/app.js): the token prompt, the hash
+// router (#/queue, #/tasks, #/tasks/<id>, #/storyboards, #/storyboards/<id>) and live refreshes.
+import 'uplot/dist/uPlot.min.css';
+import './app.css';
+import { ApiCallError, call, tokenStore } from './api.js';
+import { h } from './dom.js';
+import { startLive } from './live.js';
+import { mountQueue } from './queue-page.js';
+import { mountStoryboard, mountStoryboardList } from './storyboards-page.js';
+import { mountTaskDetail, mountTaskList } from './tasks-page.js';
+import type { Access, PageContext, View } from './types.js';
+
+const main = document.getElementById('main')!;
+const liveLabel = document.getElementById('live')!;
+const statusLine = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
+document.querySelector('header.top')?.after(statusLine);
+
+let view: View | null = null;
+let refreshing = false;
+let refreshAgain = false;
+/** Whether the api has /api/storyboards: the server writes it into the page (pages.ts). */
+const storyboards = document.body.dataset.storyboards === 'yes';
+/** Settles when /api/access has answered (the views render after it; rejected on 401). */
+let accessReady: Promise<void> = Promise.resolve();
+
+/** One refresh at a time; a change during one asks for exactly one more (never a pile-up). */
+function refresh(): void {
+  if (!view) return;
+  if (refreshing) {
+    refreshAgain = true;
+    return;
+  }
+  refreshing = true;
+  const current = view;
+  current.refresh().then(
+    () => {
+      refreshing = false;
+      if (refreshAgain) {
+        refreshAgain = false;
+        refresh();
+      }
+    },
+    (error: unknown) => {
+      refreshing = false;
+      if (error instanceof ApiCallError && error.status === 401) {
+        // start() asks for the token on the first visit; here the token was refused later (changed on the server).
+        if (tokenStore.get() !== null && view === current) {
+          tokenStore.clear();
+          askForToken('The token was refused; enter it again.');
+        }
+        return;
+      }
+      say(`Could not load: ${error instanceof ApiCallError ? `${error.code}: ${error.message}` : String(error)}`, 'error');
+    },
+  );
+}
+
+function say(message: string, kind: 'ok' | 'error' = 'ok'): void {
+  statusLine.textContent = message;
+  statusLine.className = `status-line ${kind}`;
+}
+
+function route(): void {
+  // The token prompt stays until it is answered, whatever the hash does meanwhile.
+  if (askingForToken) return;
+  view?.dispose?.();
+  const [path = '', query = ''] = location.hash.replace(/^#/, '').split('?');
+  const parts = path.split('/').filter(Boolean);
+  const params = new URLSearchParams(query);
+  const ctx: PageContext = {
+    get access() {
+      return access;
+    },
+    ready: () => accessReady,
+    say,
+    refresh,
+  };
+  const page = parts[0] === 'tasks' || parts[0] === 'storyboards' ? parts[0] : 'queue';
+  for (const link of document.querySelectorAll<HTMLAnchorElement>('[data-nav]')) {
+    if (link.dataset.nav === page) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  if (parts[0] === 'tasks' && parts[1]) view = mountTaskDetail(main, decodeURIComponent(parts[1]), ctx);
+  else if (parts[0] === 'tasks') view = mountTaskList(main, params, ctx, storyboards);
+  else if (parts[0] === 'storyboards' && storyboards && parts[1]) view = mountStoryboard(main, decodeURIComponent(parts[1]), ctx);
+  else if (parts[0] === 'storyboards' && storyboards) view = mountStoryboardList(main);
+  else view = mountQueue(main);
+  document.title = `${page[0]!.toUpperCase()}${page.slice(1)} · storyboard-api`;
+  refresh();
+}
+
+let askingForToken = false;
+
+function askForToken(problem?: string): void {
+  askingForToken = true;
+  view = null;
+  const input = h('input', { id: 'token', type: 'password', autocomplete: 'current-password', required: true });
+  const form = h('form', { class: 'card login', 'aria-labelledby': 'login-h' },
+    h('h1', { id: 'login-h' }, 'API token'),
+    h('p', {}, 'This api needs a token (API_TOKEN, or API_READ_TOKEN to look only). It is kept in this tab until you close it.'),
+    problem ? h('p', { class: 'error', role: 'alert' }, problem) : null,
+    h('label', { for: 'token' }, 'Token'), input,
+    h('button', { type: 'submit', class: 'primary' }, 'Open the dashboard'),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    tokenStore.set(input.value.trim());
+    void start();
+  });
+  main.replaceChildren(form);
+  input.focus();
+}
+
+let started = false;
+let access: Access = 'read';
+
+/**
+ * Asks /api/access and the first page's data at once (two round trips in parallel, not in a row): the page
+ * renders its data once the access is known (a read-only token never sees a button).
+ */
+async function start(): Promise<void> {
+  askingForToken = false;
+  const accessCall = call<{ access: Access }>('/api/access');
+  const ready = accessCall.then(
+    (answer) => {
+      access = answer.access;
+      document.body.dataset.access = access;
+      if (access === 'read' && !document.querySelector('[data-read-only]')) liveLabel.after(h('span', { class: 'badge', 'data-read-only': true, title: 'API_READ_TOKEN: no actions' }, 'read-only'));
+    },
+    (error: unknown) => {
+      if (error instanceof ApiCallError && error.status === 401) {
+        askForToken(tokenStore.get() === null ? undefined : 'That token was refused.');
+        tokenStore.clear();
+      } else {
+        main.replaceChildren(h('p', { class: 'error', role: 'alert' }, `The api does not answer: ${error instanceof Error ? error.message : String(error)}`));
+      }
+      throw error;
+    },
+  );
+  accessReady = ready;
+  if (!started) {
+    started = true;
+    window.addEventListener('hashchange', () => route());
+  }
+  route();
+  try {
+    await ready;
+  } catch {
+    return;
+  }
+  if (liveStarted) return;
+  liveStarted = true;
+  startLive(refresh, (mode) => {
+    liveLabel.textContent = mode === 'sse' ? 'live' : 'updating every second';
+  });
+}
+
+let liveStarted = false;
+
+void start();

@@ -1,0 +1,112 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+// The Storyboards pages, shown when the api has /api/storyboards: a list with progress bars, and a
+// storyboard's shots as a grid of thumbnails (placeholders while waiting, the error of a failed shot, a
+// larger view on click), with its retry-failed and cancel buttons.
+import { ApiCallError, call } from './api.js';
+import { h, statusBadge, swap } from './dom.js';
+import type { PageContext, Storyboard, StoryboardPage, StoryboardSummary, Task, View } from './types.js';
+
+function progressBar(s: StoryboardSummary): HTMLElement {
+  const total = Math.max(1, s.total);
+  const part = (n: number, kind: string): HTMLElement | null => (n > 0 ? h('span', { class: `bar-${kind}`, style: `width:${(100 * n) / total}%` }) : null);
+  const text = `${s.success} done · ${s.failed} failed · ${s.cancelled} cancelled · ${s.active} running · ${s.pending} waiting, of ${s.total}`;
+  return h('div', { class: 'progress' },
+    h('div', { class: 'bar', role: 'img', 'aria-label': `${s.name}: ${text}` },
+      part(s.success, 'done'), part(s.failed, 'failed'), part(s.cancelled, 'cancelled'), part(s.active, 'running'), part(s.pending, 'waiting')),
+    h('span', { class: 'progress-text' }, text),
+  );
+}
+
+export function mountStoryboardList(main: HTMLElement): View {
+  const list = h('div');
+  main.replaceChildren(h('h1', {}, 'Storyboards'), list);
+  return {
+    async refresh() {
+      const page = await call<StoryboardPage>('/api/storyboards?limit=100');
+      swap(list, JSON.stringify(page.items), [
+        page.items.length === 0
+          ? h('p', { class: 'muted' }, 'No storyboard yet.')
+          : h('ul', { class: 'storyboards', 'data-testid': 'storyboards' }, page.items.map((s) =>
+              h('li', { class: 'card', 'data-storyboard': s.id },
+                h('h2', {}, h('a', { href: `#/storyboards/${s.id}` }, s.name), ' ', h('span', { class: `badge sb-${s.status}` }, s.status.replaceAll('_', ' '))),
+                progressBar(s),
+              ))),
+      ]);
+    },
+  };
+}
+
+const IMAGE_TYPE = /png|jpe?g|webp|gif/i;
+
+function thumbnailOf(shot: Task): string | null {
+  const output = shot.outputs?.find((o) => IMAGE_TYPE.test(o.fileType ?? '') || IMAGE_TYPE.test(o.fileUrl));
+  return output?.fileUrl ?? null;
+}
+
+export function mountStoryboard(main: HTMLElement, id: string, ctx: PageContext): View {
+  const head = h('div');
+  const grid = h('ul', { class: 'shots', 'aria-label': 'Shots', 'data-testid': 'shots' });
+  const viewer = h('dialog', { class: 'viewer', 'aria-label': 'Shot' });
+  viewer.addEventListener('click', (event) => {
+    if (event.target === viewer) viewer.close();
+  });
+  main.replaceChildren(h('p', {}, h('a', { href: '#/storyboards' }, '← Storyboards')), head, grid, viewer);
+
+  const open = (shot: Task, url: string): void => {
+    viewer.replaceChildren(
+      h('img', { src: url, alt: shot.entityName }),
+      h('p', {}, h('a', { href: `#/tasks/${shot.id}` }, shot.entityName), ' ', statusBadge(shot.status)),
+      h('button', { type: 'button', class: 'secondary', onclick: () => viewer.close() }, 'Close'),
+    );
+    viewer.showModal();
+  };
+
+  const act = (action: 'retry' | 'cancel', label: string) => (event: Event) => {
+    const button = event.currentTarget as HTMLButtonElement;
+    button.disabled = true;
+    call<Storyboard>(`/api/storyboards/${encodeURIComponent(id)}/${action}`, 'POST').then(
+      (after) => {
+        ctx.say(`${label}: ${after.name} is ${after.status.replaceAll('_', ' ')} (${after.pending} waiting, ${after.active} running)`, 'ok');
+        ctx.refresh();
+      },
+      (error: unknown) => {
+        button.disabled = false;
+        ctx.say(`${label} failed: ${error instanceof ApiCallError ? `${error.code}: ${error.message}` : String(error)}`, 'error');
+      },
+    );
+  };
+
+  return {
+    async refresh() {
+      const storyboard = await call<Storyboard>(`/api/storyboards/${encodeURIComponent(id)}`);
+      await ctx.ready();
+      const retryable = storyboard.failed + storyboard.cancelled;
+      const unfinished = storyboard.pending + storyboard.active;
+      const { details, ...summary } = storyboard;
+      swap(head, JSON.stringify([summary, ctx.access]), [
+        h('h1', {}, storyboard.name, ' ', h('span', { class: `badge sb-${storyboard.status}` }, storyboard.status.replaceAll('_', ' '))),
+        progressBar(storyboard),
+        ctx.access === 'read' ? null : h('div', { class: 'actions' },
+          retryable > 0 ? h('button', { type: 'button', class: 'primary', 'data-key': 'retry-storyboard', onclick: act('retry', 'Retry failed shots') }, `Retry ${retryable} failed`) : null,
+          unfinished > 0 ? h('button', { type: 'button', class: 'secondary', 'data-key': 'cancel-storyboard', onclick: act('cancel', 'Cancel storyboard') }, 'Cancel storyboard') : null,
+        ),
+      ].filter((n): n is HTMLElement => n !== null));
+      swap(grid, JSON.stringify(details.map((s) => [s.id, s.status, s.outputs, s.error, s.cancelRequested])), details.map((shot) => {
+        const url = thumbnailOf(shot);
+        return h('li', { class: `shot s-${shot.status.toLowerCase()}`, 'data-task': shot.id },
+          url
+            ? h('button', { type: 'button', class: 'thumb', 'aria-label': `Enlarge ${shot.entityName}`, onclick: () => open(shot, url) },
+                h('img', { src: url, alt: '', loading: 'lazy', width: 160, height: 120 }))
+            : h('div', { class: 'placeholder' },
+                shot.status === 'FAILED' ? (shot.error ? `${shot.error.code}: ${shot.error.message}` : 'failed')
+                  : shot.status === 'ACTIVE' ? 'generating…'
+                  : shot.status === 'CANCELLED' ? 'cancelled'
+                  : shot.status === 'SUCCESS' ? 'no image'
+                  : 'waiting'),
+          h('p', {}, h('a', { href: `#/tasks/${shot.id}` }, shot.entityName), ' ', statusBadge(shot.status)),
+        );
+      }));
+    },
+  };
+}

@@ -1,0 +1,238 @@
+// The dashboard in a real Chromium against the real programs (api, task-processor, RunningHub simulator):
+// the token prompt, live updates without a reload, the slot gauge, failure groups, a retry from its button,
+// the read-only token, accessibility basics (axe-core, visible focus), screenshots in test-artifacts/dashboard/.
+import type { Page, Request } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { browserForFile, describeWithChromium, focusWithoutIndicator, newContext, runAxe, saveScreenshot } from '../../support/browser.js';
+import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { waitFor } from '../../support/wait.js';
+import { validTask } from '../support.js';
+import { startDashboardSystem, type DashboardSystem } from './system.js';
+
+const TOKEN = 'dashboard-write-token-0123456789';
+const READ_TOKEN = 'dashboard-read-token-0123456789';
+const ARTIFACTS = 'dashboard';
+
+describeWithChromium('the dashboard in Chromium', () => {
+  const browser = browserForFile();
+  let db: TestDatabase;
+  let system: DashboardSystem;
+  beforeAll(async () => {
+    db = await createTestDatabase('dashboard_browser');
+    system = await startDashboardSystem(db.url, { API_TOKEN: TOKEN, API_READ_TOKEN: READ_TOKEN });
+  });
+  afterAll(async () => {
+    await system?.stop();
+    await db?.drop();
+  });
+
+  const api = async <T>(method: string, path: string, body?: object): Promise<T> => {
+    const response = await fetch(`${system.api.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  };
+  const createTask = (entityId: string) => api<{ id: string }>('POST', '/api/tasks', { ...validTask, entityId, entityName: `Shot ${entityId}` });
+  const taskStatus = async (id: string) => (await api<{ status: string }>('GET', `/api/tasks/${id}`)).status;
+
+  /** Opens /ui in a fresh context and signs in with `token`; returns the page and every /api request it made. */
+  const openDashboard = async (token: string, hash = '') => {
+    const context = await newContext(browser());
+    const page = await context.newPage();
+    const apiRequests: Request[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname.startsWith('/api/')) apiRequests.push(request);
+    });
+    await page.goto(`${system.api.url}/ui${hash}`);
+    await page.getByLabel('Token', { exact: true }).fill(token);
+    // The first visit asks without a token (and is answered 401): only what follows the sign-in counts.
+    apiRequests.length = 0;
+    await page.getByRole('button', { name: 'Open the dashboard' }).click();
+    await page.locator('#live').filter({ hasNotText: 'connecting' }).waitFor();
+    // Marks this document: still there at the end means no reload happened.
+    await page.evaluate('window.__sameDocument = true');
+    return { page, apiRequests, close: () => context.close() };
+  };
+  const sameDocument = async (page: Page) => page.evaluate<boolean>('window.__sameDocument === true');
+
+  it('asks for the token once, keeps it out of URLs, and sends it with every call', async () => {
+    const context = await newContext(browser());
+    const page = await context.newPage();
+    await page.goto(`${system.api.url}/ui`);
+    await page.getByLabel('Token', { exact: true }).waitFor();
+    expect(await runAxe(page)).toEqual([]);
+    await saveScreenshot(page, ARTIFACTS, 'token-prompt');
+    await page.getByLabel('Token', { exact: true }).fill('not-the-token-0123456789');
+    await page.getByRole('button', { name: 'Open the dashboard' }).click();
+    await page.getByText('That token was refused.').waitFor();
+    await context.close();
+
+    const { page: signedIn, apiRequests, close } = await openDashboard(TOKEN);
+    await signedIn.getByRole('heading', { name: 'Queue' }).waitFor();
+    // Reloading the tab keeps the session's token: no second prompt.
+    await signedIn.reload();
+    await signedIn.getByRole('heading', { name: 'Queue' }).waitFor();
+    expect(await signedIn.getByLabel('Token', { exact: true }).count()).toBe(0);
+    const calls = apiRequests.filter((r) => r.url().includes('/api/') && !r.url().endsWith('/api/access'));
+    expect(calls.length).toBeGreaterThan(0);
+    for (const request of calls) {
+      expect(request.headers().authorization).toBe(`Bearer ${TOKEN}`);
+      expect(request.url()).not.toContain(TOKEN);
+    }
+    expect(signedIn.url()).not.toContain(TOKEN);
+    await close();
+  });
+
+  it('shows the slots filling and emptying, and failure groups growing, without a reload', async () => {
+    const { page, close } = await openDashboard(TOKEN, '#/queue');
+    // The processor registers the account when it starts.
+    const inUse = page.getByTestId('slots-in-use');
+    await expect.poll(async () => inUse.textContent(), { timeout: 20_000 }).toBe('0 of 3');
+
+    // Long runs at RunningHub: three tasks hold the three slots.
+    system.sim.setOptions({ runningMs: [120_000, 120_000] });
+    const held = await Promise.all(['held-1', 'held-2', 'held-3', 'held-4'].map(createTask));
+    await expect.poll(async () => inUse.textContent(), { timeout: 20_000 }).toBe('3 of 3');
+    const gauge = page.getByRole('meter', { name: /RunningHub slots in use/ });
+    await expect.poll(async () => gauge.getByRole('link').allTextContents(), { timeout: 20_000 }).toHaveLength(3);
+    await expect.poll(async () => page.getByTestId('backlog-pending').textContent(), { timeout: 20_000 }).toBe('1');
+    expect(await runAxe(page)).toEqual([]);
+    expect(await focusWithoutIndicator(page)).toEqual([]);
+    await saveScreenshot(page, ARTIFACTS, 'queue-slots-full');
+
+    // Cancelled: the processor cancels them at RunningHub and the slots come back.
+    system.sim.setOptions({ runningMs: [50, 100] });
+    for (const { id } of held) await api('POST', `/api/tasks/${id}/cancel`);
+    await expect.poll(async () => inUse.textContent(), { timeout: 30_000 }).toBe('0 of 3');
+
+    // Two failures with one error: one group, its count going 1 -> 2.
+    system.sim.setOptions({ nextOutcomes: ['FAILED'] });
+    const first = await createTask('fails-1');
+    await waitFor('the first failure', async () => (await taskStatus(first.id)) === 'FAILED', { timeoutMs: 30_000 });
+    const groups = page.getByTestId('failure-groups');
+    const countCell = groups.locator('tbody tr').first().locator('td').nth(2);
+    await expect.poll(async () => countCell.textContent(), { timeout: 20_000 }).toBe('1');
+    system.sim.setOptions({ nextOutcomes: ['FAILED'] });
+    const second = await createTask('fails-2');
+    await waitFor('the second failure', async () => (await taskStatus(second.id)) === 'FAILED', { timeoutMs: 30_000 });
+    await expect.poll(async () => countCell.textContent(), { timeout: 20_000 }).toBe('2');
+    // The hour's charts (uPlot, loaded as its own chunk) are drawn, and their captions count the failures.
+    await expect.poll(async () => page.locator('.chart canvas').count(), { timeout: 20_000 }).toBe(2);
+    await expect.poll(async () => page.getByText(/Tasks failed per minute: 2 in the last hour/).count(), { timeout: 20_000 }).toBe(1);
+    await saveScreenshot(page, ARTIFACTS, 'queue-failures');
+    expect(await sameDocument(page)).toBe(true);
+    await close();
+  });
+
+  it('lists tasks as they are created, and retries a failed one from its button', async () => {
+    const { page, close } = await openDashboard(TOKEN, '#/tasks');
+    const created = await createTask('appears-live');
+    const row = page.locator(`tr[data-task="${created.id}"]`);
+    await row.waitFor({ timeout: 20_000 });
+    await waitFor('the new task to succeed', async () => (await taskStatus(created.id)) === 'SUCCESS', { timeoutMs: 30_000 });
+    await expect.poll(async () => row.locator('.badge').textContent(), { timeout: 20_000 }).toBe('SUCCESS');
+
+    // Filtered to FAILED through the form: the failed shots of the previous test.
+    await page.getByLabel('Status').selectOption('FAILED');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/#\/tasks\?status=FAILED/);
+    const failedRows = page.locator('[data-testid="task-table"] tbody tr');
+    await expect.poll(async () => failedRows.count(), { timeout: 20_000 }).toBe(2);
+    expect(await runAxe(page)).toEqual([]);
+    await saveScreenshot(page, ARTIFACTS, 'tasks-failed');
+
+    const failedId = await failedRows.first().getAttribute('data-task');
+    expect(failedId).toMatch(/^[0-9a-f-]{36}$/);
+    await failedRows.first().getByRole('button', { name: /^Retry / }).click();
+    await page.getByRole('status').filter({ hasText: /Retry: Shot fails-\d is now PENDING/ }).waitFor();
+    await waitFor('the retried task to succeed', async () => (await taskStatus(failedId!)) === 'SUCCESS', { timeoutMs: 30_000 });
+    // It leaves the FAILED list without a reload.
+    await expect.poll(async () => failedRows.count(), { timeout: 20_000 }).toBe(1);
+
+    // Its detail: inputs, RunningHub id, attempts, outputs.
+    await page.goto(`${system.api.url}/ui#/tasks/${failedId}`);
+    await page.getByRole('heading', { name: 'Inputs' }).waitFor();
+    await expect.poll(async () => page.locator('main').textContent(), { timeout: 20_000 }).toMatch(/RunningHub task id\d{19}/);
+    expect(await page.locator('main').textContent()).toContain(validTask.nodeInfoList[0]!.fieldValue);
+    await page.getByRole('img', { name: /Output 1 of Shot fails-/ }).waitFor();
+    expect(await runAxe(page)).toEqual([]);
+    await saveScreenshot(page, ARTIFACTS, 'task-detail');
+    await close();
+  });
+
+  it('shows no action to the read-only token, and the api refuses the action anyway', async () => {
+    const { page, close } = await openDashboard(READ_TOKEN, '#/tasks?status=FAILED');
+    await page.getByText('read-only', { exact: true }).waitFor();
+    const rows = page.locator('[data-testid="task-table"] tbody tr');
+    await expect.poll(async () => rows.count(), { timeout: 20_000 }).toBe(1);
+    expect(await page.getByRole('button', { name: /^(Retry|Cancel) / }).count()).toBe(0);
+    const id = await rows.first().getAttribute('data-task');
+    // What a user could do by hand from the page: the server says no.
+    const status = await page.evaluate(
+      `fetch('/api/tasks/${id}/retry', { method: 'POST', headers: { authorization: 'Bearer ${READ_TOKEN}' } }).then((r) => r.status)`,
+    );
+    expect(status).toBe(403);
+    expect(await taskStatus(id!)).toBe('FAILED');
+    await saveScreenshot(page, ARTIFACTS, 'tasks-read-only');
+    await close();
+  });
+
+  it('shows a storyboard filling in live (SSE), a failed shot with its error, a larger view, and retry-failed', async () => {
+    const { page, close } = await openDashboard(TOKEN, '#/storyboards');
+    await expect.poll(async () => page.locator('#live').textContent(), { timeout: 20_000 }).toBe('live');
+    // One of the four shots fails at RunningHub (whichever is created first).
+    system.sim.setOptions({ nextOutcomes: ['FAILED'], runningMs: [300, 600] });
+    const storyboard = await api<{ id: string }>('POST', '/api/storyboards', {
+      name: 'Harbour at dawn',
+      entityType: 'episode',
+      entityId: 'ep-1',
+      workflowId: validTask.workflowId,
+      shots: ['wide', 'close', 'gull', 'boat'].map((word) => ({ nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: `harbour, ${word}` }] })),
+    });
+    const listed = page.locator(`[data-storyboard="${storyboard.id}"]`);
+    await listed.waitFor({ timeout: 20_000 });
+    await expect.poll(async () => listed.locator('.progress-text').textContent(), { timeout: 30_000 }).toMatch(/^3 done · 1 failed · 0 cancelled · 0 running · 0 waiting, of 4$/);
+    await saveScreenshot(page, ARTIFACTS, 'storyboards');
+
+    await listed.getByRole('link', { name: 'Harbour at dawn' }).click();
+    const shots = page.getByTestId('shots');
+    await expect.poll(async () => shots.locator('img').count(), { timeout: 20_000 }).toBe(3);
+    const failedShot = shots.locator('li.s-failed');
+    expect(await failedShot.locator('.placeholder').textContent()).toMatch(/^805: /);
+    expect(await runAxe(page)).toEqual([]);
+    await saveScreenshot(page, ARTIFACTS, 'storyboard-shots');
+
+    await shots.getByRole('button', { name: /^Enlarge / }).first().click();
+    const viewer = page.getByRole('dialog');
+    await viewer.locator('img').waitFor();
+    await saveScreenshot(page, ARTIFACTS, 'storyboard-larger-view');
+    await viewer.getByRole('button', { name: 'Close' }).click();
+
+    await page.getByRole('button', { name: 'Retry 1 failed' }).click();
+    await page.getByRole('status').filter({ hasText: /Retry failed shots: Harbour at dawn is running/ }).waitFor();
+    await expect.poll(async () => shots.locator('img').count(), { timeout: 30_000 }).toBe(4);
+    expect(await page.getByRole('button', { name: /^Retry / }).count()).toBe(0);
+    expect(await sameDocument(page)).toBe(true);
+    await close();
+  });
+
+  it('fits a phone: no sideways scrolling on the Queue and Tasks pages', async () => {
+    const context = await newContext(browser(), { viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    await page.goto(`${system.api.url}/ui`);
+    await page.getByLabel('Token', { exact: true }).fill(TOKEN);
+    await page.getByRole('button', { name: 'Open the dashboard' }).click();
+    for (const hash of ['#/queue', '#/tasks']) {
+      await page.goto(`${system.api.url}/ui${hash}`);
+      await page.locator('main h1').waitFor();
+      await page.locator('main [data-signature]').first().waitFor();
+      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+      expect(overflow, hash).toBeLessThanOrEqual(0);
+      await saveScreenshot(page, ARTIFACTS, `phone-${hash.slice(2)}`);
+    }
+    await context.close();
+  });
+});

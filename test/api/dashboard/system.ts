@@ -1,0 +1,67 @@
+// The whole system for the dashboard's browser test and bench: a migrated database, the RunningHub
+// simulator, `node dist/task-processor.js` and `node dist/api.js` as real child processes on loopback.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { findFreePort } from '../../../src/db/index.js';
+import type { RunningSimulator } from '../../../src/runninghub/simulator/index.js';
+import { spawnProcessor, startTestSimulator, testSettings, type ProcessorProgram } from '../../processor/harness.js';
+import { distProgram } from '../../support/programs.js';
+import { waitFor } from '../../support/wait.js';
+
+export interface ApiProgram {
+  child: ChildProcess;
+  url: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** `node dist/api.js` on a free loopback port, once /readyz answers 200. */
+export async function spawnApi(databaseUrl: string, env: Record<string, string> = {}): Promise<ApiProgram> {
+  const port = await findFreePort();
+  const child = spawn(process.execPath, [distProgram('api')], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`the api on ${url} to be ready (output: ${output.slice(-500)})`, async () => {
+    if (child.exitCode !== null) throw new Error(`the api exited: ${output.slice(-2000)}`);
+    const response = await fetch(`${url}/readyz`);
+    return response.status === 200;
+  }, { timeoutMs: 30_000, intervalMs: 50 });
+  return {
+    child,
+    url,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}
+
+export interface DashboardSystem {
+  api: ApiProgram;
+  sim: RunningSimulator;
+  processor: ProcessorProgram;
+  stop(): Promise<void>;
+}
+
+export async function startDashboardSystem(databaseUrl: string, apiEnv: Record<string, string> = {}): Promise<DashboardSystem> {
+  const sim = await startTestSimulator();
+  const processor = await spawnProcessor(databaseUrl, sim.url, testSettings({ processorId: 'dashboard-test' }));
+  const api = await spawnApi(databaseUrl, apiEnv);
+  return {
+    api,
+    sim,
+    processor,
+    async stop() {
+      await Promise.allSettled([api.stop(), processor.cleanup()]);
+      await sim.stop();
+    },
+  };
+}
