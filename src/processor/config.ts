@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { envBytes, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
-import { runningHubEnvSchema } from '../runninghub/index.js';
+import { runningHubEnvSchema, type RunningHubApi } from '../runninghub/index.js';
 
 /**
  * The processor's environment. Defaults are the original design's (poll 3 s, 5 pending and 20 active
@@ -81,7 +81,7 @@ export interface ProcessorSettings {
 export interface ProcessorConfig {
   settings: ProcessorSettings;
   databaseUrl: string;
-  runningHub: { baseUrl: string; apiKey: string; timeoutMs: number };
+  runningHub: { baseUrl: string; apiKey: string; timeoutMs: number; api: RunningHubApi };
   logFile: string;
   logFileMaxBytes: number;
   logFileBackups: number;
@@ -123,7 +123,7 @@ export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
       testFault: e.TASK_PROCESSOR_TEST_FAULT,
     },
     databaseUrl: e.DATABASE_URL,
-    runningHub: { baseUrl: e.RUNNINGHUB_BASE_URL, apiKey: e.RUNNINGHUB_API_KEY, timeoutMs: e.RUNNINGHUB_TIMEOUT },
+    runningHub: { baseUrl: e.RUNNINGHUB_BASE_URL, apiKey: e.RUNNINGHUB_API_KEY, timeoutMs: e.RUNNINGHUB_TIMEOUT, api: e.RUNNINGHUB_API },
     logFile: e.TASK_PROCESSOR_LOG_FILE,
     logFileMaxBytes: e.PROCESSOR_LOG_MAXBYTES,
     logFileBackups: e.PROCESSOR_LOG_BACKUPS,

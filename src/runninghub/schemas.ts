@@ -20,12 +20,13 @@ export const envelopeSchema = z.object({
     .string()
     .nullish()
     .transform((v) => v ?? ''),
-  data: z.unknown(),
+  /** Optional, as the docs allow: `{"code":813,"msg":"APIKEY_TASK_IS_QUEUED"}` is a whole reply. */
+  data: z.unknown().optional(),
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
 
 /** "83", 83, "", null → 83, 83, null, null. */
-const lenientNumber = z
+export const lenientNumber = z
   .union([z.number(), z.string(), z.null()])
   .optional()
   .transform((v) => {
@@ -34,7 +35,7 @@ const lenientNumber = z
     return Number.isFinite(n) ? n : null;
   });
 
-const optionalText = z
+export const optionalText = z
   .union([z.string(), z.number(), z.null()])
   .optional()
   .transform((v) => (v === null || v === undefined ? null : String(v)));
@@ -97,7 +98,7 @@ function extensionOf(url: string): string {
 
 export const outputsDataSchema = z.array(outputItemSchema).nullable().optional();
 
-const failedReasonSchema = z
+export const failedReasonSchema = z
   .object({
     node_id: optionalText,
     node_name: optionalText,

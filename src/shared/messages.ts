@@ -41,6 +41,7 @@ export const LOG_MESSAGES: Readonly<Record<string, CatalogueEntry>> = {
   'task.orphaned': { zh: '提交任务后领取已被回收，正在取消 RunningHub 任务 {runninghubTaskId}', en: 'claim recovered before the id was stored: cancelling RunningHub task {runninghubTaskId}' },
   'task.orphan_cancel_failed': { zh: '取消孤立的 RunningHub 任务 {runninghubTaskId} 失败：{err}', en: 'could not cancel the orphaned RunningHub task {runninghubTaskId}: {err}' },
   'task.recovered': { zh: '回收了超时的领取（原处理器 {claimedBy}）', en: 'recovered an expired claim (was {claimedBy})' },
+  'runninghub.v2_missing': { zh: 'RunningHub v2 不支持 {operation}（{code}），改用 v1', en: 'RunningHub v2 does not serve {operation} ({code}); using v1 for it' },
   'runninghub.call': { zh: '调用 RunningHub {operation}：{code}（{ms} 毫秒）', en: 'RunningHub {operation}: {code} ({ms} ms)' },
   // api
   'webhook.received': { zh: '收到 RunningHub 回调', en: 'RunningHub webhook received' },

@@ -71,7 +71,7 @@ describe('RunningHub client against the simulator', () => {
 
   it('runs an AI app (ai-app/run) and reports QUEUED and RUNNING while in progress', async () => {
     // A manual clock holds each phase for as long as the test needs, however loaded the machine is.
-    const manual = await startSimulator({ manualClock: true, queuedMs: [1000, 1000], runningMs: [1000, 1000] });
+    const manual = await startSimulator({ manualClock: true, queuedMs: [1000, 1000], runningMs: [1000, 1000], runningOutputsDataMode: 'null' });
     try {
       const appClient = createRunningHubClient({ baseUrl: manual.url, apiKey: API_KEY, timeoutMs: 10_000 });
       const created = await appClient.createTask({ webappId: '1877265245566922753', nodeInfoList: [{ nodeId: '122', fieldName: 'prompt', fieldValue: 'x' }] });

@@ -247,7 +247,12 @@ describe('simulator', () => {
       const o = await client.getOutputs(created.taskId);
       return o.status === 'RUNNING' ? o : undefined;
     });
-    expect(running.netWssUrl).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:${simulator.port}/ws/${created.taskId}$`));
+    // The documented shape: the instance's socket with c_host, c_port, clientId, workflowId and Rh-Comfy-Auth.
+    const wss = new URL(running.netWssUrl ?? '');
+    expect(wss.origin).toBe(`ws://127.0.0.1:${simulator.port}`);
+    expect(wss.pathname).toBe('/ws/c_instance');
+    expect([...wss.searchParams.keys()]).toEqual(['c_host', 'c_port', 'clientId', 'workflowId', 'Rh-Comfy-Auth']);
+    expect(wss.searchParams.get('clientId')).toBe(created.clientId);
   });
 
   it('answers 404 for files it does not have', async () => {

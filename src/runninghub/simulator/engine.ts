@@ -30,6 +30,9 @@ export interface SimTask {
   clientId: string;
   apiKey: string;
   kind: 'workflow' | 'app' | 'external';
+  /** The API generation it was created through: its webhook has that generation's shape. */
+  api: 'v1' | 'v2';
+  instanceType: string | null;
   targetId: string | null;
   fingerprint: string | null;
   status: SimTaskStatus;
@@ -78,7 +81,10 @@ export type CreateResult = { ok: true; task: SimTask } | { ok: false; error: Bus
 export interface CreateInput {
   apiKey: string;
   kind: 'workflow' | 'app';
+  api: 'v1' | 'v2';
   targetId: string;
+  /** As sent ("default", "plus"), or null when the create did not say. */
+  instanceType: string | null;
   nodeInfoList: { nodeId: string; fieldName: string; fieldValue: unknown }[];
   webhookUrl: string | null;
   fingerprintSource: unknown;
@@ -141,6 +147,23 @@ export class SimulatorEngine {
     return this.coins.get(apiKey) ?? this.options.keys[apiKey]?.remainCoins ?? this.options.remainCoins;
   }
 
+  /** Set a key's wallet (the control route /__sim/balance): 0 makes creates answer 416 until topped up. */
+  setCoins(apiKey: string, coins: number): void {
+    this.coins.set(apiKey, coins);
+  }
+
+  /** QUEUED and RUNNING tasks of a key, for v2's queue/status. */
+  statusCountsOf(apiKey: string): { queued: number; running: number } {
+    let queued = 0;
+    let running = 0;
+    for (const task of this.tasks.values()) {
+      if (task.apiKey !== apiKey) continue;
+      if (task.status === 'QUEUED') queued++;
+      else if (task.status === 'RUNNING') running++;
+    }
+    return { queued, running };
+  }
+
   inFlightOf(apiKey: string): number {
     return this.counters.inFlightByKey[apiKey] ?? 0;
   }
@@ -197,6 +220,8 @@ export class SimulatorEngine {
     const task = this.addTask({
       apiKey: input.apiKey,
       kind: input.kind,
+      api: input.api,
+      instanceType: input.instanceType,
       targetId: input.targetId,
       fingerprint,
       planned: this.planOutcome(input.nodeInfoList),
@@ -215,6 +240,8 @@ export class SimulatorEngine {
       const task = this.addTask({
         apiKey,
         kind: 'external',
+        api: 'v1',
+        instanceType: null,
         targetId: null,
         fingerprint: null,
         planned: 'SUCCESS',
@@ -245,6 +272,8 @@ export class SimulatorEngine {
   private addTask(init: {
     apiKey: string;
     kind: SimTask['kind'];
+    api: SimTask['api'];
+    instanceType: string | null;
     targetId: string | null;
     fingerprint: string | null;
     planned: PlannedOutcome;
@@ -269,6 +298,8 @@ export class SimulatorEngine {
       clientId: randomBytes(16).toString('hex'),
       apiKey: init.apiKey,
       kind: init.kind,
+      api: init.api,
+      instanceType: init.instanceType,
       targetId: init.targetId,
       fingerprint: init.fingerprint,
       status: 'QUEUED',

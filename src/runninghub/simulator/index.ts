@@ -31,6 +31,8 @@ export interface RunningSimulator {
   /** Hold `n` slots of a key as if used from the web UI, until `release` or `durationMs`. Also POST /__sim/occupy. */
   occupy(apiKey: string, n: number, durationMs?: number): string[];
   release(apiKey?: string): number;
+  /** Set a key's remaining coins: 0 → creates answer 416 until topped up. Also POST /__sim/balance. */
+  setBalance(apiKey: string, coins: number): void;
   /** With `manualClock: true`: move simulated time on by `ms`, running the transitions due. Also POST /__sim/advance. */
   advance(ms: number): void;
   stop(): Promise<void>;
@@ -50,6 +52,7 @@ export async function startSimulator(options: Partial<SimulatorOptionsInput> = {
     options: () => structuredClone(server.engine.options),
     occupy: (apiKey, n, durationMs) => server.engine.occupy(apiKey, n, durationMs ?? null).map((t) => t.taskId),
     release: (apiKey) => server.engine.release(apiKey ?? null),
+    setBalance: (apiKey, coins) => server.engine.setCoins(apiKey, coins),
     advance: (ms) => server.advance(ms),
     stop: () => (stopped ??= server.stop()),
   };

@@ -8,7 +8,20 @@ const range = z
   .refine(([min, max]) => min <= max, 'range must be [min, max] with min <= max');
 
 /** Endpoints a fault can be attached to. */
-export const SIMULATOR_ENDPOINTS = ['create', 'aiAppRun', 'status', 'outputs', 'cancel', 'accountStatus', 'webhookDetail', 'files'] as const;
+export const SIMULATOR_ENDPOINTS = [
+  'create',
+  'aiAppRun',
+  'status',
+  'outputs',
+  'cancel',
+  'accountStatus',
+  'webhookDetail',
+  'files',
+  'v2RunWorkflow',
+  'v2RunAiApp',
+  'v2Query',
+  'v2QueueStatus',
+] as const;
 export type SimulatorEndpoint = (typeof SIMULATOR_ENDPOINTS)[number];
 
 const times = z.number().int().min(1).optional();
@@ -76,8 +89,11 @@ export const simulatorOptionsSchema = z.strictObject({
   failureRate: z.number().min(0).max(1).default(0),
   /** Outcomes for the next created tasks, used up in order before `failureRate` applies. */
   nextOutcomes: z.array(z.enum(['SUCCESS', 'FAILED', 'NO_OUTPUT'])).default([]),
-  /** Outputs reply while RUNNING: `data: null`, or `data: {netWssUrl}`. */
-  runningOutputsDataMode: z.enum(['null', 'wss']).default('null'),
+  /**
+   * Outputs reply while RUNNING: `data: {netWssUrl}` as the official ComfyUI node reads it (default),
+   * or `data: null` as other docs show it.
+   */
+  runningOutputsDataMode: z.enum(['null', 'wss']).default('wss'),
   /** Send task ids as JSON numbers instead of strings (the schema says int64): tests the client's parsing. */
   numericTaskIds: z.boolean().default(false),
   /** Report ComfyUI `node_errors` in promptTips on create (code 0): the "submitted but broken" path. */
