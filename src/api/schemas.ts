@@ -166,8 +166,20 @@ export const statsSchema = z
         }),
       )
       .describe('Task processors that sent a heartbeat in the last 30 seconds'),
+    accountPauses: z
+      .array(
+        z.object({
+          account: z.string().describe('First 12 hex digits of the API key hash'),
+          pausedAt: isoTime,
+          code: z.string().describe('RunningHub code of the refusal, e.g. 416 or 812'),
+          reason: z.string(),
+          checks: z.int().describe('accountStatus checks since the pause'),
+          nextCheckAt: isoTime.nullable(),
+        }),
+      )
+      .describe('RunningHub accounts whose claiming is paused: wallet empty; tasks stay PENDING until coins are back'),
   })
-  .describe('Task statistics, and the live task processors');
+  .describe('Task statistics, the live task processors, and paused RunningHub accounts');
 
 export const errorSchema = z
   .object({

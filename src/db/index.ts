@@ -88,6 +88,7 @@ export {
   type LiveProcessor,
 } from './processors.js';
 export { getSystemStats, type SystemStats } from './system-stats.js';
+export { pauseAccount, resumeAccount, takeDueBalanceCheck, listAccountPauses, type AccountPause } from './account-pause.js';
 export {
   getMonitoringSnapshot,
   listTasksFinishedSince,

@@ -3,6 +3,18 @@ import { z } from 'zod';
 import { envBytes, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
 import { runningHubEnvSchema, type RunningHubApi } from '../runninghub/index.js';
 
+const instanceTypeDefaultsSchema = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not valid JSON (expected {"<workflow or app id>": "plus" | "default"})' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string().regex(/^\d+$/, 'keys are workflow or app ids'), z.enum(['default', 'plus'])));
+
 /**
  * The processor's environment. Defaults are the original design's (poll 3 s, 5 pending and 20 active
  * per cycle, 10 min timeout, 10 consecutive errors, backoff 3 s steps up to 30 s).
@@ -38,6 +50,11 @@ export const processorEnvSchema = runningHubEnvSchema
     /** Where RunningHub POSTs TASK_END (the API's /api/runninghub/webhook); unset = poll only. */
     RUNNINGHUB_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
     RUNNINGHUB_WEBHOOK_SECRET: envSecret.optional(),
+    /** First accountStatus check after an empty wallet paused the account; doubles per check up to the max. */
+    BALANCE_CHECK_BACKOFF: envDuration('s').default(30_000),
+    BALANCE_CHECK_BACKOFF_MAX: envDuration('s').default(600_000),
+    /** instanceType per workflow or app id when the task sets none, e.g. {"1904136902449209346":"plus"}. */
+    INSTANCE_TYPE_DEFAULTS: instanceTypeDefaultsSchema.default({}),
     TASK_PROCESSOR_LOG_FILE: z.string().default('logs/task_processor.log'),
     /** The log file rotates when it reaches this size (0: never), keeping this many backups (.1, .2 …). */
     PROCESSOR_LOG_MAXBYTES: envBytes.default(10 * 1024 * 1024),
@@ -74,6 +91,11 @@ export interface ProcessorSettings {
   shutdownTimeoutMs: number;
   /** Full callback URL including the secret, or undefined (poll only). Never logged. */
   webhookUrl: string | undefined;
+  /** First accountStatus check after a pause for an empty wallet; doubles per check up to the max. */
+  balanceCheckBackoffMs: number;
+  balanceCheckBackoffMaxMs: number;
+  /** instanceType by workflow or app id, for tasks that set none. */
+  instanceTypeDefaults: Readonly<Record<string, 'default' | 'plus'>>;
   /** Test only (TASK_PROCESSOR_TEST_FAULT): a fault to inject, to test how the program handles it. */
   testFault?: 'crash-loop' | undefined;
 }
@@ -120,6 +142,9 @@ export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
       heartbeatIntervalMs: e.HEARTBEAT_INTERVAL,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
       webhookUrl,
+      balanceCheckBackoffMs: e.BALANCE_CHECK_BACKOFF,
+      balanceCheckBackoffMaxMs: e.BALANCE_CHECK_BACKOFF_MAX,
+      instanceTypeDefaults: e.INSTANCE_TYPE_DEFAULTS,
       testFault: e.TASK_PROCESSOR_TEST_FAULT,
     },
     databaseUrl: e.DATABASE_URL,

@@ -41,6 +41,10 @@ export const LOG_MESSAGES: Readonly<Record<string, CatalogueEntry>> = {
   'task.orphaned': { zh: '提交任务后领取已被回收，正在取消 RunningHub 任务 {runninghubTaskId}', en: 'claim recovered before the id was stored: cancelling RunningHub task {runninghubTaskId}' },
   'task.orphan_cancel_failed': { zh: '取消孤立的 RunningHub 任务 {runninghubTaskId} 失败：{err}', en: 'could not cancel the orphaned RunningHub task {runninghubTaskId}: {err}' },
   'task.recovered': { zh: '回收了超时的领取（原处理器 {claimedBy}）', en: 'recovered an expired claim (was {claimedBy})' },
+  'account.paused': { zh: 'RunningHub 余额不足（{code}）：暂停领取该账户的任务，直到余额恢复', en: 'RunningHub wallet empty ({code}): claiming paused for the account until coins are back' },
+  'account.resumed': { zh: 'RunningHub 余额已恢复（{remainCoins}）：继续领取任务', en: 'RunningHub wallet has coins again ({remainCoins}): claiming resumed' },
+  'account.still_paused': { zh: 'RunningHub 余额仍为空（第 {checks} 次检查）', en: 'RunningHub wallet still empty (check {checks})' },
+  'account.balance_check_failed': { zh: '查询 RunningHub 余额失败 {code}：{err}', en: 'could not ask RunningHub for the balance {code}: {err}' },
   'runninghub.v2_missing': { zh: 'RunningHub v2 不支持 {operation}（{code}），改用 v1', en: 'RunningHub v2 does not serve {operation} ({code}); using v1 for it' },
   'runninghub.call': { zh: '调用 RunningHub {operation}：{code}（{ms} 毫秒）', en: 'RunningHub {operation}: {code} ({ms} ms)' },
   // api
