@@ -1,7 +1,7 @@
 // The HTTP contract: every body, query, parameter and reply of /api, as zod schemas. Fastify
 // validates with them and @fastify/swagger turns the same schemas into the OpenAPI document.
 import { z } from 'zod';
-import { TASK_STATUSES, nodeInfoListSchema, taskOutputSchema, type AiTask, type TaskCursor } from '../db/index.js';
+import { INSTANCE_TYPES, TASK_STATUSES, nodeInfoListSchema, taskOutputSchema, type AiTask, type TaskCursor } from '../db/index.js';
 import { safeText } from '../shared/text-schema.js';
 
 /** RunningHub ids are 19-digit numbers: JSON numbers that long lose digits, so only strings pass. */
@@ -23,6 +23,10 @@ export const createTaskBodySchema = z
     nodeInfoList: nodeInfoListSchema.max(200).default([]),
     priority: z.int().min(-1000).max(1000).default(0).describe('Higher runs first'),
     maxAttempts: z.int().min(1).max(100).default(3),
+    instanceType: z
+      .enum(INSTANCE_TYPES)
+      .optional()
+      .describe('RunningHub GPU: "default" 24 GB, "plus" 48 GB; absent = the workflow\'s default (INSTANCE_TYPE_DEFAULTS)'),
   })
   .superRefine((body, ctx) => {
     if ((body.workflowId === undefined) === (body.webappId === undefined)) {
@@ -54,6 +58,7 @@ export const taskSchema = z
     priority: z.int(),
     attempts: z.int(),
     maxAttempts: z.int(),
+    instanceType: z.enum(INSTANCE_TYPES).nullable(),
     runAfter: isoTime,
     runninghubTaskId: z.string().nullable().describe("RunningHub's task id: a 19-digit string"),
     outputs: z.array(taskOutputSchema).nullable(),
@@ -83,6 +88,7 @@ export function toTaskJson(task: AiTask): TaskJson {
     priority: task.priority,
     attempts: task.attempts,
     maxAttempts: task.maxAttempts,
+    instanceType: task.instanceType,
     runAfter: iso(task.runAfter),
     runninghubTaskId: task.runninghubTaskId,
     outputs: task.outputs,

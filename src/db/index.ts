@@ -31,6 +31,7 @@ export {
   type ResultSource,
   type TaskEnd,
 } from './tasks/life.js';
+export { INSTANCE_TYPES, type InstanceType } from './tasks/row.js';
 export { taskOutputSchema, nodeInfoSchema, nodeInfoListSchema, type NodeInfo, type TaskOutput, type NewTask, type AiTask } from './tasks/row.js';
 // The API's statements.
 export {

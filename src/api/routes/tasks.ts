@@ -51,6 +51,7 @@ export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool }
           nodeInfoList: body.nodeInfoList,
           priority: body.priority,
           maxAttempts: body.maxAttempts,
+          instanceType: body.instanceType ?? null,
         },
         { idempotencyKey: request.headers['idempotency-key'] },
       );

@@ -22,6 +22,8 @@ export function requestFingerprint(task: NewTask): string {
     task.nodeInfoList.map((n) => [n.nodeId, n.fieldName, n.fieldValue]),
     task.priority,
     task.maxAttempts,
+    // Only when set, so the fingerprints of requests made before instanceType existed stay the same.
+    ...(task.instanceType ? [task.instanceType] : []),
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
@@ -34,8 +36,8 @@ export type CreateTaskResult =
   | { outcome: 'conflict'; task: AiTask };
 
 const INSERT_TASK = `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id, webapp_id, node_info_list,
-    priority, max_attempts, idempotency_key, request_fingerprint)
-  VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)`;
+    priority, max_attempts, idempotency_key, request_fingerprint, instance_type)
+  VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11)`;
 
 export async function createTask(
   pool: pg.Pool,
@@ -56,6 +58,7 @@ export async function createTask(
     task.maxAttempts,
     key,
     fingerprint,
+    task.instanceType ?? null,
   ];
   if (key === null) {
     const { rows } = await pool.query<TaskRow>(`${INSERT_TASK} RETURNING ${TASK_COLUMNS}`, values);

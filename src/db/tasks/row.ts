@@ -35,9 +35,15 @@ export interface NewTask {
   nodeInfoList: NodeInfo[];
   priority: number;
   maxAttempts: number;
+  /** RunningHub GPU: "default" 24 GB, "plus" 48 GB; null/absent = the workflow's default (migration 005). */
+  instanceType?: InstanceType | null | undefined;
 }
 
+export const INSTANCE_TYPES = ['default', 'plus'] as const;
+export type InstanceType = (typeof INSTANCE_TYPES)[number];
+
 export interface AiTask extends NewTask {
+  instanceType: InstanceType | null;
   id: string;
   status: TaskStatus;
   attempts: number;
@@ -74,11 +80,12 @@ export interface TaskRow {
   updated_at: Date;
   submitted_at: Date | null;
   finished_at: Date | null;
+  instance_type: InstanceType | null;
 }
 
 export const TASK_COLUMNS = `id, status, entity_type, entity_id, entity_name, workflow_id, webapp_id, node_info_list,
   priority, attempts, max_attempts, run_after, runninghub_task_id, outputs, error_code, error_message,
-  cancel_requested_at, created_at, updated_at, submitted_at, finished_at`;
+  cancel_requested_at, created_at, updated_at, submitted_at, finished_at, instance_type`;
 
 export function toTask(row: TaskRow): AiTask {
   return {
@@ -105,6 +112,7 @@ export function toTask(row: TaskRow): AiTask {
     updatedAt: row.updated_at,
     submittedAt: row.submitted_at,
     finishedAt: row.finished_at,
+    instanceType: row.instance_type,
   };
 }
 
