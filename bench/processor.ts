@@ -79,6 +79,7 @@ async function main(): Promise<void> {
   try {
     await runMigrations(pool);
     sim = await startSimulator({
+      keys: { [API_KEY]: {} },
       concurrency: 10, // RunningHub would take more: the limit of 3 has to come from the processors
       queuedMs: [0, 0],
       runningMs: [500, 500],

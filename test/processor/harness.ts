@@ -117,7 +117,8 @@ export { cancelTask, getAccountUsage, insertTasks };
 const FAST_TASKS = { queuedMs: [10, 30], runningMs: [50, 150], failureRate: 0 } satisfies Partial<SimulatorOptionsInput>;
 
 export async function startTestSimulator(options: Partial<SimulatorOptionsInput> = {}): Promise<RunningSimulator> {
-  return startSimulator({ ...FAST_TASKS, concurrency: 3, webhook: { maxRetries: 1, backoffMs: [50], timeoutMs: 2000 }, ...options });
+  // Strict, as RunningHub: only our key, only the shipped workflow (insertTasks' node 6 `text`).
+  return startSimulator({ ...FAST_TASKS, keys: { [API_KEY]: {} }, concurrency: 3, webhook: { maxRetries: 1, backoffMs: [50], timeoutMs: 2000 }, ...options });
 }
 
 /** Between tests: no tasks, heartbeats or webhook results, every slot free, the simulator as started. */

@@ -8,6 +8,7 @@ import type { BusinessError, SimTask, SimulatorEngine } from './engine.js';
 import { BinaryReply, envelope, HttpReply, numericIds } from './http.js';
 import type { SimulatorEndpoint } from './options.js';
 import { colourFor, solidPng } from './png.js';
+import { apiFormatOfSpec } from './workflows.js';
 
 export const idInput = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform(String);
 export const nodeInfoInput = z.looseObject({
@@ -93,6 +94,8 @@ export class RunningHubEndpoints {
           apiType: config?.apiType ?? 'NORMAL',
         });
       }
+      case 'getJsonApiFormat':
+        return this.apiFormat(body);
       case 'status':
       case 'outputs':
       case 'cancel':
@@ -113,6 +116,17 @@ export class RunningHubEndpoints {
         return envelope(200, this.outputsEnvelope(task, 'outputs'));
       }
     }
+  }
+
+  /** getJsonApiFormat: the workflow's API-format JSON as a string in `data.prompt` (reference §5.5). */
+  private apiFormat(body: Record<string, unknown>): HttpReply {
+    const parsed = z.looseObject({ workflowId: idInput }).safeParse(body);
+    if (!parsed.success) return this.businessError({ code: 301, msg: 'PARAMS_INVALID' });
+    const id = parsed.data.workflowId;
+    const configured = this.engine.options.workflows[id];
+    const prompt = configured ? apiFormatOfSpec(configured) : this.engine.folderWorkflows.get(id)?.apiFormat;
+    if (prompt === undefined) return this.businessError({ code: 380, msg: 'WORKFLOW_NOT_EXISTS' });
+    return envelope(200, { code: 0, msg: 'SUCCESS', data: { prompt } });
   }
 
   /** A create from a key that may not use the API: refused with its code, and counted as refused. */
@@ -296,6 +310,8 @@ export function endpointOf(method: string, path: string): SimulatorEndpoint | un
       return 'accountStatus';
     case '/task/openapi/getWebhookDetail':
       return 'webhookDetail';
+    case '/api/openapi/getJsonApiFormat':
+      return 'getJsonApiFormat';
     case '/openapi/v2/query':
       return 'v2Query';
     default:

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { realClock, type CancelTimer, type SimulatorClock } from './clock.js';
 import type { SimulatorOptions, SimulatorTargetSpec } from './options.js';
+import type { FolderWorkflow } from './workflows.js';
 import type { SimulatorCounters } from './views.js';
 
 export type { SimulatorCounters } from './views.js';
@@ -128,6 +129,8 @@ export class SimulatorEngine {
     options: SimulatorOptions,
     private readonly hooks: { publicUrl: () => string; onTerminal: (task: SimTask) => void },
     readonly clock: SimulatorClock = realClock,
+    /** Workflows of `workflowsDir`, read at start; `options.workflows` wins for the same id. */
+    readonly folderWorkflows: ReadonlyMap<string, FolderWorkflow> = new Map(),
   ) {
     this.options = options;
   }
@@ -182,8 +185,9 @@ export class SimulatorEngine {
     return null;
   }
 
-  private spec(kind: 'workflow' | 'app', targetId: string): SimulatorTargetSpec | undefined {
-    return (kind === 'workflow' ? this.options.workflows : this.options.webapps)[targetId];
+  spec(kind: 'workflow' | 'app', targetId: string): SimulatorTargetSpec | undefined {
+    if (kind === 'app') return this.options.webapps[targetId];
+    return this.options.workflows[targetId] ?? this.folderWorkflows.get(targetId)?.spec;
   }
 
   /** The reference's validation order: auth, params (done by the caller), target, nodes, balance, concurrency. */

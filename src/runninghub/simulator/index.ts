@@ -4,10 +4,13 @@ import type { Logger } from '../../shared/logger.js';
 import type { SimulatorCounters, SimulatorTaskView as TaskView } from './views.js';
 import { simulatorOptionsSchema, type SimulatorOptions, type SimulatorOptionsInput } from './options.js';
 import { SimulatorServer } from './server.js';
+import { loadWorkflowFolder, SHIPPED_WORKFLOWS_DIR } from './workflows.js';
 
 export type { SimulatorCounters, SimulatorTaskView } from './views.js';
 export { connectSimulator, type SimulatorControl } from './control.js';
+export { SHIPPED_WORKFLOWS_DIR, workflowFromApiFormat } from './workflows.js';
 export {
+  LENIENT_SIMULATOR,
   simulatorOptionsSchema,
   type SimulatorOptions,
   type SimulatorOptionsInput,
@@ -39,7 +42,8 @@ export interface RunningSimulator {
 }
 
 export async function startSimulator(options: Partial<SimulatorOptionsInput> = {}, extras: { logger?: Logger } = {}): Promise<RunningSimulator> {
-  const server = new SimulatorServer(simulatorOptionsSchema.parse(options), extras.logger);
+  const parsed = simulatorOptionsSchema.parse(options);
+  const server = new SimulatorServer(parsed, extras.logger, await loadWorkflowFolder(parsed.workflowsDir ?? SHIPPED_WORKFLOWS_DIR));
   await server.listen();
   let stopped: Promise<void> | undefined;
   return {

@@ -13,6 +13,7 @@ import { envelope, HttpReply, readBody, writeReply } from './http.js';
 import { simulatorOptionsSchema, type SimulatorOptions } from './options.js';
 import type { SimulatorTaskView as TaskView } from './views.js';
 import { WebhookSender } from './webhooks.js';
+import type { FolderWorkflow } from './workflows.js';
 
 export class SimulatorServer {
   readonly engine: SimulatorEngine;
@@ -27,6 +28,7 @@ export class SimulatorServer {
   constructor(
     options: SimulatorOptions,
     private readonly logger: Logger | undefined,
+    folderWorkflows: ReadonlyMap<string, FolderWorkflow> = new Map(),
   ) {
     this.manualClock = options.manualClock ? new ManualClock() : undefined;
     this.engine = new SimulatorEngine(
@@ -36,6 +38,7 @@ export class SimulatorServer {
         onTerminal: (task) => this.onTerminal(task),
       },
       this.manualClock ?? realClock,
+      folderWorkflows,
     );
     this.webhooks = new WebhookSender(
       () => this.engine.options.webhook,
