@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
+import { envBool, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
+import { runningHubClientOptionsFromEnv, type RunningHubClientOptions } from '../runninghub/index.js';
 
 /** Environment variables of the API program (the table in `.notes/api.md` mirrors this). */
 const apiEnvSchema = z.object({
@@ -21,6 +22,11 @@ const apiEnvSchema = z.object({
   SHUTDOWN_TIMEOUT: envDuration('ms').default(10_000),
   /** Secret in RunningHub's callback URL (`?secret=`); unset: the webhook route answers 404. Same variable as the processor's. */
   RUNNINGHUB_WEBHOOK_SECRET: envSecret.optional(),
+  /**
+   * Check a new workflow task's nodeInfoList against the workflow's API format (getJsonApiFormat through
+   * RUNNINGHUB_BASE_URL / RUNNINGHUB_API_KEY, cached per workflow): 422 naming node and field.
+   */
+  VALIDATE_NODE_INFO: envBool.default(false),
 });
 
 export interface ApiConfig {
@@ -37,6 +43,8 @@ export interface ApiConfig {
   databaseConnectTimeoutMs: number;
   databaseStatementTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** Set when VALIDATE_NODE_INFO is on: the client that fetches workflows' API formats. */
+  nodeInfoValidation: RunningHubClientOptions | undefined;
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -55,5 +63,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     databaseConnectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT,
     databaseStatementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT,
+    // Parsed only when needed: without VALIDATE_NODE_INFO the api needs no RunningHub key.
+    nodeInfoValidation: parsed.VALIDATE_NODE_INFO ? runningHubClientOptionsFromEnv(env) : undefined,
   };
 }

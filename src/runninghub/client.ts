@@ -8,6 +8,8 @@ import { createAutoClient, createV2Client, type RunningHubApi } from './client-v
 export type { RunningHubApi } from './client-v2.js';
 import {
   accountDataSchema,
+  apiFormatDataSchema,
+  apiFormatSchema,
   createDataSchema,
   envelopeSchema,
   nodeErrorsOf,
@@ -15,7 +17,7 @@ import {
   statusDataSchema,
   type Envelope,
 } from './schemas.js';
-import type { AccountStatus, CreateTaskRequest, CreatedTask, TaskOutcome, TaskStatus } from './types.js';
+import type { AccountStatus, CreateTaskRequest, CreatedTask, TaskOutcome, TaskStatus, WorkflowApiFormat } from './types.js';
 
 export interface RunningHubClientOptions {
   /** e.g. https://www.runninghub.cn, or the simulator's url. */
@@ -47,6 +49,8 @@ export interface RunningHubClient {
   /** Resolves when RunningHub accepted the cancel (also for an already finished task). */
   cancelTask(taskId: string, options?: RequestOptions): Promise<void>;
   getAccountStatus(options?: RequestOptions): Promise<AccountStatus>;
+  /** getJsonApiFormat (v1's helper in every generation): the workflow's nodes and settable fields. */
+  getWorkflowApiFormat(workflowId: string, options?: RequestOptions): Promise<WorkflowApiFormat>;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -159,6 +163,19 @@ export function createRunningHubClient(options: RunningHubClientOptions): Runnin
       const envelope = await call('accountStatus', '/uc/openapi/accountStatus', { apikey: apiKey }, requestOptions);
       expectOk('accountStatus', envelope);
       return parseData('accountStatus', accountDataSchema, envelope.data);
+    },
+
+    async getWorkflowApiFormat(workflowId, requestOptions) {
+      const envelope = await call('getJsonApiFormat', '/api/openapi/getJsonApiFormat', { apiKey, workflowId }, requestOptions);
+      expectOk('getJsonApiFormat', envelope);
+      const { prompt } = parseData('getJsonApiFormat', apiFormatDataSchema, envelope.data);
+      let json: unknown;
+      try {
+        json = parseRunningHubJson(prompt);
+      } catch {
+        throw fail('getJsonApiFormat', 'MALFORMED_REPLY', 'data.prompt is not JSON');
+      }
+      return parseData('getJsonApiFormat', apiFormatSchema, json);
     },
   };
   if (api === 'v1') return v1;

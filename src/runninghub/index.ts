@@ -13,6 +13,7 @@ export type {
   TaskFailure,
   FailedReason,
   AccountStatus,
+  WorkflowApiFormat,
   WebhookEvent,
 } from './types.js';
 export { RunningHubError, isRunningHubError, classifyCode, isBalanceRefusal, type RunningHubErrorKind } from './errors.js';

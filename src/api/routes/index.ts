@@ -1,5 +1,6 @@
 // Every route of the API is registered here, in one place.
 import type { FastifyInstance } from 'fastify';
+import type { NodeInfoChecker } from '../node-info-check.js';
 import type { Registry } from 'prom-client';
 import type { Pool } from '../../db/index.js';
 import { bearerTokenHook } from '../auth.js';
@@ -13,13 +14,15 @@ export interface RouteDeps {
   pool: Pool;
   /** False until migrations have been applied (main.ts retries them while the database is down). */
   isSchemaReady: () => boolean;
+  /** VALIDATE_NODE_INFO: checks a new workflow task's nodeInfoList before it is queued (absent: no check). */
+  checkNodeInfo?: NodeInfoChecker | undefined;
 }
 
 export async function registerRoutes(
   app: FastifyInstance,
   deps: RouteDeps & { apiToken: string | undefined; webhookSecret?: string | undefined; metrics: Registry },
 ): Promise<void> {
-  const routeDeps: RouteDeps = { pool: deps.pool, isSchemaReady: deps.isSchemaReady };
+  const routeDeps: RouteDeps = { pool: deps.pool, isSchemaReady: deps.isSchemaReady, checkNodeInfo: deps.checkNodeInfo };
   // Open: probes and scrapers carry no token.
   await app.register(healthRoutes, { ...routeDeps, metrics: deps.metrics });
   // RunningHub's callback: open like the probes (it cannot send our token), guarded by its own secret.

@@ -26,7 +26,7 @@ function transitioned(id: string, result: TransitionResult, action: string, allo
   return result.task;
 }
 
-export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool }) => {
+export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool, checkNodeInfo }) => {
   app.post(
     '/tasks',
     {
@@ -40,6 +40,8 @@ export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool }
     },
     async (request, reply) => {
       const body = request.body;
+      // Before anything is stored: a wrong node or field is the caller's to fix, named in the 422.
+      if (checkNodeInfo && body.workflowId !== undefined) await checkNodeInfo(body.workflowId, body.nodeInfoList);
       const result = await createTask(
         pool,
         {
