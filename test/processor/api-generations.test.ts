@@ -1,6 +1,6 @@
-// An empty RunningHub wallet pauses the account (tasks stay PENDING, /api/stats shows why, one log
-// line), the processor checks accountStatus with backoff and resumes by itself once coins are back.
-// Real processor program, real PostgreSQL, the simulator over HTTP, on both API generations.
+// The processor on both RunningHub API generations (RUNNINGHUB_API=v1 and v2): an empty wallet pauses the
+// account (tasks stay PENDING, /api/stats shows why, one log line) until accountStatus shows coins again;
+// each generation's webhook finishes tasks; instanceType is sent. Real PostgreSQL, the simulator over HTTP.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getSystemStats } from '../../src/db/index.js';
 import type { RunningSimulator } from '../../src/runninghub/simulator/index.js';
@@ -15,13 +15,14 @@ import {
   resetTestState,
   spawnProcessor,
   startTestSimulator,
+  startWebhookReceiver,
   tasksById,
   testSettings,
   waitForStatuses,
   type ProcessorProgram,
 } from './harness.js';
 
-describe.each(['v1', 'v2'] as const)('balance pause and instanceType (RUNNINGHUB_API=%s)', (api) => {
+describe.each(['v1', 'v2'] as const)('processor on RUNNINGHUB_API=%s: balance pause, webhooks, instanceType', (api) => {
   let db: TestDatabase;
   let sim: RunningSimulator;
   let program: ProcessorProgram | undefined;
@@ -76,6 +77,24 @@ describe.each(['v1', 'v2'] as const)('balance pause and instanceType (RUNNINGHUB
     expect(eventsIn(output, 'account.paused')).toHaveLength(1);
     expect(eventsIn(output, 'account.resumed')).toHaveLength(1);
     expect(eventsIn(output, 'task.failed')).toHaveLength(0);
+  });
+
+  it("finishes tasks from this generation's webhook (v2: the task object) through the api's route, without polling", async () => {
+    const receiver = await startWebhookReceiver(db.pool);
+    try {
+      // Checks every 30 s: within this test only the webhook can finish the tasks.
+      processor = inProcessProcessor(db.url, sim.url, testSettings({ webhookUrl: receiver.callbackUrl, checkIntervalMs: 30_000, pollIntervalMs: 30_000 }), api);
+      await processor.start();
+      const ids = await insertTasks(db.pool, 3);
+      const rows = await waitForStatuses(db.pool, ids, ['SUCCESS', 'FAILED']);
+      expect(rows.map((r) => r.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
+      expect(rows.every((r) => (r.outputs?.length ?? 0) === 1)).toBe(true);
+      const counters = await waitFor('3 webhooks counted as delivered', () => (sim.counters().webhooksDelivered >= 3 ? sim.counters() : undefined));
+      expect((counters.callsByEndpoint.outputs ?? 0) + (counters.callsByEndpoint.v2Query ?? 0)).toBe(0);
+      expect(sim.tasks().every((t) => t.api === api)).toBe(true);
+    } finally {
+      await receiver.app.close();
+    }
   });
 
   it("sends instanceType: the task's own, else its workflow's default", async () => {
