@@ -6,6 +6,7 @@
 //   (2) idle system, 100 tasks one at a time via POST /api/tasks: POST → simulator create, goal p50 <= 20 ms, p99 <= 100 ms
 //   (3) RunningHub calls per task besides the create (during 1), goal <= 1.5
 //   (4) 4 processors, 1,000 tasks: over the limit (must be 0), lost (must be 0), duplicates
+//   (5) (1) and (2) again with RUNNINGHUB_API=v2: utilisation and pickup beside v1's, goal the same within noise
 //
 // BENCH_SCALE=0.2 runs a smaller version of (1) and (4) (for a quick look; the report uses 1).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
   try {
     await runMigrations(pool);
     sim = await startSimulator({
+      keys: { [API_KEY]: {} },
       concurrency: 10, // RunningHub would take more: the limit of 3 has to come from the processors
       queuedMs: [0, 0],
       runningMs: [500, 500],
@@ -99,61 +101,81 @@ async function main(): Promise<void> {
       TASK_PROCESSOR_LOG_FILE: path.join(dataRoot, `${id}.log`),
     });
 
-    // (1) + (3): backlog, one processor, production settings (poll 3 s, webhooks on).
-    const backlog = Math.round(300 * SCALE);
-    await insertBacklog(pool, backlog, 'backlog');
-    const one = startProgram('task-processor', processorEnv('bench-1'));
-    await until('the backlog to drain', async () => (await countUnfinished(pool)) === 0);
-    const tasks = sim.tasks();
-    const counters = sim.counters();
-    const firstCreate = Math.min(...tasks.map((t) => t.createdAt));
-    const lastEnd = Math.max(...tasks.map((t) => t.endedAt ?? 0));
-    const busy = tasks.reduce((sum, t) => sum + ((t.endedAt ?? lastEnd) - t.createdAt), 0);
-    const makespan = lastEnd - firstCreate;
-    const utilisation = busy / (3 * makespan);
-    const calls = Object.entries(counters.callsByEndpoint).reduce((sum, [endpoint, n]) => sum + (endpoint === 'create' ? 0 : n), 0);
-    const callsPerTask = calls / counters.tasksCreated;
-    // Per freed slot: from a task's end at RunningHub to the next create (the k-th end frees the slot the (k+3)-th create takes).
-    const ends = tasks.map((t) => t.endedAt ?? lastEnd).sort((x, y) => x - y);
-    const creates = tasks.map((t) => t.createdAt).sort((x, y) => x - y);
-    const gaps = creates.slice(3).map((c, k) => c - ends[k]!).sort((x, y) => x - y);
-    const result1 = {
-      tasks: backlog,
-      makespanMs: makespan,
-      idealMs: Math.ceil(backlog / 3) * 500,
-      utilisation: Number(utilisation.toFixed(4)),
-      slotGapMs: { p50: percentile(gaps, 50), p90: percentile(gaps, 90), max: gaps.at(-1) },
-      maxInFlight: counters.maxInFlight,
-      webhooksDelivered: counters.webhooksDelivered,
-    };
-    const result3 = { callsBesidesCreate: calls, byEndpoint: counters.callsByEndpoint, perTask: Number(callsPerTask.toFixed(3)) };
+    // (1) + (3), then (2): backlog, one processor, production settings (poll 3 s, webhooks on); then an
+    // idle system. Once per API generation (5): the v2 path's figures beside v1's.
+    const simulator = sim;
+    const backlogAndPickup = async (api: 'v1' | 'v2') => {
+      simulator.reset();
+      simulator.setOptions({ runningMs: [500, 500] });
+      await pool.query('TRUNCATE ai_tasks, runninghub_webhook_events');
+      const backlog = Math.round(300 * SCALE);
+      await insertBacklog(pool, backlog, 'backlog');
+      const one = startProgram('task-processor', { ...processorEnv(`bench-1-${api}`), RUNNINGHUB_API: api });
+      await until('the backlog to drain', async () => (await countUnfinished(pool)) === 0);
+      const tasks = simulator.tasks();
+      const counters = simulator.counters();
+      const firstCreate = Math.min(...tasks.map((t) => t.createdAt));
+      const lastEnd = Math.max(...tasks.map((t) => t.endedAt ?? 0));
+      const busy = tasks.reduce((sum, t) => sum + ((t.endedAt ?? lastEnd) - t.createdAt), 0);
+      const makespan = lastEnd - firstCreate;
+      const utilisation = busy / (3 * makespan);
+      const calls = Object.entries(counters.callsByEndpoint).reduce((sum, [endpoint, n]) => sum + (endpoint === 'create' || endpoint === 'v2RunWorkflow' ? 0 : n), 0);
+      const callsPerTask = calls / counters.tasksCreated;
+      // Per freed slot: from a task's end at RunningHub to the next create (the k-th end frees the slot the (k+3)-th create takes).
+      const ends = tasks.map((t) => t.endedAt ?? lastEnd).sort((x, y) => x - y);
+      const creates = tasks.map((t) => t.createdAt).sort((x, y) => x - y);
+      const gaps = creates.slice(3).map((c, k) => c - ends[k]!).sort((x, y) => x - y);
+      const result1 = {
+        tasks: backlog,
+        makespanMs: makespan,
+        idealMs: Math.ceil(backlog / 3) * 500,
+        utilisation: Number(utilisation.toFixed(4)),
+        slotGapMs: { p50: percentile(gaps, 50), p90: percentile(gaps, 90), max: gaps.at(-1) },
+        maxInFlight: counters.maxInFlight,
+        webhooksDelivered: counters.webhooksDelivered,
+      };
+      const result3 = { callsBesidesCreate: calls, byEndpoint: counters.callsByEndpoint, perTask: Number(callsPerTask.toFixed(3)) };
 
-    // (2): idle system, one task at a time through the API.
-    sim.reset();
-    sim.setOptions({ runningMs: [20, 20] });
-    const latencies: number[] = [];
-    for (let i = 0; i < 100; i++) {
-      const before = sim.tasks().length;
-      const postedAt = Date.now();
-      const res = await fetch(`${apiUrl}/api/tasks`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          entityType: 'shot',
-          entityId: `latency-${i}`,
-          entityName: `Latency ${i}`,
-          workflowId: '1904136902449209346',
-          nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: `latency probe ${i}` }],
-        }),
-      });
-      if (res.status !== 201) throw new Error(`POST /api/tasks answered ${res.status}: ${await res.text()}`);
-      const created = await until('the simulator to see the create', () => sim!.tasks()[before], 10_000, 1);
-      latencies.push(created.createdAt - postedAt);
-      await until('the task to finish', async () => (await countUnfinished(pool)) === 0, 10_000, 2);
-    }
-    latencies.sort((a, b) => a - b);
-    const result2 = { samples: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies.at(-1) };
-    await stopProgram(one);
+      // (2): idle system, one task at a time through the API.
+      simulator.reset();
+      simulator.setOptions({ runningMs: [20, 20] });
+      const latencies: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        const before = simulator.tasks().length;
+        const postedAt = Date.now();
+        const res = await fetch(`${apiUrl}/api/tasks`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            entityType: 'shot',
+            entityId: `latency-${i}`,
+            entityName: `Latency ${i}`,
+            workflowId: '1904136902449209346',
+            nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: `latency probe ${i}` }],
+          }),
+        });
+        if (res.status !== 201) throw new Error(`POST /api/tasks answered ${res.status}: ${await res.text()}`);
+        const created = await until('the simulator to see the create', () => simulator.tasks()[before], 10_000, 1);
+        latencies.push(created.createdAt - postedAt);
+        await until('the task to finish', async () => (await countUnfinished(pool)) === 0, 10_000, 2);
+      }
+      latencies.sort((a, b) => a - b);
+      const result2 = { samples: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies.at(-1) };
+      await stopProgram(one);
+      return { result1, result2, result3 };
+    };
+    const v1 = await backlogAndPickup('v1');
+    const { result1, result2, result3 } = v1;
+    const v2 = await backlogAndPickup('v2');
+    // "The same within noise": v2 no worse than v1 beyond the run-to-run noise of this bench on a shared
+    // machine (utilisation 0.02 lower at most, pickup p50 5 ms or 25 % higher at most); better is fine.
+    const sameWithinNoise =
+      v2.result1.utilisation >= v1.result1.utilisation - 0.02 && v2.result2.p50Ms <= Math.max(v1.result2.p50Ms + 5, v1.result2.p50Ms * 1.25);
+    const result5 = {
+      v1: { utilisation: v1.result1.utilisation, slotGapMs: v1.result1.slotGapMs, pickup: v1.result2, callsPerTask: v1.result3.perTask },
+      v2: { utilisation: v2.result1.utilisation, slotGapMs: v2.result1.slotGapMs, pickup: v2.result2, callsPerTask: v2.result3.perTask },
+      met: sameWithinNoise,
+    };
 
     // (4): four processors, 1,000 short tasks.
     sim.reset();
@@ -194,6 +216,7 @@ async function main(): Promise<void> {
       '2_post_to_create': { ...result2, goal: 'p50 <= 20 ms, p99 <= 100 ms' },
       '3_calls_per_task': { ...result3, goal: '<= 1.5' },
       '4_four_processors': { ...result4, goal: '0 over the limit, 0 lost' },
+      '5_v2_beside_v1': { ...result5, goal: 'v2 the same as v1 within noise: utilisation >= v1 - 0.02, pickup p50 <= v1 + 5 ms' },
     };
     console.log(JSON.stringify(report, null, 2));
   } finally {

@@ -22,6 +22,8 @@ const calls = Number(args.calls);
 const seconds = Number(args.seconds);
 const concurrency = Number(args.concurrency);
 const KEY = 'bench-key';
+/** The storyboard workflow the simulator ships (strict mode knows only it). */
+const WORKFLOW = '1904136902449209346';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
@@ -54,23 +56,23 @@ async function throughput(label: string, call: () => Promise<unknown>): Promise<
 }
 
 async function measure(client: RunningHubClient): Promise<void> {
-  const { taskId } = await client.createTask({ workflowId: '1' });
+  const { taskId } = await client.createTask({ workflowId: WORKFLOW });
   let n = 0;
-  await latency('createTask', () => client.createTask({ workflowId: '1', nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: `p${n++}` }] }));
+  await latency('createTask', () => client.createTask({ workflowId: WORKFLOW, nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: `p${n++}` }] }));
   await latency('getOutputs', () => client.getOutputs(taskId));
   await latency('getAccountStatus', () => client.getAccountStatus());
   await throughput('getOutputs throughput', () => client.getOutputs(taskId));
 }
 
 // Tasks finish at once and the limit is out of the way: this measures the HTTP path, not the task model.
-const settings = { concurrency: 1_000_000, queuedMs: [0, 0] as [number, number], runningMs: [0, 0] as [number, number] };
+const settings = { keys: { [KEY]: {} }, concurrency: 1_000_000, queuedMs: [0, 0] as [number, number], runningMs: [0, 0] as [number, number] };
 
 console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} CPUs`);
 console.log('simulator in its own process:');
 {
   const port = await findFreePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/runninghub/simulator/main.ts'], {
-    env: { ...process.env, SIMULATOR_PORT: String(port), SIMULATOR_QUEUED: '0', SIMULATOR_RUNNING: '0', SIMULATOR_CONCURRENCY: '10000', LOG_LEVEL: 'warn' },
+    env: { ...process.env, SIMULATOR_PORT: String(port), SIMULATOR_QUEUED: '0', SIMULATOR_RUNNING: '0', SIMULATOR_CONCURRENCY: '10000', SIMULATOR_API_KEYS: KEY, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

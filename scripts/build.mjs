@@ -80,4 +80,7 @@ for (const file of dashboard.outputFiles) {
 // Replaced whole, so a renamed or removed migration does not linger in dist/.
 await rm('dist/migrations', { recursive: true, force: true });
 await cp('src/db/migrations', 'dist/migrations', { recursive: true });
+// The simulator's shipped workflows (API-format JSON), found next to its bundle.
+await rm('dist/workflows', { recursive: true, force: true });
+await cp('src/runninghub/simulator/workflows', 'dist/workflows', { recursive: true });
 if (!process.env.BUILD_QUIET) console.log(`built ${entryPoints.map((e) => e.out).join(', ')}, supervisorctl into dist/`);

@@ -113,7 +113,7 @@ if (realRunningHub) {
   const simulatorPort = port('SIMULATOR_PORT', 8090);
   env.SIMULATOR_PORT = String(simulatorPort);
   env.RUNNINGHUB_BASE_URL = `http://127.0.0.1:${simulatorPort}`;
-  // The simulator accepts any key; the client only insists that one is set.
+  // The key the strict simulator accepts by default (SIMULATOR_API_KEYS).
   env.RUNNINGHUB_API_KEY = 'simulator';
   env.STORYBOARD_SIMULATOR_AUTOSTART = 'true';
   // Results come back by webhook, as in production (the poll stays the fallback): the simulator can reach

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { NodeInfoChecker } from './node-info-check.js';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -24,6 +25,8 @@ export interface AppDeps {
   logger: FastifyBaseLogger;
   /** Defaults to always ready: tests hand in a migrated database. */
   isSchemaReady?: () => boolean;
+  /** VALIDATE_NODE_INFO's check (node-info-check.ts); absent: nodeInfoList is not checked against the workflow. */
+  checkNodeInfo?: NodeInfoChecker | undefined;
 }
 
 /** The URL as logged: RunningHub's callback carries the webhook secret in its query (`?secret=`). */
@@ -153,6 +156,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       bodyLimitBytes: deps.config.storyboardBodyLimitBytes ?? 8 * 1024 * 1024,
       profiles: deps.config.profiles ?? [],
     },
+    checkNodeInfo: deps.checkNodeInfo,
     metrics,
   });
   return app;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { ConfigError, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
+import { ConfigError, envBool, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
 import { loadProfiles, type Profile } from '../shared/profiles.js';
+import { runningHubClientOptionsFromEnv, type RunningHubClientOptions } from '../runninghub/index.js';
 
 /** Environment variables of the API program (the table in `.notes/api.md` mirrors this). */
 const apiEnvSchema = z.object({
@@ -29,6 +30,11 @@ const apiEnvSchema = z.object({
   /** POST /api/storyboards: at most this many shots (422 beyond), and a body of at most this many bytes (413). */
   STORYBOARD_MAX_SHOTS: envInt(1, 100_000).default(1000),
   STORYBOARD_BODY_LIMIT_BYTES: envInt(1024, 100 * 1024 * 1024).default(8 * 1024 * 1024),
+  /**
+   * Check a new workflow task's nodeInfoList against the workflow's API format (getJsonApiFormat through
+   * RUNNINGHUB_BASE_URL / RUNNINGHUB_API_KEY, cached per workflow): 422 naming node and field.
+   */
+  VALIDATE_NODE_INFO: envBool.default(false),
 });
 
 export interface ApiConfig {
@@ -51,6 +57,8 @@ export interface ApiConfig {
   storyboardBodyLimitBytes: number;
   /** PROFILES_FILE or PROFILES (src/shared/profiles.ts): the names a storyboard may use. */
   profiles: Profile[];
+  /** Set when VALIDATE_NODE_INFO is on: the client that fetches workflows' API formats. */
+  nodeInfoValidation: RunningHubClientOptions | undefined;
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -81,5 +89,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     storyboardMaxShots: parsed.STORYBOARD_MAX_SHOTS,
     storyboardBodyLimitBytes: parsed.STORYBOARD_BODY_LIMIT_BYTES,
     profiles: loadProfiles(env),
+    // Parsed only when needed: without VALIDATE_NODE_INFO the api needs no RunningHub key.
+    nodeInfoValidation: parsed.VALIDATE_NODE_INFO ? runningHubClientOptionsFromEnv(env) : undefined,
   };
 }

@@ -9,6 +9,8 @@ import { createLogger, type Logger } from '../shared/logger.js';
 import { handleStopSignals, type StopSignal } from '../shared/signals.js';
 import { runProgram } from '../shared/program.js';
 import { buildApp } from './app.js';
+import { createNodeInfoChecker } from './node-info-check.js';
+import { createRunningHubClient } from '../runninghub/index.js';
 import { loadApiConfig, type ApiConfig } from './config.js';
 
 /** The folder holding package.json, from src/api/ or dist/ alike. */
@@ -81,7 +83,8 @@ async function main(): Promise<void> {
   let schemaReady = false;
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {
-    app = await buildApp({ pool, config, logger, isSchemaReady: () => schemaReady });
+    const checkNodeInfo = config.nodeInfoValidation ? createNodeInfoChecker(createRunningHubClient({ ...config.nodeInfoValidation, logger })) : undefined;
+    app = await buildApp({ pool, config, logger, isSchemaReady: () => schemaReady, checkNodeInfo });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     // E.g. the port is taken: do not leave the embedded server behind.

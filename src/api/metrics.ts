@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import {
   countTasksByStatus,
   getMonitoringSnapshot,
+  listAccountPauses,
   listTasksFinishedSince,
   TASK_STATUSES,
   type MonitoringSnapshot,
@@ -116,6 +117,17 @@ function installProcessorMetrics(registry: Registry, pool: Pool): void {
         for (const processor of current?.processors ?? []) this.set({ processor: processor.processorId }, read(processor));
       },
     });
+  new Gauge({
+    name: 'storyboard_runninghub_account_paused',
+    help: 'RunningHub accounts whose claiming is paused (wallet empty), 1 per account with the refusal code',
+    labelNames: ['account', 'code'] as const,
+    registers: [registry],
+    async collect() {
+      const pauses = await listAccountPauses(pool).catch(() => null);
+      this.reset();
+      for (const pause of pauses ?? []) this.set({ account: pause.account, code: pause.code }, 1);
+    },
+  });
   perProcessor('storyboard_task_processor_consecutive_errors', 'Consecutive errors a processor reported in its last heartbeat', (p) => p.consecutiveErrors);
   perProcessor('storyboard_task_processor_heartbeat_age_seconds', "Seconds since a processor's last heartbeat", (p) => p.heartbeatAgeSeconds);
 

@@ -2,6 +2,7 @@
 // validates with them and @fastify/swagger turns the same schemas into the OpenAPI document.
 import { z } from 'zod';
 import {
+  INSTANCE_TYPES,
   RUNNINGHUB_PHASES,
   TASK_STATUSES,
   nodeInfoListSchema,
@@ -38,6 +39,10 @@ export const createTaskBodySchema = z
     priority: z.int().min(-1000).max(1000).default(0).describe('Higher runs first'),
     maxAttempts: z.int().min(1).max(100).default(3),
     callbackUrl: callbackUrlSchema.optional(),
+    instanceType: z
+      .enum(INSTANCE_TYPES)
+      .optional()
+      .describe('RunningHub GPU: "default" 24 GB, "plus" 48 GB; absent = the workflow\'s default (INSTANCE_TYPE_DEFAULTS)'),
   })
   .superRefine((body, ctx) => {
     if ((body.workflowId === undefined) === (body.webappId === undefined)) {
@@ -69,6 +74,7 @@ export const taskSchema = z
     priority: z.int(),
     attempts: z.int(),
     maxAttempts: z.int(),
+    instanceType: z.enum(INSTANCE_TYPES).nullable(),
     runAfter: isoTime,
     runninghubTaskId: z.string().nullable().describe("RunningHub's task id: a 19-digit string"),
     runninghubPhase: z.enum(RUNNINGHUB_PHASES).nullable().describe("RunningHub's own phase of an ACTIVE task, as last polled"),
@@ -126,6 +132,7 @@ export function toTaskJson(task: AiTask): TaskJson {
     priority: task.priority,
     attempts: task.attempts,
     maxAttempts: task.maxAttempts,
+    instanceType: task.instanceType,
     runAfter: iso(task.runAfter),
     runninghubTaskId: task.runninghubTaskId,
     runninghubPhase: task.runninghubPhase,
@@ -214,8 +221,20 @@ export const statsSchema = z
         }),
       )
       .describe('Task processors that sent a heartbeat in the last 30 seconds'),
+    accountPauses: z
+      .array(
+        z.object({
+          account: z.string().describe('First 12 hex digits of the API key hash'),
+          pausedAt: isoTime,
+          code: z.string().describe('RunningHub code of the refusal, e.g. 416 or 812'),
+          reason: z.string(),
+          checks: z.int().describe('accountStatus checks since the pause'),
+          nextCheckAt: isoTime.nullable(),
+        }),
+      )
+      .describe('RunningHub accounts whose claiming is paused: wallet empty; tasks stay PENDING until coins are back'),
   })
-  .describe('Task statistics, and the live task processors');
+  .describe('Task statistics, the live task processors, and paused RunningHub accounts');
 
 export const errorSchema = z
   .object({

@@ -37,6 +37,7 @@ export {
   type ResultSource,
   type TaskEnd,
 } from './tasks/life.js';
+export { INSTANCE_TYPES, type InstanceType } from './tasks/row.js';
 export { taskOutputSchema, nodeInfoSchema, nodeInfoListSchema, type NodeInfo, type TaskOutput, type NewTask, type AiTask } from './tasks/row.js';
 // The API's statements.
 export {
@@ -106,6 +107,7 @@ export {
   type ThroughputMinute,
   type FailureGroup,
 } from './tasks/overview.js';
+export { pauseAccount, resumeAccount, takeDueBalanceCheck, listAccountPauses, type AccountPause } from './account-pause.js';
 export {
   getMonitoringSnapshot,
   listTasksFinishedSince,

@@ -3,7 +3,19 @@ import { z } from 'zod';
 import { ConfigError, envBytes, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
 import { loadProfiles, type Profile } from '../shared/profiles.js';
 import { ACCOUNT_LIMIT_SOURCES, type AccountLimitSource } from './account-limit.js';
-import { runningHubEnvSchema } from '../runninghub/index.js';
+import { runningHubEnvSchema, type RunningHubApi } from '../runninghub/index.js';
+
+const instanceTypeDefaultsSchema = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not valid JSON (expected {"<workflow or app id>": "plus" | "default"})' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string().regex(/^\d+$/, 'keys are workflow or app ids'), z.enum(['default', 'plus'])));
 
 /**
  * The processor's environment. Defaults are the original design's (poll 3 s, 5 pending and 20 active
@@ -42,6 +54,11 @@ export const processorEnvSchema = runningHubEnvSchema
     /** Where RunningHub POSTs TASK_END (the API's /api/runninghub/webhook); unset = poll only. */
     RUNNINGHUB_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
     RUNNINGHUB_WEBHOOK_SECRET: envSecret.optional(),
+    /** First accountStatus check after an empty wallet paused the account; doubles per check up to the max. */
+    BALANCE_CHECK_BACKOFF: envDuration('s').default(30_000),
+    BALANCE_CHECK_BACKOFF_MAX: envDuration('s').default(600_000),
+    /** instanceType per workflow or app id when the task sets none, e.g. {"1904136902449209346":"plus"}. */
+    INSTANCE_TYPE_DEFAULTS: instanceTypeDefaultsSchema.default({}),
     TASK_PROCESSOR_LOG_FILE: z.string().default('logs/task_processor.log'),
     /** The log file rotates when it reaches this size (0: never), keeping this many backups (.1, .2 …). */
     PROCESSOR_LOG_MAXBYTES: envBytes.default(10 * 1024 * 1024),
@@ -112,6 +129,11 @@ export interface ProcessorSettings {
   /** Absent: the defaults, without a secret (no deliveries). */
   callbacks?: CallbackSettings | undefined;
   retention?: RetentionSettings | undefined;
+  /** First accountStatus check after a pause for an empty wallet; doubles per check up to the max. */
+  balanceCheckBackoffMs: number;
+  balanceCheckBackoffMaxMs: number;
+  /** instanceType by workflow or app id, for tasks that set none. */
+  instanceTypeDefaults: Readonly<Record<string, 'default' | 'plus'>>;
   /** Test only (TASK_PROCESSOR_TEST_FAULT): a fault to inject, to test how the program handles it. */
   testFault?: 'crash-loop' | undefined;
   /** PROFILES_FILE / PROFILES: limits within the account's, per-profile timeout, backoff, poll interval. */
@@ -122,7 +144,7 @@ export interface ProcessorSettings {
 export interface ProcessorConfig {
   settings: ProcessorSettings;
   databaseUrl: string;
-  runningHub: { baseUrl: string; apiKey: string; timeoutMs: number };
+  runningHub: { baseUrl: string; apiKey: string; timeoutMs: number; api: RunningHubApi };
   logFile: string;
   logFileMaxBytes: number;
   logFileBackups: number;
@@ -180,12 +202,15 @@ export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
         e.RETENTION_MAX_AGE === undefined
           ? undefined
           : { maxAgeMs: e.RETENTION_MAX_AGE, batchSize: e.RETENTION_BATCH_SIZE, intervalMs: e.RETENTION_INTERVAL, mode: e.RETENTION_MODE },
+      balanceCheckBackoffMs: e.BALANCE_CHECK_BACKOFF,
+      balanceCheckBackoffMaxMs: e.BALANCE_CHECK_BACKOFF_MAX,
+      instanceTypeDefaults: e.INSTANCE_TYPE_DEFAULTS,
       testFault: e.TASK_PROCESSOR_TEST_FAULT,
       profiles,
       accountLimitSource: e.RUNNINGHUB_ACCOUNT_LIMIT_SOURCE,
     },
     databaseUrl: e.DATABASE_URL,
-    runningHub: { baseUrl: e.RUNNINGHUB_BASE_URL, apiKey: e.RUNNINGHUB_API_KEY, timeoutMs: e.RUNNINGHUB_TIMEOUT },
+    runningHub: { baseUrl: e.RUNNINGHUB_BASE_URL, apiKey: e.RUNNINGHUB_API_KEY, timeoutMs: e.RUNNINGHUB_TIMEOUT, api: e.RUNNINGHUB_API },
     logFile: e.TASK_PROCESSOR_LOG_FILE,
     logFileMaxBytes: e.PROCESSOR_LOG_MAXBYTES,
     logFileBackups: e.PROCESSOR_LOG_BACKUPS,

@@ -12,6 +12,7 @@ import {
   type TaskToCheck,
 } from '../db/index.js';
 import { describeTaskFailure, isRunningHubError } from '../runninghub/index.js';
+import { checkBalanceIfDue } from './balance.js';
 import { noteError, noteTaskEnded, resultKindOf, type ProcessorContext } from './state.js';
 
 export async function housekeeping(ctx: ProcessorContext): Promise<void> {
@@ -31,6 +32,7 @@ export async function housekeeping(ctx: ProcessorContext): Promise<void> {
   for (const task of await applyStoredWebhookResults(state.pool, settings.maxActiveBatch)) {
     noteTaskEnded(ctx, resultKindOf(task.status), log.child({ taskId: task.id, entityName: task.entityName }), task.runninghubTaskId, 'webhook-late');
   }
+  await checkBalanceIfDue(ctx);
   const due = await takeTasksToCheck(state.pool, {
     limit: settings.maxActiveBatch,
     recheckMs: settings.checkIntervalMs,

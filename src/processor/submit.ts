@@ -4,6 +4,7 @@ import { claimPendingTasks, finishTask, recordSubmission, requeueTask, type Clai
 import { isRunningHubError, type CreateTaskRequest } from '../runninghub/index.js';
 import type { Logger } from '../shared/logger.js';
 import type { Profile } from '../shared/profiles.js';
+import { pauseForBalance } from './balance.js';
 import { retryBackoffMs, withJitter } from './policy.js';
 import { errorText, kick, noteError, noteTaskEnded, resultKindOf, type ProcessorContext } from './state.js';
 
@@ -19,9 +20,12 @@ function profileOf(ctx: ProcessorContext, task: ClaimedTask): Profile | undefine
   return task.profile === null ? undefined : ctx.settings.profiles?.find((p) => p.name === task.profile);
 }
 
-function createRequest(task: ClaimedTask, webhookUrl: string | undefined): CreateTaskRequest {
+function createRequest(task: ClaimedTask, settings: ProcessorContext['settings']): CreateTaskRequest {
   if (task.nodeInfoProblem !== null) throw new InvalidTaskError(task.nodeInfoProblem);
-  const common = { nodeInfoList: task.nodeInfoList, ...(webhookUrl ? { webhookUrl } : {}) };
+  const { webhookUrl } = settings;
+  // The task's own choice, else its workflow's (or app's) default from INSTANCE_TYPE_DEFAULTS.
+  const instanceType = task.instanceType ?? settings.instanceTypeDefaults[task.workflowId ?? task.webappId ?? ''];
+  const common = { nodeInfoList: task.nodeInfoList, ...(webhookUrl ? { webhookUrl } : {}), ...(instanceType ? { instanceType } : {}) };
   if (task.workflowId !== null) return { ...common, workflowId: task.workflowId };
   if (task.webappId !== null) return { ...common, webappId: task.webappId };
   throw new InvalidTaskError('the task has neither workflow_id nor webapp_id');
@@ -59,7 +63,7 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
   const taskLog = ctx.log.child({ taskId: task.id, entityName: task.entityName, attempt: task.attempts });
   let request: CreateTaskRequest;
   try {
-    request = createRequest(task, settings.webhookUrl);
+    request = createRequest(task, settings);
   } catch (error) {
     const done = await finishTask(state.pool, ref, { status: 'FAILED', code: 'INVALID_TASK', message: errorText(error) });
     if (done) state.counters.failed++;
@@ -140,6 +144,10 @@ async function cancelOrphan(ctx: ProcessorContext, taskLog: Logger, runninghubTa
 async function handleCreateFailure(ctx: ProcessorContext, task: ClaimedTask, error: unknown, taskLog: Logger): Promise<void> {
   const { state, settings } = ctx;
   const ref = { taskId: task.id, claimToken: task.claimToken };
+  if (isRunningHubError(error) && error.balance) {
+    await pauseForBalance(ctx, task, error, taskLog);
+    return;
+  }
   if (isRunningHubError(error) && error.capacity) {
     const back = await requeueTask(state.pool, ref, {
       code: error.code,

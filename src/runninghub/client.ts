@@ -1,10 +1,15 @@
 import { z } from 'zod';
 import type { Logger } from '../shared/logger.js';
 import { RunningHubError } from './errors.js';
-import { decodeUtf8Replacing } from '../shared/text.js';
 import { parseRunningHubJson } from './json.js';
+import { createTransport } from './transport.js';
+import { createAutoClient, createV2Client, type RunningHubApi } from './client-v2.js';
+
+export type { RunningHubApi } from './client-v2.js';
 import {
   accountDataSchema,
+  apiFormatDataSchema,
+  apiFormatSchema,
   createDataSchema,
   envelopeSchema,
   nodeErrorsOf,
@@ -12,7 +17,7 @@ import {
   statusDataSchema,
   type Envelope,
 } from './schemas.js';
-import type { AccountStatus, CreateTaskRequest, CreatedTask, TaskOutcome, TaskStatus } from './types.js';
+import type { AccountStatus, CreateTaskRequest, CreatedTask, TaskOutcome, TaskStatus, WorkflowApiFormat } from './types.js';
 
 export interface RunningHubClientOptions {
   /** e.g. https://www.runninghub.cn, or the simulator's url. */
@@ -22,6 +27,8 @@ export interface RunningHubClientOptions {
   timeoutMs?: number | undefined;
   /** Debug line per call (operation, code, duration). Never the key or the body. */
   logger?: Logger | undefined;
+  /** Which API generation to speak (RUNNINGHUB_API); default v1. See `RunningHubApi`. */
+  api?: RunningHubApi | undefined;
 }
 
 export interface RequestOptions {
@@ -29,8 +36,12 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
 }
 
+/**
+ * What every generation offers; the processor does not know which one it speaks. v1 and v2 differ in
+ * paths, auth and reply shapes only: the values handed out here are the same.
+ */
 export interface RunningHubClient {
-  /** Workflow (`/task/openapi/create`) or AI app (`/task/openapi/ai-app/run`), by which id is set. */
+  /** Workflow (v1 `/task/openapi/create`, v2 `/openapi/v2/run/workflow/{id}`) or AI app, by which id is set. */
   createTask(request: CreateTaskRequest, options?: RequestOptions): Promise<CreatedTask>;
   /** The real status source: QUEUED | RUNNING | SUCCESS (+ outputs) | FAILED (+ RunningHub's code, message, reason). */
   getOutputs(taskId: string, options?: RequestOptions): Promise<TaskOutcome>;
@@ -38,6 +49,8 @@ export interface RunningHubClient {
   /** Resolves when RunningHub accepted the cancel (also for an already finished task). */
   cancelTask(taskId: string, options?: RequestOptions): Promise<void>;
   getAccountStatus(options?: RequestOptions): Promise<AccountStatus>;
+  /** getJsonApiFormat (v1's helper in every generation): the workflow's nodes and settable fields. */
+  getWorkflowApiFormat(workflowId: string, options?: RequestOptions): Promise<WorkflowApiFormat>;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -49,6 +62,7 @@ export function createRunningHubClient(options: RunningHubClientOptions): Runnin
   if (!apiKey) throw new Error('RunningHub client: apiKey is empty');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const logger = options.logger;
+  const api = options.api ?? 'v1';
 
   // Anything RunningHub (or a proxy in between) sends back may echo the request; the key must not
   // travel on into our errors and logs.
@@ -57,67 +71,28 @@ export function createRunningHubClient(options: RunningHubClientOptions): Runnin
   const fail = (operation: string, code: string, remoteMessage: string, extra: { httpStatus?: number; cause?: unknown } = {}) =>
     new RunningHubError({ operation, code, remoteMessage: scrub(remoteMessage), ...extra });
 
+  const post = createTransport({ baseUrl, apiKey, timeoutMs, logger, scrub });
+
   /** POST a JSON body and parse the `{code, msg, data}` envelope. Business codes are left to the caller. */
   async function call(operation: string, path: string, body: Record<string, unknown>, request: RequestOptions | undefined): Promise<Envelope> {
-    const started = performance.now();
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = request?.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
-    let status: number;
-    let bytes: Uint8Array;
-    try {
-      const response = await fetch(`${baseUrl}${path}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json',
-          // Newer docs list the Bearer header for v1 too; the body key is what v1 reads.
-          authorization: `Bearer ${apiKey}`,
-        },
-        body: JSON.stringify(body),
-        signal,
-      });
-      status = response.status;
-      bytes = new Uint8Array(await response.arrayBuffer());
-    } catch (error) {
-      const failure = transportFailure(operation, error, timeout, timeoutMs);
-      logger?.debug({ event: 'runninghub.call', operation, code: failure.code, ms: elapsed(started) }, 'RunningHub call failed');
-      throw failure;
-    }
-
-    // Text we cannot store is replaced, not refused: the reply still says what happened to the task.
-    const { text, repaired: undecodable } = decodeUtf8Replacing(bytes);
-    const repairedFields: string[] = undecodable ? ['(bytes that are not UTF-8)'] : [];
-    let envelope: Envelope | undefined;
-    let problem: string | undefined;
-    try {
-      const parsed = envelopeSchema.safeParse(parseRunningHubJson(text, (paths) => repairedFields.push(...paths)));
-      if (parsed.success) envelope = parsed.data;
-      else problem = `not a RunningHub envelope: ${z.prettifyError(parsed.error)}`;
-    } catch {
-      problem = `not JSON: ${JSON.stringify(text.slice(0, 200))}`;
-    }
-
-    if (repairedFields.length > 0) {
-      logger?.warn(
-        { event: 'runninghub.text_replaced', operation, httpStatus: status, fields: repairedFields },
-        'RunningHub reply held text that cannot be stored (NUL, lone surrogates or bytes that are not UTF-8): replaced with U+FFFD',
-      );
-    }
-    const done = (code: string) => logger?.debug({ event: 'runninghub.call', operation, httpStatus: status, code, ms: elapsed(started) }, 'RunningHub call');
-    if (status < 200 || status > 299) {
+    const reply = await post(operation, path, body, request);
+    const parsed = reply.json === undefined ? undefined : envelopeSchema.safeParse(reply.json);
+    const envelope = parsed?.success ? parsed.data : undefined;
+    const problem = reply.json === undefined ? reply.problem : parsed && !parsed.success ? `not a RunningHub envelope: ${z.prettifyError(parsed.error)}` : undefined;
+    if (reply.status < 200 || reply.status > 299) {
       // A business error may come with a non-2xx status (unknown path: 404 + 412); keep its code.
       if (envelope && envelope.code !== '0') {
-        done(envelope.code);
-        throw fail(operation, envelope.code, envelope.msg, { httpStatus: status });
+        reply.done(envelope.code);
+        throw fail(operation, envelope.code, envelope.msg, { httpStatus: reply.status });
       }
-      done(`HTTP_${status}`);
-      throw fail(operation, `HTTP_${status}`, `HTTP ${status}: ${JSON.stringify(text.slice(0, 200))}`, { httpStatus: status });
+      reply.done(`HTTP_${reply.status}`);
+      throw fail(operation, `HTTP_${reply.status}`, `HTTP ${reply.status}: ${JSON.stringify(reply.text.slice(0, 200))}`, { httpStatus: reply.status });
     }
     if (!envelope) {
-      done('MALFORMED_REPLY');
-      throw fail(operation, 'MALFORMED_REPLY', problem ?? 'unreadable reply', { httpStatus: status });
+      reply.done('MALFORMED_REPLY');
+      throw fail(operation, 'MALFORMED_REPLY', problem ?? 'unreadable reply', { httpStatus: reply.status });
     }
-    done(envelope.code);
+    reply.done(envelope.code);
     return envelope;
   }
 
@@ -131,7 +106,7 @@ export function createRunningHubClient(options: RunningHubClientOptions): Runnin
     return parsed.data;
   }
 
-  return {
+  const v1: RunningHubClient = {
     async createTask(request, requestOptions) {
       const isApp = request.webappId !== undefined;
       const operation = isApp ? 'ai-app/run' : 'create';
@@ -189,24 +164,21 @@ export function createRunningHubClient(options: RunningHubClientOptions): Runnin
       expectOk('accountStatus', envelope);
       return parseData('accountStatus', accountDataSchema, envelope.data);
     },
+
+    async getWorkflowApiFormat(workflowId, requestOptions) {
+      const envelope = await call('getJsonApiFormat', '/api/openapi/getJsonApiFormat', { apiKey, workflowId }, requestOptions);
+      expectOk('getJsonApiFormat', envelope);
+      const { prompt } = parseData('getJsonApiFormat', apiFormatDataSchema, envelope.data);
+      let json: unknown;
+      try {
+        json = parseRunningHubJson(prompt);
+      } catch {
+        throw fail('getJsonApiFormat', 'MALFORMED_REPLY', 'data.prompt is not JSON');
+      }
+      return parseData('getJsonApiFormat', apiFormatSchema, json);
+    },
   };
-}
-
-function transportFailure(operation: string, error: unknown, timeout: AbortSignal, timeoutMs: number): RunningHubError {
-  const name = error instanceof Error ? error.name : '';
-  if (timeout.aborted && (name === 'TimeoutError' || name === 'AbortError')) {
-    return new RunningHubError({ operation, code: 'TIMEOUT', remoteMessage: `no complete reply within ${timeoutMs} ms`, cause: error });
-  }
-  if (name === 'AbortError' || name === 'TimeoutError') {
-    return new RunningHubError({ operation, code: 'ABORTED', remoteMessage: 'aborted by the caller', cause: error });
-  }
-  // undici reports "fetch failed" and puts the socket error (ECONNREFUSED, ECONNRESET, "other side closed") in `cause`.
-  const cause = error instanceof Error ? error.cause : undefined;
-  const detail =
-    cause instanceof Error ? `${(cause as NodeJS.ErrnoException).code ?? cause.name}: ${cause.message}` : error instanceof Error ? error.message : String(error);
-  return new RunningHubError({ operation, code: 'NETWORK', remoteMessage: detail, cause: error });
-}
-
-function elapsed(started: number): number {
-  return Math.round(performance.now() - started);
+  if (api === 'v1') return v1;
+  const v2 = createV2Client({ post, fail }, v1);
+  return api === 'v2' ? v2 : createAutoClient(v2, v1, logger);
 }

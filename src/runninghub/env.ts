@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { envDuration, parseEnv } from '../shared/env.js';
 import type { RunningHubClientOptions } from './client.js';
+import { RUNNINGHUB_APIS } from './client-v2.js';
 
 /**
  * RunningHub settings from the environment; other components extend it (`.extend()` or `.shape`).
@@ -13,10 +14,15 @@ export const runningHubEnvSchema = z.object({
   RUNNINGHUB_API_KEY: z.string({ error: 'required (the RunningHub API key)' }).min(1),
   /** Per request, e.g. 15s or 500ms. */
   RUNNINGHUB_TIMEOUT: envDuration('ms').default(15_000),
+  /**
+   * API generation: v1 (default; the most completely documented, what every client in the wild speaks),
+   * v2 (/openapi/v2/*), or auto (v2, v1 per operation where v2 answers 404 / 412).
+   */
+  RUNNINGHUB_API: z.enum(RUNNINGHUB_APIS).default('v1'),
 });
 export type RunningHubEnv = z.output<typeof runningHubEnvSchema>;
 
 export function runningHubClientOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RunningHubClientOptions {
   const parsed = parseEnv(runningHubEnvSchema, env);
-  return { baseUrl: parsed.RUNNINGHUB_BASE_URL, apiKey: parsed.RUNNINGHUB_API_KEY, timeoutMs: parsed.RUNNINGHUB_TIMEOUT };
+  return { baseUrl: parsed.RUNNINGHUB_BASE_URL, apiKey: parsed.RUNNINGHUB_API_KEY, timeoutMs: parsed.RUNNINGHUB_TIMEOUT, api: parsed.RUNNINGHUB_API };
 }

@@ -23,6 +23,18 @@ const RETRYABLE_CODES = new Set([
   'MALFORMED_REPLY',
 ]);
 
+/** The wallet is empty: v1's 416, enterprise 812. */
+const BALANCE_CODES = new Set(['416', '812']);
+/** What v2 says instead when the wallet is empty (OpenClaw's INSUFFICIENT_BALANCE rule). */
+const BALANCE_MESSAGE = /balance|insufficient|not enough (coins|money|wallet)|余额|钱包/i;
+
+/** True when a refusal means the account has no coins left: pause the account, do not fail the task. */
+export function isBalanceRefusal(code: string, message: string): boolean {
+  if (BALANCE_CODES.has(code)) return true;
+  // A transport failure's text is ours, not RunningHub's: only business codes carry a balance message.
+  return /^\d+$/.test(code) && BALANCE_MESSAGE.test(message);
+}
+
 export function classifyCode(code: string): { kind: RunningHubErrorKind; capacity: boolean } {
   if (CAPACITY_CODES.has(code)) return { kind: 'retryable', capacity: true };
   if (RETRYABLE_CODES.has(code) || /^HTTP_5\d\d$/.test(code)) return { kind: 'retryable', capacity: false };
@@ -47,6 +59,8 @@ export class RunningHubError extends Error {
   readonly kind: RunningHubErrorKind;
   /** True for "no free slot" refusals (421, 415, 814, 1520, 1003, HTTP 429): not a task failure. */
   readonly capacity: boolean;
+  /** True for "the wallet is empty" (416, 812, v2's balance messages): the account pauses, see isBalanceRefusal. */
+  readonly balance: boolean;
   readonly code: string;
   readonly remoteMessage: string;
   readonly operation: string;
@@ -57,6 +71,7 @@ export class RunningHubError extends Error {
     const { kind, capacity } = classifyCode(details.code);
     this.kind = kind;
     this.capacity = capacity;
+    this.balance = isBalanceRefusal(details.code, details.remoteMessage);
     this.code = details.code;
     this.remoteMessage = details.remoteMessage;
     this.operation = details.operation;

@@ -13,14 +13,16 @@ export type {
   TaskFailure,
   FailedReason,
   AccountStatus,
+  WorkflowApiFormat,
   WebhookEvent,
 } from './types.js';
-export { RunningHubError, isRunningHubError, classifyCode, type RunningHubErrorKind } from './errors.js';
+export { RunningHubError, isRunningHubError, classifyCode, isBalanceRefusal, type RunningHubErrorKind } from './errors.js';
 export {
   createRunningHubClient,
   type RunningHubClient,
   type RunningHubClientOptions,
   type RequestOptions,
+  type RunningHubApi,
 } from './client.js';
 export { runningHubEnvSchema, runningHubClientOptionsFromEnv, type RunningHubEnv } from './env.js';
 export { parseWebhookEvent, InvalidWebhookError, type ParseWebhookOptions } from './webhook.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FailedReason, TaskOutcome, TaskOutput, TaskStatus } from './types.js';
+import type { FailedReason, TaskOutcome, TaskOutput, TaskStatus, WorkflowApiFormat } from './types.js';
 
 // Zod schemas of RunningHub's v1 replies. They are lenient where RunningHub is known to vary (numbers
 // as strings or numbers, ids as strings or numbers, optional fields missing) and strict where a wrong
@@ -20,12 +20,13 @@ export const envelopeSchema = z.object({
     .string()
     .nullish()
     .transform((v) => v ?? ''),
-  data: z.unknown(),
+  /** Optional, as the docs allow: `{"code":813,"msg":"APIKEY_TASK_IS_QUEUED"}` is a whole reply. */
+  data: z.unknown().optional(),
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
 
 /** "83", 83, "", null → 83, 83, null, null. */
-const lenientNumber = z
+export const lenientNumber = z
   .union([z.number(), z.string(), z.null()])
   .optional()
   .transform((v) => {
@@ -34,7 +35,7 @@ const lenientNumber = z
     return Number.isFinite(n) ? n : null;
   });
 
-const optionalText = z
+export const optionalText = z
   .union([z.string(), z.number(), z.null()])
   .optional()
   .transform((v) => (v === null || v === undefined ? null : String(v)));
@@ -97,7 +98,7 @@ function extensionOf(url: string): string {
 
 export const outputsDataSchema = z.array(outputItemSchema).nullable().optional();
 
-const failedReasonSchema = z
+export const failedReasonSchema = z
   .object({
     node_id: optionalText,
     node_name: optionalText,
@@ -126,6 +127,26 @@ export const runningDataSchema = z
   .nullish()
   .catch(null)
   .transform((d) => d?.netWssUrl ?? null);
+
+/** getJsonApiFormat's `data`: `{prompt: "<API-format workflow JSON>"}`. */
+export const apiFormatDataSchema = z.object({ prompt: z.string().min(2) });
+
+/** The API-format workflow inside `prompt`: node id → {class_type, inputs}. Link inputs (`["4", 0]`) are not settable. */
+export const apiFormatSchema = z
+  .record(z.string(), z.looseObject({ class_type: z.string(), inputs: z.record(z.string(), z.unknown()).default({}) }))
+  .transform((nodes): WorkflowApiFormat =>
+    Object.fromEntries(
+      Object.entries(nodes).map(([nodeId, node]) => [
+        nodeId,
+        {
+          classType: node.class_type,
+          fields: Object.entries(node.inputs)
+            .filter(([, value]) => !(Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'number'))
+            .map(([field]) => field),
+        },
+      ]),
+    ),
+  );
 
 export const accountDataSchema = z.object({
   remainCoins: lenientNumber,

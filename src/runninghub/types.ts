@@ -80,6 +80,9 @@ export type TaskOutcome =
   | { status: 'SUCCESS'; outputs: TaskOutput[] }
   | { status: 'FAILED'; error: TaskFailure };
 
+/** A workflow's API format (getJsonApiFormat) reduced to what a nodeInfoList may name: node id → class and settable fields. */
+export type WorkflowApiFormat = Record<string, { classType: string; fields: string[] }>;
+
 export interface AccountStatus {
   remainCoins: number | null;
   /** Tasks of this key at RunningHub now (QUEUED + RUNNING), including ones started elsewhere. */

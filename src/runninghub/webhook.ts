@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { replaceUnsafeTextIn } from '../shared/text.js';
 import { parseRunningHubJson } from './json.js';
 import { envelopeSchema, outcomeOfEnvelope, webhookBodySchema } from './schemas.js';
+import { outcomeOfV2Task, v2TaskSchema } from './schemas-v2.js';
 import type { WebhookEvent } from './types.js';
 
 export class InvalidWebhookError extends Error {
@@ -17,12 +18,14 @@ export interface ParseWebhookOptions {
 }
 
 /**
- * Parse RunningHub's webhook POST body: `{event: "TASK_END", taskId, eventData: "<outputs reply as JSON>"}`.
+ * Parse RunningHub's webhook POST body: `{event: "TASK_END", taskId, eventData: "<outputs reply as JSON>"}` (v1),
+ * or, for a v2-submitted task, the v2 task object `{taskId, status, results…}` (a body without `event`).
  * Pass the raw body text when you can, so a task id sent as a JSON number keeps all its digits.
  */
 export function parseWebhookEvent(body: unknown, options: ParseWebhookOptions = {}): WebhookEvent {
   const note = options.onTextReplaced;
   const value = typeof body === 'string' ? parseOrThrow(body, 'body', note) : repaired(body, 'body', note);
+  if (value !== null && typeof value === 'object' && !('event' in value)) return v2Event(value);
   const parsed = webhookBodySchema.safeParse(value);
   if (!parsed.success) throw new InvalidWebhookError(`webhook body: ${z.prettifyError(parsed.error)}`);
   const { event, taskId, eventData } = parsed.data;
@@ -39,6 +42,18 @@ export function parseWebhookEvent(body: unknown, options: ParseWebhookOptions = 
     throw new InvalidWebhookError(`webhook eventData describes a task still ${outcome.status}`);
   }
   return { event, taskId, outcome };
+}
+
+/** A v2-submitted task's webhook: the v2 query object itself (`{taskId, status, results…}`). */
+function v2Event(value: object): WebhookEvent {
+  const parsed = v2TaskSchema.safeParse(value);
+  if (!parsed.success) throw new InvalidWebhookError(`webhook body (v2): ${z.prettifyError(parsed.error)}`);
+  const { taskId } = parsed.data;
+  if (!taskId) throw new InvalidWebhookError('webhook body (v2) has no taskId');
+  const outcome = outcomeOfV2Task(parsed.data);
+  if (!outcome) throw new InvalidWebhookError('webhook body (v2) has no status');
+  if (outcome.status === 'SUCCESS' || outcome.status === 'FAILED') return { event: 'TASK_END', taskId, outcome };
+  throw new InvalidWebhookError(`webhook body (v2) describes a task still ${outcome.status}`);
 }
 
 function repaired(value: unknown, what: string, note: ParseWebhookOptions['onTextReplaced']): unknown {

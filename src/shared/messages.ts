@@ -48,6 +48,11 @@ export const LOG_MESSAGES: Readonly<Record<string, CatalogueEntry>> = {
   'retention.pruned': { zh: '已清理过期数据：任务 {tasks}，分镜 {storyboards}，事件 {events}（{mode}）', en: 'pruned finished rows: {tasks} tasks, {storyboards} storyboards, {events} events ({mode})' },
   'retention.failed': { zh: '清理过期数据失败（错误）：{err}', en: 'retention batch failed: {err}' },
   'retention.hook_failed': { zh: '清理后删除保存的输出失败（错误）：{err}', en: 'deleting the kept outputs of pruned tasks failed: {err}' },
+  'account.paused': { zh: 'RunningHub 余额不足（{code}）：暂停领取该账户的任务，直到余额恢复', en: 'RunningHub wallet empty ({code}): claiming paused for the account until coins are back' },
+  'account.resumed': { zh: 'RunningHub 余额已恢复（{remainCoins}）：继续领取任务', en: 'RunningHub wallet has coins again ({remainCoins}): claiming resumed' },
+  'account.still_paused': { zh: 'RunningHub 余额仍为空（第 {checks} 次检查）', en: 'RunningHub wallet still empty (check {checks})' },
+  'account.balance_check_failed': { zh: '查询 RunningHub 余额失败 {code}：{err}', en: 'could not ask RunningHub for the balance {code}: {err}' },
+  'runninghub.v2_missing': { zh: 'RunningHub v2 不支持 {operation}（{code}），改用 v1', en: 'RunningHub v2 does not serve {operation} ({code}); using v1 for it' },
   'runninghub.call': { zh: '调用 RunningHub {operation}：{code}（{ms} 毫秒）', en: 'RunningHub {operation}: {code} ({ms} ms)' },
   // api
   'events.listener_lost': { zh: '任务事件的 LISTEN 连接断开（错误），正在重连：{err}', en: 'task events LISTEN connection lost, reconnecting: {err}' },

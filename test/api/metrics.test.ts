@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordHeartbeat } from '../../src/db/index.js';
+import { pauseAccount, recordHeartbeat, resumeAccount } from '../../src/db/index.js';
 import { activateTask, insertTasks } from '../support/ai-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
@@ -68,5 +68,22 @@ describe('/metrics: what the processors report', () => {
     const again = await scrape(app);
     expect(value(again, 'storyboard_ai_tasks_finished_total{outcome="SUCCESS"}')).toBe(2);
     expect(value(again, 'storyboard_ai_task_queued_seconds_count')).toBe(3);
+  });
+
+  it('shows a paused account (wallet empty) with its refusal code, and drops it once resumed', async () => {
+    const account = 'ab'.repeat(32);
+    await db.pool.query(`INSERT INTO runninghub_accounts (fingerprint, max_running) VALUES ($1, 3)`, [account]);
+    expect(await pauseAccount(db.pool, account, { code: '416', reason: 'TASK_CREATE_FAILED_BY_NOT_ENOUGH_WALLET', firstCheckInMs: 30_000 })).toBe(true);
+    // A second refusal does not pause again (the processor logs the pause once).
+    expect(await pauseAccount(db.pool, account, { code: '416', reason: 'again', firstCheckInMs: 30_000 })).toBe(false);
+    const series = `storyboard_runninghub_account_paused{account="${account.slice(0, 12)}",code="416"}`;
+    expect(value(await scrape(app), series)).toBe(1);
+    const stats = await request(app.server).get('/api/stats').expect(200);
+    expect(stats.body.accountPauses).toEqual([
+      { account: account.slice(0, 12), pausedAt: expect.any(String), code: '416', reason: 'TASK_CREATE_FAILED_BY_NOT_ENOUGH_WALLET', checks: 0, nextCheckAt: expect.any(String) },
+    ]);
+    expect(await resumeAccount(db.pool, account)).toBe(true);
+    expect(value(await scrape(app), series)).toBeUndefined();
+    expect((await request(app.server).get('/api/stats').expect(200)).body.accountPauses).toEqual([]);
   });
 });

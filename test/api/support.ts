@@ -16,13 +16,14 @@ export const validTask = {
 /** The real app on a pool, ready for supertest (`request(app.server)`); close() it in afterAll. */
 export async function startTestApp(
   pool: Pool,
-  options: { apiToken?: string; apiReadToken?: string; bodyLimitBytes?: number; isSchemaReady?: () => boolean } = {},
+  options: { apiToken?: string; apiReadToken?: string; bodyLimitBytes?: number; isSchemaReady?: () => boolean; checkNodeInfo?: AppDeps['checkNodeInfo'] } = {},
 ): Promise<FastifyInstance> {
   const deps: AppDeps = {
     pool,
     logger: silentLogger,
     config: { apiToken: options.apiToken, apiReadToken: options.apiReadToken, bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024 },
     ...(options.isSchemaReady ? { isSchemaReady: options.isSchemaReady } : {}),
+    ...(options.checkNodeInfo ? { checkNodeInfo: options.checkNodeInfo } : {}),
   };
   const app = await buildApp(deps);
   await app.ready();

@@ -62,7 +62,7 @@ beforeAll(async () => {
   chmodSync(appLogs, 0o777);
   writeFileSync(config, renderConfig());
   database = await createTestDatabase('rehearsal');
-  simulator = await startSimulatorProgram();
+  simulator = await startSimulatorProgram('rehearsal-key');
   const port = await findFreePort();
   apiUrl = `http://127.0.0.1:${port}`;
   init = spawn(unshare, ['--pid', '--fork', '--mount-proc', '--kill-child', tini, '--', ...supervisordCommand(), '-n', '-c', config], {

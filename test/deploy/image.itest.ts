@@ -57,7 +57,7 @@ beforeAll(async () => {
   if (build.status !== 0) throw new Error(`docker build failed:\n${build.output.slice(-4000)}`);
 
   database = await createTestDatabase('image');
-  simulator = await startSimulatorProgram();
+  simulator = await startSimulatorProgram('image-test-key');
   const port = await findFreePort();
   apiUrl = `http://127.0.0.1:${port}`;
   docker(['rm', '-f', CONTAINER]);

@@ -145,7 +145,7 @@ describe('npm start', () => {
   it('uses DATABASE_URL and RUNNINGHUB_API_KEY instead of the embedded database and the simulator', async () => {
     const dir = makeCheckout('external');
     const database = await createTestDatabase('npm_start');
-    const simulator = await startSimulatorProgram();
+    const simulator = await startSimulatorProgram('external-key');
     try {
       const run = await npmStart(dir, { DATABASE_URL: database.url, RUNNINGHUB_API_KEY: 'external-key', RUNNINGHUB_BASE_URL: simulator.url });
       const status = () => ctl(['status'], { config: run.config });

@@ -14,7 +14,7 @@ import {
   type ProcessorSettings,
   type TaskProcessor,
 } from '../../src/processor/index.js';
-import { createRunningHubClient } from '../../src/runninghub/index.js';
+import { createRunningHubClient, type RunningHubApi } from '../../src/runninghub/index.js';
 import { startSimulator, type RunningSimulator, type SimulatorOptionsInput } from '../../src/runninghub/simulator/index.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { insertTasks } from '../support/ai-tasks.js';
@@ -45,6 +45,9 @@ export function testSettings(overrides: Partial<ProcessorSettings> = {}): Proces
     heartbeatIntervalMs: 500,
     shutdownTimeoutMs: 10_000,
     webhookUrl: undefined,
+    balanceCheckBackoffMs: 100,
+    balanceCheckBackoffMaxMs: 400,
+    instanceTypeDefaults: {},
     ...overrides,
   };
 }
@@ -68,6 +71,9 @@ export function settingsEnv(settings: ProcessorSettings): Record<string, string>
     CAPACITY_BACKOFF: `${settings.capacityBackoffMs}ms`,
     HEARTBEAT_INTERVAL: `${settings.heartbeatIntervalMs}ms`,
     SHUTDOWN_TIMEOUT: `${settings.shutdownTimeoutMs}ms`,
+    BALANCE_CHECK_BACKOFF: `${settings.balanceCheckBackoffMs}ms`,
+    BALANCE_CHECK_BACKOFF_MAX: `${settings.balanceCheckBackoffMaxMs}ms`,
+    INSTANCE_TYPE_DEFAULTS: JSON.stringify(settings.instanceTypeDefaults),
   };
   return env;
 }
@@ -111,13 +117,16 @@ export { cancelTask, getAccountUsage, insertTasks };
 const FAST_TASKS = { queuedMs: [10, 30], runningMs: [50, 150], failureRate: 0 } satisfies Partial<SimulatorOptionsInput>;
 
 export async function startTestSimulator(options: Partial<SimulatorOptionsInput> = {}): Promise<RunningSimulator> {
-  return startSimulator({ ...FAST_TASKS, concurrency: 3, webhook: { maxRetries: 1, backoffMs: [50], timeoutMs: 2000 }, ...options });
+  // Strict, as RunningHub: only our key, only the shipped workflow (insertTasks' node 6 `text`).
+  return startSimulator({ ...FAST_TASKS, keys: { [API_KEY]: {} }, concurrency: 3, webhook: { maxRetries: 1, backoffMs: [50], timeoutMs: 2000 }, ...options });
 }
 
 /** Between tests: no tasks, heartbeats or webhook results, every slot free, the simulator as started. */
 export async function resetTestState(pool: Pool, sim: RunningSimulator): Promise<void> {
   await pool.query('TRUNCATE ai_tasks, runninghub_webhook_events, processor_heartbeats');
-  await pool.query('UPDATE runninghub_accounts SET running = 0');
+  await pool.query(
+    'UPDATE runninghub_accounts SET running = 0, paused_at = NULL, pause_code = NULL, pause_reason = NULL, next_balance_check_at = NULL, balance_checks = 0',
+  );
   sim.reset();
   sim.setOptions({ faults: {}, ...FAST_TASKS });
 }
@@ -134,7 +143,7 @@ export async function startWebhookReceiver(pool: Pool, secret = WEBHOOK_SECRET):
 const TEST_LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'silent';
 
 /** A processor in this process, with its own pool, on the given database and simulator. */
-export function inProcessProcessor(databaseUrl: string, simulatorUrl: string, settings: ProcessorSettings): TaskProcessor {
+export function inProcessProcessor(databaseUrl: string, simulatorUrl: string, settings: ProcessorSettings, api: RunningHubApi = 'v1'): TaskProcessor {
   const logger = createLogger({ name: 'task-processor-test', level: TEST_LOG_LEVEL, pretty: false });
   return createTaskProcessor({
     settings,
@@ -142,7 +151,7 @@ export function inProcessProcessor(databaseUrl: string, simulatorUrl: string, se
     databaseUrl,
     logger,
     createPool: () => createPool({ connectionString: databaseUrl, applicationName: `test ${settings.processorId}`, max: 5 }),
-    createClient: () => createRunningHubClient({ baseUrl: simulatorUrl, apiKey: API_KEY, timeoutMs: 2_000 }),
+    createClient: () => createRunningHubClient({ baseUrl: simulatorUrl, apiKey: API_KEY, timeoutMs: 2_000, api }),
   });
 }
 

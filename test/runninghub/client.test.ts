@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RunningHubError, createRunningHubClient, type RunningHubClient, type TaskOutcome } from '../../src/runninghub/index.js';
-import { startSimulator, type RunningSimulator } from '../../src/runninghub/simulator/index.js';
+import { LENIENT_SIMULATOR, startSimulator, type RunningSimulator } from '../../src/runninghub/simulator/index.js';
 import { waitFor } from '../support/wait.js';
 
 const API_KEY = 'sk-test-0123456789abcdef0123456789ab';
@@ -13,7 +13,8 @@ let simulator: RunningSimulator;
 let client: RunningHubClient;
 
 beforeAll(async () => {
-  simulator = await startSimulator({ queuedMs: [10, 20], runningMs: [30, 60] });
+  // Lenient: these tests use arbitrary workflow and app ids (strict mode has its own tests below).
+  simulator = await startSimulator({ ...LENIENT_SIMULATOR, queuedMs: [10, 20], runningMs: [30, 60] });
   client = createRunningHubClient({ baseUrl: simulator.url, apiKey: API_KEY, timeoutMs: 10_000 });
 });
 afterAll(async () => {
@@ -71,7 +72,7 @@ describe('RunningHub client against the simulator', () => {
 
   it('runs an AI app (ai-app/run) and reports QUEUED and RUNNING while in progress', async () => {
     // A manual clock holds each phase for as long as the test needs, however loaded the machine is.
-    const manual = await startSimulator({ manualClock: true, queuedMs: [1000, 1000], runningMs: [1000, 1000] });
+    const manual = await startSimulator({ ...LENIENT_SIMULATOR, manualClock: true, queuedMs: [1000, 1000], runningMs: [1000, 1000], runningOutputsDataMode: 'null' });
     try {
       const appClient = createRunningHubClient({ baseUrl: manual.url, apiKey: API_KEY, timeoutMs: 10_000 });
       const created = await appClient.createTask({ webappId: '1877265245566922753', nodeInfoList: [{ nodeId: '122', fieldName: 'prompt', fieldValue: 'x' }] });

@@ -27,6 +27,9 @@ async function startSimulatorProgram(env: Record<string, string>) {
   return { child, output: () => output };
 }
 
+/** The storyboard workflow the simulator ships (src/runninghub/simulator/workflows). */
+const WORKFLOW = '1904136902449209346';
+
 describe('dist/runninghub-simulator.js as a process', () => {
   it('starts from env, serves the API, and exits 0 on SIGTERM', async () => {
     const port = await findFreePort();
@@ -35,15 +38,16 @@ describe('dist/runninghub-simulator.js as a process', () => {
       SIMULATOR_QUEUED: '1500ms',
       SIMULATOR_RUNNING: '20ms-40ms',
       SIMULATOR_CONCURRENCY: '2',
+      SIMULATOR_API_KEYS: 'process-test-key',
       LOG_LEVEL: 'debug',
     });
     try {
       // Tasks stay QUEUED 1.5 s: long enough for the three creates below to meet two in flight.
       const client = createRunningHubClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'process-test-key' });
-      const created = await client.createTask({ workflowId: '1' });
-      await client.createTask({ workflowId: '1' });
+      const created = await client.createTask({ workflowId: WORKFLOW });
+      await client.createTask({ workflowId: WORKFLOW });
       // SIMULATOR_CONCURRENCY=2 reached the process.
-      await expect(client.createTask({ workflowId: '1' })).rejects.toMatchObject({ code: '421' });
+      await expect(client.createTask({ workflowId: WORKFLOW })).rejects.toMatchObject({ code: '421' });
       const outcome = await waitFor('SUCCESS', async () => {
         const o = await client.getOutputs(created.taskId);
         return o.status === 'SUCCESS' ? o : undefined;
@@ -58,7 +62,7 @@ describe('dist/runninghub-simulator.js as a process', () => {
       await expect(control.setOptions({ concurrency: -1 })).rejects.toThrow(/HTTP 400.*concurrency/);
       await waitFor('both tasks to end', async () => (await control.counters()).inFlight === 0);
       expect(await control.occupy('process-test-key', 5)).toHaveLength(5);
-      await expect(client.createTask({ workflowId: '1' })).rejects.toMatchObject({ code: '421' });
+      await expect(client.createTask({ workflowId: WORKFLOW })).rejects.toMatchObject({ code: '421' });
       expect(await control.release()).toBe(5);
       await control.reset();
       expect((await control.counters()).tasksCreated).toBe(0);
@@ -114,6 +118,67 @@ describe('dist/runninghub-simulator.js as a process', () => {
       child.kill('SIGTERM');
     }
     expect((await child).exitCode).toBe(0);
+  });
+
+  it('is strict by default: only SIMULATOR_API_KEYS, only the shipped workflow and its fields, served by getJsonApiFormat; SIMULATOR_STRICT=false is lenient', async () => {
+    const port = await findFreePort();
+    const { child } = await startSimulatorProgram({ SIMULATOR_PORT: String(port) });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      // `npm start` gives the processor the key "simulator", the default of SIMULATOR_API_KEYS.
+      const client = createRunningHubClient({ baseUrl: base, apiKey: 'simulator' });
+      const created = await client.createTask({
+        workflowId: WORKFLOW,
+        nodeInfoList: [
+          { nodeId: '6', fieldName: 'text', fieldValue: 'a lighthouse at dawn' },
+          { nodeId: '3', fieldName: 'seed', fieldValue: '42' },
+          { nodeId: '10', fieldName: 'image', fieldValue: 'api/reference.png' },
+        ],
+      });
+      expect(created.taskId).toMatch(/^\d{19}$/);
+      await expect(client.createTask({ workflowId: '1' })).rejects.toMatchObject({ code: '380' });
+      await expect(client.createTask({ webappId: '1877265245566922753' })).rejects.toMatchObject({ code: '901' });
+      // A link input (node 3's model) is not a field one can set; neither is an unknown node.
+      for (const bad of [
+        { nodeId: '3', fieldName: 'model', fieldValue: 'x' },
+        { nodeId: '99', fieldName: 'text', fieldValue: 'x' },
+      ]) {
+        await expect(client.createTask({ workflowId: WORKFLOW, nodeInfoList: [bad] })).rejects.toMatchObject({ code: '803' });
+      }
+      // A number where RunningHub wants a string: 803, as the real service answers.
+      const numeric = await fetch(`${base}/task/openapi/create`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ apiKey: 'simulator', workflowId: WORKFLOW, nodeInfoList: [{ nodeId: '3', fieldName: 'seed', fieldValue: 42 }] }),
+      });
+      expect(await numeric.json()).toEqual({ code: 803, msg: 'APIKEY_INVALID_NODE_INFO', data: null });
+      await expect(createRunningHubClient({ baseUrl: base, apiKey: 'stranger' }).createTask({ workflowId: WORKFLOW })).rejects.toMatchObject({ code: '802' });
+
+      const format = await fetch(`${base}/api/openapi/getJsonApiFormat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ apiKey: 'simulator', workflowId: WORKFLOW }),
+      });
+      const reply = (await format.json()) as { code: number; data: { prompt: string } };
+      expect(reply.code).toBe(0);
+      const prompt = JSON.parse(reply.data.prompt) as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+      expect(prompt['6']?.class_type).toBe('CLIPTextEncode');
+      expect(prompt['3']?.inputs).toHaveProperty('seed');
+      expect(prompt['10']).toMatchObject({ class_type: 'LoadImage', inputs: { image: expect.any(String) } });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect((await child).exitCode).toBe(0);
+
+    const lenientPort = await findFreePort();
+    const lenient = await startSimulatorProgram({ SIMULATOR_PORT: String(lenientPort), SIMULATOR_STRICT: 'false' });
+    try {
+      const anyone = createRunningHubClient({ baseUrl: `http://127.0.0.1:${lenientPort}`, apiKey: 'anyone' });
+      expect((await anyone.createTask({ workflowId: '1', nodeInfoList: [{ nodeId: '1', fieldName: 'x', fieldValue: 'y' }] })).taskId).toMatch(/^\d{19}$/);
+    } finally {
+      lenient.child.kill('SIGTERM');
+    }
+    expect((await lenient.child).exitCode).toBe(0);
   });
 
   it('refuses SIMULATOR_CONFIG_JSON that is not JSON (exit 2) or names an unknown option (exit 1)', async () => {

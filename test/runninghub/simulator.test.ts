@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRunningHubClient, parseWebhookEvent } from '../../src/runninghub/index.js';
-import { startSimulator, type RunningSimulator, type SimulatorCounters } from '../../src/runninghub/simulator/index.js';
+import { LENIENT_SIMULATOR, startSimulator, type RunningSimulator, type SimulatorCounters } from '../../src/runninghub/simulator/index.js';
 import { waitFor } from '../support/wait.js';
 
 const KEY = 'sim-test-key';
@@ -10,7 +10,8 @@ const KEY = 'sim-test-key';
 let simulator: RunningSimulator;
 
 beforeAll(async () => {
-  simulator = await startSimulator({ queuedMs: [5, 10], runningMs: [20, 40], webhook: { backoffMs: [50, 100], timeoutMs: 1000 } });
+  // Lenient: these tests use arbitrary keys and workflow ids (strict mode has its own tests).
+  simulator = await startSimulator({ ...LENIENT_SIMULATOR, queuedMs: [5, 10], runningMs: [20, 40], webhook: { backoffMs: [50, 100], timeoutMs: 1000 } });
 });
 afterAll(async () => {
   await simulator.stop();
@@ -247,7 +248,12 @@ describe('simulator', () => {
       const o = await client.getOutputs(created.taskId);
       return o.status === 'RUNNING' ? o : undefined;
     });
-    expect(running.netWssUrl).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:${simulator.port}/ws/${created.taskId}$`));
+    // The documented shape: the instance's socket with c_host, c_port, clientId, workflowId and Rh-Comfy-Auth.
+    const wss = new URL(running.netWssUrl ?? '');
+    expect(wss.origin).toBe(`ws://127.0.0.1:${simulator.port}`);
+    expect(wss.pathname).toBe('/ws/c_instance');
+    expect([...wss.searchParams.keys()]).toEqual(['c_host', 'c_port', 'clientId', 'workflowId', 'Rh-Comfy-Auth']);
+    expect(wss.searchParams.get('clientId')).toBe(created.clientId);
   });
 
   it('answers 404 for files it does not have', async () => {
@@ -257,7 +263,7 @@ describe('simulator', () => {
 
 describe('simulator retention', () => {
   it('forgets the oldest finished tasks beyond maxFinishedTasks, never unfinished ones', async () => {
-    const small = await startSimulator({ maxFinishedTasks: 3, queuedMs: [0, 0], runningMs: [0, 0] });
+    const small = await startSimulator({ ...LENIENT_SIMULATOR, maxFinishedTasks: 3, queuedMs: [0, 0], runningMs: [0, 0] });
     try {
       const client = createRunningHubClient({ baseUrl: small.url, apiKey: KEY });
       const first = await client.createTask({ workflowId: '1' });
@@ -282,7 +288,7 @@ describe('simulator retention', () => {
 
 describe('simulator with a manual clock', () => {
   it('moves tasks only when told to, at exactly the configured times', async () => {
-    const manual = await startSimulator({ manualClock: true, queuedMs: [1000, 1000], runningMs: [5000, 5000] });
+    const manual = await startSimulator({ ...LENIENT_SIMULATOR, manualClock: true, queuedMs: [1000, 1000], runningMs: [5000, 5000] });
     try {
       const client = createRunningHubClient({ baseUrl: manual.url, apiKey: KEY });
       const { taskId } = await client.createTask({ workflowId: '1' });

@@ -1,5 +1,6 @@
 // Every route of the API is registered here, in one place.
 import type { FastifyInstance } from 'fastify';
+import type { NodeInfoChecker } from '../node-info-check.js';
 import type { Registry } from 'prom-client';
 import type { Pool } from '../../db/index.js';
 import { bearerTokenHook } from '../auth.js';
@@ -19,6 +20,8 @@ export interface RouteDeps {
   pool: Pool;
   /** False until migrations have been applied (main.ts retries them while the database is down). */
   isSchemaReady: () => boolean;
+  /** VALIDATE_NODE_INFO: checks a new workflow task's nodeInfoList before it is queued (absent: no check). */
+  checkNodeInfo?: NodeInfoChecker | undefined;
 }
 
 export async function registerRoutes(
@@ -32,7 +35,7 @@ export async function registerRoutes(
     hub: EventHub;
   },
 ): Promise<void> {
-  const routeDeps: RouteDeps = { pool: deps.pool, isSchemaReady: deps.isSchemaReady };
+  const routeDeps: RouteDeps = { pool: deps.pool, isSchemaReady: deps.isSchemaReady, checkNodeInfo: deps.checkNodeInfo };
   // Open: probes and scrapers carry no token.
   await app.register(healthRoutes, { ...routeDeps, metrics: deps.metrics });
   // The dashboard's pages and assets: open (they hold no data; the page asks for the token and sends it to /api).

@@ -27,7 +27,7 @@ function transitioned(id: string, result: TransitionResult, action: string, allo
   return result.task;
 }
 
-export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool }) => {
+export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool, checkNodeInfo }) => {
   app.post(
     '/tasks',
     {
@@ -41,6 +41,8 @@ export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool }
     },
     async (request, reply) => {
       const body = request.body;
+      // Before anything is stored: a wrong node or field is the caller's to fix, named in the 422.
+      if (checkNodeInfo && body.workflowId !== undefined) await checkNodeInfo(body.workflowId, body.nodeInfoList);
       const result = await createTask(
         pool,
         {
@@ -53,6 +55,7 @@ export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool }
           priority: body.priority,
           maxAttempts: body.maxAttempts,
           callbackUrl: body.callbackUrl ?? null,
+          instanceType: body.instanceType ?? null,
         },
         { idempotencyKey: request.headers['idempotency-key'] },
       );

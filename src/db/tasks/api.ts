@@ -24,6 +24,8 @@ export function requestFingerprint(task: NewTask): string {
     task.maxAttempts,
     // Appended only when set, so fingerprints of tasks without a callback stay what they were.
     ...(task.callbackUrl ? [task.callbackUrl] : []),
+    // Only when set, so the fingerprints of requests made before instanceType existed stay the same.
+    ...(task.instanceType ? [task.instanceType] : []),
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
@@ -36,8 +38,8 @@ export type CreateTaskResult =
   | { outcome: 'conflict'; task: AiTask };
 
 const INSERT_TASK = `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id, webapp_id, node_info_list,
-    priority, max_attempts, idempotency_key, request_fingerprint, callback_url)
-  VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11)`;
+    priority, max_attempts, idempotency_key, request_fingerprint, callback_url, instance_type)
+  VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12)`;
 
 export async function createTask(
   pool: pg.Pool,
@@ -59,6 +61,7 @@ export async function createTask(
     key,
     fingerprint,
     task.callbackUrl ?? null,
+    task.instanceType ?? null,
   ];
   if (key === null) {
     const { rows } = await pool.query<TaskRow>(`${INSERT_TASK} RETURNING ${TASK_COLUMNS}`, values);

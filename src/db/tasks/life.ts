@@ -8,6 +8,8 @@
 //                 a PENDING task may be waiting for a retry, an ACTIVE one may be only claimed or
 //                 already submitted, and either may carry a cancel request.
 //   account       a RunningHub API key (stored as a hash) and its limit of tasks at once (3).
+//   paused        an account whose wallet is empty (416, 812): no claims for it until accountStatus
+//                 shows coins again (src/db/account-pause.ts).
 //   slot          one of the account's places: runninghub_accounts.running counts the tasks whose
 //                 slot_account is set. Taken only by a claim; given back by the statement that ends
 //                 the task's hold (finish, requeue, lease recovery), in the same statement.
@@ -67,6 +69,7 @@ export const TRANSITIONS = [
   { cause: 'invalid task', from: 'claimed', to: 'failed', by: 'processor', sql: 'finishTask (INVALID_TASK)' },
   { cause: 'refused by RunningHub', from: 'claimed', to: 'failed', by: 'processor', sql: 'finishTask (permanent error)' },
   { cause: 'no capacity (421…)', from: 'claimed', to: 'retryWaiting', by: 'processor', sql: 'requeueTask (attempt not counted)' },
+  { cause: 'no balance (416, 812), account paused', from: 'claimed', to: 'retryWaiting', by: 'processor', sql: 'pauseAccount, requeueTask (attempt not counted)' },
   { cause: 'create failed, attempts left', from: 'claimed', to: 'retryWaiting', by: 'processor', sql: 'requeueTask' },
   { cause: 'create failed, no attempts left', from: 'claimed', to: 'failed', by: 'processor', sql: 'requeueTask' },
   { cause: 'lease expired', from: 'claimed', to: 'retryWaiting', by: 'any processor', sql: 'recoverExpiredClaims (LEASE_EXPIRED)' },

@@ -47,6 +47,8 @@ export async function getAccountUsage(db: Queryable, fingerprint: string): Promi
 export interface ClaimedTask
   extends Pick<AiTask, 'id' | 'entityType' | 'entityId' | 'entityName' | 'workflowId' | 'webappId' | 'priority' | 'attempts' | 'maxAttempts'> {
   claimToken: string;
+  /** The task's own instanceType (migration 005), or null for the workflow's default. */
+  instanceType: 'default' | 'plus' | null;
   /** Parsed with nodeInfoListSchema; empty when the stored list is not valid (see nodeInfoProblem). */
   nodeInfoList: NodeInfo[];
   /**
@@ -96,12 +98,15 @@ export async function claimPendingTasks(db: Queryable, request: ClaimRequest): P
   type ClaimedRow = Pick<
     TaskRow,
     'id' | 'entity_type' | 'entity_id' | 'entity_name' | 'workflow_id' | 'webapp_id' | 'node_info_list' | 'priority' | 'created_at' | 'attempts' | 'max_attempts'
-  > & { claim_token: string; turn: string; slot_profile: string | null };
+  > & { claim_token: string; turn: string; slot_profile: string | null; instance_type: 'default' | 'plus' | null };
   const rows = await changeStatus<ClaimedRow>(
     db,
     `WITH account AS (
        SELECT fingerprint, greatest(max_running - running, 0) AS free
-         FROM runninghub_accounts WHERE fingerprint = $4 FOR UPDATE),
+         FROM runninghub_accounts WHERE fingerprint = $4
+          -- A paused account (wallet empty, src/db/account-pause.ts) has no free slot.
+          AND paused_at IS NULL
+          FOR UPDATE),
      profiles AS (
        SELECT name, greatest(max_running - running, 0) AS free, workflow_ids, webapp_ids
          FROM task_profiles WHERE (SELECT free FROM account) > 0 ORDER BY name FOR UPDATE),
@@ -140,7 +145,7 @@ export async function claimPendingTasks(db: Queryable, request: ClaimRequest): P
               next_check_at = NULL, outputs = NULL, error_code = NULL, error_message = NULL
          FROM picked WHERE t.id = picked.id
        RETURNING t.id, t.claim_token, t.entity_type, t.entity_id, t.entity_name, t.workflow_id, t.webapp_id,
-                 t.node_info_list, t.priority, t.created_at, t.attempts, t.max_attempts, t.slot_profile, picked.turn),
+                 t.node_info_list, t.priority, t.created_at, t.attempts, t.max_attempts, t.slot_profile, t.instance_type, picked.turn),
      taken AS (
        UPDATE runninghub_accounts a SET running = a.running + c.n, updated_at = now()
          FROM (SELECT count(*)::int AS n FROM claimed) c
@@ -171,6 +176,7 @@ export async function claimPendingTasks(db: Queryable, request: ClaimRequest): P
         attempts: r.attempts,
         maxAttempts: r.max_attempts,
         profile: r.slot_profile,
+        instanceType: r.instance_type,
       };
     });
 }

@@ -37,9 +37,15 @@ export interface NewTask {
   maxAttempts: number;
   /** Where the result is POSTed when the task ends (migration 007's outbox); absent or null: no callback. */
   callbackUrl?: string | null | undefined;
+  /** RunningHub GPU: "default" 24 GB, "plus" 48 GB; null/absent = the workflow's default (migration 005). */
+  instanceType?: InstanceType | null | undefined;
 }
 
+export const INSTANCE_TYPES = ['default', 'plus'] as const;
+export type InstanceType = (typeof INSTANCE_TYPES)[number];
+
 export interface AiTask extends NewTask {
+  instanceType: InstanceType | null;
   id: string;
   status: TaskStatus;
   attempts: number;
@@ -86,11 +92,13 @@ export interface TaskRow {
   finished_at: Date | null;
   storyboard_id: string | null;
   shot_index: number | null;
+  instance_type: InstanceType | null;
 }
 
 export const TASK_COLUMNS = `id, status, entity_type, entity_id, entity_name, workflow_id, webapp_id, node_info_list,
   priority, attempts, max_attempts, run_after, runninghub_task_id, outputs, error_code, error_message,
-  cancel_requested_at, created_at, updated_at, submitted_at, finished_at, storyboard_id, shot_index, runninghub_phase, callback_url`;
+  cancel_requested_at, created_at, updated_at, submitted_at, finished_at, storyboard_id, shot_index, runninghub_phase, callback_url,
+  instance_type`;
 
 export function toTask(row: TaskRow): AiTask {
   return {
@@ -121,6 +129,7 @@ export function toTask(row: TaskRow): AiTask {
     finishedAt: row.finished_at,
     storyboardId: row.storyboard_id,
     shotIndex: row.shot_index,
+    instanceType: row.instance_type,
   };
 }
 

@@ -11,6 +11,7 @@ import type { SimulatorTaskView } from './views.js';
 const occupyBody = z.strictObject({ apiKey: z.string().min(1), n: z.number().int().min(1).max(10_000), durationMs: z.number().int().min(0).optional() });
 const advanceBody = z.strictObject({ ms: z.number().int().min(0) });
 const releaseBody = z.strictObject({ apiKey: z.string().min(1).optional() });
+const balanceBody = z.strictObject({ apiKey: z.string().min(1), coins: z.number().min(0) });
 
 /** What the control routes act on (the SimulatorServer). */
 export interface ControlTarget {
@@ -72,6 +73,13 @@ export async function controlRoute(sim: ControlTarget, req: IncomingMessage, pat
     const parsed = releaseBody.safeParse(parseBody());
     if (!parsed.success) return badRequest(parsed.error);
     return json(200, { released: sim.engine.release(parsed.data.apiKey ?? null) });
+  }
+  if (method === 'POST' && path === '/__sim/balance') {
+    // Run a key's wallet dry (416 on the next create) or top it up, as the web UI's payment would.
+    const parsed = balanceBody.safeParse(parseBody());
+    if (!parsed.success) return badRequest(parsed.error);
+    sim.engine.setCoins(parsed.data.apiKey, parsed.data.coins);
+    return json(200, { apiKey: parsed.data.apiKey, coins: parsed.data.coins });
   }
   return json(404, { error: `no control endpoint ${method} ${path}` });
 }

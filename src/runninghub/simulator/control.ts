@@ -12,6 +12,8 @@ export interface SimulatorControl {
   occupy(apiKey: string, n: number, durationMs?: number): Promise<string[]>;
   release(apiKey?: string): Promise<number>;
   advance(ms: number): Promise<void>;
+  /** Set a key's remaining coins: 0 → creates answer 416 until topped up. */
+  setBalance(apiKey: string, coins: number): Promise<void>;
 }
 
 export function connectSimulator(baseUrl: string, { timeoutMs = 10_000 }: { timeoutMs?: number } = {}): SimulatorControl {
@@ -39,6 +41,9 @@ export function connectSimulator(baseUrl: string, { timeoutMs = 10_000 }: { time
       (await request('POST', 'occupy', z.object({ taskIds: z.array(z.string()) }), { apiKey, n, ...(durationMs === undefined ? {} : { durationMs }) })).taskIds,
     advance: async (ms) => {
       await request('POST', 'advance', z.unknown(), { ms });
+    },
+    setBalance: async (apiKey, coins) => {
+      await request('POST', 'balance', z.unknown(), { apiKey, coins });
     },
     release: async (apiKey) => (await request('POST', 'release', z.object({ released: z.number() }), apiKey === undefined ? {} : { apiKey })).released,
   };

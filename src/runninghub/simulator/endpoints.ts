@@ -8,27 +8,45 @@ import type { BusinessError, SimTask, SimulatorEngine } from './engine.js';
 import { BinaryReply, envelope, HttpReply, numericIds } from './http.js';
 import type { SimulatorEndpoint } from './options.js';
 import { colourFor, solidPng } from './png.js';
+import { apiFormatOfSpec } from './workflows.js';
 
-const idInput = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform(String);
-const nodeInfoInput = z.looseObject({
+export const idInput = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform(String);
+export const nodeInfoInput = z.looseObject({
   nodeId: z.union([z.string(), z.number()]).transform(String),
   fieldName: z.string(),
   fieldValue: z.unknown(),
 });
+/** "default" (24 GB) or "plus" (48 GB); anything else is a bad parameter. */
+export const instanceTypeInput = z.enum(['default', 'plus']).nullish();
 const createBodies = {
   create: z.looseObject({
     workflowId: idInput.optional(),
     workflow: z.string().optional(),
     nodeInfoList: z.array(nodeInfoInput).optional(),
     webhookUrl: z.string().nullish(),
+    instanceType: instanceTypeInput,
   }),
   aiAppRun: z.looseObject({
     webappId: idInput,
     nodeInfoList: z.array(nodeInfoInput).optional(),
     webhookUrl: z.string().nullish(),
+    instanceType: instanceTypeInput,
   }),
 };
 const taskIdBody = z.looseObject({ taskId: idInput });
+
+export type V1Endpoint = Exclude<SimulatorEndpoint, 'files' | `v2${string}`>;
+
+/** The documented RUNNING netWssUrl (reference §2.4): the ComfyUI instance's socket, with query parameters. */
+export function netWssUrlOf(publicUrl: string, task: SimTask): string {
+  const url = new URL('/ws/c_instance', publicUrl.replace(/^http/, 'ws'));
+  url.searchParams.set('c_host', '127.0.0.1');
+  url.searchParams.set('c_port', '8188');
+  url.searchParams.set('clientId', task.clientId);
+  url.searchParams.set('workflowId', task.targetId ?? '');
+  url.searchParams.set('Rh-Comfy-Auth', task.taskId);
+  return url.toString();
+}
 
 export class RunningHubEndpoints {
   private readonly pngs = new Map<string, Buffer>();
@@ -44,7 +62,7 @@ export class RunningHubEndpoints {
     this.pngs.clear();
   }
 
-  api(endpoint: Exclude<SimulatorEndpoint, 'files'>, text: string, authorization: string | undefined): HttpReply {
+  api(endpoint: V1Endpoint, text: string, authorization: string | undefined): HttpReply {
     let raw: unknown;
     try {
       raw = text === '' ? {} : parseJsonKeepingBigIntegers(text);
@@ -76,6 +94,8 @@ export class RunningHubEndpoints {
           apiType: config?.apiType ?? 'NORMAL',
         });
       }
+      case 'getJsonApiFormat':
+        return this.apiFormat(body);
       case 'status':
       case 'outputs':
       case 'cancel':
@@ -98,13 +118,26 @@ export class RunningHubEndpoints {
     }
   }
 
+  /** getJsonApiFormat: the workflow's API-format JSON as a string in `data.prompt` (reference §5.5). */
+  private apiFormat(body: Record<string, unknown>): HttpReply {
+    const parsed = z.looseObject({ workflowId: idInput }).safeParse(body);
+    if (!parsed.success) return this.businessError({ code: 301, msg: 'PARAMS_INVALID' });
+    const id = parsed.data.workflowId;
+    const configured = this.engine.options.workflows[id];
+    const prompt = configured ? apiFormatOfSpec(configured) : this.engine.folderWorkflows.get(id)?.apiFormat;
+    if (prompt === undefined) return this.businessError({ code: 380, msg: 'WORKFLOW_NOT_EXISTS' });
+    return envelope(200, { code: 0, msg: 'SUCCESS', data: { prompt } });
+  }
+
   /** A create from a key that may not use the API: refused with its code, and counted as refused. */
   private refusedCreate(endpoint: 'create' | 'aiAppRun', apiKey: string, body: Record<string, unknown>): HttpReply {
     const result = this.engine.create({
       apiKey,
       kind: endpoint === 'create' ? 'workflow' : 'app',
+      api: 'v1',
       targetId: '',
       nodeInfoList: [],
+      instanceType: null,
       webhookUrl: null,
       fingerprintSource: body,
     });
@@ -115,6 +148,7 @@ export class RunningHubEndpoints {
     let targetId: string;
     let nodeInfoList: { nodeId: string; fieldName: string; fieldValue: unknown }[];
     let webhookUrl: string | null;
+    let instanceType: string | null;
     if (endpoint === 'create') {
       const parsed = createBodies.create.safeParse(body);
       if (!parsed.success || (parsed.data.workflowId === undefined && parsed.data.workflow === undefined)) {
@@ -124,18 +158,22 @@ export class RunningHubEndpoints {
       targetId = parsed.data.workflow !== undefined ? 'inline' : (parsed.data.workflowId ?? '');
       nodeInfoList = parsed.data.nodeInfoList ?? [];
       webhookUrl = parsed.data.webhookUrl ?? null;
+      instanceType = parsed.data.instanceType ?? null;
     } else {
       const parsed = createBodies.aiAppRun.safeParse(body);
       if (!parsed.success) return this.businessError({ code: 301, msg: 'PARAMS_INVALID' });
       targetId = parsed.data.webappId;
       nodeInfoList = parsed.data.nodeInfoList ?? [];
       webhookUrl = parsed.data.webhookUrl ?? null;
+      instanceType = parsed.data.instanceType ?? null;
     }
     const result = this.engine.create({
       apiKey,
       kind: endpoint === 'create' ? 'workflow' : 'app',
+      api: 'v1',
       targetId,
       nodeInfoList,
+      instanceType,
       webhookUrl: webhookUrl || null,
       fingerprintSource: body,
     });
@@ -164,7 +202,7 @@ export class RunningHubEndpoints {
         return {
           code: 804,
           msg: 'APIKEY_TASK_IS_RUNNING',
-          data: this.engine.options.runningOutputsDataMode === 'wss' ? { netWssUrl: `${this.publicUrl().replace(/^http/, 'ws')}/ws/${task.taskId}` } : null,
+          data: this.engine.options.runningOutputsDataMode === 'wss' ? { netWssUrl: netWssUrlOf(this.publicUrl(), task) } : null,
         };
       case 'SUCCESS': {
         const seconds = Math.max(0, Math.round(((task.endedAt ?? Date.now()) - (task.startedAt ?? task.createdAt)) / 1000));
@@ -205,13 +243,14 @@ export class RunningHubEndpoints {
     }
   }
 
-  /** The reference's getWebhookDetail record (without `userApiKey`: the simulator does not echo keys). */
+  /** The reference's getWebhookDetail record (§5.4); `userApiKey` masked: the simulator does not echo keys. */
   private webhookDetail(task: SimTask): HttpReply {
     if (!task.webhookUrl) return this.businessError({ code: 807, msg: 'APIKEY_TASK_NOT_FOUND' });
     const last = task.webhookAttempts.at(-1);
     const iso = (ms: number) => new Date(ms).toISOString();
     return this.ok({
       id: task.taskId,
+      userApiKey: `${task.apiKey.slice(0, 3)}****${task.apiKey.slice(-3)}`,
       taskId: task.taskId,
       webhookUrl: task.webhookUrl,
       eventData: task.webhookBody,
@@ -252,7 +291,10 @@ export class RunningHubEndpoints {
 
 export function endpointOf(method: string, path: string): SimulatorEndpoint | undefined {
   if (method === 'GET' && path.startsWith('/files/')) return 'files';
+  if (method === 'GET' && path === '/openapi/v2/queue/status') return 'v2QueueStatus';
   if (method !== 'POST') return undefined;
+  if (/^\/openapi\/v2\/run\/workflow\/[^/]+$/.test(path)) return 'v2RunWorkflow';
+  if (/^\/openapi\/v2\/run\/ai-app\/[^/]+$/.test(path)) return 'v2RunAiApp';
   switch (path) {
     case '/task/openapi/create':
       return 'create';
@@ -268,13 +310,17 @@ export function endpointOf(method: string, path: string): SimulatorEndpoint | un
       return 'accountStatus';
     case '/task/openapi/getWebhookDetail':
       return 'webhookDetail';
+    case '/api/openapi/getJsonApiFormat':
+      return 'getJsonApiFormat';
+    case '/openapi/v2/query':
+      return 'v2Query';
     default:
       return undefined;
   }
 }
 
 /** The reference's order: body `apiKey`, body `apikey`, then `Authorization: Bearer`. */
-function keyOf(body: Record<string, unknown>, authorization: string | undefined): string | undefined {
+export function keyOf(body: Record<string, unknown>, authorization: string | undefined): string | undefined {
   for (const candidate of [body.apiKey, body.apikey]) if (typeof candidate === 'string' && candidate !== '') return candidate;
   const bearer = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
   return bearer?.[1]?.trim() || undefined;

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { realClock, type CancelTimer, type SimulatorClock } from './clock.js';
 import type { SimulatorOptions, SimulatorTargetSpec } from './options.js';
+import type { FolderWorkflow } from './workflows.js';
 import type { SimulatorCounters } from './views.js';
 
 export type { SimulatorCounters } from './views.js';
@@ -30,6 +31,9 @@ export interface SimTask {
   clientId: string;
   apiKey: string;
   kind: 'workflow' | 'app' | 'external';
+  /** The API generation it was created through: its webhook has that generation's shape. */
+  api: 'v1' | 'v2';
+  instanceType: string | null;
   targetId: string | null;
   fingerprint: string | null;
   status: SimTaskStatus;
@@ -78,7 +82,10 @@ export type CreateResult = { ok: true; task: SimTask } | { ok: false; error: Bus
 export interface CreateInput {
   apiKey: string;
   kind: 'workflow' | 'app';
+  api: 'v1' | 'v2';
   targetId: string;
+  /** As sent ("default", "plus"), or null when the create did not say. */
+  instanceType: string | null;
   nodeInfoList: { nodeId: string; fieldName: string; fieldValue: unknown }[];
   webhookUrl: string | null;
   fingerprintSource: unknown;
@@ -122,6 +129,8 @@ export class SimulatorEngine {
     options: SimulatorOptions,
     private readonly hooks: { publicUrl: () => string; onTerminal: (task: SimTask) => void },
     readonly clock: SimulatorClock = realClock,
+    /** Workflows of `workflowsDir`, read at start; `options.workflows` wins for the same id. */
+    readonly folderWorkflows: ReadonlyMap<string, FolderWorkflow> = new Map(),
   ) {
     this.options = options;
   }
@@ -139,6 +148,23 @@ export class SimulatorEngine {
 
   coinsOf(apiKey: string): number {
     return this.coins.get(apiKey) ?? this.options.keys[apiKey]?.remainCoins ?? this.options.remainCoins;
+  }
+
+  /** Set a key's wallet (the control route /__sim/balance): 0 makes creates answer 416 until topped up. */
+  setCoins(apiKey: string, coins: number): void {
+    this.coins.set(apiKey, coins);
+  }
+
+  /** QUEUED and RUNNING tasks of a key, for v2's queue/status. */
+  statusCountsOf(apiKey: string): { queued: number; running: number } {
+    let queued = 0;
+    let running = 0;
+    for (const task of this.tasks.values()) {
+      if (task.apiKey !== apiKey) continue;
+      if (task.status === 'QUEUED') queued++;
+      else if (task.status === 'RUNNING') running++;
+    }
+    return { queued, running };
   }
 
   inFlightOf(apiKey: string): number {
@@ -159,8 +185,9 @@ export class SimulatorEngine {
     return null;
   }
 
-  private spec(kind: 'workflow' | 'app', targetId: string): SimulatorTargetSpec | undefined {
-    return (kind === 'workflow' ? this.options.workflows : this.options.webapps)[targetId];
+  spec(kind: 'workflow' | 'app', targetId: string): SimulatorTargetSpec | undefined {
+    if (kind === 'app') return this.options.webapps[targetId];
+    return this.options.workflows[targetId] ?? this.folderWorkflows.get(targetId)?.spec;
   }
 
   /** The reference's validation order: auth, params (done by the caller), target, nodes, balance, concurrency. */
@@ -197,6 +224,8 @@ export class SimulatorEngine {
     const task = this.addTask({
       apiKey: input.apiKey,
       kind: input.kind,
+      api: input.api,
+      instanceType: input.instanceType,
       targetId: input.targetId,
       fingerprint,
       planned: this.planOutcome(input.nodeInfoList),
@@ -215,6 +244,8 @@ export class SimulatorEngine {
       const task = this.addTask({
         apiKey,
         kind: 'external',
+        api: 'v1',
+        instanceType: null,
         targetId: null,
         fingerprint: null,
         planned: 'SUCCESS',
@@ -245,6 +276,8 @@ export class SimulatorEngine {
   private addTask(init: {
     apiKey: string;
     kind: SimTask['kind'];
+    api: SimTask['api'];
+    instanceType: string | null;
     targetId: string | null;
     fingerprint: string | null;
     planned: PlannedOutcome;
@@ -269,6 +302,8 @@ export class SimulatorEngine {
       clientId: randomBytes(16).toString('hex'),
       apiKey: init.apiKey,
       kind: init.kind,
+      api: init.api,
+      instanceType: init.instanceType,
       targetId: init.targetId,
       fingerprint: init.fingerprint,
       status: 'QUEUED',

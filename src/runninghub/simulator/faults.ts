@@ -30,12 +30,12 @@ export class FaultInjector {
    * A fault that replaces the handling (http, code, malformed, drop before handling): sends it and
    * returns true. A delay and a drop after handling return false: the request is handled first.
    */
-  async instead(fault: SimulatorFault | undefined, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  async instead(fault: SimulatorFault | undefined, req: IncomingMessage, res: ServerResponse, v2: boolean): Promise<boolean> {
     if (!fault || fault.kind === 'delay' || (fault.kind === 'drop' && fault.afterHandling)) return false;
     this.counters().faultsInjected++;
     await readBody(req).catch(() => undefined);
     if (fault.kind === 'drop') req.socket.destroy();
-    else writeReply(res, faultReply(fault));
+    else writeReply(res, faultReply(fault, v2));
     return true;
   }
 
@@ -66,14 +66,17 @@ export class FaultInjector {
   }
 }
 
-function faultReply(fault: Exclude<SimulatorFault, { kind: 'delay' } | { kind: 'drop' }>): HttpReply {
+function faultReply(fault: Exclude<SimulatorFault, { kind: 'delay' } | { kind: 'drop' }>, v2: boolean): HttpReply {
   switch (fault.kind) {
     case 'http':
       return new HttpReply(fault.status, `<html><head><title>${fault.status}</title></head><body><center><h1>${fault.status} simulated</h1></center><hr><center>nginx</center></body></html>`, 'text/html');
     case 'code':
-      return envelope(200, { code: fault.code, msg: fault.msg ?? defaultMessage(fault.code), data: null });
+      // v2 refuses in its flat form (`{"errorCode":"421","errorMessage":…}`), v1 in its envelope.
+      return v2
+        ? new HttpReply(200, JSON.stringify({ errorCode: String(fault.code), errorMessage: fault.msg ?? defaultMessage(fault.code) }), 'application/json')
+        : envelope(200, { code: fault.code, msg: fault.msg ?? defaultMessage(fault.code), data: null });
     case 'malformed':
-      return new HttpReply(200, '{"code":0,"msg":"success","data":{"taskId":', 'application/json');
+      return new HttpReply(200, v2 ? '{"taskId":"1910246754753896450","status":' : '{"code":0,"msg":"success","data":{"taskId":', 'application/json');
   }
 }
 

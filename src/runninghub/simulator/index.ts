@@ -4,10 +4,13 @@ import type { Logger } from '../../shared/logger.js';
 import type { SimulatorCounters, SimulatorTaskView as TaskView } from './views.js';
 import { simulatorOptionsSchema, type SimulatorOptions, type SimulatorOptionsInput } from './options.js';
 import { SimulatorServer } from './server.js';
+import { loadWorkflowFolder, SHIPPED_WORKFLOWS_DIR } from './workflows.js';
 
 export type { SimulatorCounters, SimulatorTaskView } from './views.js';
 export { connectSimulator, type SimulatorControl } from './control.js';
+export { SHIPPED_WORKFLOWS_DIR, workflowFromApiFormat } from './workflows.js';
 export {
+  LENIENT_SIMULATOR,
   simulatorOptionsSchema,
   type SimulatorOptions,
   type SimulatorOptionsInput,
@@ -31,13 +34,16 @@ export interface RunningSimulator {
   /** Hold `n` slots of a key as if used from the web UI, until `release` or `durationMs`. Also POST /__sim/occupy. */
   occupy(apiKey: string, n: number, durationMs?: number): string[];
   release(apiKey?: string): number;
+  /** Set a key's remaining coins: 0 → creates answer 416 until topped up. Also POST /__sim/balance. */
+  setBalance(apiKey: string, coins: number): void;
   /** With `manualClock: true`: move simulated time on by `ms`, running the transitions due. Also POST /__sim/advance. */
   advance(ms: number): void;
   stop(): Promise<void>;
 }
 
 export async function startSimulator(options: Partial<SimulatorOptionsInput> = {}, extras: { logger?: Logger } = {}): Promise<RunningSimulator> {
-  const server = new SimulatorServer(simulatorOptionsSchema.parse(options), extras.logger);
+  const parsed = simulatorOptionsSchema.parse(options);
+  const server = new SimulatorServer(parsed, extras.logger, await loadWorkflowFolder(parsed.workflowsDir ?? SHIPPED_WORKFLOWS_DIR));
   await server.listen();
   let stopped: Promise<void> | undefined;
   return {
@@ -50,6 +56,7 @@ export async function startSimulator(options: Partial<SimulatorOptionsInput> = {
     options: () => structuredClone(server.engine.options),
     occupy: (apiKey, n, durationMs) => server.engine.occupy(apiKey, n, durationMs ?? null).map((t) => t.taskId),
     release: (apiKey) => server.engine.release(apiKey ?? null),
+    setBalance: (apiKey, coins) => server.engine.setCoins(apiKey, coins),
     advance: (ms) => server.advance(ms),
     stop: () => (stopped ??= server.stop()),
   };

@@ -5,6 +5,9 @@ import { createLogger } from '../../shared/logger.js';
 import { handleStopSignals } from '../../shared/signals.js';
 import { runProgram } from '../../shared/program.js';
 import { startSimulator, type RunningSimulator } from './index.js';
+import { keyConfigSchema } from './options.js';
+
+type SimulatorKeyConfigInput = z.input<typeof keyConfigSchema>;
 
 const durationRange = z
   .string()
@@ -26,8 +29,18 @@ const envSchema = z.object({
   SIMULATOR_QUEUED: durationRange.default([200, 1000]),
   SIMULATOR_RUNNING: durationRange.default([2000, 5000]),
   SIMULATOR_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
-  /** Only the workflows/webapps of SIMULATOR_CONFIG_JSON exist, with their nodes. */
-  SIMULATOR_STRICT: envBool.default(false),
+  /**
+   * Strict (default, as RunningHub): only SIMULATOR_API_KEYS (802), only the workflows of
+   * SIMULATOR_WORKFLOWS_DIR and SIMULATOR_CONFIG_JSON (380 / 901 / 803). false: any key, any workflow.
+   */
+  SIMULATOR_STRICT: envBool.default(true),
+  /** Keys the strict simulator accepts, comma-separated; `simulator` is the key `npm start` gives the processor. */
+  SIMULATOR_API_KEYS: z
+    .string()
+    .default('simulator')
+    .transform((text) => text.split(',').map((k) => k.trim()).filter((k) => k !== '')),
+  /** Folder of API-format workflows (`<workflowId>.json`); default the shipped storyboard workflow. */
+  SIMULATOR_WORKFLOWS_DIR: z.string().min(1).optional(),
   /** Extra options as JSON (keys, workflows, webapps, webhook…), see simulator/options.ts. */
   SIMULATOR_CONFIG_JSON: z
     .string()
@@ -61,6 +74,9 @@ async function main(): Promise<void> {
         runningMs: env.SIMULATOR_RUNNING,
         failureRate: env.SIMULATOR_FAILURE_RATE,
         strict: env.SIMULATOR_STRICT,
+        acceptAnyKey: !env.SIMULATOR_STRICT,
+        keys: { ...Object.fromEntries(env.SIMULATOR_API_KEYS.map((key) => [key, {}])), ...configKeysOf(env.SIMULATOR_CONFIG_JSON) },
+        workflowsDir: env.SIMULATOR_WORKFLOWS_DIR,
       },
       { logger },
     );
@@ -87,6 +103,14 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     });
   });
+}
+
+/** `keys` of SIMULATOR_CONFIG_JSON, added to SIMULATOR_API_KEYS. */
+function configKeysOf(config: Record<string, unknown> | undefined): Record<string, SimulatorKeyConfigInput> {
+  if (config?.keys === undefined) return {};
+  const parsed = z.record(z.string(), keyConfigSchema).safeParse(config.keys);
+  if (!parsed.success) throw new Error(`SIMULATOR_CONFIG_JSON keys: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
 }
 
 runProgram('runninghub-simulator', main);

@@ -8,7 +8,21 @@ const range = z
   .refine(([min, max]) => min <= max, 'range must be [min, max] with min <= max');
 
 /** Endpoints a fault can be attached to. */
-export const SIMULATOR_ENDPOINTS = ['create', 'aiAppRun', 'status', 'outputs', 'cancel', 'accountStatus', 'webhookDetail', 'files'] as const;
+export const SIMULATOR_ENDPOINTS = [
+  'create',
+  'aiAppRun',
+  'status',
+  'outputs',
+  'cancel',
+  'accountStatus',
+  'webhookDetail',
+  'getJsonApiFormat',
+  'files',
+  'v2RunWorkflow',
+  'v2RunAiApp',
+  'v2Query',
+  'v2QueueStatus',
+] as const;
 export type SimulatorEndpoint = (typeof SIMULATOR_ENDPOINTS)[number];
 
 const times = z.number().int().min(1).optional();
@@ -58,11 +72,17 @@ export const simulatorOptionsSchema = z.strictObject({
   concurrency: z.number().int().min(0).default(3),
   /** QUEUED tasks count toward the limit (the reference's default). */
   countQueuedTowardLimit: z.boolean().default(true),
-  /** Per-key settings; with `acceptAnyKey` false only these keys exist (others get 802). */
+  /** Per-key settings; with `acceptAnyKey` false (the default, as RunningHub) only these keys exist (others get 802). */
   keys: z.record(z.string(), keyConfigSchema).default({}),
-  acceptAnyKey: z.boolean().default(true),
-  /** Strict mode: only the configured workflows/webapps exist (380/901) with their nodes (803). */
-  strict: z.boolean().default(false),
+  acceptAnyKey: z.boolean().default(false),
+  /**
+   * Strict (the default, as RunningHub): only the known workflows (`workflows` and `workflowsDir`) and
+   * `webapps` exist (380 / 901), with their node ids and field names and string values (803).
+   * Lenient mode is `{ strict: false, acceptAnyKey: true }` (LENIENT_SIMULATOR).
+   */
+  strict: z.boolean().default(true),
+  /** Folder of API-format workflow JSON files named `<workflowId>.json`; default the shipped one (workflows.ts). */
+  workflowsDir: z.string().min(1).optional(),
   workflows: z.record(z.string(), targetSpecSchema).default({}),
   webapps: z.record(z.string(), targetSpecSchema).default({}),
   /** Outputs of a task whose workflow/app has none configured. */
@@ -76,8 +96,11 @@ export const simulatorOptionsSchema = z.strictObject({
   failureRate: z.number().min(0).max(1).default(0),
   /** Outcomes for the next created tasks, used up in order before `failureRate` applies. */
   nextOutcomes: z.array(z.enum(['SUCCESS', 'FAILED', 'NO_OUTPUT'])).default([]),
-  /** Outputs reply while RUNNING: `data: null`, or `data: {netWssUrl}`. */
-  runningOutputsDataMode: z.enum(['null', 'wss']).default('null'),
+  /**
+   * Outputs reply while RUNNING: `data: {netWssUrl}` as the official ComfyUI node reads it (default),
+   * or `data: null` as other docs show it.
+   */
+  runningOutputsDataMode: z.enum(['null', 'wss']).default('wss'),
   /** Send task ids as JSON numbers instead of strings (the schema says int64): tests the client's parsing. */
   numericTaskIds: z.boolean().default(false),
   /** Report ComfyUI `node_errors` in promptTips on create (code 0): the "submitted but broken" path. */
@@ -104,3 +127,6 @@ export const simulatorOptionsSchema = z.strictObject({
 export type SimulatorOptions = z.infer<typeof simulatorOptionsSchema>;
 /** What a caller may pass: any subset, defaults fill the rest. */
 export type SimulatorOptionsInput = z.input<typeof simulatorOptionsSchema>;
+
+/** The simulator as it was before strict became the default: any key, any workflow, any node. */
+export const LENIENT_SIMULATOR = { strict: false, acceptAnyKey: true } as const satisfies SimulatorOptionsInput;

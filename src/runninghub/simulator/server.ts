@@ -5,19 +5,22 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
 import { ManualClock, realClock } from './clock.js';
 import { controlRoute } from './control-routes.js';
-import { endpointOf, RunningHubEndpoints } from './endpoints.js';
+import { endpointOf, RunningHubEndpoints, type V1Endpoint } from './endpoints.js';
+import { RunningHubV2Endpoints, type V2Endpoint } from './endpoints-v2.js';
 import { SimulatorEngine, isTerminal, type SimTask, type SimulatorCounters } from './engine.js';
 import { FaultInjector } from './faults.js';
 import { envelope, HttpReply, readBody, writeReply } from './http.js';
 import { simulatorOptionsSchema, type SimulatorOptions } from './options.js';
 import type { SimulatorTaskView as TaskView } from './views.js';
 import { WebhookSender } from './webhooks.js';
+import type { FolderWorkflow } from './workflows.js';
 
 export class SimulatorServer {
   readonly engine: SimulatorEngine;
   private readonly server: Server;
   private readonly webhooks: WebhookSender;
   private readonly endpoints: RunningHubEndpoints;
+  private readonly endpointsV2: RunningHubV2Endpoints;
   private readonly faults: FaultInjector;
   private port = 0;
   private readonly manualClock: ManualClock | undefined;
@@ -25,6 +28,7 @@ export class SimulatorServer {
   constructor(
     options: SimulatorOptions,
     private readonly logger: Logger | undefined,
+    folderWorkflows: ReadonlyMap<string, FolderWorkflow> = new Map(),
   ) {
     this.manualClock = options.manualClock ? new ManualClock() : undefined;
     this.engine = new SimulatorEngine(
@@ -34,6 +38,7 @@ export class SimulatorServer {
         onTerminal: (task) => this.onTerminal(task),
       },
       this.manualClock ?? realClock,
+      folderWorkflows,
     );
     this.webhooks = new WebhookSender(
       () => this.engine.options.webhook,
@@ -41,6 +46,7 @@ export class SimulatorServer {
       logger,
     );
     this.endpoints = new RunningHubEndpoints(this.engine, () => this.publicUrl(), logger);
+    this.endpointsV2 = new RunningHubV2Endpoints(this.engine, () => this.publicUrl(), logger);
     this.faults = new FaultInjector(
       () => this.engine.options,
       () => this.engine.counters,
@@ -121,6 +127,8 @@ export class SimulatorServer {
     return [...this.engine.tasks.values()].map((t) => ({
       taskId: t.taskId,
       kind: t.kind,
+      api: t.api,
+      instanceType: t.instanceType,
       targetId: t.targetId,
       status: t.status,
       fingerprint: t.fingerprint,
@@ -151,7 +159,7 @@ export class SimulatorServer {
     }
 
     const fault = this.faults.take(endpoint);
-    if (await this.faults.instead(fault, req, res)) return;
+    if (await this.faults.instead(fault, req, res, isV2(endpoint))) return;
 
     let reply: HttpReply;
     if (endpoint === 'files') {
@@ -164,7 +172,9 @@ export class SimulatorServer {
         writeReply(res, envelope(200, { code: 301, msg: 'PARAMS_INVALID', data: null }));
         return;
       }
-      reply = this.endpoints.api(endpoint, text, req.headers.authorization);
+      reply = isV2(endpoint)
+        ? this.endpointsV2.api(endpoint, path, text, req.headers.authorization)
+        : this.endpoints.api(endpoint, text, req.headers.authorization);
     }
     this.faults.deliver(fault, req, res, reply);
   }
@@ -172,11 +182,19 @@ export class SimulatorServer {
   private onTerminal(task: SimTask): void {
     this.logger?.debug({ event: 'task.finished', taskId: task.taskId, status: task.status }, 'task finished');
     if (!task.webhookUrl || !isTerminal(task.status) || task.status === 'CANCELLED') return;
-    task.webhookBody = this.endpoints.json({
-      event: 'TASK_END',
-      taskId: task.taskId,
-      eventData: JSON.stringify(this.endpoints.outputsEnvelope(task, 'webhook')),
-    });
+    // A v2-submitted task's webhook is the v2 query object (reference §5.4), a v1 task's the TASK_END event.
+    task.webhookBody =
+      task.api === 'v2'
+        ? this.endpointsV2.json(this.endpointsV2.taskObject(task))
+        : this.endpoints.json({
+            event: 'TASK_END',
+            taskId: task.taskId,
+            eventData: JSON.stringify(this.endpoints.outputsEnvelope(task, 'webhook')),
+          });
     this.webhooks.send(task, task.webhookBody);
   }
+}
+
+function isV2(endpoint: V1Endpoint | V2Endpoint | 'files'): endpoint is V2Endpoint {
+  return endpoint.startsWith('v2');
 }

@@ -38,6 +38,10 @@ export type SimulatorCounters = z.infer<typeof simulatorCountersSchema>;
 export const simulatorTaskViewSchema = z.object({
   taskId: z.string(),
   kind: z.enum(['workflow', 'app', 'external']),
+  /** The API generation it was created through. */
+  api: z.enum(['v1', 'v2']),
+  /** As the create sent it, or null. */
+  instanceType: z.string().nullable(),
   targetId: z.string().nullable(),
   status: taskStatusSchema,
   fingerprint: z.string().nullable(),

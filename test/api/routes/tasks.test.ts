@@ -42,6 +42,7 @@ describe('tasks API', () => {
         priority: 0,
         attempts: 0,
         maxAttempts: 3,
+        instanceType: null,
         runAfter: expect.any(String),
         runninghubTaskId: null,
         runninghubPhase: null,
@@ -90,6 +91,15 @@ describe('tasks API', () => {
           { nodeId: '122', fieldName: 'tiled', fieldValue: 'false' },
         ],
       });
+    });
+
+    it('stores instanceType ("plus" = 48 GB) and names the field when it is not default or plus', async () => {
+      const res = await post({ ...validTask, instanceType: 'plus' }).expect(201);
+      expect(res.body.instanceType).toBe('plus');
+      const { rows } = await db.pool.query('SELECT instance_type FROM ai_tasks WHERE id = $1', [res.body.id]);
+      expect(rows[0]).toEqual({ instance_type: 'plus' });
+      const bad = await post({ ...validTask, instanceType: 'huge' }).expect(400);
+      expect(bad.body.error).toMatchObject({ code: 'VALIDATION_ERROR', details: [{ path: 'instanceType' }] });
     });
 
     it('replays an Idempotency-Key with the same body (200, same task) and refuses a different body (409)', async () => {

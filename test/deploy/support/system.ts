@@ -74,7 +74,8 @@ export interface RunningProgram {
 }
 
 /** dist/runninghub-simulator.js on a free loopback port, with short task times. */
-export async function startSimulatorProgram(): Promise<RunningProgram> {
+/** The simulator program, strict as RunningHub: it accepts only `apiKey`, the key the system under test is given. */
+export async function startSimulatorProgram(apiKey: string): Promise<RunningProgram> {
   const port = await findFreePort();
   const child = spawn(process.execPath, [distProgram('runninghub-simulator')], {
     env: {
@@ -83,6 +84,7 @@ export async function startSimulatorProgram(): Promise<RunningProgram> {
       SIMULATOR_PORT: String(port),
       SIMULATOR_QUEUED: '100ms',
       SIMULATOR_RUNNING: '300ms-600ms',
+      SIMULATOR_API_KEYS: apiKey,
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,97 @@
+// One HTTP exchange with RunningHub, shared by both API generations: POST a JSON body, read the reply
+// as text we can store, parse it as RunningHub JSON (big ids kept). What the reply means (v1's
+// {code, msg, data} envelope, v2's flat task object) is for the generation's client to decide.
+import type { Logger } from '../shared/logger.js';
+import { decodeUtf8Replacing } from '../shared/text.js';
+import { RunningHubError } from './errors.js';
+import { parseRunningHubJson } from './json.js';
+
+export interface TransportOptions {
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer` (v2 reads only this; v1's newer docs list it too). */
+  apiKey: string;
+  timeoutMs: number;
+  logger: Logger | undefined;
+  /** Removes the key from any text that reaches an error. */
+  scrub: (text: string) => string;
+}
+
+export interface TransportReply {
+  status: number;
+  text: string;
+  /** The parsed JSON, or undefined when the body is not JSON (then `problem` says so). */
+  json: unknown;
+  problem: string | undefined;
+  /** Log the call's debug line with the code the caller made of the reply. */
+  done(code: string): void;
+}
+
+export type Transport = (operation: string, path: string, body: Record<string, unknown>, request: { signal?: AbortSignal | undefined } | undefined) => Promise<TransportReply>;
+
+export function createTransport(options: TransportOptions): Transport {
+  const { baseUrl, apiKey, timeoutMs, logger, scrub } = options;
+  return async (operation, path, body, request) => {
+    const started = performance.now();
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = request?.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
+    let status: number;
+    let bytes: Uint8Array;
+    try {
+      const response = await fetch(`${baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${apiKey}` },
+        body: JSON.stringify(body),
+        signal,
+      });
+      status = response.status;
+      bytes = new Uint8Array(await response.arrayBuffer());
+    } catch (error) {
+      const failure = transportFailure(operation, error, timeout, timeoutMs, scrub);
+      logger?.debug({ event: 'runninghub.call', operation, code: failure.code, ms: elapsed(started) }, 'RunningHub call failed');
+      throw failure;
+    }
+
+    // Text we cannot store is replaced, not refused: the reply still says what happened to the task.
+    const { text, repaired: undecodable } = decodeUtf8Replacing(bytes);
+    const repairedFields: string[] = undecodable ? ['(bytes that are not UTF-8)'] : [];
+    let json: unknown;
+    let problem: string | undefined;
+    try {
+      json = parseRunningHubJson(text, (paths) => repairedFields.push(...paths));
+    } catch {
+      problem = `not JSON: ${JSON.stringify(scrub(text.slice(0, 200)))}`;
+    }
+    if (repairedFields.length > 0) {
+      logger?.warn(
+        { event: 'runninghub.text_replaced', operation, httpStatus: status, fields: repairedFields },
+        'RunningHub reply held text that cannot be stored (NUL, lone surrogates or bytes that are not UTF-8): replaced with U+FFFD',
+      );
+    }
+    return {
+      status,
+      text,
+      json,
+      problem,
+      done: (code) => logger?.debug({ event: 'runninghub.call', operation, httpStatus: status, code, ms: elapsed(started) }, 'RunningHub call'),
+    };
+  };
+}
+
+function transportFailure(operation: string, error: unknown, timeout: AbortSignal, timeoutMs: number, scrub: (text: string) => string): RunningHubError {
+  const name = error instanceof Error ? error.name : '';
+  if (timeout.aborted && (name === 'TimeoutError' || name === 'AbortError')) {
+    return new RunningHubError({ operation, code: 'TIMEOUT', remoteMessage: `no complete reply within ${timeoutMs} ms`, cause: error });
+  }
+  if (name === 'AbortError' || name === 'TimeoutError') {
+    return new RunningHubError({ operation, code: 'ABORTED', remoteMessage: 'aborted by the caller', cause: error });
+  }
+  // undici reports "fetch failed" and puts the socket error (ECONNREFUSED, ECONNRESET, "other side closed") in `cause`.
+  const cause = error instanceof Error ? error.cause : undefined;
+  const detail =
+    cause instanceof Error ? `${(cause as NodeJS.ErrnoException).code ?? cause.name}: ${cause.message}` : error instanceof Error ? error.message : String(error);
+  return new RunningHubError({ operation, code: 'NETWORK', remoteMessage: scrub(detail), cause: error });
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}
