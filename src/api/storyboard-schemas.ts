@@ -2,6 +2,7 @@
 // the OpenAPI document), and the resolution of each shot from the shared settings and its overrides.
 import { z } from 'zod';
 import {
+  INSTANCE_TYPES,
   STORYBOARD_STATUSES,
   nodeInfoListSchema,
   type NewTask,
@@ -27,6 +28,7 @@ export const shotBodySchema = z.strictObject({
   nodeInfoList: nodeInfoListSchema.max(200).default([]),
   priority: z.int().min(-1000).max(1000).optional(),
   maxAttempts: z.int().min(1).max(100).optional(),
+  instanceType: z.enum(INSTANCE_TYPES).optional().describe('RunningHub GPU for this shot ("default" 24 GB, "plus" 48 GB)'),
 });
 
 export const createStoryboardBodySchema = z
@@ -38,7 +40,7 @@ export const createStoryboardBodySchema = z
     webappId: runninghubId('webappId').optional(),
     priority: z.int().min(-1000).max(1000).optional().describe('Shared; higher runs first (default 0)'),
     maxAttempts: z.int().min(1).max(100).optional().describe("Shared (default: the profile's, else 3)"),
-    instanceType: safeText().min(1).max(100).optional().describe('Shared RunningHub instance type (stored for the v2 API)'),
+    instanceType: z.enum(INSTANCE_TYPES).optional().describe('Shared RunningHub GPU ("default" 24 GB, "plus" 48 GB); absent: the workflow\'s default'),
     profile: safeText().min(1).max(100).optional().describe('A configured profile (PROFILES / PROFILES_FILE) for every shot'),
     callbackUrl: z.url({ protocol: /^https?$/, error: 'callbackUrl must be an http(s) URL' }).max(2000).optional(),
     // The count limit (STORYBOARD_MAX_SHOTS) is checked by the route, with its own 422.
@@ -76,6 +78,7 @@ export function resolveShots(body: CreateStoryboardBody, defaultMaxAttempts: num
       nodeInfoList: shot.nodeInfoList,
       priority: shot.priority ?? body.priority ?? 0,
       maxAttempts: shot.maxAttempts ?? body.maxAttempts ?? defaultMaxAttempts,
+      instanceType: shot.instanceType ?? body.instanceType ?? null,
     };
   });
 }

@@ -191,11 +191,11 @@ export async function createStoryboard(
       if (id === undefined) return null;
       await client.query(
         `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id, webapp_id, node_info_list, priority,
-                               max_attempts, storyboard_id, shot_index, profile)
+                               max_attempts, storyboard_id, shot_index, profile, instance_type)
          SELECT x.entity_type, x.entity_id, x.entity_name, x.workflow_id, x.webapp_id, x.node_info_list, x.priority,
-                x.max_attempts, $1, x.shot_index, $3
+                x.max_attempts, $1, x.shot_index, $3, x.instance_type
            FROM jsonb_to_recordset($2::jsonb) AS x(shot_index int, entity_type text, entity_id text, entity_name text,
-                workflow_id text, webapp_id text, node_info_list jsonb, priority int, max_attempts int)`,
+                workflow_id text, webapp_id text, node_info_list jsonb, priority int, max_attempts int, instance_type text)`,
         [
           id,
           JSON.stringify(
@@ -209,6 +209,7 @@ export async function createStoryboard(
               node_info_list: t.nodeInfoList,
               priority: t.priority,
               max_attempts: t.maxAttempts,
+              instance_type: t.instanceType ?? null,
             })),
           ),
           input.shotProfile,

@@ -55,7 +55,7 @@ describe('storyboards API', () => {
   describe('POST /api/storyboards', () => {
     it('creates every shot with the shared settings and its own overrides, and answers with the counts', async () => {
       const res = await post(
-        board([shot('one'), shot('two', { webappId: APP, priority: 7, entityName: 'Close-up' }), shot('three', { maxAttempts: 9 })], {
+        board([shot('one'), shot('two', { webappId: APP, priority: 7, entityName: 'Close-up' }), shot('three', { maxAttempts: 9, instanceType: 'default' })], {
           priority: 2,
           maxAttempts: 4,
           instanceType: 'plus',
@@ -78,10 +78,10 @@ describe('storyboards API', () => {
         finishedAt: null,
       });
       const details = res.body.details as { [k: string]: unknown }[];
-      expect(details.map((d) => [d.shotIndex, d.entityId, d.workflowId, d.webappId, d.priority, d.maxAttempts, d.storyboardId])).toEqual([
-        [0, '1', WORKFLOW, null, 2, 4, res.body.id],
-        [1, '2', null, APP, 7, 4, res.body.id],
-        [2, '3', WORKFLOW, null, 2, 9, res.body.id],
+      expect(details.map((d) => [d.shotIndex, d.entityId, d.workflowId, d.webappId, d.priority, d.maxAttempts, d.instanceType, d.storyboardId])).toEqual([
+        [0, '1', WORKFLOW, null, 2, 4, 'plus', res.body.id],
+        [1, '2', null, APP, 7, 4, 'plus', res.body.id],
+        [2, '3', WORKFLOW, null, 2, 9, 'default', res.body.id],
       ]);
       expect(details[0]).toMatchObject({ entityType: 'shot', entityName: 'Harbour at dawn #1', status: 'PENDING' });
       expect(details[1]!.entityName).toBe('Close-up');
