@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
+import { storeDirsFromEnv, storeEnvSchema } from '../store/index.js';
+import { envBytes, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
 
 /** Environment variables of the API program (the table in `.notes/api.md` mirrors this). */
-const apiEnvSchema = z.object({
+const apiEnvSchema = storeEnvSchema.extend({
   /** Absent: the API starts an embedded PostgreSQL in `EMBEDDED_DATABASE_DIR`. */
   DATABASE_URL: envPostgresUrl().optional(),
   EMBEDDED_DATABASE_DIR: z.string().optional(),
@@ -21,6 +22,8 @@ const apiEnvSchema = z.object({
   SHUTDOWN_TIMEOUT: envDuration('ms').default(10_000),
   /** Secret in RunningHub's callback URL (`?secret=`); unset: the webhook route answers 404. Same variable as the processor's. */
   RUNNINGHUB_WEBHOOK_SECRET: envSecret.optional(),
+  /** Largest reference image POST /api/uploads (or a fetched https URL) may be: 413 beyond. */
+  UPLOAD_MAX_BYTES: envBytes.default(10 * 1024 * 1024),
 });
 
 export interface ApiConfig {
@@ -37,6 +40,10 @@ export interface ApiConfig {
   databaseConnectTimeoutMs: number;
   databaseStatementTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** The output store (kept task outputs) and the upload store (reference images), absolute. */
+  outputDir: string;
+  uploadDir: string;
+  uploadMaxBytes: number;
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -55,5 +62,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     databaseConnectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT,
     databaseStatementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT,
+    ...storeDirsFromEnv(parsed),
+    uploadMaxBytes: parsed.UPLOAD_MAX_BYTES,
   };
 }

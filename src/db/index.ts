@@ -96,3 +96,16 @@ export {
   type FinishedTaskTiming,
   type FinishedTasksPage,
 } from './monitoring.js';
+// Kept outputs (the keepingOutputs phase) and uploaded reference images (migration 004).
+export {
+  keptOutputSchema,
+  startKeepingOutputs,
+  takeOutputsToKeep,
+  finishKeepingOutputs,
+  failKeepingOutputs,
+  extendKeepingLease,
+  type KeptOutput,
+  type TaskToKeep,
+} from './tasks/outputs.js';
+export { OUTPUTS_NOT_KEPT } from './tasks/life.js';
+export { insertUpload, getUploads, findRunningHubUpload, recordRunningHubUpload, type Upload } from './uploads.js';

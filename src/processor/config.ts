@@ -2,12 +2,14 @@ import os from 'node:os';
 import { z } from 'zod';
 import { envBytes, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
 import { runningHubEnvSchema } from '../runninghub/index.js';
+import { storeDirsFromEnv, storeEnvSchema } from '../store/index.js';
 
 /**
  * The processor's environment. Defaults are the original design's (poll 3 s, 5 pending and 20 active
  * per cycle, 10 min timeout, 10 consecutive errors, backoff 3 s steps up to 30 s).
  */
 export const processorEnvSchema = runningHubEnvSchema
+  .extend(storeEnvSchema.shape)
   .extend({
     DATABASE_URL: envPostgresUrl({ error: 'required (postgres:// URL of the task database)' }),
     PROCESSOR_ID: z.string().min(1).max(200).optional(),
@@ -38,6 +40,15 @@ export const processorEnvSchema = runningHubEnvSchema
     /** Where RunningHub POSTs TASK_END (the API's /api/runninghub/webhook); unset = poll only. */
     RUNNINGHUB_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
     RUNNINGHUB_WEBHOOK_SECRET: envSecret.optional(),
+    /** Tries per output download before the task ends FAILED (OUTPUTS_NOT_KEPT). */
+    OUTPUT_KEEP_ATTEMPTS: envInt(1, 100).default(5),
+    /** Wait after the first failed download; doubles per attempt up to OUTPUT_KEEP_BACKOFF_MAX. */
+    OUTPUT_KEEP_BACKOFF: envDuration('s').default(1_000),
+    OUTPUT_KEEP_BACKOFF_MAX: envDuration('s').default(30_000),
+    /** Tasks whose outputs are downloaded at once by one processor. */
+    OUTPUT_KEEP_CONCURRENCY: envInt(1, 100).default(4),
+    /** A download that receives nothing for this long fails (and is retried). */
+    OUTPUT_DOWNLOAD_IDLE_TIMEOUT: envDuration('s').default(30_000),
     TASK_PROCESSOR_LOG_FILE: z.string().default('logs/task_processor.log'),
     /** The log file rotates when it reaches this size (0: never), keeping this many backups (.1, .2 …). */
     PROCESSOR_LOG_MAXBYTES: envBytes.default(10 * 1024 * 1024),
@@ -74,6 +85,14 @@ export interface ProcessorSettings {
   shutdownTimeoutMs: number;
   /** Full callback URL including the secret, or undefined (poll only). Never logged. */
   webhookUrl: string | undefined;
+  /** The output store (OUTPUT_DIR, absolute) and the upload store (UPLOAD_DIR, absolute). */
+  outputDir: string;
+  uploadDir: string;
+  outputKeepAttempts: number;
+  outputKeepBackoffMs: number;
+  outputKeepBackoffMaxMs: number;
+  outputKeepConcurrency: number;
+  outputDownloadIdleTimeoutMs: number;
   /** Test only (TASK_PROCESSOR_TEST_FAULT): a fault to inject, to test how the program handles it. */
   testFault?: 'crash-loop' | undefined;
 }
@@ -120,6 +139,12 @@ export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
       heartbeatIntervalMs: e.HEARTBEAT_INTERVAL,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
       webhookUrl,
+      ...storeDirsFromEnv(e),
+      outputKeepAttempts: e.OUTPUT_KEEP_ATTEMPTS,
+      outputKeepBackoffMs: e.OUTPUT_KEEP_BACKOFF,
+      outputKeepBackoffMaxMs: e.OUTPUT_KEEP_BACKOFF_MAX,
+      outputKeepConcurrency: e.OUTPUT_KEEP_CONCURRENCY,
+      outputDownloadIdleTimeoutMs: e.OUTPUT_DOWNLOAD_IDLE_TIMEOUT,
       testFault: e.TASK_PROCESSOR_TEST_FAULT,
     },
     databaseUrl: e.DATABASE_URL,

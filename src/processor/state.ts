@@ -33,6 +33,8 @@ export interface ProcessorCounters {
   orphanCancelFailures: number;
   consecutiveErrors: number;
   selfHeals: number;
+  /** Output files downloaded into the output store (keep.ts). */
+  outputsKept: number;
 }
 
 /** How the loop ended: stopped by stop(), or crashed (the program must then exit non-zero). */
@@ -65,6 +67,10 @@ export interface ProcessorState {
   beating: Promise<void> | undefined;
   /** Submissions running beside the loop (a slow create never delays claiming). */
   readonly submissions: Set<Promise<void>>;
+  /** Tasks whose outputs are being kept beside the loop (keep.ts). */
+  readonly keepings: Set<Promise<void>>;
+  /** Aborted by stop(): downloads under way end at once and their tasks are given back. */
+  readonly stopSignal: AbortController;
   /** The shutdown under way (stop() called twice returns the same promise). */
   shutdown: Promise<void> | undefined;
   /** Set by stop(): until then a failed record of a RunningHub id is retried; what is left of the shutdown timeout goes to cancelling the orphan and closing down. */
@@ -105,6 +111,7 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
         orphanCancelFailures: 0,
         consecutiveErrors: 0,
         selfHeals: 0,
+        outputsKept: 0,
       },
       lastError: null,
       started: false,
@@ -117,6 +124,8 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
       heartbeatTimer: undefined,
       beating: undefined,
       submissions: new Set(),
+      keepings: new Set(),
+      stopSignal: new AbortController(),
       shutdown: undefined,
       recordingDeadline: undefined,
     },

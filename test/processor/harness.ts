@@ -1,6 +1,7 @@
 // Shared set-up for the processor tests: a migrated database, the RunningHub simulator, a webhook
 // receiver (the real route in a bare Fastify), and processors in-process or as real programs.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,9 @@ export const API_KEY = 'processor-test-key';
 export const ACCOUNT = accountFingerprint(API_KEY);
 export const WEBHOOK_SECRET = 'webhook-secret-for-tests-0123456789';
 
+/** The stores of this test file's processors (a fresh directory per vitest worker process). */
+export const TEST_STORE_DIR = mkdtempSync(path.join(os.tmpdir(), 'processor-store-'));
+
 /** Fast settings for tests: short polls and backoffs so nothing waits for the production defaults. */
 export function testSettings(overrides: Partial<ProcessorSettings> = {}): ProcessorSettings {
   return {
@@ -45,6 +49,13 @@ export function testSettings(overrides: Partial<ProcessorSettings> = {}): Proces
     heartbeatIntervalMs: 500,
     shutdownTimeoutMs: 10_000,
     webhookUrl: undefined,
+    outputDir: path.join(TEST_STORE_DIR, 'outputs'),
+    uploadDir: path.join(TEST_STORE_DIR, 'uploads'),
+    outputKeepAttempts: 3,
+    outputKeepBackoffMs: 20,
+    outputKeepBackoffMaxMs: 100,
+    outputKeepConcurrency: 4,
+    outputDownloadIdleTimeoutMs: 5_000,
     ...overrides,
   };
 }
@@ -68,6 +79,13 @@ export function settingsEnv(settings: ProcessorSettings): Record<string, string>
     CAPACITY_BACKOFF: `${settings.capacityBackoffMs}ms`,
     HEARTBEAT_INTERVAL: `${settings.heartbeatIntervalMs}ms`,
     SHUTDOWN_TIMEOUT: `${settings.shutdownTimeoutMs}ms`,
+    OUTPUT_DIR: settings.outputDir,
+    UPLOAD_DIR: settings.uploadDir,
+    OUTPUT_KEEP_ATTEMPTS: String(settings.outputKeepAttempts),
+    OUTPUT_KEEP_BACKOFF: `${settings.outputKeepBackoffMs}ms`,
+    OUTPUT_KEEP_BACKOFF_MAX: `${settings.outputKeepBackoffMaxMs}ms`,
+    OUTPUT_KEEP_CONCURRENCY: String(settings.outputKeepConcurrency),
+    OUTPUT_DOWNLOAD_IDLE_TIMEOUT: `${settings.outputDownloadIdleTimeoutMs}ms`,
   };
   return env;
 }

@@ -5,6 +5,7 @@ import type { Pool } from '../../db/index.js';
 import { bearerTokenHook } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { healthRoutes } from './health.js';
+import { outputRoutes } from './outputs.js';
 import { statsRoutes } from './stats.js';
 import { taskRoutes } from './tasks.js';
 import { runningHubWebhookRoutes } from './webhook.js';
@@ -17,7 +18,12 @@ export interface RouteDeps {
 
 export async function registerRoutes(
   app: FastifyInstance,
-  deps: RouteDeps & { apiToken: string | undefined; webhookSecret?: string | undefined; metrics: Registry },
+  deps: RouteDeps & {
+    apiToken: string | undefined;
+    webhookSecret?: string | undefined;
+    metrics: Registry;
+    stores: { outputDir: string; uploadDir: string; uploadMaxBytes: number };
+  },
 ): Promise<void> {
   const routeDeps: RouteDeps = { pool: deps.pool, isSchemaReady: deps.isSchemaReady };
   // Open: probes and scrapers carry no token.
@@ -36,6 +42,7 @@ export async function registerRoutes(
       });
       await api.register(taskRoutes, routeDeps);
       await api.register(statsRoutes, routeDeps);
+      await api.register(outputRoutes, { ...routeDeps, outputDir: deps.stores.outputDir });
     },
     { prefix: '/api' },
   );
