@@ -1,8 +1,7 @@
 // Files in a store directory, written so that nothing half-written is ever seen under its final name:
 // the bytes go to a temporary file beside it while their SHA-256 and size are counted, then one rename.
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -58,9 +57,12 @@ export async function writeToTemporary(
       done(null, chunk);
     },
   });
+  // Opened before the pipeline runs: a failure can then never race the file's creation and leave it behind.
+  const handle = await open(temporaryPath, 'wx');
   try {
-    await pipeline(source, count, createWriteStream(temporaryPath, { flags: 'wx' }), options.signal ? { signal: options.signal } : {});
+    await pipeline(source, count, handle.createWriteStream(), options.signal ? { signal: options.signal } : {});
   } catch (error) {
+    await handle.close().catch(() => undefined);
     await unlink(temporaryPath).catch(() => undefined);
     throw error;
   }

@@ -83,7 +83,11 @@ export const outputRoutes: FastifyPluginAsyncZod<RouteDeps & { outputDir: string
       const ifRange = request.headers['if-range'];
       const range = ifRange === undefined || ifRange === etag ? parseRange(request.headers.range, size) : null;
       if (range === 'unsatisfiable') {
-        return reply.code(416).header('content-range', `bytes */${size}`).send(errorBody('RANGE_NOT_SATISFIABLE', `the file has ${size} bytes`, { size }));
+        return reply
+          .code(416)
+          .header('content-type', 'application/json; charset=utf-8')
+          .header('content-range', `bytes */${size}`)
+          .send(errorBody('RANGE_NOT_SATISFIABLE', `the file has ${size} bytes`, { size }));
       }
       if (range) {
         return reply

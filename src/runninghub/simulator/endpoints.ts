@@ -5,9 +5,9 @@ import { z } from 'zod';
 import type { Logger } from '../../shared/logger.js';
 import { parseJsonKeepingBigIntegers } from '../json.js';
 import type { BusinessError, SimTask, SimulatorEngine } from './engine.js';
-import { BinaryReply, envelope, HttpReply, numericIds } from './http.js';
+import { BinaryReply, envelope, HttpReply, numericIds, PartsReply } from './http.js';
 import type { SimulatorEndpoint } from './options.js';
-import { colourFor, solidPng } from './png.js';
+import { colourFor, paddedPngParts, solidPng } from './png.js';
 
 const idInput = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform(String);
 const nodeInfoInput = z.looseObject({
@@ -32,6 +32,7 @@ const taskIdBody = z.looseObject({ taskId: idInput });
 
 export class RunningHubEndpoints {
   private readonly pngs = new Map<string, Buffer>();
+  private readonly paddings = new Map<number, Buffer>();
 
   constructor(
     private readonly engine: SimulatorEngine,
@@ -228,12 +229,14 @@ export class RunningHubEndpoints {
     const task = match?.[1] ? this.engine.tasks.get(match[1]) : undefined;
     const output = task?.status === 'SUCCESS' ? task.outputs.find((o) => o.fileName === match?.[2]) : undefined;
     if (!task || !output) return new HttpReply(404, 'not found', 'text/plain');
+    const contentType = output.fileType === 'png' ? 'image/png' : 'application/octet-stream';
+    if (this.engine.options.outputBytes > 0) return new PartsReply(paddedPngParts(colourFor(task.taskId), this.engine.options.outputBytes, this.paddings), contentType);
     let png = this.pngs.get(task.taskId);
     if (!png) {
       png = solidPng(8, colourFor(task.taskId));
       this.pngs.set(task.taskId, png);
     }
-    return new BinaryReply(png, output.fileType === 'png' ? 'image/png' : 'application/octet-stream');
+    return new BinaryReply(png, contentType);
   }
 
   private ok(data: unknown): HttpReply {
