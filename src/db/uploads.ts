@@ -32,13 +32,23 @@ const toUpload = (r: UploadRow): Upload => ({
   createdAt: r.created_at,
 });
 
+/**
+ * Record an upload. One fetched from a URL whose same content was fetched before gets that first
+ * upload back (stable ids: an Idempotency-Key replay of a task naming the URL sees the same body).
+ */
 export async function insertUpload(
   db: Queryable,
   input: { sha256: string; size: number; contentType: string; originalName?: string | null; sourceUrl?: string | null },
 ): Promise<Upload> {
   const { rows } = await db.query<UploadRow>(
-    `INSERT INTO uploads (sha256, size, content_type, original_name, source_url) VALUES ($1, $2, $3, $4, $5)
-     RETURNING id, sha256, size, content_type, original_name, source_url, created_at`,
+    `WITH earlier AS (
+       SELECT id, sha256, size, content_type, original_name, source_url, created_at FROM uploads
+        WHERE $5::text IS NOT NULL AND source_url = $5 AND sha256 = $1 ORDER BY created_at, id LIMIT 1),
+     inserted AS (
+       INSERT INTO uploads (sha256, size, content_type, original_name, source_url)
+       SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM earlier)
+       RETURNING id, sha256, size, content_type, original_name, source_url, created_at)
+     SELECT * FROM earlier UNION ALL SELECT * FROM inserted`,
     [input.sha256, input.size, input.contentType, input.originalName ?? null, input.sourceUrl ?? null],
   );
   return toUpload(rows[0]!);

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadApiConfig } from '../../src/api/index.js';
 
@@ -17,6 +18,14 @@ describe('API configuration', () => {
       databaseConnectTimeoutMs: 2000,
       databaseStatementTimeoutMs: 10_000,
       shutdownTimeoutMs: 10_000,
+      outputDir: path.resolve('.data/outputs'),
+      uploadDir: path.resolve('.data/uploads'),
+      uploadMaxBytes: 10 * 1024 * 1024,
+    });
+    expect(loadApiConfig({ OUTPUT_DIR: '/var/outputs', UPLOAD_DIR: '/var/uploads', UPLOAD_MAX_BYTES: '2MB' })).toMatchObject({
+      outputDir: '/var/outputs',
+      uploadDir: '/var/uploads',
+      uploadMaxBytes: 2 * 1024 * 1024,
     });
   });
 

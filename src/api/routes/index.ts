@@ -6,6 +6,7 @@ import { bearerTokenHook } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { healthRoutes } from './health.js';
 import { outputRoutes } from './outputs.js';
+import { uploadRoutes } from './uploads.js';
 import { statsRoutes } from './stats.js';
 import { taskRoutes } from './tasks.js';
 import { runningHubWebhookRoutes } from './webhook.js';
@@ -40,7 +41,9 @@ export async function registerRoutes(
           throw new ApiError(503, 'DATABASE_UNAVAILABLE', 'the database is not ready yet (migrations pending); retry shortly');
         }
       });
-      await api.register(taskRoutes, routeDeps);
+      const uploads = { uploadDir: deps.stores.uploadDir, uploadMaxBytes: deps.stores.uploadMaxBytes };
+      await api.register(taskRoutes, { ...routeDeps, uploads });
+      await api.register(uploadRoutes, { ...routeDeps, uploads });
       await api.register(statsRoutes, routeDeps);
       await api.register(outputRoutes, { ...routeDeps, outputDir: deps.stores.outputDir });
     },

@@ -12,7 +12,11 @@ import {
   taskSchema,
   toTaskJson,
 } from '../schemas.js';
+import { resolveUploadReferences, type UploadStore } from '../uploads.js';
 import type { RouteDeps } from './index.js';
+
+/** How long fetching an `upload:https://…` reference may stay silent (twice that in all). */
+const UPLOAD_FETCH_TIMEOUT_MS = 15_000;
 
 const notFound = (id: string) => new ApiError(404, 'TASK_NOT_FOUND', `no task with id ${id}`);
 
@@ -26,7 +30,7 @@ function transitioned(id: string, result: TransitionResult, action: string, allo
   return result.task;
 }
 
-export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool }) => {
+export const taskRoutes: FastifyPluginAsyncZod<RouteDeps & { uploads: UploadStore }> = async (app, { pool, uploads }) => {
   app.post(
     '/tasks',
     {
@@ -35,11 +39,19 @@ export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool }
         tags: ['tasks'],
         headers: idempotencyHeadersSchema,
         body: createTaskBodySchema,
-        response: { 201: taskSchema, 200: taskSchema.describe('Idempotent replay: the task the first request made'), 409: errorSchema },
+        response: {
+          201: taskSchema,
+          200: taskSchema.describe('Idempotent replay: the task the first request made'),
+          409: errorSchema,
+          413: errorSchema,
+          415: errorSchema,
+          422: errorSchema.describe('A fieldValue `upload:<id>` names no upload, or `upload:https://…` could not be fetched'),
+        },
       },
     },
     async (request, reply) => {
       const body = request.body;
+      const nodeInfoList = await resolveUploadReferences(pool, uploads, body.nodeInfoList, UPLOAD_FETCH_TIMEOUT_MS);
       const result = await createTask(
         pool,
         {
@@ -48,7 +60,7 @@ export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool }
           entityName: body.entityName,
           workflowId: body.workflowId ?? null,
           webappId: body.webappId ?? null,
-          nodeInfoList: body.nodeInfoList,
+          nodeInfoList,
           priority: body.priority,
           maxAttempts: body.maxAttempts,
         },
