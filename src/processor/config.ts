@@ -49,6 +49,11 @@ export const processorEnvSchema = runningHubEnvSchema
     OUTPUT_KEEP_CONCURRENCY: envInt(1, 100).default(4),
     /** A download that receives nothing for this long fails (and is retried). */
     OUTPUT_DOWNLOAD_IDLE_TIMEOUT: envDuration('s').default(30_000),
+    /**
+     * How long a file uploaded to RunningHub is reused for the same content. RunningHub does not document
+     * how long it keeps uploads; a day is what its output URLs are reported to last, so half of that.
+     */
+    RUNNINGHUB_UPLOAD_VALID: envDuration('s').default(12 * 3_600_000),
     TASK_PROCESSOR_LOG_FILE: z.string().default('logs/task_processor.log'),
     /** The log file rotates when it reaches this size (0: never), keeping this many backups (.1, .2 …). */
     PROCESSOR_LOG_MAXBYTES: envBytes.default(10 * 1024 * 1024),
@@ -93,6 +98,9 @@ export interface ProcessorSettings {
   outputKeepBackoffMaxMs: number;
   outputKeepConcurrency: number;
   outputDownloadIdleTimeoutMs: number;
+  /** Reuse a RunningHub upload for this long; not when it expires within the margin (a create may queue). */
+  runninghubUploadValidMs: number;
+  runninghubUploadReuseMarginMs: number;
   /** Test only (TASK_PROCESSOR_TEST_FAULT): a fault to inject, to test how the program handles it. */
   testFault?: 'crash-loop' | undefined;
 }
@@ -145,6 +153,8 @@ export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
       outputKeepBackoffMaxMs: e.OUTPUT_KEEP_BACKOFF_MAX,
       outputKeepConcurrency: e.OUTPUT_KEEP_CONCURRENCY,
       outputDownloadIdleTimeoutMs: e.OUTPUT_DOWNLOAD_IDLE_TIMEOUT,
+      runninghubUploadValidMs: e.RUNNINGHUB_UPLOAD_VALID,
+      runninghubUploadReuseMarginMs: Math.min(3_600_000, e.RUNNINGHUB_UPLOAD_VALID / 4),
       testFault: e.TASK_PROCESSOR_TEST_FAULT,
     },
     databaseUrl: e.DATABASE_URL,

@@ -4,6 +4,7 @@ import { claimPendingTasks, finishTask, recordSubmission, requeueTask, type Clai
 import { isRunningHubError, type CreateTaskRequest } from '../runninghub/index.js';
 import type { Logger } from '../shared/logger.js';
 import { retryBackoffMs, withJitter } from './policy.js';
+import { resolveUploads, UnresolvableUploadError } from './uploads.js';
 import { errorText, kick, noteError, noteTaskEnded, resultKindOf, type ProcessorContext } from './state.js';
 
 /** How long the cancel of a RunningHub task whose claim was lost may take before we give up on it. */
@@ -63,6 +64,8 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
 
   let runninghubTaskId: string;
   try {
+    // Reference images go up just before the create; an upload failure is handled as a create failure.
+    if (request.nodeInfoList) request = { ...request, nodeInfoList: await resolveUploads(ctx, request.nodeInfoList) };
     const created = await state.client.createTask(request);
     runninghubTaskId = created.taskId;
     if (created.nodeErrors.length > 0) {
@@ -134,6 +137,12 @@ async function cancelOrphan(ctx: ProcessorContext, taskLog: Logger, runninghubTa
 async function handleCreateFailure(ctx: ProcessorContext, task: ClaimedTask, error: unknown, taskLog: Logger): Promise<void> {
   const { state, settings } = ctx;
   const ref = { taskId: task.id, claimToken: task.claimToken };
+  if (error instanceof UnresolvableUploadError) {
+    const done = await finishTask(state.pool, ref, { status: 'FAILED', code: 'INVALID_TASK', message: error.message });
+    if (done) state.counters.failed++;
+    taskLog.error({ event: 'task.failed', code: 'INVALID_TASK', err: error.message }, 'task cannot be submitted');
+    return;
+  }
   if (isRunningHubError(error) && error.capacity) {
     const back = await requeueTask(state.pool, ref, {
       code: error.code,

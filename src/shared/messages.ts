@@ -40,6 +40,7 @@ export const LOG_MESSAGES: Readonly<Record<string, CatalogueEntry>> = {
   'task.node_errors': { zh: 'RunningHub 报告节点错误', en: 'RunningHub reported node errors' },
   'task.orphaned': { zh: '提交任务后领取已被回收，正在取消 RunningHub 任务 {runninghubTaskId}', en: 'claim recovered before the id was stored: cancelling RunningHub task {runninghubTaskId}' },
   'task.orphan_cancel_failed': { zh: '取消孤立的 RunningHub 任务 {runninghubTaskId} 失败：{err}', en: 'could not cancel the orphaned RunningHub task {runninghubTaskId}: {err}' },
+  'upload.sent': { zh: '参考图片已上传到 RunningHub：{fileName}（{bytes} 字节）', en: 'reference image uploaded to RunningHub as {fileName} ({bytes} bytes)' },
   'outputs.file_missing': { zh: '输出文件在存储中缺失（错误）', en: 'a kept output file is missing from the output store' },
   'outputs.kept': { zh: '已保存 {count} 个输出文件（{bytes} 字节，{ms} 毫秒）', en: 'kept {count} output file(s) ({bytes} bytes, {ms} ms)' },
   'outputs.download_failed': { zh: '输出文件 {n} 下载失败（第 {attempt} 次），{retryInMs} 毫秒后重试：{err}', en: 'output {n} download failed (attempt {attempt}), retrying in {retryInMs} ms: {err}' },

@@ -15,7 +15,7 @@ import {
   type ProcessorSettings,
   type TaskProcessor,
 } from '../../src/processor/index.js';
-import { createRunningHubClient } from '../../src/runninghub/index.js';
+import { createRunningHubClient, uploadFileV1 } from '../../src/runninghub/index.js';
 import { startSimulator, type RunningSimulator, type SimulatorOptionsInput } from '../../src/runninghub/simulator/index.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { insertTasks } from '../support/ai-tasks.js';
@@ -56,6 +56,8 @@ export function testSettings(overrides: Partial<ProcessorSettings> = {}): Proces
     outputKeepBackoffMaxMs: 100,
     outputKeepConcurrency: 4,
     outputDownloadIdleTimeoutMs: 5_000,
+    runninghubUploadValidMs: 3_600_000,
+    runninghubUploadReuseMarginMs: 60_000,
     ...overrides,
   };
 }
@@ -86,6 +88,7 @@ export function settingsEnv(settings: ProcessorSettings): Record<string, string>
     OUTPUT_KEEP_BACKOFF_MAX: `${settings.outputKeepBackoffMaxMs}ms`,
     OUTPUT_KEEP_CONCURRENCY: String(settings.outputKeepConcurrency),
     OUTPUT_DOWNLOAD_IDLE_TIMEOUT: `${settings.outputDownloadIdleTimeoutMs}ms`,
+    RUNNINGHUB_UPLOAD_VALID: `${settings.runninghubUploadValidMs}ms`,
   };
   return env;
 }
@@ -161,6 +164,7 @@ export function inProcessProcessor(databaseUrl: string, simulatorUrl: string, se
     logger,
     createPool: () => createPool({ connectionString: databaseUrl, applicationName: `test ${settings.processorId}`, max: 5 }),
     createClient: () => createRunningHubClient({ baseUrl: simulatorUrl, apiKey: API_KEY, timeoutMs: 2_000 }),
+    uploadFile: (file) => uploadFileV1({ baseUrl: simulatorUrl, apiKey: API_KEY, timeoutMs: 5_000 }, file),
   });
 }
 

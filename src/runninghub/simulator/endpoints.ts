@@ -8,6 +8,7 @@ import type { BusinessError, SimTask, SimulatorEngine } from './engine.js';
 import { BinaryReply, envelope, HttpReply, numericIds, PartsReply } from './http.js';
 import type { SimulatorEndpoint } from './options.js';
 import { colourFor, paddedPngParts, solidPng } from './png.js';
+import type { SimulatorUploads } from './uploads.js';
 
 const idInput = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform(String);
 const nodeInfoInput = z.looseObject({
@@ -38,6 +39,7 @@ export class RunningHubEndpoints {
     private readonly engine: SimulatorEngine,
     private readonly publicUrl: () => string,
     private readonly logger: Logger | undefined,
+    private readonly uploads: SimulatorUploads,
   ) {}
 
   /** Forget the generated files (with the tasks they belong to). */
@@ -45,7 +47,7 @@ export class RunningHubEndpoints {
     this.pngs.clear();
   }
 
-  api(endpoint: Exclude<SimulatorEndpoint, 'files'>, text: string, authorization: string | undefined): HttpReply {
+  api(endpoint: Exclude<SimulatorEndpoint, 'files' | 'upload' | 'uploadV2'>, text: string, authorization: string | undefined): HttpReply {
     let raw: unknown;
     try {
       raw = text === '' ? {} : parseJsonKeepingBigIntegers(text);
@@ -131,6 +133,9 @@ export class RunningHubEndpoints {
       targetId = parsed.data.webappId;
       nodeInfoList = parsed.data.nodeInfoList ?? [];
       webhookUrl = parsed.data.webhookUrl ?? null;
+    }
+    if (this.engine.options.requireUploadedImages && this.uploads.unknownImage(apiKey, nodeInfoList) !== undefined) {
+      return this.businessError({ code: 803, msg: 'APIKEY_INVALID_NODE_INFO' });
     }
     const result = this.engine.create({
       apiKey,
@@ -269,6 +274,10 @@ export function endpointOf(method: string, path: string): SimulatorEndpoint | un
       return 'cancel';
     case '/uc/openapi/accountStatus':
       return 'accountStatus';
+    case '/task/openapi/upload':
+      return 'upload';
+    case '/openapi/v2/media/upload/binary':
+      return 'uploadV2';
     case '/task/openapi/getWebhookDetail':
       return 'webhookDetail';
     default:

@@ -73,19 +73,23 @@ export function writeReply(res: ServerResponse, reply: HttpReply, truncate = fal
 }
 
 export function readBody(req: IncomingMessage): Promise<string> {
+  return readRawBody(req, MAX_BODY_BYTES).then((bytes) => bytes.toString('utf8'));
+}
+
+export function readRawBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > maxBytes) {
         reject(new Error('body too large'));
         req.destroy();
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

@@ -8,7 +8,7 @@ const range = z
   .refine(([min, max]) => min <= max, 'range must be [min, max] with min <= max');
 
 /** Endpoints a fault can be attached to. */
-export const SIMULATOR_ENDPOINTS = ['create', 'aiAppRun', 'status', 'outputs', 'cancel', 'accountStatus', 'webhookDetail', 'files'] as const;
+export const SIMULATOR_ENDPOINTS = ['create', 'aiAppRun', 'status', 'outputs', 'cancel', 'accountStatus', 'webhookDetail', 'files', 'upload', 'uploadV2'] as const;
 export type SimulatorEndpoint = (typeof SIMULATOR_ENDPOINTS)[number];
 
 const times = z.number().int().min(1).optional();
@@ -67,6 +67,8 @@ export const simulatorOptionsSchema = z.strictObject({
   strict: z.boolean().default(false),
   workflows: z.record(z.string(), targetSpecSchema).default({}),
   webapps: z.record(z.string(), targetSpecSchema).default({}),
+  /** A create whose `image` field names a file not uploaded with the same key gets 803 (part of strict mode). */
+  requireUploadedImages: z.boolean().default(false),
   /** Size of each output file in bytes (a valid PNG padded with a private chunk); 0: a small 8×8 PNG. */
   outputBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(0),
   /** Outputs of a task whose workflow/app has none configured. */

@@ -8,7 +8,8 @@ import { controlRoute } from './control-routes.js';
 import { endpointOf, RunningHubEndpoints } from './endpoints.js';
 import { SimulatorEngine, isTerminal, type SimTask, type SimulatorCounters } from './engine.js';
 import { FaultInjector } from './faults.js';
-import { envelope, HttpReply, readBody, writeReply } from './http.js';
+import { envelope, HttpReply, readBody, readRawBody, writeReply } from './http.js';
+import { RUNNINGHUB_UPLOAD_MAX_BYTES, SimulatorUploads } from './uploads.js';
 import { simulatorOptionsSchema, type SimulatorOptions } from './options.js';
 import type { SimulatorTaskView as TaskView } from './views.js';
 import { WebhookSender } from './webhooks.js';
@@ -19,6 +20,7 @@ export class SimulatorServer {
   private readonly webhooks: WebhookSender;
   private readonly endpoints: RunningHubEndpoints;
   private readonly faults: FaultInjector;
+  readonly uploads = new SimulatorUploads();
   private port = 0;
   private readonly manualClock: ManualClock | undefined;
 
@@ -40,7 +42,7 @@ export class SimulatorServer {
       () => this.engine.counters,
       logger,
     );
-    this.endpoints = new RunningHubEndpoints(this.engine, () => this.publicUrl(), logger);
+    this.endpoints = new RunningHubEndpoints(this.engine, () => this.publicUrl(), logger, this.uploads);
     this.faults = new FaultInjector(
       () => this.engine.options,
       () => this.engine.counters,
@@ -111,6 +113,7 @@ export class SimulatorServer {
     this.webhooks.clear();
     this.engine.reset();
     this.endpoints.reset();
+    this.uploads.reset();
   }
 
   counters(): SimulatorCounters {
@@ -156,6 +159,16 @@ export class SimulatorServer {
     let reply: HttpReply;
     if (endpoint === 'files') {
       reply = this.endpoints.file(path);
+    } else if (endpoint === 'upload' || endpoint === 'uploadV2') {
+      let body: Buffer;
+      try {
+        body = await readRawBody(req, RUNNINGHUB_UPLOAD_MAX_BYTES + 64 * 1024);
+      } catch {
+        writeReply(res, envelope(200, { code: 809, msg: 'APIKEY_FILE_SIZE_EXCEEDED', data: null }));
+        return;
+      }
+      const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
+      reply = this.uploads.handle(this.engine, endpoint === 'upload' ? 'v1' : 'v2', body, req.headers['content-type'], bearer, this.publicUrl());
     } else {
       let text: string;
       try {
