@@ -60,7 +60,8 @@ export async function writeToTemporary(
   // Opened before the pipeline runs: a failure can then never race the file's creation and leave it behind.
   const handle = await open(temporaryPath, 'wx');
   try {
-    await pipeline(source, count, handle.createWriteStream(), options.signal ? { signal: options.signal } : {});
+    // 1 MiB buffers: a big file is written in few large writes.
+    await pipeline(source, count, handle.createWriteStream({ highWaterMark: 1024 * 1024 }), options.signal ? { signal: options.signal } : {});
   } catch (error) {
     await handle.close().catch(() => undefined);
     await unlink(temporaryPath).catch(() => undefined);
