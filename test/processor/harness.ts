@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll } from 'vitest';
 import { cancelTask, createPool, getAccountUsage, type Pool } from '../../src/db/index.js';
 import { runningHubWebhookRoutes, WEBHOOK_PATH } from '../../src/api/index.js';
 import {
@@ -26,8 +27,11 @@ export const API_KEY = 'processor-test-key';
 export const ACCOUNT = accountFingerprint(API_KEY);
 export const WEBHOOK_SECRET = 'webhook-secret-for-tests-0123456789';
 
-/** The stores of this test file's processors (a fresh directory per vitest worker process). */
+/** The stores of this test file's processors (a fresh directory per test file, removed after it). */
 export const TEST_STORE_DIR = mkdtempSync(path.join(os.tmpdir(), 'processor-store-'));
+afterAll(async () => {
+  await rm(TEST_STORE_DIR, { recursive: true, force: true });
+});
 
 /** Fast settings for tests: short polls and backoffs so nothing waits for the production defaults. */
 export function testSettings(overrides: Partial<ProcessorSettings> = {}): ProcessorSettings {
