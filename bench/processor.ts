@@ -7,6 +7,7 @@
 //   (3) RunningHub calls per task besides the create (during 1), goal <= 1.5
 //   (4) 4 processors, 1,000 tasks: over the limit (must be 0), lost (must be 0), duplicates
 //   (5) (1) and (2) again with RUNNINGHUB_API=v2: utilisation and pickup beside v1's, goal the same within noise
+//   (6) output keeping, 1 MB and 20 MB PNGs: SUCCESS → kept p50/p99, throughput against curl, peak RSS (output-keeping.ts)
 //
 // BENCH_SCALE=0.2 runs a smaller version of (1) and (4) (for a quick look; the report uses 1).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -17,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { createPool, findFreePort, getAccountUsage, runMigrations, startEmbeddedPostgres, type Pool } from '../src/db/index.js';
 import { accountFingerprint } from '../src/processor/index.js';
 import { startSimulator, type RunningSimulator } from '../src/runninghub/simulator/index.js';
+import { benchOutputKeeping } from './output-keeping.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const API_KEY = 'bench-processor-key';
@@ -99,6 +101,8 @@ async function main(): Promise<void> {
       RUNNINGHUB_WEBHOOK_SECRET: SECRET,
       PROCESSOR_ID: id,
       TASK_PROCESSOR_LOG_FILE: path.join(dataRoot, `${id}.log`),
+      OUTPUT_DIR: path.join(dataRoot, 'outputs'),
+      UPLOAD_DIR: path.join(dataRoot, 'uploads'),
     });
 
     // (1) + (3), then (2): backlog, one processor, production settings (poll 3 s, webhooks on); then an
@@ -210,6 +214,20 @@ async function main(): Promise<void> {
     };
     await Promise.all(four.map(stopProgram));
 
+    // (6): output keeping.
+    const result6 = await benchOutputKeeping(
+      {
+        pool,
+        sim,
+        startProcessor: (env) => startProgram('task-processor', { ...processorEnv('bench-keep'), ...env }),
+        stopProgram,
+        until,
+        insertBacklog,
+        logFile: (label) => path.join(dataRoot, `${label}.log`),
+      },
+      SCALE,
+    );
+
     const report = {
       machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
       '1_utilisation': { ...result1, goal: '>= 0.97' },
@@ -217,6 +235,7 @@ async function main(): Promise<void> {
       '3_calls_per_task': { ...result3, goal: '<= 1.5' },
       '4_four_processors': { ...result4, goal: '0 over the limit, 0 lost' },
       '5_v2_beside_v1': { ...result5, goal: 'v2 the same as v1 within noise: utilisation >= v1 - 0.02, pickup p50 <= v1 + 5 ms' },
+      '6_output_keeping': result6,
     };
     console.log(JSON.stringify(report, null, 2));
   } finally {

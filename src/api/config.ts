@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { ConfigError, envBool, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
+import { storeDirsFromEnv, storeEnvSchema } from '../store/index.js';
+import { ConfigError, envBool, envBytes, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
 import { loadProfiles, type Profile } from '../shared/profiles.js';
 import { runningHubClientOptionsFromEnv, type RunningHubClientOptions } from '../runninghub/index.js';
 
 /** Environment variables of the API program (the table in `.notes/api.md` mirrors this). */
-const apiEnvSchema = z.object({
+const apiEnvSchema = storeEnvSchema.extend({
   /** Absent: the API starts an embedded PostgreSQL in `EMBEDDED_DATABASE_DIR`. */
   DATABASE_URL: envPostgresUrl().optional(),
   EMBEDDED_DATABASE_DIR: z.string().optional(),
@@ -35,6 +36,8 @@ const apiEnvSchema = z.object({
    * RUNNINGHUB_BASE_URL / RUNNINGHUB_API_KEY, cached per workflow): 422 naming node and field.
    */
   VALIDATE_NODE_INFO: envBool.default(false),
+  /** Largest reference image POST /api/uploads (or a fetched https URL) may be: 413 beyond. */
+  UPLOAD_MAX_BYTES: envBytes.default(10 * 1024 * 1024),
 });
 
 export interface ApiConfig {
@@ -59,6 +62,10 @@ export interface ApiConfig {
   profiles: Profile[];
   /** Set when VALIDATE_NODE_INFO is on: the client that fetches workflows' API formats. */
   nodeInfoValidation: RunningHubClientOptions | undefined;
+  /** The output store (kept task outputs) and the upload store (reference images), absolute. */
+  outputDir: string;
+  uploadDir: string;
+  uploadMaxBytes: number;
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -91,5 +98,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     profiles: loadProfiles(env),
     // Parsed only when needed: without VALIDATE_NODE_INFO the api needs no RunningHub key.
     nodeInfoValidation: parsed.VALIDATE_NODE_INFO ? runningHubClientOptionsFromEnv(env) : undefined,
+    ...storeDirsFromEnv(parsed),
+    uploadMaxBytes: parsed.UPLOAD_MAX_BYTES,
   };
 }

@@ -163,3 +163,16 @@ export {
   type StoryboardActionResult,
 } from './storyboards/api.js';
 export { syncProfiles, getProfileUsage, type ProfileLimits, type ProfileUsage } from './storyboards/profiles.js';
+// Kept outputs (the keepingOutputs phase) and uploaded reference images (migration 004).
+export {
+  keptOutputSchema,
+  startKeepingOutputs,
+  takeOutputsToKeep,
+  finishKeepingOutputs,
+  failKeepingOutputs,
+  extendKeepingLease,
+  type KeptOutput,
+  type TaskToKeep,
+} from './tasks/outputs.js';
+export { OUTPUTS_NOT_KEPT } from './tasks/life.js';
+export { insertUpload, getUploads, findRunningHubUpload, recordRunningHubUpload, type Upload } from './uploads.js';

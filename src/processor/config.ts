@@ -16,12 +16,14 @@ const instanceTypeDefaultsSchema = z
     }
   })
   .pipe(z.record(z.string().regex(/^\d+$/, 'keys are workflow or app ids'), z.enum(['default', 'plus'])));
+import { storeDirsFromEnv, storeEnvSchema } from '../store/index.js';
 
 /**
  * The processor's environment. Defaults are the original design's (poll 3 s, 5 pending and 20 active
  * per cycle, 10 min timeout, 10 consecutive errors, backoff 3 s steps up to 30 s).
  */
 export const processorEnvSchema = runningHubEnvSchema
+  .extend(storeEnvSchema.shape)
   .extend({
     DATABASE_URL: envPostgresUrl({ error: 'required (postgres:// URL of the task database)' }),
     PROCESSOR_ID: z.string().min(1).max(200).optional(),
@@ -59,6 +61,20 @@ export const processorEnvSchema = runningHubEnvSchema
     BALANCE_CHECK_BACKOFF_MAX: envDuration('s').default(600_000),
     /** instanceType per workflow or app id when the task sets none, e.g. {"1904136902449209346":"plus"}. */
     INSTANCE_TYPE_DEFAULTS: instanceTypeDefaultsSchema.default({}),
+    /** Tries per output download before the task ends FAILED (OUTPUTS_NOT_KEPT). */
+    OUTPUT_KEEP_ATTEMPTS: envInt(1, 100).default(5),
+    /** Wait after the first failed download; doubles per attempt up to OUTPUT_KEEP_BACKOFF_MAX. */
+    OUTPUT_KEEP_BACKOFF: envDuration('s').default(1_000),
+    OUTPUT_KEEP_BACKOFF_MAX: envDuration('s').default(30_000),
+    /** Tasks whose outputs are downloaded at once by one processor. */
+    OUTPUT_KEEP_CONCURRENCY: envInt(1, 100).default(4),
+    /** A download that receives nothing for this long fails (and is retried). */
+    OUTPUT_DOWNLOAD_IDLE_TIMEOUT: envDuration('s').default(30_000),
+    /**
+     * How long a file uploaded to RunningHub is reused for the same content. RunningHub does not document
+     * how long it keeps uploads; a day is what its output URLs are reported to last, so half of that.
+     */
+    RUNNINGHUB_UPLOAD_VALID: envDuration('s').default(12 * 3_600_000),
     TASK_PROCESSOR_LOG_FILE: z.string().default('logs/task_processor.log'),
     /** The log file rotates when it reaches this size (0: never), keeping this many backups (.1, .2 …). */
     PROCESSOR_LOG_MAXBYTES: envBytes.default(10 * 1024 * 1024),
@@ -134,6 +150,17 @@ export interface ProcessorSettings {
   balanceCheckBackoffMaxMs: number;
   /** instanceType by workflow or app id, for tasks that set none. */
   instanceTypeDefaults: Readonly<Record<string, 'default' | 'plus'>>;
+  /** The output store (OUTPUT_DIR, absolute) and the upload store (UPLOAD_DIR, absolute). */
+  outputDir: string;
+  uploadDir: string;
+  outputKeepAttempts: number;
+  outputKeepBackoffMs: number;
+  outputKeepBackoffMaxMs: number;
+  outputKeepConcurrency: number;
+  outputDownloadIdleTimeoutMs: number;
+  /** Reuse a RunningHub upload for this long; not when it expires within the margin (a create may queue). */
+  runninghubUploadValidMs: number;
+  runninghubUploadReuseMarginMs: number;
   /** Test only (TASK_PROCESSOR_TEST_FAULT): a fault to inject, to test how the program handles it. */
   testFault?: 'crash-loop' | undefined;
   /** PROFILES_FILE / PROFILES: limits within the account's, per-profile timeout, backoff, poll interval. */
@@ -205,6 +232,14 @@ export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
       balanceCheckBackoffMs: e.BALANCE_CHECK_BACKOFF,
       balanceCheckBackoffMaxMs: e.BALANCE_CHECK_BACKOFF_MAX,
       instanceTypeDefaults: e.INSTANCE_TYPE_DEFAULTS,
+      ...storeDirsFromEnv(e),
+      outputKeepAttempts: e.OUTPUT_KEEP_ATTEMPTS,
+      outputKeepBackoffMs: e.OUTPUT_KEEP_BACKOFF,
+      outputKeepBackoffMaxMs: e.OUTPUT_KEEP_BACKOFF_MAX,
+      outputKeepConcurrency: e.OUTPUT_KEEP_CONCURRENCY,
+      outputDownloadIdleTimeoutMs: e.OUTPUT_DOWNLOAD_IDLE_TIMEOUT,
+      runninghubUploadValidMs: e.RUNNINGHUB_UPLOAD_VALID,
+      runninghubUploadReuseMarginMs: Math.min(3_600_000, e.RUNNINGHUB_UPLOAD_VALID / 4),
       testFault: e.TASK_PROCESSOR_TEST_FAULT,
       profiles,
       accountLimitSource: e.RUNNINGHUB_ACCOUNT_LIMIT_SOURCE,

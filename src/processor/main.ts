@@ -4,7 +4,7 @@ import { createLogger } from '../shared/logger.js';
 import { runProgram } from '../shared/program.js';
 import { handleStopSignals, type StopSignal } from '../shared/signals.js';
 import { createPool, runMigrations } from '../db/index.js';
-import { createRunningHubClient } from '../runninghub/index.js';
+import { createRunningHubClient, createUploader } from '../runninghub/index.js';
 import { loadProcessorConfig } from './config.js';
 import { accountFingerprint } from './policy.js';
 import { createTaskProcessor } from './processor.js';
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     logger,
     createPool: makePool,
     createClient: () => createRunningHubClient({ ...config.runningHub, logger }),
+    uploadFile: createUploader(config.runningHub, logger),
   });
 
   let shuttingDown = false;

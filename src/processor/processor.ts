@@ -18,6 +18,7 @@ import {
   type ProcessorCounters,
   type ProcessorDeps,
 } from './state.js';
+import { keepDueOutputs } from './keep.js';
 import { claimAndSubmit } from './submit.js';
 
 export type { LoopEnd, ProcessorCounters, ProcessorDeps } from './state.js';
@@ -154,6 +155,7 @@ async function loop(ctx: ProcessorContext): Promise<void> {
       }
       state.claimWanted = false;
       await claimAndSubmit(ctx);
+      await keepDueOutputs(ctx);
       if (counters.consecutiveErrors > errorsBefore) {
         // RunningHub trouble during an otherwise fine pass: no backoff, but it counts toward self-healing.
         await selfHealIfNeeded(ctx);
@@ -219,9 +221,10 @@ async function shutDown(ctx: ProcessorContext, finished: Promise<LoopEnd>, stopB
   state.recordingDeadline = Date.now() + settings.shutdownTimeoutMs - 2 * ctx.cancelReserveMs;
   log.info({ event: 'processor.stopping', inFlight: state.submissions.size }, 'stopping: no new claims');
   state.wake?.();
+  state.stopSignal.abort();
   if (state.heartbeatTimer) clearTimeout(state.heartbeatTimer);
   if (state.started) await finished;
-  await Promise.allSettled([...state.submissions, stopBackground()]);
+  await Promise.allSettled([...state.submissions, ...state.keepings, stopBackground()]);
   await state.beating;
   await markProcessorStopped(state.pool, settings.processorId).catch(() => undefined);
   await state.listener?.close();

@@ -2,7 +2,7 @@
 // Each field says who sets it and who reads it; nothing else is mutable in the processor.
 import type { Pool, TaskResult, ResultSource } from '../db/index.js';
 import { recordProcessorError } from '../db/index.js';
-import type { RunningHubClient } from '../runninghub/index.js';
+import type { RunningHubClient, UploadedFile, UploadFile } from '../runninghub/index.js';
 import type { Logger } from '../shared/logger.js';
 import type { ProcessorSettings } from './config.js';
 import type { NotificationListener } from './listener.js';
@@ -14,6 +14,8 @@ export interface ProcessorDeps {
   /** Called at start and again by the self-healing after too many consecutive errors. */
   createPool(): Pool;
   createClient(): RunningHubClient;
+  /** Upload a reference image to RunningHub (v1 or v2 form, src/runninghub/upload.ts). */
+  uploadFile(file: UploadFile): Promise<UploadedFile>;
   /** Connection string for the dedicated LISTEN connection. */
   databaseUrl: string;
   logger: Logger;
@@ -38,6 +40,10 @@ export interface ProcessorCounters {
   orphanCancelFailures: number;
   consecutiveErrors: number;
   selfHeals: number;
+  /** Output files downloaded into the output store (keep.ts). */
+  outputsKept: number;
+  /** Reference images uploaded to RunningHub (not counting reuses). */
+  imagesUploaded: number;
 }
 
 /** How the loop ended: stopped by stop(), or crashed (the program must then exit non-zero). */
@@ -70,6 +76,12 @@ export interface ProcessorState {
   beating: Promise<void> | undefined;
   /** Submissions running beside the loop (a slow create never delays claiming). */
   readonly submissions: Set<Promise<void>>;
+  /** Tasks whose outputs are being kept beside the loop (keep.ts). */
+  readonly keepings: Set<Promise<void>>;
+  /** Reference images being uploaded to RunningHub, by SHA-256: concurrent submissions share one upload. */
+  readonly uploadsInFlight: Map<string, Promise<string>>;
+  /** Aborted by stop(): downloads under way end at once and their tasks are given back. */
+  readonly stopSignal: AbortController;
   /** The shutdown under way (stop() called twice returns the same promise). */
   shutdown: Promise<void> | undefined;
   /** Set by stop(): until then a failed record of a RunningHub id is retried; what is left of the shutdown timeout goes to cancelling the orphan and closing down. */
@@ -110,6 +122,8 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
         orphanCancelFailures: 0,
         consecutiveErrors: 0,
         selfHeals: 0,
+        outputsKept: 0,
+        imagesUploaded: 0,
       },
       lastError: null,
       started: false,
@@ -122,6 +136,9 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
       heartbeatTimer: undefined,
       beating: undefined,
       submissions: new Set(),
+      keepings: new Set(),
+      uploadsInFlight: new Map(),
+      stopSignal: new AbortController(),
       shutdown: undefined,
       recordingDeadline: undefined,
     },

@@ -6,6 +6,7 @@ import type { Logger } from '../shared/logger.js';
 import type { Profile } from '../shared/profiles.js';
 import { pauseForBalance } from './balance.js';
 import { retryBackoffMs, withJitter } from './policy.js';
+import { resolveUploads, UnresolvableUploadError } from './uploads.js';
 import { errorText, kick, noteError, noteTaskEnded, resultKindOf, type ProcessorContext } from './state.js';
 
 /** How long the cancel of a RunningHub task whose claim was lost may take before we give up on it. */
@@ -73,6 +74,8 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
 
   let runninghubTaskId: string;
   try {
+    // Reference images go up just before the create; an upload failure is handled as a create failure.
+    if (request.nodeInfoList) request = { ...request, nodeInfoList: await resolveUploads(ctx, request.nodeInfoList) };
     const created = await state.client.createTask(request);
     runninghubTaskId = created.taskId;
     if (created.nodeErrors.length > 0) {
@@ -146,6 +149,12 @@ async function handleCreateFailure(ctx: ProcessorContext, task: ClaimedTask, err
   const ref = { taskId: task.id, claimToken: task.claimToken };
   if (isRunningHubError(error) && error.balance) {
     await pauseForBalance(ctx, task, error, taskLog);
+    return;
+  }
+  if (error instanceof UnresolvableUploadError) {
+    const done = await finishTask(state.pool, ref, { status: 'FAILED', code: 'INVALID_TASK', message: error.message });
+    if (done) state.counters.failed++;
+    taskLog.error({ event: 'task.failed', code: 'INVALID_TASK', err: error.message }, 'task cannot be submitted');
     return;
   }
   if (isRunningHubError(error) && error.capacity) {

@@ -129,7 +129,7 @@ export function createV2Client(ctx: V2Context, v1: RunningHubClient): RunningHub
  * simulator and the real service add 412 TOKEN_INVALID, "API path misspelt"). Then that operation
  * uses v1 from now on; any other failure (5xx, 421, a timeout) is v2's answer and is passed on.
  */
-function isMissingPath(error: unknown): boolean {
+export function isMissingPath(error: unknown): boolean {
   return error instanceof RunningHubError && (error.httpStatus === 404 || error.code === '412');
 }
 

@@ -28,3 +28,4 @@ export { runningHubEnvSchema, runningHubClientOptionsFromEnv, type RunningHubEnv
 export { parseWebhookEvent, InvalidWebhookError, type ParseWebhookOptions } from './webhook.js';
 export { describeTaskFailure } from './failure.js';
 export { parseJsonKeepingBigIntegers, parseRunningHubJson } from './json.js';
+export { createUploader, uploadFileV1, uploadFileV2, type UploadTarget, type UploadFile, type UploadedFile } from './upload.js';

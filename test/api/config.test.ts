@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadApiConfig } from '../../src/api/index.js';
 
@@ -22,6 +23,14 @@ describe('API configuration', () => {
       storyboardMaxShots: 1000,
       storyboardBodyLimitBytes: 8 * 1024 * 1024,
       profiles: [],
+      outputDir: path.resolve('.data/outputs'),
+      uploadDir: path.resolve('.data/uploads'),
+      uploadMaxBytes: 10 * 1024 * 1024,
+    });
+    expect(loadApiConfig({ OUTPUT_DIR: '/var/outputs', UPLOAD_DIR: '/var/uploads', UPLOAD_MAX_BYTES: '2MB' })).toMatchObject({
+      outputDir: '/var/outputs',
+      uploadDir: '/var/uploads',
+      uploadMaxBytes: 2 * 1024 * 1024,
     });
   });
 

@@ -16,12 +16,19 @@ export const validTask = {
 /** The real app on a pool, ready for supertest (`request(app.server)`); close() it in afterAll. */
 export async function startTestApp(
   pool: Pool,
-  options: { apiToken?: string; apiReadToken?: string; bodyLimitBytes?: number; isSchemaReady?: () => boolean; checkNodeInfo?: AppDeps['checkNodeInfo'] } = {},
+  options: { apiToken?: string; apiReadToken?: string; bodyLimitBytes?: number; isSchemaReady?: () => boolean; checkNodeInfo?: AppDeps['checkNodeInfo']; outputDir?: string; uploadDir?: string; uploadMaxBytes?: number } = {},
 ): Promise<FastifyInstance> {
   const deps: AppDeps = {
     pool,
     logger: silentLogger,
-    config: { apiToken: options.apiToken, apiReadToken: options.apiReadToken, bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024 },
+    config: {
+      apiToken: options.apiToken,
+      apiReadToken: options.apiReadToken,
+      bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
+      ...(options.outputDir !== undefined ? { outputDir: options.outputDir } : {}),
+      ...(options.uploadDir !== undefined ? { uploadDir: options.uploadDir } : {}),
+      ...(options.uploadMaxBytes !== undefined ? { uploadMaxBytes: options.uploadMaxBytes } : {}),
+    },
     ...(options.isSchemaReady ? { isSchemaReady: options.isSchemaReady } : {}),
     ...(options.checkNodeInfo ? { checkNodeInfo: options.checkNodeInfo } : {}),
   };

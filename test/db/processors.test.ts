@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   applyTaskResult,
+  finishKeepingOutputs,
+  takeOutputsToKeep,
   claimPendingTasks,
   ensureAccount,
   listLiveProcessors,
@@ -85,6 +87,10 @@ describe('processor bookkeeping', () => {
     await applyTaskResult(db.pool, { runninghubTaskId: await submit(2) }, { kind: 'timed-out', message: 'too long' });
     await requeueTask(db.pool, { taskId: claimed[3]!.id, claimToken: claimed[3]!.claimToken }, { code: 'HTTP_503', message: 'down', backoffMs: 0, countAttempt: true });
     await applyTaskResult(db.pool, { runninghubTaskId: await submit(4) }, { kind: 'cancelled' });
+    // The two successes end once their (here: no) outputs are kept, by the run that keeps them.
+    const keeping = await takeOutputsToKeep(db.pool, { processorId: 'credited', limit: 5, leaseMs: 60_000 });
+    expect(keeping).toHaveLength(2);
+    for (const task of keeping) expect(await finishKeepingOutputs(db.pool, task, [])).toBe(true);
     // The processor's next beat does not overwrite what the database counted.
     await recordHeartbeat(db.pool, { ...run, submitted: 4 });
     expect((await listLiveProcessors(db.pool)).find((p) => p.processorId === 'credited')).toMatchObject({ submitted: 4, succeeded: 2, failed: 2 });

@@ -98,6 +98,12 @@ describe('docker/docker-compose.yml', () => {
     expect(api.environment?.DATABASE_URL).toMatch(/@postgres:5432\//);
   });
 
+  it('keeps outputs and reference images on a named volume at /app/data, where OUTPUT_DIR and UPLOAD_DIR point', () => {
+    expect(api.volumes).toContain('storyboard-data:/app/data');
+    expect(Object.keys(compose.volumes ?? {})).toContain('storyboard-data');
+    expect(api.environment).toMatchObject({ OUTPUT_DIR: '/app/data/outputs', UPLOAD_DIR: '/app/data/uploads' });
+  });
+
   it('gives docker stop longer than supervisord needs to stop both programs', () => {
     const conf = readIni(readRepoFile('supervisor/supervisord.conf'));
     const wait = ['api', 'task-processor'].reduce((sum, p) => sum + Number(section(conf, `program:${p}`).get('stopwaitsecs')), 0);

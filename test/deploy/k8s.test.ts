@@ -4,12 +4,12 @@ import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
-import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
+import { ConfigMap, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
 import { readIni, readRepoFile, repoFile, run, section, which, yamlDocuments } from './support/files.js';
 
-const BASE = ['configmap.yaml', 'secret.example.yaml', 'postgres.yaml', 'supervisord-metrics.yaml', 'deployment.yaml'].map((f) => `k8s/base/${f}`);
+const BASE = ['configmap.yaml', 'secret.example.yaml', 'postgres.yaml', 'supervisord-metrics.yaml', 'storage.yaml', 'deployment.yaml'].map((f) => `k8s/base/${f}`);
 
-type Model = Deployment | StatefulSet | Service | ConfigMap | Secret;
+type Model = Deployment | StatefulSet | Service | ConfigMap | Secret | PersistentVolumeClaim;
 
 /** The typed model of a document, validated against its schema (throws with the schema errors). */
 function model(document: unknown): Model {
@@ -20,6 +20,7 @@ function model(document: unknown): Model {
     'v1/Service': Service,
     'v1/ConfigMap': ConfigMap,
     'v1/Secret': Secret,
+    'v1/PersistentVolumeClaim': PersistentVolumeClaim,
   } as const;
   const key = `${apiVersion}/${kind}`;
   if (!(key in constructors)) throw new Error(`unexpected kind ${key}`);
@@ -41,6 +42,7 @@ describe('k8s manifests', () => {
       'ConfigMap/storyboard-api-config',
       'ConfigMap/storyboard-api-supervisord',
       'Deployment/storyboard-api',
+      'PersistentVolumeClaim/storyboard-api-data',
       'Secret/storyboard-api-secrets',
       'Service/postgres',
       'Service/storyboard-api',
@@ -62,9 +64,9 @@ describe('k8s manifests', () => {
       expect(rendered.stderr).toBe('');
       expect(rendered.status).toBe(0);
       const objects = parseAllDocuments(rendered.stdout).map((d) => model(d.toJS()));
-      // Seven manifests (supervisord's metrics ConfigMap among them) and the generated ConfigMap of
-      // Prometheus alert rules (test/deploy/alerts.test.ts).
-      expect(objects).toHaveLength(8);
+      // Eight manifests (supervisord's metrics ConfigMap and the data PersistentVolumeClaim among them) and
+      // the generated ConfigMap of Prometheus alert rules (test/deploy/alerts.test.ts).
+      expect(objects).toHaveLength(9);
       if (dir === 'k8s/local') {
         const local = objects.find((m): m is Deployment => m instanceof Deployment)!;
         const volume = local.spec!.template.spec!.volumes!.find((v) => v.name === 'logs')!;
@@ -107,6 +109,16 @@ describe('k8s manifests', () => {
     // The example's DATABASE_URL points at the local PostgreSQL Service.
     const postgres = models.find((m): m is Service => m instanceof Service && m.metadata?.name === 'postgres')!;
     expect(secret.stringData?.DATABASE_URL).toContain(`@${postgres.metadata?.name}:${postgres.spec?.ports?.[0]?.port}/`);
+  });
+
+  it('keep outputs and reference images on a PersistentVolumeClaim mounted where OUTPUT_DIR and UPLOAD_DIR point', () => {
+    const claim = models.find((m): m is PersistentVolumeClaim => m instanceof PersistentVolumeClaim)!;
+    const volume = pod.volumes?.find((v) => v.persistentVolumeClaim?.claimName === claim.metadata?.name);
+    const mount = container.volumeMounts?.find((m) => m.name === volume?.name);
+    expect(mount?.mountPath).toBe('/app/data');
+    const configMap = models.find((m): m is ConfigMap => m instanceof ConfigMap && m.metadata?.name === 'storyboard-api-config')!;
+    expect(configMap.data?.OUTPUT_DIR).toBe('/app/data/outputs');
+    expect(configMap.data?.UPLOAD_DIR).toBe('/app/data/uploads');
   });
 
   it('select the pods by the labels they carry', () => {

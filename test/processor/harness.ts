@@ -1,10 +1,12 @@
 // Shared set-up for the processor tests: a migrated database, the RunningHub simulator, a webhook
 // receiver (the real route in a bare Fastify), and processors in-process or as real programs.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll } from 'vitest';
 import { cancelTask, createPool, getAccountUsage, type Pool } from '../../src/db/index.js';
 import { runningHubWebhookRoutes, WEBHOOK_PATH } from '../../src/api/index.js';
 import {
@@ -14,7 +16,7 @@ import {
   type ProcessorSettings,
   type TaskProcessor,
 } from '../../src/processor/index.js';
-import { createRunningHubClient, type RunningHubApi } from '../../src/runninghub/index.js';
+import { createRunningHubClient, uploadFileV1, type RunningHubApi } from '../../src/runninghub/index.js';
 import { startSimulator, type RunningSimulator, type SimulatorOptionsInput } from '../../src/runninghub/simulator/index.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { insertTasks } from '../support/ai-tasks.js';
@@ -24,6 +26,12 @@ import { waitFor } from '../support/wait.js';
 export const API_KEY = 'processor-test-key';
 export const ACCOUNT = accountFingerprint(API_KEY);
 export const WEBHOOK_SECRET = 'webhook-secret-for-tests-0123456789';
+
+/** The stores of this test file's processors (a fresh directory per test file, removed after it). */
+export const TEST_STORE_DIR = mkdtempSync(path.join(os.tmpdir(), 'processor-store-'));
+afterAll(async () => {
+  await rm(TEST_STORE_DIR, { recursive: true, force: true });
+});
 
 /** Fast settings for tests: short polls and backoffs so nothing waits for the production defaults. */
 export function testSettings(overrides: Partial<ProcessorSettings> = {}): ProcessorSettings {
@@ -48,6 +56,15 @@ export function testSettings(overrides: Partial<ProcessorSettings> = {}): Proces
     balanceCheckBackoffMs: 100,
     balanceCheckBackoffMaxMs: 400,
     instanceTypeDefaults: {},
+    outputDir: path.join(TEST_STORE_DIR, 'outputs'),
+    uploadDir: path.join(TEST_STORE_DIR, 'uploads'),
+    outputKeepAttempts: 3,
+    outputKeepBackoffMs: 20,
+    outputKeepBackoffMaxMs: 100,
+    outputKeepConcurrency: 4,
+    outputDownloadIdleTimeoutMs: 5_000,
+    runninghubUploadValidMs: 3_600_000,
+    runninghubUploadReuseMarginMs: 60_000,
     ...overrides,
   };
 }
@@ -74,6 +91,14 @@ export function settingsEnv(settings: ProcessorSettings): Record<string, string>
     BALANCE_CHECK_BACKOFF: `${settings.balanceCheckBackoffMs}ms`,
     BALANCE_CHECK_BACKOFF_MAX: `${settings.balanceCheckBackoffMaxMs}ms`,
     INSTANCE_TYPE_DEFAULTS: JSON.stringify(settings.instanceTypeDefaults),
+    OUTPUT_DIR: settings.outputDir,
+    UPLOAD_DIR: settings.uploadDir,
+    OUTPUT_KEEP_ATTEMPTS: String(settings.outputKeepAttempts),
+    OUTPUT_KEEP_BACKOFF: `${settings.outputKeepBackoffMs}ms`,
+    OUTPUT_KEEP_BACKOFF_MAX: `${settings.outputKeepBackoffMaxMs}ms`,
+    OUTPUT_KEEP_CONCURRENCY: String(settings.outputKeepConcurrency),
+    OUTPUT_DOWNLOAD_IDLE_TIMEOUT: `${settings.outputDownloadIdleTimeoutMs}ms`,
+    RUNNINGHUB_UPLOAD_VALID: `${settings.runninghubUploadValidMs}ms`,
   };
   return env;
 }
@@ -152,6 +177,7 @@ export function inProcessProcessor(databaseUrl: string, simulatorUrl: string, se
     logger,
     createPool: () => createPool({ connectionString: databaseUrl, applicationName: `test ${settings.processorId}`, max: 5 }),
     createClient: () => createRunningHubClient({ baseUrl: simulatorUrl, apiKey: API_KEY, timeoutMs: 2_000, api }),
+    uploadFile: (file) => uploadFileV1({ baseUrl: simulatorUrl, apiKey: API_KEY, timeoutMs: 5_000 }, file),
   });
 }
 

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPool, listStoryboardCallbacks, listTaskCallbacks, readTaskEventsAfter } from '../../src/db/index.js';
 import { CALLBACK_HEADERS, createTaskProcessor, verifyCallback, type ProcessorSettings, type TaskProcessor } from '../../src/processor/index.js';
-import { createRunningHubClient } from '../../src/runninghub/index.js';
+import { createRunningHubClient, uploadFileV1 } from '../../src/runninghub/index.js';
 import type { RunningSimulator } from '../../src/runninghub/simulator/index.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { activateTask } from '../support/ai-tasks.js';
@@ -79,6 +79,7 @@ describe('the processor live work', () => {
       logger: createLogger({ name: 'task-processor-test', level: process.env.TEST_LOG_LEVEL ?? 'silent', pretty: false }),
       createPool: () => createPool({ connectionString: db.url, applicationName: `test ${settings.processorId}`, max: 5 }),
       createClient: () => createRunningHubClient({ baseUrl: sim.url, apiKey: API_KEY, timeoutMs: 2_000 }),
+      uploadFile: (file) => uploadFileV1({ baseUrl: sim.url, apiKey: API_KEY, timeoutMs: 5_000 }, file),
       onTasksPruned,
     });
     processors.push(processor);

@@ -11,6 +11,8 @@ import type { EventHub } from '../live/hub.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { queueRoutes } from './queue.js';
+import { outputRoutes } from './outputs.js';
+import { uploadRoutes } from './uploads.js';
 import { statsRoutes } from './stats.js';
 import { storyboardRoutes, type StoryboardLimits } from './storyboards.js';
 import { taskRoutes } from './tasks.js';
@@ -33,6 +35,7 @@ export async function registerRoutes(
     storyboards: StoryboardLimits;
     metrics: Registry;
     hub: EventHub;
+    stores: { outputDir: string; uploadDir: string; uploadMaxBytes: number };
   },
 ): Promise<void> {
   const routeDeps: RouteDeps = { pool: deps.pool, isSchemaReady: deps.isSchemaReady, checkNodeInfo: deps.checkNodeInfo };
@@ -53,11 +56,14 @@ export async function registerRoutes(
           throw new ApiError(503, 'DATABASE_UNAVAILABLE', 'the database is not ready yet (migrations pending); retry shortly');
         }
       });
-      await api.register(taskRoutes, routeDeps);
+      const uploads = { uploadDir: deps.stores.uploadDir, uploadMaxBytes: deps.stores.uploadMaxBytes };
+      await api.register(taskRoutes, { ...routeDeps, uploads });
+      await api.register(uploadRoutes, { ...routeDeps, uploads });
       await api.register(statsRoutes, routeDeps);
       await api.register(queueRoutes, routeDeps);
       await api.register(eventRoutes, { ...routeDeps, hub: deps.hub });
       await api.register(storyboardRoutes, { ...routeDeps, limits: deps.storyboards });
+      await api.register(outputRoutes, { ...routeDeps, outputDir: deps.stores.outputDir });
     },
     { prefix: '/api' },
   );

@@ -13,7 +13,11 @@ import {
   toCallbackDeliveryJson,
   toTaskJson,
 } from '../schemas.js';
+import { resolveUploadReferences, type UploadStore } from '../uploads.js';
 import type { RouteDeps } from './index.js';
+
+/** How long fetching an `upload:https://…` reference may stay silent (twice that in all). */
+const UPLOAD_FETCH_TIMEOUT_MS = 15_000;
 
 const notFound = (id: string) => new ApiError(404, 'TASK_NOT_FOUND', `no task with id ${id}`);
 
@@ -27,7 +31,7 @@ function transitioned(id: string, result: TransitionResult, action: string, allo
   return result.task;
 }
 
-export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool, checkNodeInfo }) => {
+export const taskRoutes: FastifyPluginAsyncZod<RouteDeps & { uploads: UploadStore }> = async (app, { pool, checkNodeInfo, uploads }) => {
   app.post(
     '/tasks',
     {
@@ -36,13 +40,21 @@ export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool, 
         tags: ['tasks'],
         headers: idempotencyHeadersSchema,
         body: createTaskBodySchema,
-        response: { 201: taskSchema, 200: taskSchema.describe('Idempotent replay: the task the first request made'), 409: errorSchema },
+        response: {
+          201: taskSchema,
+          200: taskSchema.describe('Idempotent replay: the task the first request made'),
+          409: errorSchema,
+          413: errorSchema,
+          415: errorSchema,
+          422: errorSchema.describe('A fieldValue `upload:<id>` names no upload, or `upload:https://…` could not be fetched'),
+        },
       },
     },
     async (request, reply) => {
       const body = request.body;
       // Before anything is stored: a wrong node or field is the caller's to fix, named in the 422.
       if (checkNodeInfo && body.workflowId !== undefined) await checkNodeInfo(body.workflowId, body.nodeInfoList);
+      const nodeInfoList = await resolveUploadReferences(pool, uploads, body.nodeInfoList, UPLOAD_FETCH_TIMEOUT_MS);
       const result = await createTask(
         pool,
         {
@@ -51,7 +63,7 @@ export const taskRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool, 
           entityName: body.entityName,
           workflowId: body.workflowId ?? null,
           webappId: body.webappId ?? null,
-          nodeInfoList: body.nodeInfoList,
+          nodeInfoList,
           priority: body.priority,
           maxAttempts: body.maxAttempts,
           callbackUrl: body.callbackUrl ?? null,

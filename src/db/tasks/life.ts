@@ -43,7 +43,11 @@ export const TASK_PHASES = {
   claimed: { status: 'ACTIVE', columns: 'runninghub_task_id IS NULL, claim_token and claim_expires_at set, slot_account set' },
   submitted: { status: 'ACTIVE', columns: 'runninghub_task_id set, next_check_at = when to poll, slot_account set; runninghub_phase = QUEUED/RUNNING at RunningHub once polled' },
   cancelRequested: { status: 'ACTIVE', columns: 'cancel_requested_at IS NOT NULL (claimed or submitted): the processor cancels it at RunningHub' },
-  succeeded: { status: 'SUCCESS', columns: 'outputs set, finished_at set' },
+  keepingOutputs: {
+    status: 'ACTIVE',
+    columns: 'runninghub_outputs set (RunningHub said SUCCESS), slot_account NULL (given back), next_check_at = end of the keeping lease; a cancel request is ignored',
+  },
+  succeeded: { status: 'SUCCESS', columns: 'outputs set (our kept copies, each with its RunningHub URL), finished_at set' },
   failed: { status: 'FAILED', columns: 'error_code/error_message set, finished_at set' },
   cancelled: { status: 'CANCELLED', columns: 'finished_at set' },
 } as const satisfies Record<string, { status: TaskStatus; columns: string }>;
@@ -74,12 +78,14 @@ export const TRANSITIONS = [
   { cause: 'create failed, no attempts left', from: 'claimed', to: 'failed', by: 'processor', sql: 'requeueTask' },
   { cause: 'lease expired', from: 'claimed', to: 'retryWaiting', by: 'any processor', sql: 'recoverExpiredClaims (LEASE_EXPIRED)' },
   { cause: 'lease expired, no attempts left', from: 'claimed', to: 'failed', by: 'any processor', sql: 'recoverExpiredClaims' },
-  { cause: 'result: success', from: 'submitted', to: 'succeeded', by: 'webhook or poll', sql: 'applyTaskResult' },
+  { cause: 'result: success', from: 'submitted', to: 'keepingOutputs', by: 'webhook or poll', sql: 'applyTaskResult (startKeepingOutputs)' },
   { cause: 'result: failed', from: 'submitted', to: 'failed', by: 'webhook or poll', sql: 'applyTaskResult' },
   { cause: 'result: timed out (cancelled at RunningHub)', from: 'submitted', to: 'failed', by: 'processor', sql: 'applyTaskResult' },
   { cause: 'put back (create failed, lease expired) with a cancel requested', from: 'cancelRequested', to: 'cancelRequestedPending', by: 'processor', sql: 'requeueTask, recoverExpiredClaims' },
   { cause: 'result: cancelled at RunningHub', from: 'cancelRequested', to: 'cancelled', by: 'processor', sql: 'applyTaskResult' },
-  { cause: 'result: success before the cancel', from: 'cancelRequested', to: 'succeeded', by: 'webhook or poll', sql: 'applyTaskResult' },
+  { cause: 'result: success before the cancel', from: 'cancelRequested', to: 'keepingOutputs', by: 'webhook or poll', sql: 'applyTaskResult (startKeepingOutputs)' },
+  { cause: 'outputs kept', from: 'keepingOutputs', to: 'succeeded', by: 'processor', sql: 'finishKeepingOutputs' },
+  { cause: 'outputs not kept, attempts used up (OUTPUTS_NOT_KEPT)', from: 'keepingOutputs', to: 'failed', by: 'processor', sql: 'failKeepingOutputs' },
   { cause: 'result: failed before the cancel', from: 'cancelRequested', to: 'failed', by: 'webhook or poll', sql: 'applyTaskResult' },
   { cause: 'lost at RunningHub (807)', from: 'submitted', to: 'pending', by: 'processor', sql: 'requeueTask' },
   { cause: 'lost at RunningHub (807), no attempts left', from: 'submitted', to: 'failed', by: 'processor', sql: 'requeueTask' },
@@ -159,6 +165,9 @@ export type TaskEnd =
   | { status: 'SUCCESS'; outputs: unknown[] }
   | { status: 'FAILED'; code: string; message: string }
   | { status: 'CANCELLED'; code?: string; message?: string };
+
+/** The error code of a task whose outputs RunningHub made but we could not download after every attempt. */
+export const OUTPUTS_NOT_KEPT = 'OUTPUTS_NOT_KEPT';
 
 export function endOf(result: TaskResult): TaskEnd {
   switch (result.kind) {

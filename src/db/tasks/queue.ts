@@ -142,7 +142,7 @@ export async function claimPendingTasks(db: Queryable, request: ClaimRequest): P
           SET status = 'ACTIVE', attempts = t.attempts + 1, claimed_by = $2, claim_token = gen_random_uuid(),
               claim_expires_at = now() + make_interval(secs => $3::double precision / 1000),
               slot_account = $4, slot_profile = picked.profile, runninghub_task_id = NULL, submitted_at = NULL,
-              next_check_at = NULL, outputs = NULL, error_code = NULL, error_message = NULL
+              next_check_at = NULL, outputs = NULL, runninghub_outputs = NULL, error_code = NULL, error_message = NULL
          FROM picked WHERE t.id = picked.id
        RETURNING t.id, t.claim_token, t.entity_type, t.entity_id, t.entity_name, t.workflow_id, t.webapp_id,
                  t.node_info_list, t.priority, t.created_at, t.attempts, t.max_attempts, t.slot_profile, t.instance_type, picked.turn),
@@ -220,7 +220,9 @@ export async function finishTask(
   const rows = await changeStatus<{ id: string; entity_name: string; runninghub_task_id: string | null }>(
     db,
     `WITH old AS (
-       SELECT id, slot_account FROM ai_tasks WHERE ${where.sql} AND status = 'ACTIVE' FOR UPDATE),
+       SELECT id, slot_account FROM ai_tasks
+        -- A task keeping its outputs ends only through outputs.ts (RunningHub already said SUCCESS).
+        WHERE ${where.sql} AND status = 'ACTIVE' AND runninghub_outputs IS NULL FOR UPDATE),
      done AS (
        UPDATE ai_tasks t SET status = $1, outputs = $2::jsonb, error_code = $3, error_message = $4,
               finished_at = now(), slot_account = NULL, claim_expires_at = NULL, next_check_at = NULL
@@ -381,6 +383,8 @@ export async function takeTasksToCheck(
     `WITH due AS (
        SELECT id FROM ai_tasks
         WHERE status = 'ACTIVE' AND runninghub_task_id IS NOT NULL
+          -- keepingOutputs: RunningHub is done with it; its next_check_at is the keeper's lease.
+          AND runninghub_outputs IS NULL
           -- Cancels and timeouts too wait for their check: one that keeps failing at RunningHub is
           -- retried every recheckMs, not on every pass. cancelTask makes a fresh cancel due at once.
           AND (next_check_at IS NULL OR next_check_at <= now())

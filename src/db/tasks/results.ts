@@ -5,14 +5,18 @@
 import type pg from 'pg';
 import { inTransaction, type Queryable } from '../pool.js';
 import { endOf, type RemoteResult, type TaskResult } from './life.js';
+import { startKeepingOutputs } from './outputs.js';
 import { finishTask, type FinishedTask, type TaskRef } from './queue.js';
 
 /**
  * The one path of a result: the end it leads to (endOf, life.ts), written with the slot given back
- * in one statement (finishTask). Null when the task is no longer ACTIVE: someone else finished it
- * first (the webhook, the poll, a cancel), and nothing happens twice.
+ * in one statement (finishTask). A success first goes to keepingOutputs (outputs.ts): the task reads
+ * SUCCESS only once its outputs are kept; the returned status is then the one RunningHub reported.
+ * Null when the task is no longer ACTIVE (or already keeping): someone else finished it first (the
+ * webhook, the poll, a cancel), and nothing happens twice.
  */
 export async function applyTaskResult(db: Queryable, ref: TaskRef, result: TaskResult): Promise<FinishedTask | null> {
+  if (result.kind === 'success') return startKeepingOutputs(db, ref, result.outputs);
   return finishTask(db, ref, endOf(result));
 }
 

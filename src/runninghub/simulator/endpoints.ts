@@ -5,9 +5,10 @@ import { z } from 'zod';
 import type { Logger } from '../../shared/logger.js';
 import { parseJsonKeepingBigIntegers } from '../json.js';
 import type { BusinessError, SimTask, SimulatorEngine } from './engine.js';
-import { BinaryReply, envelope, HttpReply, numericIds } from './http.js';
+import { BinaryReply, envelope, HttpReply, numericIds, PartsReply } from './http.js';
 import type { SimulatorEndpoint } from './options.js';
-import { colourFor, solidPng } from './png.js';
+import { colourFor, paddedPngParts, solidPng } from './png.js';
+import type { SimulatorUploads } from './uploads.js';
 import { apiFormatOfSpec } from './workflows.js';
 
 export const idInput = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform(String);
@@ -35,7 +36,7 @@ const createBodies = {
 };
 const taskIdBody = z.looseObject({ taskId: idInput });
 
-export type V1Endpoint = Exclude<SimulatorEndpoint, 'files' | `v2${string}`>;
+export type V1Endpoint = Exclude<SimulatorEndpoint, 'files' | 'upload' | 'uploadV2' | `v2${string}`>;
 
 /** The documented RUNNING netWssUrl (reference §2.4): the ComfyUI instance's socket, with query parameters. */
 export function netWssUrlOf(publicUrl: string, task: SimTask): string {
@@ -50,11 +51,13 @@ export function netWssUrlOf(publicUrl: string, task: SimTask): string {
 
 export class RunningHubEndpoints {
   private readonly pngs = new Map<string, Buffer>();
+  private readonly paddings = new Map<number, Buffer>();
 
   constructor(
     private readonly engine: SimulatorEngine,
     private readonly publicUrl: () => string,
     private readonly logger: Logger | undefined,
+    private readonly uploads: SimulatorUploads,
   ) {}
 
   /** Forget the generated files (with the tasks they belong to). */
@@ -167,6 +170,9 @@ export class RunningHubEndpoints {
       webhookUrl = parsed.data.webhookUrl ?? null;
       instanceType = parsed.data.instanceType ?? null;
     }
+    if (this.engine.options.requireUploadedImages && this.uploads.unknownImage(apiKey, nodeInfoList) !== undefined) {
+      return this.businessError({ code: 803, msg: 'APIKEY_INVALID_NODE_INFO' });
+    }
     const result = this.engine.create({
       apiKey,
       kind: endpoint === 'create' ? 'workflow' : 'app',
@@ -267,12 +273,14 @@ export class RunningHubEndpoints {
     const task = match?.[1] ? this.engine.tasks.get(match[1]) : undefined;
     const output = task?.status === 'SUCCESS' ? task.outputs.find((o) => o.fileName === match?.[2]) : undefined;
     if (!task || !output) return new HttpReply(404, 'not found', 'text/plain');
+    const contentType = output.fileType === 'png' ? 'image/png' : 'application/octet-stream';
+    if (this.engine.options.outputBytes > 0) return new PartsReply(paddedPngParts(colourFor(task.taskId), this.engine.options.outputBytes, this.paddings), contentType);
     let png = this.pngs.get(task.taskId);
     if (!png) {
       png = solidPng(8, colourFor(task.taskId));
       this.pngs.set(task.taskId, png);
     }
-    return new BinaryReply(png, output.fileType === 'png' ? 'image/png' : 'application/octet-stream');
+    return new BinaryReply(png, contentType);
   }
 
   private ok(data: unknown): HttpReply {
@@ -308,6 +316,10 @@ export function endpointOf(method: string, path: string): SimulatorEndpoint | un
       return 'cancel';
     case '/uc/openapi/accountStatus':
       return 'accountStatus';
+    case '/task/openapi/upload':
+      return 'upload';
+    case '/openapi/v2/media/upload/binary':
+      return 'uploadV2';
     case '/task/openapi/getWebhookDetail':
       return 'webhookDetail';
     case '/api/openapi/getJsonApiFormat':

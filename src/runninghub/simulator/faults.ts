@@ -31,7 +31,7 @@ export class FaultInjector {
    * returns true. A delay and a drop after handling return false: the request is handled first.
    */
   async instead(fault: SimulatorFault | undefined, req: IncomingMessage, res: ServerResponse, v2: boolean): Promise<boolean> {
-    if (!fault || fault.kind === 'delay' || (fault.kind === 'drop' && fault.afterHandling)) return false;
+    if (!fault || fault.kind === 'delay' || fault.kind === 'truncate' || (fault.kind === 'drop' && fault.afterHandling)) return false;
     this.counters().faultsInjected++;
     await readBody(req).catch(() => undefined);
     if (fault.kind === 'drop') req.socket.destroy();
@@ -45,6 +45,10 @@ export class FaultInjector {
       this.counters().faultsInjected++;
       if (fault.kind === 'drop') {
         req.socket.destroy();
+        return;
+      }
+      if (fault.kind === 'truncate') {
+        writeReply(res, reply, true);
         return;
       }
       if (fault.kind === 'delay') {
@@ -66,7 +70,7 @@ export class FaultInjector {
   }
 }
 
-function faultReply(fault: Exclude<SimulatorFault, { kind: 'delay' } | { kind: 'drop' }>, v2: boolean): HttpReply {
+function faultReply(fault: Exclude<SimulatorFault, { kind: 'delay' } | { kind: 'drop' } | { kind: 'truncate' }>, v2: boolean): HttpReply {
   switch (fault.kind) {
     case 'http':
       return new HttpReply(fault.status, `<html><head><title>${fault.status}</title></head><body><center><h1>${fault.status} simulated</h1></center><hr><center>nginx</center></body></html>`, 'text/html');

@@ -21,6 +21,20 @@ export class BinaryReply extends HttpReply {
   }
 }
 
+/** A file sent as several buffers (a big output is its per-task head, a shared padding and a tail). */
+export class PartsReply extends HttpReply {
+  constructor(
+    readonly parts: readonly Buffer[],
+    contentType: string,
+  ) {
+    super(200, '', contentType);
+  }
+
+  get length(): number {
+    return this.parts.reduce((sum, part) => sum + part.length, 0);
+  }
+}
+
 /** RunningHub's `{code, msg, data}`, with task ids as bare numbers when `numericTaskIds` is on. */
 export function envelope(status: number, value: { code: number; msg: string; data: unknown }, numericTaskIds = false): HttpReply {
   return new HttpReply(status, numericIds(JSON.stringify(value), numericTaskIds), 'application/json');
@@ -30,27 +44,52 @@ export function numericIds(json: string, on: boolean): string {
   return on ? json.replace(/"taskId":"(\d+)"/g, '"taskId":$1') : json;
 }
 
-export function writeReply(res: ServerResponse, reply: HttpReply): void {
+export function writeReply(res: ServerResponse, reply: HttpReply, truncate = false): void {
   if (res.destroyed) return;
+  if (reply instanceof PartsReply || truncate) {
+    const parts = reply instanceof PartsReply ? reply.parts : [reply instanceof BinaryReply ? reply.bytes : Buffer.from(reply.body)];
+    const length = parts.reduce((sum, part) => sum + part.length, 0);
+    res.writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': length });
+    // Truncated (a fault): half the bytes, then the connection drops; the client sees a short body.
+    if (!truncate) {
+      for (const part of parts) res.write(part);
+      res.end();
+      return;
+    }
+    let budget = Math.floor(length / 2);
+    const half: Buffer[] = [];
+    for (const part of parts) {
+      if (budget <= 0) break;
+      half.push(part.length <= budget ? part : part.subarray(0, budget));
+      budget -= part.length;
+    }
+    // Dropped once the half is on the wire (destroying at once could discard the headers too).
+    res.write(Buffer.concat(half), () => res.socket?.destroy());
+    return;
+  }
   const body = reply instanceof BinaryReply ? reply.bytes : reply.body;
   res.writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
 export function readBody(req: IncomingMessage): Promise<string> {
+  return readRawBody(req, MAX_BODY_BYTES).then((bytes) => bytes.toString('utf8'));
+}
+
+export function readRawBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > maxBytes) {
         reject(new Error('body too large'));
         req.destroy();
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

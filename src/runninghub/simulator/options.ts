@@ -18,6 +18,8 @@ export const SIMULATOR_ENDPOINTS = [
   'webhookDetail',
   'getJsonApiFormat',
   'files',
+  'upload',
+  'uploadV2',
   'v2RunWorkflow',
   'v2RunAiApp',
   'v2Query',
@@ -37,6 +39,8 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('code'), code: z.number().int(), msg: z.string().optional(), times }),
   /** Reply HTTP 200 with a body that is not a RunningHub envelope. */
   z.object({ kind: z.literal('malformed'), times }),
+  /** Handle the request, send the headers (with the full Content-Length) and half the body, then drop the connection. */
+  z.object({ kind: z.literal('truncate'), times }),
 ]);
 export type SimulatorFault = z.infer<typeof faultSchema>;
 
@@ -85,6 +89,10 @@ export const simulatorOptionsSchema = z.strictObject({
   workflowsDir: z.string().min(1).optional(),
   workflows: z.record(z.string(), targetSpecSchema).default({}),
   webapps: z.record(z.string(), targetSpecSchema).default({}),
+  /** A create whose `image` field names a file not uploaded with the same key gets 803 (part of strict mode). */
+  requireUploadedImages: z.boolean().default(false),
+  /** Size of each output file in bytes (a valid PNG padded with a private chunk); 0: a small 8×8 PNG. */
+  outputBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(0),
   /** Outputs of a task whose workflow/app has none configured. */
   defaultOutputs: z.array(outputSpecSchema).min(1).default([{ nodeId: '9', fileType: 'png', count: 1 }]),
   coinsPerRun: z.number().min(0).default(1),

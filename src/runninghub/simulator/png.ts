@@ -28,6 +28,25 @@ export function solidPng(size: number, rgb: readonly [number, number, number]): 
   return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(pixels)), chunk('IEND', Buffer.alloc(0))]);
 }
 
+/**
+ * `solidPng(8, rgb)` padded to `totalBytes` with a private ancillary chunk (decoders skip it): the
+ * head and tail per task, the padding chunk shared, so a 20 MB output costs 20 MB once, not per task.
+ */
+export function paddedPngParts(rgb: readonly [number, number, number], totalBytes: number, paddingCache: Map<number, Buffer>): Buffer[] {
+  const small = solidPng(8, rgb);
+  const iend = small.subarray(small.length - 12);
+  const head = small.subarray(0, small.length - 12);
+  const paddingData = totalBytes - small.length - 12;
+  if (paddingData < 0) return [small];
+  let padding = paddingCache.get(paddingData);
+  if (!padding) {
+    padding = chunk('prVt', Buffer.alloc(paddingData));
+    paddingCache.clear();
+    paddingCache.set(paddingData, padding);
+  }
+  return [head, padding, iend];
+}
+
 /** A stable colour for a seed string (a task id). */
 export function colourFor(seed: string): [number, number, number] {
   const value = crc32(seed);

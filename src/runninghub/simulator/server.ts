@@ -5,12 +5,13 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
 import { ManualClock, realClock } from './clock.js';
 import { controlRoute } from './control-routes.js';
-import { endpointOf, RunningHubEndpoints, type V1Endpoint } from './endpoints.js';
+import { endpointOf, RunningHubEndpoints } from './endpoints.js';
 import { RunningHubV2Endpoints, type V2Endpoint } from './endpoints-v2.js';
 import { SimulatorEngine, isTerminal, type SimTask, type SimulatorCounters } from './engine.js';
 import { FaultInjector } from './faults.js';
-import { envelope, HttpReply, readBody, writeReply } from './http.js';
-import { simulatorOptionsSchema, type SimulatorOptions } from './options.js';
+import { envelope, HttpReply, readBody, readRawBody, writeReply } from './http.js';
+import { RUNNINGHUB_UPLOAD_MAX_BYTES, SimulatorUploads } from './uploads.js';
+import { simulatorOptionsSchema, type SimulatorEndpoint, type SimulatorOptions } from './options.js';
 import type { SimulatorTaskView as TaskView } from './views.js';
 import { WebhookSender } from './webhooks.js';
 import type { FolderWorkflow } from './workflows.js';
@@ -22,6 +23,7 @@ export class SimulatorServer {
   private readonly endpoints: RunningHubEndpoints;
   private readonly endpointsV2: RunningHubV2Endpoints;
   private readonly faults: FaultInjector;
+  readonly uploads = new SimulatorUploads();
   private port = 0;
   private readonly manualClock: ManualClock | undefined;
 
@@ -45,7 +47,7 @@ export class SimulatorServer {
       () => this.engine.counters,
       logger,
     );
-    this.endpoints = new RunningHubEndpoints(this.engine, () => this.publicUrl(), logger);
+    this.endpoints = new RunningHubEndpoints(this.engine, () => this.publicUrl(), logger, this.uploads);
     this.endpointsV2 = new RunningHubV2Endpoints(this.engine, () => this.publicUrl(), logger);
     this.faults = new FaultInjector(
       () => this.engine.options,
@@ -117,6 +119,7 @@ export class SimulatorServer {
     this.webhooks.clear();
     this.engine.reset();
     this.endpoints.reset();
+    this.uploads.reset();
   }
 
   counters(): SimulatorCounters {
@@ -164,6 +167,16 @@ export class SimulatorServer {
     let reply: HttpReply;
     if (endpoint === 'files') {
       reply = this.endpoints.file(path);
+    } else if (endpoint === 'upload' || endpoint === 'uploadV2') {
+      let body: Buffer;
+      try {
+        body = await readRawBody(req, RUNNINGHUB_UPLOAD_MAX_BYTES + 64 * 1024);
+      } catch {
+        writeReply(res, envelope(200, { code: 809, msg: 'APIKEY_FILE_SIZE_EXCEEDED', data: null }));
+        return;
+      }
+      const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
+      reply = this.uploads.handle(this.engine, endpoint === 'upload' ? 'v1' : 'v2', body, req.headers['content-type'], bearer, this.publicUrl());
     } else {
       let text: string;
       try {
@@ -195,6 +208,6 @@ export class SimulatorServer {
   }
 }
 
-function isV2(endpoint: V1Endpoint | V2Endpoint | 'files'): endpoint is V2Endpoint {
+function isV2(endpoint: SimulatorEndpoint): endpoint is V2Endpoint {
   return endpoint.startsWith('v2');
 }

@@ -38,7 +38,10 @@ describe('results and webhook events', () => {
     expect(await recordWebhookResult(db.pool, rh, { kind: 'success', outputs })).toEqual({ state: 'duplicate' });
     const recorded = await recordSubmission(db.pool, { taskId: id!, claimToken: task!.claimToken, runninghubTaskId: rh, firstCheckInMs: 5000 });
     expect(recorded).toEqual({ state: 'finished', status: 'SUCCESS' });
-    expect(await statusOf(db.pool, id!)).toMatchObject({ status: 'SUCCESS', outputs, slot_account: null });
+    // RunningHub's SUCCESS: the task keeps its outputs first (keepingOutputs), its slot already given back.
+    expect(await statusOf(db.pool, id!)).toMatchObject({ status: 'ACTIVE', outputs: null, slot_account: null });
+    const { rows: keeping } = await db.pool.query('SELECT runninghub_outputs FROM ai_tasks WHERE id = $1', [id]);
+    expect(keeping[0].runninghub_outputs).toEqual(outputs);
     const { rows } = await db.pool.query('SELECT deliveries, applied_at FROM runninghub_webhook_events WHERE runninghub_task_id = $1', [rh]);
     expect(rows[0].deliveries).toBe(2);
     expect(rows[0].applied_at).not.toBeNull();

@@ -1,0 +1,99 @@
+// Reference images: storing one (POST /api/uploads, or an https URL a task names) and the references a
+// task's nodeInfoList may hold. A fieldValue `upload:<id>` names an upload; `upload:https://…` is fetched
+// by the api when the task is created (same checks), stored as an upload, and becomes `upload:<id>`.
+// The processor uploads the file to RunningHub just before the create (src/processor/uploads.ts).
+import type { Readable } from 'node:stream';
+import { getUploads, insertUpload, type NodeInfo, type Pool, type Upload } from '../db/index.js';
+import { commitFile, discardFile, DownloadError, downloadToTemporary, FileTooLargeError, sniffImageType, uploadFilePath, writeToTemporary, type WrittenFile } from '../store/index.js';
+import { ApiError } from './errors.js';
+
+export const UPLOAD_REFERENCE_PREFIX = 'upload:';
+
+export interface UploadStore {
+  uploadDir: string;
+  uploadMaxBytes: number;
+}
+
+const tooLarge = (max: number, path?: string) =>
+  new ApiError(413, 'UPLOAD_TOO_LARGE', `the image is larger than the limit of ${max} bytes (UPLOAD_MAX_BYTES)`, { maxBytes: max, ...(path ? { path } : {}) });
+
+/** A written temporary file becomes an upload: checked by content, renamed to its SHA-256, recorded. */
+async function keepUpload(
+  pool: Pool,
+  store: UploadStore,
+  file: WrittenFile & { temporaryPath: string },
+  names: { originalName?: string | null; sourceUrl?: string | null; path?: string },
+): Promise<Upload> {
+  const contentType = sniffImageType(file.head);
+  if (contentType === null || file.size === 0) {
+    await discardFile(file.temporaryPath);
+    throw new ApiError(415, 'UNSUPPORTED_IMAGE_TYPE', 'the file is not a PNG, JPEG or WebP image (checked by its content, not its name or header)', names.path ? { path: names.path } : null);
+  }
+  try {
+    await commitFile(file.temporaryPath, uploadFilePath(store.uploadDir, file.sha256));
+  } catch (error) {
+    await discardFile(file.temporaryPath);
+    throw error;
+  }
+  return insertUpload(pool, { sha256: file.sha256, size: file.size, contentType, originalName: names.originalName ?? null, sourceUrl: names.sourceUrl ?? null });
+}
+
+/** Store a multipart file stream; `truncated` tells whether the multipart limit cut it. */
+export async function storeUploadedStream(pool: Pool, store: UploadStore, stream: Readable & { truncated?: boolean }, originalName: string): Promise<Upload> {
+  let file: WrittenFile & { temporaryPath: string };
+  try {
+    file = await writeToTemporary(stream, store.uploadDir, { maxBytes: store.uploadMaxBytes });
+  } catch (error) {
+    if (error instanceof FileTooLargeError || stream.truncated === true) throw tooLarge(store.uploadMaxBytes);
+    throw error;
+  }
+  if (stream.truncated === true) {
+    await discardFile(file.temporaryPath);
+    throw tooLarge(store.uploadMaxBytes);
+  }
+  return keepUpload(pool, store, file, { originalName });
+}
+
+/**
+ * Check a new task's references: every `upload:<id>` must exist (422 naming the entry), every
+ * `upload:https://…` is fetched and stored, its fieldValue rewritten to `upload:<id>`. The same URL with
+ * the same content gives the same upload id, so an Idempotency-Key replay sees the same body.
+ */
+export async function resolveUploadReferences(pool: Pool, store: UploadStore, nodeInfoList: NodeInfo[], fetchTimeoutMs: number): Promise<NodeInfo[]> {
+  const ids = new Map<number, string>();
+  const resolved = [...nodeInfoList];
+  for (const [i, entry] of nodeInfoList.entries()) {
+    if (!entry.fieldValue.startsWith(UPLOAD_REFERENCE_PREFIX)) continue;
+    const target = entry.fieldValue.slice(UPLOAD_REFERENCE_PREFIX.length);
+    const path = `nodeInfoList.${i}.fieldValue`;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+      const upload = await fetchUpload(pool, store, target, path, fetchTimeoutMs);
+      resolved[i] = { ...entry, fieldValue: `${UPLOAD_REFERENCE_PREFIX}${upload.id}` };
+      continue;
+    }
+    ids.set(i, target);
+  }
+  const known = await getUploads(pool, [...ids.values()]);
+  for (const [i, id] of ids) {
+    if (!known.has(id)) {
+      const entry = nodeInfoList[i]!;
+      throw new ApiError(422, 'UNKNOWN_UPLOAD', `nodeInfoList[${i}] (node ${entry.nodeId}, field ${entry.fieldName}) names upload ${JSON.stringify(id)}, which does not exist`, {
+        path: `nodeInfoList.${i}.fieldValue`,
+        uploadId: id,
+      });
+    }
+  }
+  return resolved;
+}
+
+async function fetchUpload(pool: Pool, store: UploadStore, url: string, path: string, timeoutMs: number): Promise<Upload> {
+  let file;
+  try {
+    file = await downloadToTemporary(url, { dir: store.uploadDir, maxBytes: store.uploadMaxBytes, idleTimeoutMs: timeoutMs, allowHttp: false, signal: AbortSignal.timeout(timeoutMs * 2) });
+  } catch (error) {
+    if (error instanceof FileTooLargeError) throw tooLarge(store.uploadMaxBytes, path);
+    const reason = error instanceof DownloadError || error instanceof Error ? error.message : String(error);
+    throw new ApiError(422, 'UPLOAD_URL_FAILED', `${path}: could not fetch ${url}: ${reason}`, { path, url });
+  }
+  return keepUpload(pool, store, file, { sourceUrl: url, path });
+}

@@ -1,0 +1,111 @@
+// Kept outputs: the processor downloads every output into the output store before a task reads SUCCESS,
+// against the simulator over real HTTP (its output files and its download faults) and a real PostgreSQL.
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { TaskProcessor } from '../../src/processor/index.js';
+import type { RunningSimulator } from '../../src/runninghub/simulator/index.js';
+import { outputFilePath } from '../../src/store/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { ACCOUNT, getAccountUsage, inProcessProcessor, insertTasks, resetTestState, startTestSimulator, testSettings, waitForStatuses } from './harness.js';
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+interface KeptRow {
+  fileUrl: string;
+  url: string;
+  size: number;
+  contentType: string;
+  sha256: string;
+}
+
+describe('kept outputs (in-process processor, simulator files)', () => {
+  let db: TestDatabase;
+  let sim: RunningSimulator;
+  let processor: TaskProcessor | undefined;
+  const settings = testSettings();
+
+  beforeAll(async () => {
+    db = await createTestDatabase('processor_outputs');
+    sim = await startTestSimulator();
+  });
+  afterAll(async () => {
+    await sim.stop();
+    await db.drop();
+  });
+  beforeEach(async () => {
+    await resetTestState(db.pool, sim);
+  });
+  afterEach(async () => {
+    await processor?.stop();
+    processor = undefined;
+    const usage = await getAccountUsage(db.pool, ACCOUNT);
+    if (usage) expect(usage).toMatchObject({ running: 0, holders: 0 });
+  });
+
+  const start = async (overrides: Parameters<typeof testSettings>[0] = {}) => {
+    processor = inProcessProcessor(db.url, sim.url, { ...settings, processorId: `keep-${Math.random().toString(36).slice(2, 8)}`, ...overrides });
+    await processor.start();
+  };
+
+  it('keeps every output before SUCCESS: our URL, size, type and a SHA-256 equal to what the simulator served', async () => {
+    sim.setOptions({ outputBytes: 300_000, defaultOutputs: [{ nodeId: '9', fileType: 'png', count: 2 }] });
+    await start();
+    const ids = await insertTasks(db.pool, 3);
+    const rows = await waitForStatuses(db.pool, ids, ['SUCCESS', 'FAILED']);
+    for (const row of rows) {
+      expect(row.status).toBe('SUCCESS');
+      const outputs = row.outputs as unknown as KeptRow[];
+      expect(outputs).toHaveLength(2);
+      for (const [n, output] of outputs.entries()) {
+        expect(output.fileUrl).toContain(sim.url);
+        expect(output.url).toBe(`/api/tasks/${row.id}/outputs/${n}`);
+        expect(output).toMatchObject({ size: 300_000, contentType: 'image/png' });
+        // What the simulator serves for this URL, fetched now, byte for byte.
+        const served = new Uint8Array(await (await fetch(output.fileUrl)).arrayBuffer());
+        expect(served.length).toBe(300_000);
+        expect(output.sha256).toBe(sha256(served));
+        const kept = await readFile(outputFilePath(settings.outputDir, row.id, n));
+        expect(sha256(kept)).toBe(output.sha256);
+      }
+    }
+    const { rows: keeping } = await db.pool.query(`SELECT count(*)::int AS n FROM ai_tasks WHERE runninghub_outputs IS NOT NULL`);
+    expect(keeping[0].n).toBe(0);
+  });
+
+  it('retries a failing download (5xx, a body cut off) and then keeps the file', async () => {
+    sim.setOptions({ outputBytes: 100_000, defaultOutputs: [{ nodeId: '9', fileType: 'png', count: 1 }], faults: { files: { kind: 'http', status: 503, times: 1 } } });
+    await start({ outputKeepAttempts: 4 });
+    const [id] = await insertTasks(db.pool, 1);
+    const [row] = await waitForStatuses(db.pool, [id!], ['SUCCESS', 'FAILED']);
+    expect(row!.status).toBe('SUCCESS');
+    expect(sim.counters().faultsInjected).toBe(1);
+    expect(sim.counters().callsByEndpoint.files).toBe(2);
+    const kept = await readFile(outputFilePath(settings.outputDir, id!, 0));
+    expect(kept.length).toBe(100_000);
+
+    sim.setOptions({ faults: { files: { kind: 'truncate', times: 2 } } });
+    const [second] = await insertTasks(db.pool, 1);
+    const [done] = await waitForStatuses(db.pool, [second!], ['SUCCESS', 'FAILED']);
+    expect(done!.status).toBe('SUCCESS');
+    const outputs = done!.outputs as unknown as KeptRow[];
+    expect(outputs[0]!.size).toBe(100_000);
+    expect(sha256(await readFile(outputFilePath(settings.outputDir, second!, 0)))).toBe(outputs[0]!.sha256);
+  });
+
+  it('ends FAILED with OUTPUTS_NOT_KEPT when every attempt fails, keeping RunningHub\'s URLs, never SUCCESS', async () => {
+    sim.setOptions({ outputBytes: 50_000, defaultOutputs: [{ nodeId: '9', fileType: 'png', count: 1 }], faults: { files: { kind: 'truncate' } } });
+    await start({ outputKeepAttempts: 3 });
+    const [id] = await insertTasks(db.pool, 1);
+    const [row] = await waitForStatuses(db.pool, [id!], ['SUCCESS', 'FAILED']);
+    expect(row).toMatchObject({ status: 'FAILED', error_code: 'OUTPUTS_NOT_KEPT' });
+    expect(row!.error_message).toMatch(/^output 0 \(http:.*\): the body broke off: aborted; 3 attempts$/);
+    // Nothing half-written stays in the store.
+    const dir = path.dirname(outputFilePath(settings.outputDir, id!, 0));
+    expect(await readdir(dir).catch(() => [])).toEqual([]);
+    expect(row!.error_message).toContain('3 attempts');
+    expect(row!.outputs?.[0]?.fileUrl).toContain(sim.url);
+    expect(sim.counters().callsByEndpoint.files).toBe(3);
+  });
+});
