@@ -8,6 +8,7 @@ import {
   failKeepingOutputs,
   finishKeepingOutputs,
   OUTPUTS_NOT_KEPT,
+  recordTaskEvent,
   takeOutputsToKeep,
   type KeptOutput,
   type TaskOutput,
@@ -104,13 +105,19 @@ async function keepOutput(ctx: ProcessorContext, task: TaskToKeep, n: number, ou
         throw error;
       }
       downloading.ms += performance.now() - attemptStarted;
-      return {
+      const kept: KeptOutput = {
         ...output,
         url: keptOutputUrl(task.id, n),
         size: file.size,
         contentType: outputContentType(file.head, file.headerContentType),
         sha256: file.sha256,
       };
+      // Live progress (GET /api/events): a frame is on our disk before the task reads SUCCESS. Best effort:
+      // the file is kept whatever happens to the announcement.
+      await recordTaskEvent(state.pool, task.id, 'output_kept', { n, url: kept.url, size: kept.size, contentType: kept.contentType, sha256: kept.sha256 }).catch(
+        (error: unknown) => taskLog.warn({ event: 'outputs.event_failed', n, err: errorText(error) }, 'could not announce the kept output'),
+      );
+      return kept;
     } catch (error) {
       if (state.stopping) throw error;
       const retryable = !(error instanceof DownloadError) || error.retryable;

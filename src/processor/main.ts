@@ -5,6 +5,7 @@ import { runProgram } from '../shared/program.js';
 import { handleStopSignals, type StopSignal } from '../shared/signals.js';
 import { createPool, runMigrations } from '../db/index.js';
 import { createRunningHubClient, createUploader } from '../runninghub/index.js';
+import { removeTaskOutputs } from '../store/index.js';
 import { loadProcessorConfig } from './config.js';
 import { accountFingerprint } from './policy.js';
 import { createTaskProcessor } from './processor.js';
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
     createPool: makePool,
     createClient: () => createRunningHubClient({ ...config.runningHub, logger }),
     uploadFile: createUploader(config.runningHub, logger),
+    // Retention deletes a pruned task's kept outputs with its row.
+    onTasksPruned: (taskIds) => removeTaskOutputs(settings.outputDir, taskIds),
   });
 
   let shuttingDown = false;

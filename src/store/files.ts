@@ -1,7 +1,7 @@
 // Files in a store directory, written so that nothing half-written is ever seen under its final name:
 // the bytes go to a temporary file beside it while their SHA-256 and size are counted, then one rename.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -78,4 +78,15 @@ export async function commitFile(temporaryPath: string, finalPath: string): Prom
 
 export async function discardFile(temporaryPath: string): Promise<void> {
   await unlink(temporaryPath).catch(() => undefined);
+}
+
+/**
+ * Removes the kept outputs of tasks that retention pruned (their folders under OUTPUT_DIR); a folder that
+ * is already gone is fine. Ids are the database's UUIDs, never paths a client chose.
+ */
+export async function removeTaskOutputs(outputDir: string, taskIds: readonly string[]): Promise<void> {
+  for (const id of taskIds) {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new Error(`not a task id: ${JSON.stringify(id)}`);
+    await rm(path.join(outputDir, id), { recursive: true, force: true });
+  }
 }

@@ -11,6 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { ACCOUNT, getAccountUsage, inProcessProcessor, insertTasks, resetTestState, startTestSimulator, testSettings, waitForStatuses } from './harness.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const SHIPPED_WORKFLOW = '1904136902449209346'; // what insertTasks (test/support/ai-tasks.ts) submits
 
 interface KeptRow {
   fileUrl: string;
@@ -36,6 +37,7 @@ describe('kept outputs (in-process processor, simulator files)', () => {
   });
   beforeEach(async () => {
     await resetTestState(db.pool, sim);
+    sim.setOptions({ workflows: {} }); // the first test's two-output workflow stays there otherwise
   });
   afterEach(async () => {
     await processor?.stop();
@@ -50,7 +52,8 @@ describe('kept outputs (in-process processor, simulator files)', () => {
   };
 
   it('keeps every output before SUCCESS: our URL, size, type and a SHA-256 equal to what the simulator served', async () => {
-    sim.setOptions({ outputBytes: 300_000, defaultOutputs: [{ nodeId: '9', fileType: 'png', count: 2 }] });
+    // The shipped workflow with two SaveImage outputs (strict mode takes a workflow's outputs from its spec).
+    sim.setOptions({ outputBytes: 300_000, workflows: { [SHIPPED_WORKFLOW]: { nodes: { '6': ['text'] }, outputs: [{ nodeId: '9', fileType: 'png', count: 2 }] } } });
     await start();
     const ids = await insertTasks(db.pool, 3);
     const rows = await waitForStatuses(db.pool, ids, ['SUCCESS', 'FAILED']);
@@ -72,6 +75,16 @@ describe('kept outputs (in-process processor, simulator files)', () => {
     }
     const { rows: keeping } = await db.pool.query(`SELECT count(*)::int AS n FROM ai_tasks WHERE runninghub_outputs IS NOT NULL`);
     expect(keeping[0].n).toBe(0);
+    // Each kept file is announced (GET /api/events) before its task's SUCCESS.
+    const { rows: events } = await db.pool.query<{ task_id: string; kind: string; detail: { n?: number; sha256?: string } }>(
+      `SELECT task_id, kind, detail FROM task_events WHERE task_id = ANY($1::uuid[]) AND kind IN ('output_kept', 'succeeded') ORDER BY id`,
+      [ids],
+    );
+    for (const row of rows) {
+      const own = events.filter((e) => e.task_id === row.id);
+      expect(own.map((e) => e.kind)).toEqual(['output_kept', 'output_kept', 'succeeded']);
+      expect(own.slice(0, 2).map((e) => e.detail.sha256)).toEqual((row.outputs as unknown as KeptRow[]).map((o) => o.sha256));
+    }
   });
 
   it('retries a failing download (5xx, a body cut off) and then keeps the file', async () => {
