@@ -82,6 +82,22 @@ export interface ClaimRequest {
  * within 4 T). A profile's tasks beyond its free slots are passed over, so the next group's task takes
  * the slot instead.
  *
+ * Why its cost does not grow with the backlog: a claim takes at most `limit` tasks, and within a group
+ * the ranking above follows (priority DESC, created_at, shot_index, id), so only each group's first
+ * `limit` due tasks can be taken. The ranking runs over those candidates only: each storyboard with
+ * pending shots (storyboards.pending > 0) gives its first `limit` due shots through an index lateral,
+ * and the lone tasks come from ai_tasks_lone_claim_candidates (migration 008), which walks them in
+ * order stepping over those a profile would pass over (each lone task is its own group, so skipping
+ * one changes no other's rank). A storyboard's shots cannot be skipped that way (each counts in the
+ * rank of those after it), so the one case where the choice can differ from ranking every task: a
+ * storyboard whose shots run under different profiles (per-shot workflows, no storyboard profile)
+ * and whose first `limit` due shots are all passed over, while a later shot of another profile would
+ * have been taken; it then waits until a slot of the first profile frees. Shots of a storyboard that
+ * names a profile, or that share a workflow, pass or fail the profile in order, so there it is exact
+ * (test/db/storyboards/claim-candidates.test.ts compares both on randomised queues). Under a
+ * concurrent claimer that took some candidates, a claim may take fewer than it could (never more);
+ * the next claim takes the rest.
+ *
  * Why this holds both limits under any number of concurrent claimers: the account row is locked
  * FOR UPDATE first (the LIMIT depends on it, so it is evaluated before the task scan; the profile rows
  * are locked only after it, by the condition on `account`), and a row locked that way is re-read at

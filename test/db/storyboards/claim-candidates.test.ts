@@ -145,3 +145,38 @@ describe('the bounded claim', () => {
     await fc.assert(fc.asyncProperty(queueArb, compare), { seed: 20261207, numRuns: 60, endOnFailure: true });
   });
 });
+
+describe('the documented edge', () => {
+  it('a mixed-profile storyboard whose first `limit` shots wait on a full profile keeps its later shots waiting too', async () => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await buildQueue(client, {
+        boards: [{ workflow: 'wf-a', ownProfile: null, lastTurn: null, active: 0 }],
+        tasks: [],
+        accountMax: 3,
+        accountRunning: 0,
+        alpha: { max: 1, running: 1 },
+        beta: { max: 1, running: 1 },
+        limit: 1,
+      });
+      // Shot 0 runs wf-a (profile alpha, full), shot 1 wf-c (no profile): per-shot workflows.
+      await client.query(
+        `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id, storyboard_id, shot_index, created_at)
+         SELECT 'shot', 'e', 'E', CASE g WHEN 0 THEN 'wf-a' ELSE 'wf-c' END, (SELECT id FROM storyboards), g,
+                now() - interval '1 minute' + make_interval(secs => g) FROM generate_series(0, 1) g`,
+      );
+      const { rows: shots } = await client.query<{ id: string }>('SELECT id FROM ai_tasks WHERE shot_index = 1');
+      const { rows: expected } = await client.query<{ id: string }>(REFERENCE, [1, ACCOUNT]);
+      expect(expected.map((r) => r.id)).toEqual([shots[0]!.id]);
+      const claimed = await claimPendingTasks(client, { account: ACCOUNT, processorId: 'p1', limit: 1, leaseMs: 30_000 });
+      expect(claimed).toEqual([]);
+      // With room for two, the second shot is a candidate and is taken, as ranking every task would.
+      const two = await claimPendingTasks(client, { account: ACCOUNT, processorId: 'p1', limit: 2, leaseMs: 30_000 });
+      expect(two.map((t) => t.id)).toEqual([shots[0]!.id]);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+});
