@@ -21,18 +21,22 @@ CREATE INDEX storyboards_pending_idx ON storyboards (id) WHERE pending > 0;
 -- all. `profiles` is the claim's locked profile rows as [{name, free, workflow_ids, webapp_ids}] in
 -- name order (a task without its own profile takes the first whose workflow or app it runs).
 CREATE FUNCTION ai_tasks_lone_claim_candidates(want int, profiles jsonb) RETURNS SETOF uuid
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE ROWS 10
+SET cursor_tuple_fraction = 0.0001 AS $$
 DECLARE
+  lone refcursor;
   r record;
   taken jsonb := '{}';
   n int;
-  found int := 0;
+  returned int := 0;
   bound int;
 BEGIN
   profiles := coalesce(profiles, '[]');
   SELECT want + coalesce(sum(least((p ->> 'free')::int, want)), 0)::int INTO bound
     FROM jsonb_array_elements(profiles) p;
-  FOR r IN
+  -- An explicit cursor is planned for its first rows (a FOR loop's query is planned for all of them,
+  -- which sorts every lone task).
+  OPEN lone FOR
     SELECT t.id, pr.name, pr.free
       FROM ai_tasks t
       LEFT JOIN LATERAL (
@@ -43,15 +47,18 @@ BEGIN
                   WHERE f.q -> 'workflow_ids' ? t.workflow_id OR f.q -> 'webapp_ids' ? t.webapp_id
                   ORDER BY f.i LIMIT 1))) pr ON true
      WHERE t.status = 'PENDING' AND t.storyboard_id IS NULL AND t.run_after <= now() AND t.cancel_requested_at IS NULL
-     ORDER BY t.priority DESC, t.created_at, t.id
+     ORDER BY t.priority DESC, t.created_at, t.id;
   LOOP
+    FETCH lone INTO r;
+    EXIT WHEN NOT FOUND;
     IF r.name IS NOT NULL THEN
       n := coalesce((taken ->> r.name)::int, 0);
       CONTINUE WHEN n >= r.free;
       taken := jsonb_set(taken, ARRAY[r.name], to_jsonb(n + 1));
     END IF;
     RETURN NEXT r.id;
-    found := found + 1;
-    EXIT WHEN found >= bound;
+    returned := returned + 1;
+    EXIT WHEN returned >= bound;
   END LOOP;
+  CLOSE lone;
 END $$;
