@@ -84,6 +84,22 @@ export interface ClaimRequest {
  * within 4 T). A profile's tasks beyond its free slots are passed over, so the next group's task takes
  * the slot instead.
  *
+ * Why its cost does not grow with the backlog: a claim takes at most `limit` tasks, and within a group
+ * the ranking above follows (priority DESC, created_at, shot_index, id), so only each group's first
+ * `limit` due tasks can be taken. The ranking runs over those candidates only: each storyboard with
+ * pending shots (storyboards.pending > 0) gives its first `limit` due shots through an index lateral,
+ * and the lone tasks come from ai_tasks_lone_claim_candidates (migration 008), which walks them in
+ * order stepping over those a profile would pass over (each lone task is its own group, so skipping
+ * one changes no other's rank). A storyboard's shots cannot be skipped that way (each counts in the
+ * rank of those after it), so the one case where the choice can differ from ranking every task: a
+ * storyboard whose shots run under different profiles (per-shot workflows, no storyboard profile)
+ * and whose first `limit` due shots are all passed over, while a later shot of another profile would
+ * have been taken; it then waits until a slot of the first profile frees. Shots of a storyboard that
+ * names a profile, or that share a workflow, pass or fail the profile in order, so there it is exact
+ * (test/db/storyboards/claim-candidates.test.ts compares both on randomised queues). Under a
+ * concurrent claimer that took some candidates, a claim may take fewer than it could (never more);
+ * the next claim takes the rest.
+ *
  * Why this holds both limits under any number of concurrent claimers: the account row is locked
  * FOR UPDATE first (the LIMIT depends on it, so it is evaluated before the task scan; the profile rows
  * are locked only after it, by the condition on `account`), and a row locked that way is re-read at
@@ -111,13 +127,28 @@ export async function claimPendingTasks(db: Queryable, request: ClaimRequest): P
        SELECT name, greatest(max_running - running, 0) AS free, workflow_ids, webapp_ids
          FROM task_profiles WHERE (SELECT free FROM account) > 0 ORDER BY name FOR UPDATE),
      due AS (
-       SELECT t.id, t.priority, t.created_at, t.shot_index, coalesce(t.storyboard_id, t.id) AS task_group, s.last_turn,
-              coalesce(s.active, 0) AS group_active,
-              coalesce(t.profile, (SELECT p.name FROM profiles p
-                                    WHERE t.workflow_id = ANY (p.workflow_ids) OR t.webapp_id = ANY (p.webapp_ids)
-                                    ORDER BY p.name LIMIT 1)) AS profile
-         FROM ai_tasks t LEFT JOIN storyboards s ON s.id = t.storyboard_id
-        WHERE t.status = 'PENDING' AND t.run_after <= now() AND t.cancel_requested_at IS NULL),
+       SELECT c.id, c.priority, c.created_at, c.shot_index, c.task_group, c.last_turn, c.group_active,
+              coalesce(c.own_profile, (SELECT p.name FROM profiles p
+                                        WHERE c.workflow_id = ANY (p.workflow_ids) OR c.webapp_id = ANY (p.webapp_ids)
+                                        ORDER BY p.name LIMIT 1)) AS profile
+         FROM ((SELECT t.id, t.priority, t.created_at, t.shot_index, t.id AS task_group, NULL::bigint AS last_turn,
+                       0 AS group_active, t.profile AS own_profile, t.workflow_id, t.webapp_id
+                  FROM ai_tasks_lone_claim_candidates($1::int, (
+                         SELECT jsonb_agg(jsonb_build_object('name', name, 'free', free, 'workflow_ids', to_jsonb(workflow_ids),
+                                                             'webapp_ids', to_jsonb(webapp_ids)) ORDER BY name)
+                           FROM profiles)) lone (id)
+                  JOIN ai_tasks t ON t.id = lone.id)
+               UNION ALL
+               SELECT f.id, f.priority, f.created_at, f.shot_index, s.id, s.last_turn, s.active,
+                      f.profile, f.workflow_id, f.webapp_id
+                 FROM storyboards s
+                 CROSS JOIN LATERAL (
+                   SELECT t.id, t.priority, t.created_at, t.shot_index, t.profile, t.workflow_id, t.webapp_id
+                     FROM ai_tasks t
+                    WHERE t.status = 'PENDING' AND t.storyboard_id = s.id AND t.run_after <= now() AND t.cancel_requested_at IS NULL
+                    ORDER BY t.priority DESC, t.created_at, t.shot_index, t.id
+                    LIMIT $1::int) f
+                WHERE s.pending > 0) c),
      ranked AS (
        SELECT due.*,
               group_active + row_number() OVER (PARTITION BY task_group, priority ORDER BY created_at, shot_index, id) AS turn_in_group
