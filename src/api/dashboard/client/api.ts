@@ -43,3 +43,24 @@ export async function call<T>(path: string, method: 'GET' | 'POST' = 'GET'): Pro
   }
   return (await response.json()) as T;
 }
+
+/**
+ * Shows an image in `img`. Our kept outputs (/api/tasks/:id/outputs/:n) are behind the token, which an
+ * <img> cannot send: with a token they are fetched with it and shown from a blob URL.
+ */
+export function showImage(img: HTMLImageElement, url: string): HTMLImageElement {
+  const headers = authHeaders();
+  if (!url.startsWith('/api/') || headers.authorization === undefined) {
+    img.src = url;
+    return img;
+  }
+  void fetch(url, { headers })
+    .then(async (response) => {
+      if (!response.ok) return;
+      const blobUrl = URL.createObjectURL(await response.blob());
+      img.addEventListener('load', () => URL.revokeObjectURL(blobUrl), { once: true });
+      img.src = blobUrl;
+    })
+    .catch(() => undefined);
+  return img;
+}

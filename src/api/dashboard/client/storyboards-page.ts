@@ -3,7 +3,7 @@
 // The Storyboards pages, shown when the api has /api/storyboards: a list with progress bars, and a
 // storyboard's shots as a grid of thumbnails (placeholders while waiting, the error of a failed shot, a
 // larger view on click), with its retry-failed and cancel buttons.
-import { ApiCallError, call } from './api.js';
+import { ApiCallError, call, showImage } from './api.js';
 import { h, statusBadge, swap } from './dom.js';
 import type { PageContext, Storyboard, StoryboardPage, StoryboardSummary, Task, View } from './types.js';
 
@@ -41,7 +41,8 @@ const IMAGE_TYPE = /png|jpe?g|webp|gif/i;
 
 function thumbnailOf(shot: Task): string | null {
   const output = shot.outputs?.find((o) => IMAGE_TYPE.test(o.fileType ?? '') || IMAGE_TYPE.test(o.fileUrl));
-  return output?.fileUrl ?? null;
+  // Our kept copy when there is one (RunningHub's URLs expire), else RunningHub's.
+  return output ? (typeof output.url === 'string' ? output.url : output.fileUrl) : null;
 }
 
 export function mountStoryboard(main: HTMLElement, id: string, ctx: PageContext): View {
@@ -55,7 +56,7 @@ export function mountStoryboard(main: HTMLElement, id: string, ctx: PageContext)
 
   const open = (shot: Task, url: string): void => {
     viewer.replaceChildren(
-      h('img', { src: url, alt: shot.entityName }),
+      showImage(h('img', { alt: shot.entityName }), url),
       h('p', {}, h('a', { href: `#/tasks/${shot.id}` }, shot.entityName), ' ', statusBadge(shot.status)),
       h('button', { type: 'button', class: 'secondary', onclick: () => viewer.close() }, 'Close'),
     );
@@ -97,7 +98,7 @@ export function mountStoryboard(main: HTMLElement, id: string, ctx: PageContext)
         return h('li', { class: `shot s-${shot.status.toLowerCase()}`, 'data-task': shot.id },
           url
             ? h('button', { type: 'button', class: 'thumb', 'aria-label': `Enlarge ${shot.entityName}`, onclick: () => open(shot, url) },
-                h('img', { src: url, alt: '', loading: 'lazy', width: 160, height: 120 }))
+                showImage(h('img', { alt: '', loading: 'lazy', width: 160, height: 120 }), url))
             : h('div', { class: 'placeholder' },
                 shot.status === 'FAILED' ? (shot.error ? `${shot.error.code}: ${shot.error.message}` : 'failed')
                   : shot.status === 'ACTIVE' ? 'generating…'

@@ -3,7 +3,7 @@
 // The Tasks page: a filterable, paginated table (filters and cursor live in the URL's hash, so Back works
 // and a view can be shared), and a task's detail with its inputs, ids, attempts, timings, outputs, error
 // and actions.
-import { call } from './api.js';
+import { call, showImage } from './api.js';
 import { taskActions } from './actions.js';
 import { age, h, secondsBetween, statusBadge, swap, time } from './dom.js';
 import type { PageContext, Task, TaskPage, View } from './types.js';
@@ -118,7 +118,7 @@ export function mountTaskDetail(main: HTMLElement, id: string, ctx: PageContext)
           !task.outputs || task.outputs.length === 0 ? h('p', { class: 'muted' }, 'None yet.') : h('ul', { class: 'outputs' }, task.outputs.map((o, n) =>
             h('li', {},
               IMAGE.test(o.fileUrl) || /png|jpe?g|webp|gif/i.test(o.fileType ?? '')
-                ? h('a', { href: o.fileUrl, target: '_blank', rel: 'noopener' }, h('img', { src: o.fileUrl, alt: `Output ${n + 1} of ${task.entityName}`, loading: 'lazy', width: 160, height: 160 }))
+                ? h('a', { href: o.fileUrl, target: '_blank', rel: 'noopener' }, showImage(h('img', { alt: `Output ${n + 1} of ${task.entityName}`, loading: 'lazy', width: 160, height: 160 }), typeof o.url === 'string' ? o.url : o.fileUrl))
                 : null,
               h('a', { href: o.fileUrl, target: '_blank', rel: 'noopener' }, `Output ${n + 1}${o.fileType ? ` (${o.fileType})` : ''}`),
             ))),
