@@ -257,6 +257,16 @@ export class LogForwarder {
     }
   }
 
+  /**
+   * Drops the unfinished lines (stopping on a signal: their ends are in supervisord's hands, a restarted
+   * forwarder may get them, and a half line would look torn). Returns how many.
+   */
+  discardPartials(): number {
+    const count = this.partials.size;
+    this.partials.clear();
+    return count;
+  }
+
   /** Resolves when every queued line has been written. */
   drained(): Promise<void> {
     if (this.pendingEvents > 0) return new Promise((resolve) => setImmediate(resolve)).then(() => this.drained());
@@ -341,7 +351,9 @@ export class LogForwarder {
       if (error) {
         // EAGAIN on a non-blocking descriptor: try again shortly; anything else loses the batch.
         if (error.code === 'EAGAIN') {
-          setTimeout(() => this.writeAll(buffer, done), 5).unref();
+          // Not unref'd: these lines are accepted, and a stopping forwarder must not exit before
+          // they are written (its deadline bounds the wait).
+          setTimeout(() => this.writeAll(buffer, done), 5);
           return;
         }
         this.stats.writeErrors += 1;

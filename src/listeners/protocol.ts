@@ -114,10 +114,11 @@ export class ListenerChannel {
   private header: EventHeader | null = null;
   private waiting: { resolve: (event: ListenerEvent | null) => void; reject: (error: Error) => void } | null = null;
   private ended = false;
+  private stopped = false;
   private failure: Error | null = null;
 
   constructor(
-    input: NodeJS.ReadableStream,
+    private readonly input: NodeJS.ReadableStream,
     private readonly output: NodeJS.WritableStream,
   ) {
     input.on('data', (chunk: Buffer | string) => {
@@ -138,6 +139,25 @@ export class ListenerChannel {
 
   ready(): void {
     this.output.write('READY\n');
+  }
+
+  /**
+   * Takes no more events (the listener was told to stop): stdin is no longer read, a pending next()
+   * gets null, an event already being handled is still answered, without READY after it.
+   */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.input.removeAllListeners('data');
+    this.input.pause();
+    // The loop must not stay alive on stdin alone; a stream without destroy() is only paused.
+    const destroyable = this.input as NodeJS.ReadableStream & { destroy?: () => void };
+    destroyable.destroy?.();
+    this.settle(null);
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
   }
 
   ok(): void {
@@ -172,6 +192,10 @@ export class ListenerChannel {
 
   private pump(): void {
     if (this.waiting === null) return;
+    if (this.stopped) {
+      this.settle(null);
+      return;
+    }
     try {
       const event = this.take();
       if (event !== null) {
@@ -230,7 +254,7 @@ export class ListenerChannel {
 export type EventResult = 'OK' | 'FAIL';
 
 /**
- * The listener loop: READY, an event, the handler's answer, forever (until stdin ends).
+ * The listener loop: READY, an event, the handler's answer, forever (until stdin ends or stop()).
  * A handler that throws answers FAIL, so one bad event does not end the listener.
  */
 export async function runListener(
@@ -248,6 +272,12 @@ export async function runListener(
     } catch (error) {
       onError(error);
       result = 'FAIL';
+    }
+    if (channel.isStopped) {
+      // Answered, so supervisord does not send it again elsewhere; no READY: we take nothing more.
+      if (result === 'OK') channel.ok();
+      else channel.fail();
+      return;
     }
     channel.answerAndReady(result);
   }

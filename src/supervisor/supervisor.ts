@@ -26,6 +26,9 @@ import {
   type SupervisordConfig,
 } from './types.js';
 
+/** Most a shutdown waits for an event listener pool to deliver its buffer before stopping it. */
+const POOL_DELIVERY_AT_SHUTDOWN_MS = 5000;
+
 interface ProcessGroup {
   config: GroupConfig;
   /** In start order: priority, then name. */
@@ -411,6 +414,11 @@ export class Supervisor implements SupervisorControl, ProcessHost {
     reporter.unref();
     try {
       for (const group of [...this.groups].reverse()) {
+        // Listeners stop last: first their pool sends what the programs wrote before they stopped
+        // (a log forwarder's last lines), as long as a listener takes it, for a bounded time.
+        if (group.config.eventListener !== undefined && !(await this.events.delivered(group.config.name, POOL_DELIVERY_AT_SHUTDOWN_MS))) {
+          this.log.warn(`pool ${group.config.name}: events still undelivered after ${POOL_DELIVERY_AT_SHUTDOWN_MS / 1000} s, stopping its listeners`);
+        }
         for (const process of [...group.processes].reverse()) {
           if (process.state === ProcessState.RUNNING || process.state === ProcessState.STARTING) process.stop();
           else if (process.state === ProcessState.BACKOFF) process.giveUp();

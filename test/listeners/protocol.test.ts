@@ -13,6 +13,7 @@ import {
   utf8PrefixBytes,
 } from '../../src/listeners/index.js';
 import { formatBytes, parseByteSize } from '../../src/listeners/index.js';
+import { waitFor } from '../support/wait.js';
 
 /** One event as supervisord 4.2.5 frames it (process.py _eventEnvelope): len counts characters. */
 function envelope(eventname: string, payload: string, serial = 1): string {
@@ -123,5 +124,33 @@ describe('byte sizes', () => {
     expect(() => parseByteSize('1.5GB')).toThrow();
     expect(() => parseByteSize('lots')).toThrow();
     expect(formatBytes(612 * 1024 * 1024)).toBe('612.0MB');
+  });
+});
+
+describe('ListenerChannel.stop', () => {
+  it('ends the loop: the event being handled is answered without READY, nothing more is read', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let written = '';
+    output.on('data', (chunk: Buffer) => (written += chunk.toString()));
+    const channel = new ListenerChannel(input, output);
+    const handled: string[] = [];
+    let release: () => void = () => undefined;
+    const loop = runListener(channel, (event) => {
+      handled.push(event.payload);
+      // The first event is still being handled when the stop comes.
+      return new Promise((resolve) => {
+        release = () => resolve('OK');
+      });
+    });
+    input.write(envelope('TICK_5', 'when:1'));
+    await waitFor('the first event handled', () => handled.length === 1);
+    channel.stop();
+    input.write(envelope('TICK_5', 'when:2', 2));
+    release();
+    await loop;
+    expect(handled).toEqual(['when:1']);
+    expect(channel.isStopped).toBe(true);
+    expect(written).toBe('READY\nRESULT 2\nOK');
   });
 });

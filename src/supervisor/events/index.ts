@@ -19,6 +19,8 @@
 //  - a rejected event (FAIL, or the listener died) goes back to its own pool only; supervisord
 //    compares processes by priority, so it also re-buffers it in every other pool that has a process
 //    of the same priority (a listener may then get events it never subscribed to).
+//  - at shutdown a listener pool is stopped only once it has sent and had answered the events it holds
+//    (at most 5 s, supervisor.ts): supervisord stops it at once and drops them (a log forwarder's last lines).
 //  - `result_handler` can only be supervisord's default (`supervisor.dispatchers:default_handler`):
 //    any other is "cannot be resolved", as a Python module that is not installed.
 export { EventBus, type EventSubscriber } from './bus.js';

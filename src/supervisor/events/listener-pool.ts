@@ -117,6 +117,18 @@ export class EventListenerPool implements EventSubscriber {
     return this.listeners.get(process)?.state;
   }
 
+  /**
+   * Every buffered event sent and answered and no program's output held back, or no listener left that could take one (alive and
+   * speaking the protocol). Shutdown waits for this before stopping the pool's listeners.
+   */
+  get delivered(): boolean {
+    // A STARTING listener is sent events once RUNNING (startsecs): worth waiting for, within the bound.
+    const able = [...this.listeners.values()].filter((listener) => ALIVE.has(listener.process.state) && listener.state !== 'UNKNOWN');
+    if (able.length === 0) return true;
+    // A held source still has output in its pipe, to be read and sent once released.
+    return this.buffer.length === 0 && this.held.size === 0 && able.every((listener) => listener.event === null);
+  }
+
   /** Events waiting for a listener. */
   get buffered(): number {
     return this.buffer.length;

@@ -127,6 +127,26 @@ export class EventSystem {
     if (this.bus.wants('REMOTE_COMMUNICATION')) this.bus.publish(remoteCommunicationEvent(type, data));
   }
 
+  /**
+   * Resolves once the group's pool has every buffered event sent and answered (or none of its listeners
+   * can take one), or after `withinMs`: at shutdown a log forwarder gets the programs' last output
+   * before it is stopped. True when delivered.
+   */
+  delivered(group: string, withinMs: number): Promise<boolean> {
+    const pool = this.pools.get(group);
+    if (pool === undefined || pool.delivered) return Promise.resolve(true);
+    const deadline = Date.now() + withinMs;
+    return new Promise((resolve) => {
+      // A pool has no "sent everything" event of its own; a short poll costs nothing during a shutdown.
+      const check = (): void => {
+        if (pool.delivered) resolve(true);
+        else if (Date.now() >= deadline) resolve(false);
+        else setTimeout(check, 20).unref();
+      };
+      check();
+    });
+  }
+
   /** The protocol state of a listener process (undefined for a program). */
   listenerState(process: ListenerProcess): ListenerState | undefined {
     return this.pools.get(process.config.group)?.listenerState(process);
