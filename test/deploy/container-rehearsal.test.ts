@@ -29,6 +29,7 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'storyboard-rehearsal-'));
 chmodSync(scratch, 0o755);
 const logDir = path.join(scratch, 'log'); // /var/log/supervisor
 const appLogs = path.join(scratch, 'app-logs'); // /app/logs
+const appData = path.join(scratch, 'app-data'); // /app/data (the image's OUTPUT_DIR and UPLOAD_DIR)
 const runDir = path.join(scratch, 'run'); // /var/run
 const config = path.join(scratch, 'supervisord.conf');
 
@@ -57,9 +58,11 @@ const status = () => ctl(['status'], { config });
 beforeAll(async () => {
   const unshare = requireCommand('unshare', 'util-linux');
   const tini = requireCommand('tini', 'tini');
-  for (const dir of [logDir, appLogs, runDir]) mkdirSync(dir, { recursive: true });
-  // The programs run as an unprivileged user and write the processor's log here, like /app/logs in the image.
+  for (const dir of [logDir, appLogs, appData, runDir]) mkdirSync(dir, { recursive: true });
+  // The programs run as an unprivileged user and write the processor's log and the kept outputs here, like
+  // /app/logs and /app/data in the image.
   chmodSync(appLogs, 0o777);
+  chmodSync(appData, 0o777);
   writeFileSync(config, renderConfig());
   database = await createTestDatabase('rehearsal');
   simulator = await startSimulatorProgram('rehearsal-key');
@@ -74,6 +77,9 @@ beforeAll(async () => {
       PORT: String(port),
       HOST: '127.0.0.1',
       POLL_INTERVAL: '500ms',
+      // The image's ENV (docker/Dockerfile).
+      OUTPUT_DIR: path.join(appData, 'outputs'),
+      UPLOAD_DIR: path.join(appData, 'uploads'),
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
