@@ -323,6 +323,7 @@ describe('storyboard shots with upload references', () => {
     server = https.createServer({ key, cert }, (req, res) => {
       hits.set(req.url ?? '', (hits.get(req.url ?? '') ?? 0) + 1);
       if (req.url === '/character.png') res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+      else if (req.url === '/notes.txt') res.writeHead(200, { 'content-type': 'image/png' }).end('plain text, whatever the header says');
       else res.writeHead(404).end('no such image');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -395,5 +396,21 @@ describe('storyboard shots with upload references', () => {
     expect(plainHttp.body.error.message).toContain('only https URLs');
     // The image fetched before the failure stays an upload (content-addressed, reusable); no storyboard or shot.
     expect(await counts()).toEqual({ boards: 0, shots: 0, uploads: 1 });
+  });
+
+  it('replays an Idempotency-Key whose shots name an https URL (the same content gives the same upload id)', async () => {
+    const body = board([withImages('one', `upload:${base}/character.png`), withImages('two', `upload:${base}/character.png`)]);
+    const first = await request(app.server).post('/api/storyboards').set('Idempotency-Key', 'refs-key').send(body).expect(201);
+    const again = await request(app.server).post('/api/storyboards').set('Idempotency-Key', 'refs-key').send(body).expect(200);
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.body.details[1].nodeInfoList).toEqual(first.body.details[1].nodeInfoList);
+    expect(hits.get('/character.png')).toBe(2);
+    expect(await counts()).toEqual({ boards: 1, shots: 2, uploads: 1 });
+  });
+
+  it('refuses a URL whose content is not an image with 415 naming the shot and entry', async () => {
+    const res = await request(app.server).post('/api/storyboards').send(board([withImages('one'), withImages('two', `upload:${base}/notes.txt`)])).expect(415);
+    expect(res.body.error).toMatchObject({ code: 'UNSUPPORTED_IMAGE_TYPE', details: { path: 'shots.1.nodeInfoList.1.fieldValue' } });
+    expect(await counts()).toEqual({ boards: 0, shots: 0, uploads: 0 });
   });
 });
