@@ -1,6 +1,7 @@
 // Reference images: storing one (POST /api/uploads, or an https URL a task names) and the references a
-// task's nodeInfoList may hold. A fieldValue `upload:<id>` names an upload; `upload:https://…` is fetched
-// by the api when the task is created (same checks), stored as an upload, and becomes `upload:<id>`.
+// task's (or a storyboard shot's) nodeInfoList may hold. A fieldValue `upload:<id>` names an upload;
+// `upload:https://…` is fetched by the api when the task is created (same checks), stored as an upload,
+// and becomes `upload:<id>`.
 // The processor uploads the file to RunningHub just before the create (src/processor/uploads.ts).
 import type { Readable } from 'node:stream';
 import { getUploads, insertUpload, type NodeInfo, type Pool, type Upload } from '../db/index.js';
@@ -8,6 +9,9 @@ import { commitFile, discardFile, DownloadError, downloadToTemporary, FileTooLar
 import { ApiError } from './errors.js';
 
 export const UPLOAD_REFERENCE_PREFIX = 'upload:';
+
+/** How long fetching an `upload:https://…` reference may stay silent (twice that in all). */
+export const UPLOAD_FETCH_TIMEOUT_MS = 15_000;
 
 export interface UploadStore {
   uploadDir: string;
@@ -54,34 +58,72 @@ export async function storeUploadedStream(pool: Pool, store: UploadStore, stream
   return keepUpload(pool, store, file, { originalName });
 }
 
+/** Where a nodeInfoList sits in the request body: `nodeInfoList` for a task, `shots[2].nodeInfoList` for a shot. */
+export interface NodeInfoListAt {
+  /** For messages: `shots[2].nodeInfoList` (an entry is then `shots[2].nodeInfoList[1]`). */
+  label: string;
+  /** For `details.path`: `shots.2.nodeInfoList` (an entry is then `shots.2.nodeInfoList.1.fieldValue`). */
+  path: string;
+}
+
+const TASK_NODE_INFO_LIST: NodeInfoListAt = { label: 'nodeInfoList', path: 'nodeInfoList' };
+
 /**
  * Check a new task's references: every `upload:<id>` must exist (422 naming the entry), every
  * `upload:https://…` is fetched and stored, its fieldValue rewritten to `upload:<id>`. The same URL with
  * the same content gives the same upload id, so an Idempotency-Key replay sees the same body.
  */
 export async function resolveUploadReferences(pool: Pool, store: UploadStore, nodeInfoList: NodeInfo[], fetchTimeoutMs: number): Promise<NodeInfo[]> {
-  const ids = new Map<number, string>();
-  const resolved = [...nodeInfoList];
-  for (const [i, entry] of nodeInfoList.entries()) {
-    if (!entry.fieldValue.startsWith(UPLOAD_REFERENCE_PREFIX)) continue;
-    const target = entry.fieldValue.slice(UPLOAD_REFERENCE_PREFIX.length);
-    const path = `nodeInfoList.${i}.fieldValue`;
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
-      const upload = await fetchUpload(pool, store, target, path, fetchTimeoutMs);
-      resolved[i] = { ...entry, fieldValue: `${UPLOAD_REFERENCE_PREFIX}${upload.id}` };
-      continue;
+  const [resolved] = await resolveUploadReferencesOfLists(pool, store, [{ nodeInfoList, at: TASK_NODE_INFO_LIST }], fetchTimeoutMs);
+  return resolved!;
+}
+
+/**
+ * The same for several nodeInfoLists of one request (a storyboard's shots), all checked before the
+ * caller stores anything: the ids in one query, first (an unknown id fails the request before any URL
+ * is fetched), then each distinct URL fetched once however many entries name it.
+ */
+export async function resolveUploadReferencesOfLists(
+  pool: Pool,
+  store: UploadStore,
+  lists: { nodeInfoList: NodeInfo[]; at: NodeInfoListAt }[],
+  fetchTimeoutMs: number,
+): Promise<NodeInfo[][]> {
+  const named: { list: number; entry: number; id: string }[] = [];
+  const fetched: { list: number; entry: number; url: string }[] = [];
+  for (const [l, { nodeInfoList }] of lists.entries()) {
+    for (const [i, entry] of nodeInfoList.entries()) {
+      if (!entry.fieldValue.startsWith(UPLOAD_REFERENCE_PREFIX)) continue;
+      const target = entry.fieldValue.slice(UPLOAD_REFERENCE_PREFIX.length);
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) fetched.push({ list: l, entry: i, url: target });
+      else named.push({ list: l, entry: i, id: target });
     }
-    ids.set(i, target);
   }
-  const known = await getUploads(pool, [...ids.values()]);
-  for (const [i, id] of ids) {
-    if (!known.has(id)) {
-      const entry = nodeInfoList[i]!;
-      throw new ApiError(422, 'UNKNOWN_UPLOAD', `nodeInfoList[${i}] (node ${entry.nodeId}, field ${entry.fieldName}) names upload ${JSON.stringify(id)}, which does not exist`, {
-        path: `nodeInfoList.${i}.fieldValue`,
-        uploadId: id,
-      });
+  if (named.length > 0) {
+    const known = await getUploads(pool, [...new Set(named.map((n) => n.id))]);
+    const missing = named.find((n) => !known.has(n.id));
+    if (missing) {
+      const { at, nodeInfoList } = lists[missing.list]!;
+      const entry = nodeInfoList[missing.entry]!;
+      throw new ApiError(
+        422,
+        'UNKNOWN_UPLOAD',
+        `${at.label}[${missing.entry}] (node ${entry.nodeId}, field ${entry.fieldName}) names upload ${JSON.stringify(missing.id)}, which does not exist`,
+        { path: `${at.path}.${missing.entry}.fieldValue`, uploadId: missing.id },
+      );
     }
+  }
+  const resolved = lists.map(({ nodeInfoList }) => [...nodeInfoList]);
+  // One fetch per distinct URL; a failure names the first entry that gave it.
+  const uploadIdByUrl = new Map<string, string>();
+  for (const { list, entry, url } of fetched) {
+    let id = uploadIdByUrl.get(url);
+    if (id === undefined) {
+      const upload = await fetchUpload(pool, store, url, `${lists[list]!.at.path}.${entry}.fieldValue`, fetchTimeoutMs);
+      id = upload.id;
+      uploadIdByUrl.set(url, id);
+    }
+    resolved[list]![entry] = { ...lists[list]!.nodeInfoList[entry]!, fieldValue: `${UPLOAD_REFERENCE_PREFIX}${id}` };
   }
   return resolved;
 }

@@ -3,11 +3,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { insertUpload } from '../../src/db/index.js';
 import type { TaskProcessor } from '../../src/processor/index.js';
 import type { RunningSimulator } from '../../src/runninghub/simulator/index.js';
 import { uploadFilePath } from '../../src/store/index.js';
+import { startTestApp } from '../api/support.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { solidPngForTests } from '../support/images.js';
 import { ACCOUNT, getAccountUsage, inProcessProcessor, resetTestState, startTestSimulator, testSettings, waitForStatuses } from './harness.js';
@@ -104,5 +106,31 @@ describe('reference images (in-process processor, simulator uploads)', () => {
     const [row] = await waitForStatuses(db.pool, [id!], ['SUCCESS', 'FAILED']);
     expect(row).toMatchObject({ status: 'FAILED', error_code: '809', attempts: 1 });
     expect(sim.counters().tasksCreated).toBe(0);
+  });
+
+  it('runs the shots of a storyboard that POST /api/storyboards stored with an upload reference', async () => {
+    const app = await startTestApp(db.pool, { uploadDir: settings.uploadDir });
+    try {
+      const { id } = (await request(app.server).post('/api/uploads').attach('file', solidPngForTests([70, 80, 90]), 'hero.png').expect(201)).body as { id: string };
+      const image = { nodeId: '10', fieldName: 'image', fieldValue: `upload:${id}` };
+      const res = await request(app.server)
+        .post('/api/storyboards')
+        .send({
+          name: 'The same hero',
+          entityType: 'project',
+          entityId: 'p-refs',
+          workflowId: '1904136902449209346',
+          shots: ['at dawn', 'at noon', 'at dusk'].map((text) => ({ nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: text }, image] })),
+        })
+        .expect(201);
+      await start();
+      const ids = (res.body.details as { id: string }[]).map((d) => d.id);
+      const rows = await waitForStatuses(db.pool, ids, ['SUCCESS', 'FAILED']);
+      // The simulator refuses (803) an image field naming a file this key did not upload: SUCCESS proves the name.
+      expect(rows.map((r) => r.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
+      expect(sim.counters().callsByEndpoint.upload).toBe(1);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -62,7 +62,7 @@ export async function registerRoutes(
       await api.register(statsRoutes, routeDeps);
       await api.register(queueRoutes, routeDeps);
       await api.register(eventRoutes, { ...routeDeps, hub: deps.hub });
-      await api.register(storyboardRoutes, { ...routeDeps, limits: deps.storyboards });
+      await api.register(storyboardRoutes, { ...routeDeps, limits: deps.storyboards, uploads });
       await api.register(outputRoutes, { ...routeDeps, outputDir: deps.stores.outputDir });
     },
     { prefix: '/api' },

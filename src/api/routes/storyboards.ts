@@ -14,6 +14,7 @@ import {
 import { profileForTarget, type Profile } from '../../shared/profiles.js';
 import { safeText } from '../../shared/text-schema.js';
 import { ApiError } from '../errors.js';
+import { resolveUploadReferencesOfLists, UPLOAD_FETCH_TIMEOUT_MS, type UploadStore } from '../uploads.js';
 import { errorSchema, idempotencyHeadersSchema, toCallbackDeliveryJson } from '../schemas.js';
 import {
   createStoryboardBodySchema,
@@ -69,7 +70,7 @@ function afterAction(id: string, result: StoryboardActionResult, nothing: string
   return result.storyboard;
 }
 
-export const storyboardRoutes: FastifyPluginAsyncZod<RouteDeps & { limits: StoryboardLimits }> = async (app, { pool, limits }) => {
+export const storyboardRoutes: FastifyPluginAsyncZod<RouteDeps & { limits: StoryboardLimits; uploads: UploadStore }> = async (app, { pool, limits, uploads }) => {
   const profileNames = new Map(limits.profiles.map((p) => [p.name, p]));
 
   app.post(
@@ -98,6 +99,7 @@ export const storyboardRoutes: FastifyPluginAsyncZod<RouteDeps & { limits: Story
           200: storyboardSchema.describe('Idempotent replay: the storyboard the first request made'),
           409: errorSchema,
           413: errorSchema,
+          415: errorSchema.describe('A shot\'s `upload:https://…` is not a PNG, JPEG or WebP image'),
           422: errorSchema,
         },
       },
@@ -131,9 +133,17 @@ export const storyboardRoutes: FastifyPluginAsyncZod<RouteDeps & { limits: Story
         const shotProfile = profile ?? profileForTarget(limits.profiles, shot);
         return shotProfile?.maxAttempts !== undefined ? { ...shot, maxAttempts: shotProfile.maxAttempts } : shot;
       });
+      // Upload references as for POST /api/tasks, every shot's checked before anything is stored.
+      const nodeInfoLists = await resolveUploadReferencesOfLists(
+        pool,
+        uploads,
+        shots.map((shot, index) => ({ nodeInfoList: shot.nodeInfoList, at: { label: `shots[${index}].nodeInfoList`, path: `shots.${index}.nodeInfoList` } })),
+        UPLOAD_FETCH_TIMEOUT_MS,
+      );
+      const resolvedShots = shots.map((shot, index) => ({ ...shot, nodeInfoList: nodeInfoLists[index]! }));
       const result = await createStoryboard(
         pool,
-        { name: body.name, entityType: body.entityType, entityId: body.entityId, settings: settingsOf(body), shots, shotProfile: body.profile ?? null },
+        { name: body.name, entityType: body.entityType, entityId: body.entityId, settings: settingsOf(body), shots: resolvedShots, shotProfile: body.profile ?? null },
         { idempotencyKey: request.headers['idempotency-key'] },
       );
       if (result.outcome === 'conflict') {

@@ -13,11 +13,8 @@ import {
   toCallbackDeliveryJson,
   toTaskJson,
 } from '../schemas.js';
-import { resolveUploadReferences, type UploadStore } from '../uploads.js';
+import { resolveUploadReferences, UPLOAD_FETCH_TIMEOUT_MS, type UploadStore } from '../uploads.js';
 import type { RouteDeps } from './index.js';
-
-/** How long fetching an `upload:https://…` reference may stay silent (twice that in all). */
-const UPLOAD_FETCH_TIMEOUT_MS = 15_000;
 
 const notFound = (id: string) => new ApiError(404, 'TASK_NOT_FOUND', `no task with id ${id}`);
 

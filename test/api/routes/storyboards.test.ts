@@ -1,10 +1,17 @@
 // /api/storyboards on a real PostgreSQL through the real app: every route and its errors.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../src/api/index.js';
 import { activateTask } from '../../support/ai-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { solidPngForTests } from '../../support/images.js';
 import { silentLogger } from '../support.js';
 
 const WORKFLOW = '1904136902449209346';
@@ -24,8 +31,10 @@ const board = (shots: object[], extra: object = {}) => ({
 describe('storyboards API', () => {
   let db: TestDatabase;
   let app: FastifyInstance;
+  let uploadDir: string;
   beforeAll(async () => {
     db = await createTestDatabase('api_storyboards');
+    uploadDir = await mkdtemp(path.join(os.tmpdir(), 'api-storyboards-'));
     app = await buildApp({
       pool: db.pool,
       logger: silentLogger,
@@ -35,6 +44,7 @@ describe('storyboards API', () => {
         storyboardMaxShots: 5,
         storyboardBodyLimitBytes: 4096,
         profiles: [{ name: 'lumina', maxRunning: 2, maxAttempts: 60, workflowIds: [LUMINA_WORKFLOW], webappIds: [] }],
+        uploadDir,
       },
     });
     await app.ready();
@@ -42,9 +52,10 @@ describe('storyboards API', () => {
   afterAll(async () => {
     await app?.close();
     await db?.drop();
+    await rm(uploadDir, { recursive: true, force: true });
   });
   beforeEach(async () => {
-    await db.pool.query('TRUNCATE ai_tasks, storyboards');
+    await db.pool.query('TRUNCATE ai_tasks, storyboards, uploads');
   });
 
   const post = (body: object, key?: string) => {
@@ -286,5 +297,120 @@ describe('storyboards API', () => {
       const res = await request(app.server).get(`/api/storyboards/${created.body.id}`).expect(200);
       expect(res.body).toMatchObject({ status: 'running', pending: 1, cancelled: 1, cancelledAt: null });
     });
+  });
+});
+
+// A shot's reference images, as for POST /api/tasks: `upload:<id>` and `upload:https://…` on a real
+// https server on loopback (a certificate made by openssl for this run, trusted through the global agent).
+describe('storyboard shots with upload references', () => {
+  let db: TestDatabase;
+  let app: FastifyInstance;
+  let uploadDir: string;
+  let server: https.Server;
+  let base: string;
+  const hits = new Map<string, number>();
+  const png = solidPngForTests([10, 120, 240]);
+  const previousCa = https.globalAgent.options.ca;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('api_storyboard_uploads');
+    uploadDir = await mkdtemp(path.join(os.tmpdir(), 'api-storyboard-uploads-'));
+    const keyPath = path.join(uploadDir, 'tls.key');
+    const certPath = path.join(uploadDir, 'tls.crt');
+    await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    const [key, cert] = await Promise.all([readFile(keyPath), readFile(certPath)]);
+    https.globalAgent.options.ca = cert;
+    server = https.createServer({ key, cert }, (req, res) => {
+      hits.set(req.url ?? '', (hits.get(req.url ?? '') ?? 0) + 1);
+      if (req.url === '/character.png') res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+      else if (req.url === '/notes.txt') res.writeHead(200, { 'content-type': 'image/png' }).end('plain text, whatever the header says');
+      else res.writeHead(404).end('no such image');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    app = await buildApp({
+      pool: db.pool,
+      logger: silentLogger,
+      config: { apiToken: undefined, bodyLimitBytes: 1024 * 1024, storyboardMaxShots: 5, storyboardBodyLimitBytes: 8192, uploadDir },
+    });
+    await app.ready();
+  });
+  afterAll(async () => {
+    https.globalAgent.options.ca = previousCa;
+    await app?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await db?.drop();
+    await rm(uploadDir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    hits.clear();
+    await db.pool.query('TRUNCATE ai_tasks, storyboards, uploads');
+  });
+
+  const image = (fieldValue: string) => ({ nodeId: '10', fieldName: 'image', fieldValue });
+  const withImages = (text: string, ...fieldValues: string[]) => ({ nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: text }, ...fieldValues.map(image)] });
+  const counts = async () =>
+    (await db.pool.query('SELECT (SELECT count(*)::int FROM storyboards) AS boards, (SELECT count(*)::int FROM ai_tasks) AS shots, (SELECT count(*)::int FROM uploads) AS uploads')).rows[0];
+
+  it('stores every shot with its references resolved to upload:<id>, fetching a shared https URL once', async () => {
+    const { id } = (await request(app.server).post('/api/uploads').attach('file', solidPngForTests(), 'face.png').expect(201)).body as { id: string };
+    const url = `${base}/character.png`;
+    const res = await request(app.server)
+      .post('/api/storyboards')
+      .send(board([withImages('one', `upload:${id}`), withImages('two', `upload:${url}`), withImages('three', `upload:${url}`, `upload:${id}`), withImages('four')]))
+      .expect(201);
+    expect(hits.get('/character.png')).toBe(1);
+    const { rows: fetched } = await db.pool.query<{ id: string }>('SELECT id FROM uploads WHERE source_url = $1', [url]);
+    expect(fetched).toHaveLength(1);
+    const fetchedRef = `upload:${fetched[0]!.id}`;
+    // What the processor reads: the shots' rows, each reference an upload id.
+    const { rows } = await db.pool.query<{ node_info_list: { fieldValue: string }[] }>(
+      'SELECT node_info_list FROM ai_tasks WHERE storyboard_id = $1 ORDER BY shot_index',
+      [res.body.id],
+    );
+    expect(rows.map((r) => r.node_info_list.slice(1).map((e) => e.fieldValue))).toEqual([[`upload:${id}`], [fetchedRef], [fetchedRef, `upload:${id}`], []]);
+    expect(res.body.details[2].nodeInfoList[1]).toEqual(image(fetchedRef));
+    expect(await counts()).toEqual({ boards: 1, shots: 4, uploads: 2 });
+  });
+
+  it('refuses an unknown upload id with 422 naming the shot and entry, before fetching anything, and creates nothing', async () => {
+    const res = await request(app.server)
+      .post('/api/storyboards')
+      .send(board([withImages('one', `upload:${base}/character.png`), withImages('two', 'upload:00000000-0000-4000-8000-000000000000')]))
+      .expect(422);
+    expect(res.body.error).toMatchObject({ code: 'UNKNOWN_UPLOAD', details: { path: 'shots.1.nodeInfoList.1.fieldValue', uploadId: '00000000-0000-4000-8000-000000000000' } });
+    expect(res.body.error.message).toContain('shots[1].nodeInfoList[1] (node 10, field image)');
+    expect(hits.size).toBe(0);
+    expect(await counts()).toEqual({ boards: 0, shots: 0, uploads: 0 });
+  });
+
+  it('refuses a URL it cannot fetch with 422 UPLOAD_URL_FAILED naming the shot and entry, and stores no shot', async () => {
+    const missing = await request(app.server)
+      .post('/api/storyboards')
+      .send(board([withImages('one'), withImages('two', `upload:${base}/character.png`, `upload:${base}/gone.png`)]))
+      .expect(422);
+    expect(missing.body.error).toMatchObject({ code: 'UPLOAD_URL_FAILED', details: { path: 'shots.1.nodeInfoList.2.fieldValue', url: `${base}/gone.png` } });
+    expect(missing.body.error.message).toContain('HTTP 404');
+    const plainHttp = await request(app.server).post('/api/storyboards').send(board([withImages('one', 'upload:http://127.0.0.1:1/a.png')])).expect(422);
+    expect(plainHttp.body.error).toMatchObject({ code: 'UPLOAD_URL_FAILED', details: { path: 'shots.0.nodeInfoList.1.fieldValue' } });
+    expect(plainHttp.body.error.message).toContain('only https URLs');
+    // The image fetched before the failure stays an upload (content-addressed, reusable); no storyboard or shot.
+    expect(await counts()).toEqual({ boards: 0, shots: 0, uploads: 1 });
+  });
+
+  it('replays an Idempotency-Key whose shots name an https URL (the same content gives the same upload id)', async () => {
+    const body = board([withImages('one', `upload:${base}/character.png`), withImages('two', `upload:${base}/character.png`)]);
+    const first = await request(app.server).post('/api/storyboards').set('Idempotency-Key', 'refs-key').send(body).expect(201);
+    const again = await request(app.server).post('/api/storyboards').set('Idempotency-Key', 'refs-key').send(body).expect(200);
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.body.details[1].nodeInfoList).toEqual(first.body.details[1].nodeInfoList);
+    expect(hits.get('/character.png')).toBe(2);
+    expect(await counts()).toEqual({ boards: 1, shots: 2, uploads: 1 });
+  });
+
+  it('refuses a URL whose content is not an image with 415 naming the shot and entry', async () => {
+    const res = await request(app.server).post('/api/storyboards').send(board([withImages('one'), withImages('two', `upload:${base}/notes.txt`)])).expect(415);
+    expect(res.body.error).toMatchObject({ code: 'UNSUPPORTED_IMAGE_TYPE', details: { path: 'shots.1.nodeInfoList.1.fieldValue' } });
+    expect(await counts()).toEqual({ boards: 0, shots: 0, uploads: 0 });
   });
 });
