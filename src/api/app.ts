@@ -25,7 +25,7 @@ import { installTextBoundary, parseJsonBodyStrictly, parseQuerystringStrictly } 
 export interface AppDeps {
   pool: Pool;
   config: Pick<ApiConfig, 'apiToken' | 'bodyLimitBytes'> &
-    Partial<Pick<ApiConfig, 'runningHubWebhookSecret' | 'apiReadToken' | 'sseHeartbeatMs' | 'storyboardMaxShots' | 'storyboardBodyLimitBytes' | 'profiles' | 'outputDir' | 'uploadDir' | 'uploadMaxBytes'>>;
+    Partial<Pick<ApiConfig, 'runningHubWebhookSecret' | 'apiReadToken' | 'sseHeartbeatMs' | 'storyboardMaxShots' | 'storyboardBodyLimitBytes' | 'profiles' | 'outputDir' | 'uploadDir' | 'uploadMaxBytes' | 'supervisorConsoleUrl'>>;
   /** A pino logger (src/shared/logger.ts); request logs become its children. */
   logger: FastifyBaseLogger;
   /** Defaults to always ready: tests hand in a migrated database. */
@@ -162,6 +162,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       profiles: deps.config.profiles ?? [],
     },
     checkNodeInfo: deps.checkNodeInfo,
+    supervisorConsoleUrl: deps.config.supervisorConsoleUrl,
     metrics,
     stores: {
       outputDir: deps.config.outputDir ?? DEFAULT_STORES.outputDir,

@@ -38,6 +38,14 @@ const apiEnvSchema = storeEnvSchema.extend({
   VALIDATE_NODE_INFO: envBool.default(false),
   /** Largest reference image POST /api/uploads (or a fetched https URL) may be: 413 beyond. */
   UPLOAD_MAX_BYTES: envBytes.default(10 * 1024 * 1024),
+  /**
+   * supervisord's web console ([inet_http_server]) as an operator's browser reaches it; the dashboard's
+   * processor panel links to it. Unset: no link. No credentials in it: every dashboard user would see them.
+   */
+  SUPERVISOR_CONSOLE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .refine((url) => { const u = new URL(url); return u.username === '' && u.password === ''; }, 'must not carry a user name or password (the dashboard shows it to everyone)')
+    .optional(),
 });
 
 export interface ApiConfig {
@@ -66,6 +74,8 @@ export interface ApiConfig {
   outputDir: string;
   uploadDir: string;
   uploadMaxBytes: number;
+  /** SUPERVISOR_CONSOLE_URL: the dashboard links its processor panel there; undefined: no link. */
+  supervisorConsoleUrl: string | undefined;
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -100,5 +110,6 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     nodeInfoValidation: parsed.VALIDATE_NODE_INFO ? runningHubClientOptionsFromEnv(env) : undefined,
     ...storeDirsFromEnv(parsed),
     uploadMaxBytes: parsed.UPLOAD_MAX_BYTES,
+    supervisorConsoleUrl: parsed.SUPERVISOR_CONSOLE_URL,
   };
 }

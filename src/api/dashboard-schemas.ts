@@ -42,6 +42,16 @@ export const queueSchema = z
           maxRunning: z.int(),
           running: z.int(),
           holders: z.array(slotHolderSchema).describe('The tasks holding a slot now'),
+          pause: z
+            .object({
+              pausedAt: isoTime,
+              code: z.string().describe('RunningHub code of the refusal, e.g. 416 or 812'),
+              reason: z.string(),
+              checks: z.int().describe('accountStatus checks since the pause'),
+              nextCheckAt: isoTime.nullable().describe('When a processor next asks RunningHub for the balance'),
+            })
+            .nullable()
+            .describe('Set while claiming is paused for this account (wallet empty): tasks stay PENDING until coins are back'),
         }),
       )
       .describe('RunningHub accounts (API keys) and their slots; empty until a processor has started'),
@@ -50,10 +60,11 @@ export const queueSchema = z
       .array(z.object({ minute: isoTime, succeeded: z.int(), failed: z.int() }))
       .describe('Tasks finished per minute over the last 60 minutes, oldest first'),
     processors: z.array(processorSchema).describe('Task processors that sent a heartbeat in the last 30 seconds'),
+    supervisorConsoleUrl: z.string().nullable().describe("supervisord's web console (SUPERVISOR_CONSOLE_URL); null: not reachable from here, no link"),
   })
   .meta({ id: 'Queue' });
 
-export function toQueueJson(overview: QueueOverview, processors: LiveProcessor[]): z.input<typeof queueSchema> {
+export function toQueueJson(overview: QueueOverview, processors: LiveProcessor[], supervisorConsoleUrl: string | undefined): z.input<typeof queueSchema> {
   return {
     now: overview.now.toISOString(),
     accounts: overview.accounts.map((a) => ({
@@ -74,6 +85,7 @@ export function toQueueJson(overview: QueueOverview, processors: LiveProcessor[]
       consecutiveErrors: p.consecutiveErrors,
       lastError: p.lastError,
     })),
+    supervisorConsoleUrl: supervisorConsoleUrl ?? null,
   };
 }
 

@@ -63,6 +63,11 @@ describe('API configuration', () => {
     });
   });
 
+  it("takes supervisord's console URL for the dashboard's link, absent by default", () => {
+    expect(loadApiConfig({ SUPERVISOR_CONSOLE_URL: 'https://ops.example.com/supervisor/' }).supervisorConsoleUrl).toBe('https://ops.example.com/supervisor/');
+    expect(loadApiConfig({}).supervisorConsoleUrl).toBeUndefined();
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadApiConfig({ API_TOKEN: '', PORT: '' })).toMatchObject({ apiToken: undefined, port: 8000 });
   });
@@ -74,6 +79,8 @@ describe('API configuration', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ API_TOKEN: 'short' }, /API_TOKEN: must be at least 16 characters/],
     [{ DATABASE_CONNECT_TIMEOUT: 'soon' }, /DATABASE_CONNECT_TIMEOUT: expected a duration/],
+    [{ SUPERVISOR_CONSOLE_URL: 'javascript:alert(1)' }, /SUPERVISOR_CONSOLE_URL: must be an http/],
+    [{ SUPERVISOR_CONSOLE_URL: 'http://admin:secret@host:9001/' }, /SUPERVISOR_CONSOLE_URL: must not carry a user name or password/],
   ])('names the variable that is wrong: %o', (env, message) => {
     expect(() => loadApiConfig(env)).toThrow(message);
   });

@@ -16,7 +16,7 @@ export const validTask = {
 /** The real app on a pool, ready for supertest (`request(app.server)`); close() it in afterAll. */
 export async function startTestApp(
   pool: Pool,
-  options: { apiToken?: string; apiReadToken?: string; bodyLimitBytes?: number; isSchemaReady?: () => boolean; checkNodeInfo?: AppDeps['checkNodeInfo']; outputDir?: string; uploadDir?: string; uploadMaxBytes?: number } = {},
+  options: { apiToken?: string; apiReadToken?: string; bodyLimitBytes?: number; isSchemaReady?: () => boolean; checkNodeInfo?: AppDeps['checkNodeInfo']; outputDir?: string; uploadDir?: string; uploadMaxBytes?: number; supervisorConsoleUrl?: string } = {},
 ): Promise<FastifyInstance> {
   const deps: AppDeps = {
     pool,
@@ -28,6 +28,7 @@ export async function startTestApp(
       ...(options.outputDir !== undefined ? { outputDir: options.outputDir } : {}),
       ...(options.uploadDir !== undefined ? { uploadDir: options.uploadDir } : {}),
       ...(options.uploadMaxBytes !== undefined ? { uploadMaxBytes: options.uploadMaxBytes } : {}),
+      ...(options.supervisorConsoleUrl !== undefined ? { supervisorConsoleUrl: options.supervisorConsoleUrl } : {}),
     },
     ...(options.isSchemaReady ? { isSchemaReady: options.isSchemaReady } : {}),
     ...(options.checkNodeInfo ? { checkNodeInfo: options.checkNodeInfo } : {}),

@@ -32,6 +32,8 @@ export async function registerRoutes(
     apiToken: string | undefined;
     apiReadToken?: string | undefined;
     webhookSecret?: string | undefined;
+    /** SUPERVISOR_CONSOLE_URL, handed to the dashboard by GET /api/queue. */
+    supervisorConsoleUrl?: string | undefined;
     storyboards: StoryboardLimits;
     metrics: Registry;
     hub: EventHub;
@@ -60,7 +62,7 @@ export async function registerRoutes(
       await api.register(taskRoutes, { ...routeDeps, uploads });
       await api.register(uploadRoutes, { ...routeDeps, uploads });
       await api.register(statsRoutes, routeDeps);
-      await api.register(queueRoutes, routeDeps);
+      await api.register(queueRoutes, { ...routeDeps, supervisorConsoleUrl: deps.supervisorConsoleUrl });
       await api.register(eventRoutes, { ...routeDeps, hub: deps.hub });
       await api.register(storyboardRoutes, { ...routeDeps, limits: deps.storyboards, uploads });
       await api.register(outputRoutes, { ...routeDeps, outputDir: deps.stores.outputDir });

@@ -5,19 +5,19 @@ import { accessOf } from '../auth.js';
 import { accessSchema, failuresQuerySchema, failuresSchema, queueSchema, toFailuresJson, toQueueJson } from '../dashboard-schemas.js';
 import type { RouteDeps } from './index.js';
 
-export const queueRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { pool }) => {
+export const queueRoutes: FastifyPluginAsyncZod<RouteDeps & { supervisorConsoleUrl?: string | undefined }> = async (app, { pool, supervisorConsoleUrl }) => {
   app.get(
     '/queue',
     {
       schema: {
-        summary: "RunningHub slots and their holders, the backlog, the last hour's throughput, live processors",
+        summary: "RunningHub slots and their holders (and an account's pause), the backlog, the last hour's throughput, live processors",
         tags: ['dashboard'],
         response: { 200: queueSchema },
       },
     },
     async () => {
       const [overview, processors] = await Promise.all([getQueueOverview(pool), listLiveProcessors(pool)]);
-      return toQueueJson(overview, processors);
+      return toQueueJson(overview, processors, supervisorConsoleUrl);
     },
   );
 

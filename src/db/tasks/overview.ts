@@ -1,6 +1,7 @@
 // What the dashboard's Queue page reads: who holds the account's RunningHub slots, the backlog, the last
 // hour's throughput per minute, and the failures grouped by error. Read-only; every query is served by a
 // partial index (slot holders, PENDING, finished_at) or a small table (runninghub_accounts).
+import { listAccountPauses, type AccountPause } from '../account-pause.js';
 import type { Queryable } from '../pool.js';
 import type { TaskStatus } from './life.js';
 
@@ -26,6 +27,8 @@ export interface AccountSlots {
   maxRunning: number;
   running: number;
   holders: SlotHolder[];
+  /** Set while claiming is paused for this account (wallet empty; account-pause.ts), with why. */
+  pause: AccountPause | null;
 }
 
 export interface ThroughputMinute {
@@ -48,8 +51,14 @@ export interface QueueOverview {
   lastHour: ThroughputMinute[];
 }
 
+function pausedAccount(pauses: (AccountPause & { account: string })[], fingerprint: string): AccountPause | null {
+  const found = pauses.find((p) => p.account === fingerprint.slice(0, 12));
+  if (!found) return null;
+  return { pausedAt: found.pausedAt, code: found.code, reason: found.reason, checks: found.checks, nextCheckAt: found.nextCheckAt };
+}
+
 export async function getQueueOverview(db: Queryable): Promise<QueueOverview> {
-  const [now, accounts, holders, backlog, minutes] = await Promise.all([
+  const [now, accounts, holders, backlog, minutes, pauses] = await Promise.all([
     db.query<{ now: Date }>('SELECT now()'),
     db.query<{ fingerprint: string; max_running: number; running: number }>(
       'SELECT fingerprint, max_running, running FROM runninghub_accounts ORDER BY fingerprint',
@@ -90,6 +99,7 @@ export async function getQueueOverview(db: Queryable): Promise<QueueOverview> {
          LEFT JOIN finished f ON f.minute = m.minute
         ORDER BY m.minute`,
     ),
+    listAccountPauses(db),
   ]);
   const pending = backlog.rows[0]!;
   return {
@@ -113,6 +123,7 @@ export async function getQueueOverview(db: Queryable): Promise<QueueOverview> {
           submittedAt: h.submitted_at,
           updatedAt: h.updated_at,
         })),
+      pause: pausedAccount(pauses, a.fingerprint),
     })),
     backlog: {
       pending: pending.pending,

@@ -1,9 +1,10 @@
 // The dashboard in a real Chromium against the real programs (api, task-processor, RunningHub simulator):
 // the token prompt, live updates without a reload, the slot gauge, failure groups, a retry from its button,
-// the read-only token, accessibility basics (axe-core, visible focus), screenshots in test-artifacts/dashboard/.
+// a paused account's banner, the link to supervisord's console, the read-only token, accessibility basics (axe-core, visible focus), screenshots in test-artifacts/dashboard/.
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { browserForFile, describeWithChromium, focusWithoutIndicator, newContext, runAxe, saveScreenshot } from '../../support/browser.js';
+import { pauseAccount, resumeAccount } from '../../../src/db/index.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { waitFor } from '../../support/wait.js';
 import { validTask } from '../support.js';
@@ -12,6 +13,8 @@ import { startDashboardSystem, type DashboardSystem } from './system.js';
 const TOKEN = 'dashboard-write-token-0123456789';
 const READ_TOKEN = 'dashboard-read-token-0123456789';
 const ARTIFACTS = 'dashboard';
+// Nothing listens there: the test checks the link, not supervisord (its console has tests of its own).
+const CONSOLE_URL = 'http://127.0.0.1:9001/';
 
 describeWithChromium('the dashboard in Chromium', () => {
   const browser = browserForFile();
@@ -19,7 +22,7 @@ describeWithChromium('the dashboard in Chromium', () => {
   let system: DashboardSystem;
   beforeAll(async () => {
     db = await createTestDatabase('dashboard_browser');
-    system = await startDashboardSystem(db.url, { API_TOKEN: TOKEN, API_READ_TOKEN: READ_TOKEN });
+    system = await startDashboardSystem(db.url, { API_TOKEN: TOKEN, API_READ_TOKEN: READ_TOKEN, SUPERVISOR_CONSOLE_URL: CONSOLE_URL });
   });
   afterAll(async () => {
     await system?.stop();
@@ -127,6 +130,36 @@ describeWithChromium('the dashboard in Chromium', () => {
     await close();
   });
 
+  it("shows a paused account's banner and takes it away on resume, without a reload; links to supervisord's console", async () => {
+    const { page, close } = await openDashboard(TOKEN, '#/queue');
+    const consoleLink = page.getByRole('link', { name: "supervisord's web console" });
+    await consoleLink.waitFor({ timeout: 20_000 });
+    expect(await consoleLink.getAttribute('href')).toBe(CONSOLE_URL);
+    expect(await page.getByTestId('account-pause').count()).toBe(0);
+
+    const { rows } = await db.pool.query<{ fingerprint: string }>('SELECT fingerprint FROM runninghub_accounts');
+    expect(rows).toHaveLength(1);
+    const fingerprint = rows[0]!.fingerprint;
+    // The first balance check an hour away: the processor does not resume it behind the test's back.
+    expect(await pauseAccount(db.pool, fingerprint, { code: '416', reason: 'Insufficient coins in the wallet', firstCheckInMs: 3_600_000 })).toBe(true);
+    try {
+      const banner = page.getByTestId('account-pause');
+      await banner.waitFor({ timeout: 20_000 });
+      const text = await banner.textContent();
+      expect(text).toContain(`Account ${fingerprint.slice(0, 12)} is paused`);
+      expect(await banner.getByTestId('pause-code').textContent()).toBe('416');
+      expect(await banner.getByTestId('pause-reason').textContent()).toBe('Insufficient coins in the wallet');
+      expect(text).toMatch(/Next balance check/);
+      expect(await runAxe(page)).toEqual([]);
+      await saveScreenshot(page, ARTIFACTS, 'queue-account-paused');
+    } finally {
+      await resumeAccount(db.pool, fingerprint);
+    }
+    await page.getByTestId('account-pause').waitFor({ state: 'detached', timeout: 20_000 });
+    expect(await sameDocument(page)).toBe(true);
+    await close();
+  });
+
   it('lists tasks as they are created, and retries a failed one from its button', async () => {
     const { page, close } = await openDashboard(TOKEN, '#/tasks');
     const created = await createTask('appears-live');
@@ -228,7 +261,8 @@ describeWithChromium('the dashboard in Chromium', () => {
     for (const hash of ['#/queue', '#/tasks']) {
       await page.goto(`${system.api.url}/ui${hash}`);
       await page.locator('main h1').waitFor();
-      await page.locator('main [data-signature]').first().waitFor();
+      // Visible: the Queue page's first section (the pause banners) is empty while no account is paused.
+      await page.locator('main [data-signature]:visible').first().waitFor();
       const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
       expect(overflow, hash).toBeLessThanOrEqual(0);
       await saveScreenshot(page, ARTIFACTS, `phone-${hash.slice(2)}`);

@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { claimPendingTasks, ensureAccount, recordHeartbeat, recordProcessorError, recordSubmission } from '../../../src/db/index.js';
+import { claimPendingTasks, ensureAccount, pauseAccount, recordHeartbeat, recordProcessorError, recordSubmission, resumeAccount } from '../../../src/db/index.js';
 import { activateTask, insertTasks } from '../../support/ai-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { startTestApp } from '../support.js';
@@ -41,6 +41,37 @@ describe('queue and failures API', () => {
     expect(res.body.lastHour).toHaveLength(60);
     expect(res.body.lastHour.every((m: { succeeded: number; failed: number }) => m.succeeded === 0 && m.failed === 0)).toBe(true);
     expect(res.body.processors).toEqual([]);
+    expect(res.body.supervisorConsoleUrl).toBeNull();
+  });
+
+  it("shows a paused account with when, the code and reason, and the next balance check; gone once resumed", async () => {
+    await ensureAccount(db.pool, ACCOUNT, 3);
+    await ensureAccount(db.pool, 'b'.repeat(64), 3);
+    let res = await request(app.server).get('/api/queue').expect(200);
+    expect(res.body.accounts.map((a: { pause: unknown }) => a.pause)).toEqual([null, null]);
+
+    expect(await pauseAccount(db.pool, ACCOUNT, { code: '416', reason: 'Insufficient coins', firstCheckInMs: 60_000 })).toBe(true);
+    res = await request(app.server).get('/api/queue').expect(200);
+    const [paused, other] = res.body.accounts;
+    expect(paused.account).toBe('a'.repeat(12));
+    expect(paused.pause).toMatchObject({ code: '416', reason: 'Insufficient coins', checks: 0 });
+    expect(Date.parse(paused.pause.pausedAt)).toBeLessThanOrEqual(Date.parse(res.body.now));
+    expect(Date.parse(paused.pause.nextCheckAt) - Date.parse(paused.pause.pausedAt)).toBe(60_000);
+    expect(other.pause).toBeNull();
+
+    expect(await resumeAccount(db.pool, ACCOUNT)).toBe(true);
+    res = await request(app.server).get('/api/queue').expect(200);
+    expect(res.body.accounts.map((a: { pause: unknown }) => a.pause)).toEqual([null, null]);
+  });
+
+  it("hands the dashboard supervisord's console URL when one is configured", async () => {
+    const withConsole = await startTestApp(db.pool, { supervisorConsoleUrl: 'https://ops.example.com/supervisor/' });
+    try {
+      const res = await request(withConsole.server).get('/api/queue').expect(200);
+      expect(res.body.supervisorConsoleUrl).toBe('https://ops.example.com/supervisor/');
+    } finally {
+      await withConsole.close();
+    }
   });
 
   it('names the tasks holding the slots, with their phase, and counts the backlog', async () => {

@@ -86,7 +86,7 @@ function route(): void {
   else if (parts[0] === 'tasks') view = mountTaskList(main, params, ctx, storyboards);
   else if (parts[0] === 'storyboards' && storyboards && parts[1]) view = mountStoryboard(main, decodeURIComponent(parts[1]), ctx);
   else if (parts[0] === 'storyboards' && storyboards) view = mountStoryboardList(main);
-  else view = mountQueue(main);
+  else view = mountQueue(main, ctx);
   document.title = `${page[0]!.toUpperCase()}${page.slice(1)} · storyboard-api`;
   refresh();
 }

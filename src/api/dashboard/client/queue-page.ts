@@ -5,7 +5,13 @@
 import type uPlot from 'uplot';
 import { call } from './api.js';
 import { age, h, secondsBetween, statusBadge, swap, time } from './dom.js';
-import type { Failures, Queue, View } from './types.js';
+import type { Failures, PageContext, Queue, View } from './types.js';
+
+/**
+ * The Queue page also refreshes on its own this often: an account's pause and resume, heartbeats and
+ * ages are no task events, so neither SSE nor a quiet queue would otherwise show them.
+ */
+export const QUEUE_REFRESH_MS = 5000;
 
 function chart(title: string, color: string): { element: HTMLElement; update(minutes: Queue['lastHour'], values: number[]): void } {
   const box = h('div', { class: 'chart', role: 'img', 'aria-label': title });
@@ -57,7 +63,9 @@ async function loadUPlot(): Promise<typeof uPlot> {
   return (await import('uplot')).default;
 }
 
-export function mountQueue(main: HTMLElement): View {
+export function mountQueue(main: HTMLElement, ctx: Pick<PageContext, 'refresh'>): View {
+  // Above everything else: while an account is paused nothing is submitted, whatever the rest shows.
+  const pauses = h('div');
   const slots = h('div');
   const backlog = h('div');
   const processors = h('div');
@@ -66,6 +74,7 @@ export function mountQueue(main: HTMLElement): View {
   const failed = chart('Tasks failed per minute', '#cf222e');
   main.replaceChildren(
     h('h1', {}, 'Queue'),
+    pauses,
     h('div', { class: 'grid2' },
       h('section', { 'aria-labelledby': 'slots-h', class: 'card' }, h('h2', { id: 'slots-h' }, 'RunningHub slots'), slots),
       h('section', { 'aria-labelledby': 'backlog-h', class: 'card' }, h('h2', { id: 'backlog-h' }, 'Backlog'), backlog),
@@ -101,6 +110,25 @@ export function mountQueue(main: HTMLElement): View {
     });
   };
 
+  const renderPauses = (queue: Queue): Node[] =>
+    queue.accounts.flatMap((account) => {
+      const pause = account.pause;
+      if (!pause) return [];
+      return [
+        h('section', { class: 'card error-box pause-banner', role: 'alert', 'data-testid': 'account-pause', 'aria-labelledby': `pause-h-${account.account}` },
+          h('h2', { id: `pause-h-${account.account}` }, `Account ${account.account} is paused: no task is submitted`),
+          h('p', {}, 'RunningHub refused a task for lack of balance; tasks stay waiting until a balance check finds coins again.'),
+          h('dl', { class: 'facts' },
+            h('dt', {}, 'Paused since'), h('dd', {}, `${time(pause.pausedAt)} (${age(secondsBetween(pause.pausedAt, queue.now))} ago)`),
+            h('dt', {}, 'Code'), h('dd', {}, h('code', { 'data-testid': 'pause-code' }, pause.code)),
+            h('dt', {}, 'Reason'), h('dd', { 'data-testid': 'pause-reason' }, pause.reason || '—'),
+            h('dt', {}, 'Balance checks so far'), h('dd', {}, String(pause.checks)),
+            h('dt', {}, 'Next balance check'), h('dd', {}, pause.nextCheckAt ? time(pause.nextCheckAt) : '—'),
+          ),
+        ),
+      ];
+    });
+
   const renderBacklog = (queue: Queue): Node[] => [
     h('dl', { class: 'facts' },
       h('dt', {}, 'Waiting'), h('dd', { 'data-testid': 'backlog-pending' }, String(queue.backlog.pending)),
@@ -111,10 +139,14 @@ export function mountQueue(main: HTMLElement): View {
   ];
 
   const renderProcessors = (queue: Queue): Node[] => {
+    const consoleLink = queue.supervisorConsoleUrl
+      ? [h('p', {}, h('a', { href: queue.supervisorConsoleUrl, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'supervisor-console' }, "supervisord's web console"), ' (start, stop, restart, logs)')]
+      : [];
     if (queue.processors.length === 0) {
-      return [h('p', { class: 'warning', role: 'alert' }, 'No task processor has sent a heartbeat in the last 30 s: nothing is being submitted.')];
+      return [h('p', { class: 'warning', role: 'alert' }, 'No task processor has sent a heartbeat in the last 30 s: nothing is being submitted.'), ...consoleLink];
     }
     return [
+      ...consoleLink,
       h('div', { class: 'scroll' }, h('table', {},
         h('thead', {}, h('tr', {}, ['Processor', 'Host / pid', 'Heartbeat', 'Submitted', 'Succeeded', 'Failed', 'Errors in a row', 'Last error'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, queue.processors.map((p) => h('tr', {},
@@ -151,15 +183,24 @@ export function mountQueue(main: HTMLElement): View {
     return [taskGroups, ...(processorErrors ? [processorErrors] : []), h('p', {}, h('a', { href: '#/tasks?status=FAILED' }, 'The failed tasks'), ' ', statusBadge('FAILED'))];
   };
 
+  // A hidden tab skips it; the first tick after it is shown again catches up.
+  const timer = window.setInterval(() => {
+    if (document.visibilityState === 'visible') ctx.refresh();
+  }, QUEUE_REFRESH_MS);
+
   return {
+    dispose() {
+      window.clearInterval(timer);
+    },
     async refresh() {
       // Both asked at once; the queue's sections are drawn as soon as it arrives, the failures when they do.
       const failuresCall = call<Failures>('/api/failures');
       failuresCall.catch(() => undefined); // awaited below; a rejection before that is not "unhandled"
       const queue = await call<Queue>('/api/queue');
+      swap(pauses, JSON.stringify([queue.accounts.map((a) => a.pause), Math.floor(Date.parse(queue.now) / 10_000)]), renderPauses(queue));
       swap(slots, JSON.stringify([queue.accounts, Math.floor(Date.parse(queue.now) / 10_000)]), renderSlots(queue));
       swap(backlog, JSON.stringify([queue.backlog.pending, queue.backlog.due, Math.round(queue.backlog.oldestPendingAgeSeconds ?? -1)]), renderBacklog(queue));
-      swap(processors, JSON.stringify(queue.processors.map((p) => [p, Math.round(secondsBetween(p.lastBeatAt, queue.now))])), renderProcessors(queue));
+      swap(processors, JSON.stringify([queue.supervisorConsoleUrl, queue.processors.map((p) => [p, Math.round(secondsBetween(p.lastBeatAt, queue.now))])]), renderProcessors(queue));
       throughput.update(queue.lastHour, queue.lastHour.map((m) => m.succeeded));
       failed.update(queue.lastHour, queue.lastHour.map((m) => m.failed));
       const failureData = await failuresCall;
