@@ -58,6 +58,11 @@ export interface ProcessorState {
   readonly startedAt: Date;
   readonly counters: ProcessorCounters;
   lastError: string | null;
+  /**
+   * The account's limit this processor writes to runninghub_accounts.max_running: RUNNINGHUB_MAX_RUNNING,
+   * or (source `runninghub`) the last limit RunningHub reported, capped by it (follow-limit.ts).
+   */
+  accountLimit: number;
   /** Set by start(); stop() waits for the loop only when it was started. */
   started: boolean;
   /** Set by stop(): no new claims, the loop ends, idle waits end at once. */
@@ -110,6 +115,7 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
       client: deps.createClient(),
       listener: undefined,
       startedAt: new Date(),
+      accountLimit: settings.maxRunning,
       counters: {
         submitted: 0,
         succeeded: 0,

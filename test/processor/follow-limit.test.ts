@@ -1,0 +1,114 @@
+// RUNNINGHUB_ACCOUNT_LIMIT_SOURCE=runninghub with a real processor, database and simulator: the account's
+// limit follows v2 queue/status `concurrentLimit`, capped by RUNNINGHUB_MAX_RUNNING, and a failing
+// queue/status keeps the last known limit. The simulator itself would take 10 at once (`concurrency`),
+// and reports what the test sets (`reportedConcurrentLimit`): any cap below 10 is the processor's.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskProcessor } from '../../src/processor/index.js';
+import type { RunningSimulator } from '../../src/runninghub/simulator/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { waitFor } from '../support/wait.js';
+import {
+  ACCOUNT,
+  API_KEY,
+  eventsIn,
+  getAccountUsage,
+  inProcessProcessor,
+  insertTasks,
+  resetTestState,
+  spawnProcessor,
+  startTestSimulator,
+  testSettings,
+  waitForStatuses,
+  type ProcessorProgram,
+} from './harness.js';
+
+const TASKS = 24;
+
+describe('the account limit read from RunningHub', () => {
+  let db: TestDatabase;
+  let sim: RunningSimulator;
+  let processor: TaskProcessor | undefined;
+  let program: ProcessorProgram | undefined;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('processor_follow_limit');
+    sim = await startTestSimulator({ concurrency: 10, queuedMs: [20, 40], runningMs: [100, 200] });
+  });
+  afterEach(async () => {
+    await processor?.stop();
+    processor = undefined;
+    await program?.cleanup();
+    program = undefined;
+    await resetTestState(db.pool, sim);
+    sim.setOptions({ concurrency: 10, queuedMs: [20, 40], runningMs: [100, 200], reportedConcurrentLimit: undefined });
+  });
+  afterAll(async () => {
+    await sim.stop();
+    await db.drop();
+  });
+
+  async function runTasks(): Promise<void> {
+    const ids = await insertTasks(db.pool, TASKS);
+    const rows = await waitForStatuses(db.pool, ids, ['SUCCESS', 'FAILED'], 60_000);
+    expect(rows.filter((r) => r.status !== 'SUCCESS')).toEqual([]);
+  }
+
+  it('a reported 2 caps RunningHub at 2 in flight (configured 3)', async () => {
+    sim.setOptions({ reportedConcurrentLimit: 2 });
+    processor = inProcessProcessor(db.url, sim.url, testSettings({ maxRunning: 3, accountLimitSource: 'runninghub' }));
+    await processor.start();
+    await runTasks();
+    expect((await getAccountUsage(db.pool, ACCOUNT))?.maxRunning).toBe(2);
+    const counters = sim.counters();
+    expect(counters.maxInFlightByKey[API_KEY]).toBe(2);
+    expect(counters.createsRefused421).toBe(0);
+  });
+
+  it('a reported 10 stays at the configured 3', async () => {
+    sim.setOptions({ reportedConcurrentLimit: 10 });
+    processor = inProcessProcessor(db.url, sim.url, testSettings({ maxRunning: 3, accountLimitSource: 'runninghub' }));
+    await processor.start();
+    await runTasks();
+    expect((await getAccountUsage(db.pool, ACCOUNT))?.maxRunning).toBe(3);
+    expect(sim.counters().maxInFlightByKey[API_KEY]).toBe(3);
+  });
+
+  it('with the source `config` the configured 3 holds whatever RunningHub reports', async () => {
+    sim.setOptions({ reportedConcurrentLimit: 1 });
+    processor = inProcessProcessor(db.url, sim.url, testSettings({ maxRunning: 3 }));
+    await processor.start();
+    await runTasks();
+    expect((await getAccountUsage(db.pool, ACCOUNT))?.maxRunning).toBe(3);
+    expect(sim.counters().maxInFlightByKey[API_KEY]).toBe(3);
+  });
+
+  it('the real program: follows a change, logs it once, keeps the last value while queue/status fails', async () => {
+    sim.setOptions({ reportedConcurrentLimit: 2 });
+    program = await spawnProcessor(db.url, sim.url, testSettings({ maxRunning: 3 }), {
+      RUNNINGHUB_ACCOUNT_LIMIT_SOURCE: 'runninghub',
+      RUNNINGHUB_ACCOUNT_LIMIT_INTERVAL: '100ms',
+    });
+    const started = program;
+    const maxRunning = async () => (await getAccountUsage(db.pool, ACCOUNT))?.maxRunning;
+    await waitFor('the limit 2 from RunningHub', async () => ((await maxRunning()) === 2 ? true : undefined));
+
+    // queue/status fails (HTTP 500) while RunningHub would now report 1: the last known 2 stays.
+    sim.setOptions({ reportedConcurrentLimit: 1, faults: { v2QueueStatus: { kind: 'http', status: 500 } } });
+    await waitFor('two failed reads', () => (eventsIn(started.output(), 'account.limit_check_failed').length >= 2 ? true : undefined), { timeoutMs: 30_000 });
+    expect(await maxRunning()).toBe(2);
+    await runTasks();
+    expect(sim.counters().maxInFlightByKey[API_KEY]).toBe(2);
+    const failure = eventsIn(started.output(), 'account.limit_check_failed')[0];
+    expect(failure).toMatchObject({ code: 'HTTP_500', keeping: 2 });
+
+    // queue/status answers again: the 1 it reports is followed.
+    sim.setOptions({ faults: {} });
+    await waitFor('the limit 1 from RunningHub', async () => ((await maxRunning()) === 1 ? true : undefined), { timeoutMs: 30_000 });
+    const changes = eventsIn(started.output(), 'account.limit_changed');
+    // Logged once per change, not once per read (the reads come every 100 ms).
+    expect(changes.map((c) => [c.from, c.to])).toEqual([
+      [3, 2],
+      [2, 1],
+    ]);
+  });
+});
