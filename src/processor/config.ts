@@ -42,7 +42,9 @@ export const processorEnvSchema = runningHubEnvSchema
     /** `runninghub`: follow v2 queue/status `concurrentLimit`, at most RUNNINGHUB_MAX_RUNNING (account-limit.ts). */
     RUNNINGHUB_ACCOUNT_LIMIT_SOURCE: z.enum(ACCOUNT_LIMIT_SOURCES).default('config'),
     /** With the source `runninghub`: how often queue/status is read after the read at start. */
-    RUNNINGHUB_ACCOUNT_LIMIT_INTERVAL: envDuration('s').default(60_000),
+    RUNNINGHUB_ACCOUNT_LIMIT_INTERVAL: envDuration('s')
+      .pipe(z.number().min(100, 'at least 100ms (each read is a call to RunningHub)'))
+      .default(60_000),
     /** How long a claim may stay without a RunningHub id before another processor recovers it. */
     CLAIM_LEASE: envDuration('s').default(60_000),
     /** How often a submitted task is asked about when no webhook came (default 5 s, 15 s with a webhook). */
