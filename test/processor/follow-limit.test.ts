@@ -101,8 +101,14 @@ describe('the account limit read from RunningHub', () => {
     const failure = eventsIn(started.output(), 'account.limit_check_failed')[0];
     expect(failure).toMatchObject({ code: 'HTTP_500', keeping: 2 });
 
-    // queue/status answers again: the 1 it reports is followed.
-    sim.setOptions({ faults: {} });
+    // A limit that is no whole number from 1 is not followed either.
+    sim.setOptions({ reportedConcurrentLimit: 0, faults: {} });
+    await waitFor('an unusable report', () => (eventsIn(started.output(), 'account.limit_unusable').length >= 1 ? true : undefined), { timeoutMs: 30_000 });
+    expect(eventsIn(started.output(), 'account.limit_unusable')[0]).toMatchObject({ reported: '0', keeping: 2 });
+    expect(await maxRunning()).toBe(2);
+
+    // queue/status answers a usable 1: it is followed.
+    sim.setOptions({ reportedConcurrentLimit: 1 });
     await waitFor('the limit 1 from RunningHub', async () => ((await maxRunning()) === 1 ? true : undefined), { timeoutMs: 30_000 });
     const changes = eventsIn(started.output(), 'account.limit_changed');
     // Logged once per change, not once per read (the reads come every 100 ms).
