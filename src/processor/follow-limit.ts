@@ -3,7 +3,7 @@
 // and then every RUNNINGHUB_ACCOUNT_LIMIT_INTERVAL beside the loop (background.ts). The limit lives in
 // runninghub_accounts.max_running, which every claim reads under the account row lock, so a lower limit
 // holds for every processor at once; tasks already in flight finish, no new ones start above it.
-import { ensureAccount } from '../db/index.js';
+import { ensureAccount, getAccountUsage } from '../db/index.js';
 import { isRunningHubError } from '../runninghub/index.js';
 import { accountLimitFromReport, isUsableReport } from './account-limit.js';
 import { errorText, kick, type ProcessorContext } from './state.js';
@@ -12,6 +12,18 @@ export const DEFAULT_ACCOUNT_LIMIT_INTERVAL_MS = 60_000;
 
 export function followsRunningHubLimit(ctx: ProcessorContext): boolean {
   return ctx.settings.accountLimitSource === 'runninghub';
+}
+
+/**
+ * The read before the first claim. The limit known before it is the account row's (a previous run's
+ * reading, capped by today's maximum), so that RunningHub failing at our start does not raise the
+ * limit back to RUNNINGHUB_MAX_RUNNING.
+ */
+export async function startFollowingLimit(ctx: ProcessorContext): Promise<void> {
+  const { state, settings, deps } = ctx;
+  const stored = await getAccountUsage(state.pool, deps.account);
+  if (stored) state.accountLimit = Math.min(stored.maxRunning, settings.maxRunning);
+  await refreshAccountLimit(ctx);
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   type ProcessorCounters,
   type ProcessorDeps,
 } from './state.js';
-import { followsRunningHubLimit, refreshAccountLimit } from './follow-limit.js';
+import { followsRunningHubLimit, startFollowingLimit } from './follow-limit.js';
 import { keepDueOutputs } from './keep.js';
 import { claimAndSubmit } from './submit.js';
 
@@ -133,7 +133,7 @@ async function loop(ctx: ProcessorContext): Promise<void> {
       if (!accountReady) {
         // Before the first claim, so that not even the first batch exceeds what RunningHub allows.
         if (followsRunningHubLimit(ctx) && !limitRead) {
-          await refreshAccountLimit(ctx);
+          await startFollowingLimit(ctx);
           limitRead = true;
         }
         await ensureAccount(state.pool, deps.account, state.accountLimit);

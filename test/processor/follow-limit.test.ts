@@ -53,7 +53,7 @@ describe('the account limit read from RunningHub', () => {
     expect(rows.filter((r) => r.status !== 'SUCCESS')).toEqual([]);
   }
 
-  it('a reported 2 caps RunningHub at 2 in flight (configured 3)', async () => {
+  it('a reported 2 caps RunningHub at 2 in flight (configured 3), also after a restart while queue/status fails', async () => {
     sim.setOptions({ reportedConcurrentLimit: 2 });
     processor = inProcessProcessor(db.url, sim.url, testSettings({ maxRunning: 3, accountLimitSource: 'runninghub' }));
     await processor.start();
@@ -62,6 +62,17 @@ describe('the account limit read from RunningHub', () => {
     const counters = sim.counters();
     expect(counters.maxInFlightByKey[API_KEY]).toBe(2);
     expect(counters.createsRefused421).toBe(0);
+
+    // A restart while queue/status fails keeps the 2 the account row holds, not the configured 3.
+    await processor.stop();
+    sim.reset();
+    sim.setOptions({ reportedConcurrentLimit: 3, faults: { v2QueueStatus: { kind: 'http', status: 503 } } });
+    processor = inProcessProcessor(db.url, sim.url, testSettings({ maxRunning: 3, accountLimitSource: 'runninghub' }));
+    await processor.start();
+    await runTasks();
+    expect(sim.counters().faultsInjected).toBeGreaterThanOrEqual(1);
+    expect((await getAccountUsage(db.pool, ACCOUNT))?.maxRunning).toBe(2);
+    expect(sim.counters().maxInFlightByKey[API_KEY]).toBe(2);
   });
 
   it('a reported 10 stays at the configured 3', async () => {
