@@ -27,9 +27,20 @@ export async function startFollowingLimit(ctx: ProcessorContext): Promise<void> 
 }
 
 /**
+ * A warning for the first failed read after a good one, debug for the ones after it: RunningHub down for
+ * an hour is one warning, not one a minute. Marks the reads as failing.
+ */
+function logFailure(ctx: ProcessorContext): (fields: Record<string, unknown>, message: string) => void {
+  const { state, log } = ctx;
+  const repeated = state.accountLimitReadFailing;
+  state.accountLimitReadFailing = true;
+  return (fields, message) => (repeated ? log.debug(fields, message) : log.warn(fields, message));
+}
+
+/**
  * Ask queue/status and write the limit it gives. A failed call or an unusable number keeps the last
- * known limit (logged as a warning, not an error of the loop: RunningHub answering this endpoint badly
- * is no reason to stop working). A database error is thrown, for the caller's error handling.
+ * known limit (a warning once until a good read, not an error of the loop: RunningHub answering this
+ * endpoint badly is no reason to stop working). A database error is thrown, for the caller's error handling.
  */
 export async function refreshAccountLimit(ctx: ProcessorContext): Promise<void> {
   const { state, settings, deps, log } = ctx;
@@ -38,19 +49,20 @@ export async function refreshAccountLimit(ctx: ProcessorContext): Promise<void> 
     reported = (await state.client.getQueueStatus({ signal: state.stopSignal.signal })).concurrentLimit;
   } catch (error) {
     if (state.stopping) return;
-    log.warn(
+    logFailure(ctx)(
       { event: 'account.limit_check_failed', code: isRunningHubError(error) ? error.code : 'INTERNAL', err: errorText(error), keeping: state.accountLimit },
       'could not read the account limit from RunningHub; keeping the last known one',
     );
     return;
   }
   if (!isUsableReport(reported)) {
-    log.warn(
+    logFailure(ctx)(
       { event: 'account.limit_unusable', reported: JSON.stringify(reported) ?? 'undefined', keeping: state.accountLimit },
       'RunningHub reported an account limit that is not a whole number from 1; keeping the last known one',
     );
     return;
   }
+  state.accountLimitReadFailing = false;
   const { limit, note } = accountLimitFromReport(reported, settings.maxRunning);
   const previous = state.accountLimit;
   if (limit === previous) return;

@@ -63,6 +63,8 @@ export interface ProcessorState {
    * or (source `runninghub`) the last limit RunningHub reported, capped by it (follow-limit.ts).
    */
   accountLimit: number;
+  /** The last queue/status read failed or was unusable: the next failures are logged at debug only. */
+  accountLimitReadFailing: boolean;
   /** Set by start(); stop() waits for the loop only when it was started. */
   started: boolean;
   /** Set by stop(): no new claims, the loop ends, idle waits end at once. */
@@ -116,6 +118,7 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
       listener: undefined,
       startedAt: new Date(),
       accountLimit: settings.maxRunning,
+      accountLimitReadFailing: false,
       counters: {
         submitted: 0,
         succeeded: 0,
