@@ -15,6 +15,11 @@ export interface AccountLimit {
   note: string | null;
 }
 
+/** Whether RunningHub's `concurrentLimit` is a number we can follow (else we keep the last known limit). */
+export function isUsableReport(reported: unknown): boolean {
+  return reportedLimitSchema.safeParse(typeof reported === 'string' && reported.trim() === '' ? undefined : reported).success;
+}
+
 /**
  * The limit to use given RunningHub's reported `concurrentLimit` (any JSON value, as it came) and the
  * configured maximum: the reported number when it is a whole number from 1 up to the maximum, the

@@ -1,8 +1,10 @@
 // Work beside the claim loop, so it never delays a claim: result callbacks (the outbox of migration 007,
-// POSTed signed, retried with backoff) and retention (finished rows pruned in small batches).
+// POSTed signed, retried with backoff), retention (finished rows pruned in small batches) and, with
+// RUNNINGHUB_ACCOUNT_LIMIT_SOURCE=runninghub, the account limit's periodic read (follow-limit.ts).
 import { claimDueCallbacks, msUntilNextCallback, pruneFinished, recordCallbackOutcome, type CallbackOutcome, type DueCallback } from '../db/index.js';
 import type { CallbackSettings } from './config.js';
 import { retryBackoffMs } from './policy.js';
+import { DEFAULT_ACCOUNT_LIMIT_INTERVAL_MS, followsRunningHubLimit, refreshAccountLimit } from './follow-limit.js';
 import { CALLBACK_HEADERS, signCallback } from './signature.js';
 import { errorText, type ProcessorContext } from './state.js';
 
@@ -89,7 +91,22 @@ export function startBackgroundWork(ctx: ProcessorContext): BackgroundWork {
     }
   };
 
-  const running = Promise.all([callbackLoop(), retentionLoop()]);
+  // The read at start is the claim loop's (processor.ts); this one follows changes afterwards.
+  const accountLimitLoop = async () => {
+    if (!followsRunningHubLimit(ctx)) return;
+    const intervalMs = ctx.settings.accountLimitIntervalMs ?? DEFAULT_ACCOUNT_LIMIT_INTERVAL_MS;
+    await sleep(intervalMs);
+    while (!stopping) {
+      try {
+        await refreshAccountLimit(ctx);
+      } catch (error) {
+        ctx.log.warn({ event: 'account.limit_update_failed', err: errorText(error), keeping: ctx.state.accountLimit }, 'could not store the account limit');
+      }
+      await sleep(intervalMs);
+    }
+  };
+
+  const running = Promise.all([callbackLoop(), retentionLoop(), accountLimitLoop()]);
   return {
     wakeCallbacks() {
       callbackWanted = true;

@@ -41,6 +41,10 @@ export const processorEnvSchema = runningHubEnvSchema
     RUNNINGHUB_MAX_RUNNING: envInt(1, 1000).default(3),
     /** `runninghub`: follow v2 queue/status `concurrentLimit`, at most RUNNINGHUB_MAX_RUNNING (account-limit.ts). */
     RUNNINGHUB_ACCOUNT_LIMIT_SOURCE: z.enum(ACCOUNT_LIMIT_SOURCES).default('config'),
+    /** With the source `runninghub`: how often queue/status is read after the read at start. */
+    RUNNINGHUB_ACCOUNT_LIMIT_INTERVAL: envDuration('s')
+      .pipe(z.number().min(100, 'at least 100ms (each read is a call to RunningHub)'))
+      .default(60_000),
     /** How long a claim may stay without a RunningHub id before another processor recovers it. */
     CLAIM_LEASE: envDuration('s').default(60_000),
     /** How often a submitted task is asked about when no webhook came (default 5 s, 15 s with a webhook). */
@@ -166,6 +170,8 @@ export interface ProcessorSettings {
   /** PROFILES_FILE / PROFILES: limits within the account's, per-profile timeout, backoff, poll interval. */
   profiles?: Profile[] | undefined;
   accountLimitSource?: AccountLimitSource | undefined;
+  /** RUNNINGHUB_ACCOUNT_LIMIT_INTERVAL; absent: 60 s. */
+  accountLimitIntervalMs?: number | undefined;
 }
 
 export interface ProcessorConfig {
@@ -243,6 +249,7 @@ export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
       testFault: e.TASK_PROCESSOR_TEST_FAULT,
       profiles,
       accountLimitSource: e.RUNNINGHUB_ACCOUNT_LIMIT_SOURCE,
+      accountLimitIntervalMs: e.RUNNINGHUB_ACCOUNT_LIMIT_INTERVAL,
     },
     databaseUrl: e.DATABASE_URL,
     runningHub: { baseUrl: e.RUNNINGHUB_BASE_URL, apiKey: e.RUNNINGHUB_API_KEY, timeoutMs: e.RUNNINGHUB_TIMEOUT, api: e.RUNNINGHUB_API },

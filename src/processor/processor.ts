@@ -18,6 +18,7 @@ import {
   type ProcessorCounters,
   type ProcessorDeps,
 } from './state.js';
+import { followsRunningHubLimit, startFollowingLimit } from './follow-limit.js';
 import { keepDueOutputs } from './keep.js';
 import { claimAndSubmit } from './submit.js';
 
@@ -81,7 +82,6 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
           maxRunning: settings.maxRunning,
           webhook: settings.webhookUrl !== undefined,
           profiles: (settings.profiles ?? []).map((p) => `${p.name}:${p.maxRunning}`),
-          // No v2 queue/status client in this build yet: the limit stays RUNNINGHUB_MAX_RUNNING (account-limit.ts).
           accountLimitSource: settings.accountLimitSource ?? 'config',
         },
         'task processor started',
@@ -121,6 +121,7 @@ async function loop(ctx: ProcessorContext): Promise<void> {
   const { counters } = state;
   let nextHousekeepingAt = 0;
   let accountReady = false;
+  let limitRead = false;
   for (let pass = 0; !state.stopping; pass++) {
     // Test only (TASK_PROCESSOR_TEST_FAULT=crash-loop): a fault outside the pass's error handling,
     // as a bug would be, so that the test of main.ts sees a real crash of this loop.
@@ -130,7 +131,12 @@ async function loop(ctx: ProcessorContext): Promise<void> {
     const errorsBefore = counters.consecutiveErrors;
     try {
       if (!accountReady) {
-        await ensureAccount(state.pool, deps.account, settings.maxRunning);
+        // Before the first claim, so that not even the first batch exceeds what RunningHub allows.
+        if (followsRunningHubLimit(ctx) && !limitRead) {
+          await startFollowingLimit(ctx);
+          limitRead = true;
+        }
+        await ensureAccount(state.pool, deps.account, state.accountLimit);
         await syncProfiles(
           state.pool,
           (settings.profiles ?? []).map((p) => ({

@@ -58,6 +58,13 @@ export interface ProcessorState {
   readonly startedAt: Date;
   readonly counters: ProcessorCounters;
   lastError: string | null;
+  /**
+   * The account's limit this processor writes to runninghub_accounts.max_running: RUNNINGHUB_MAX_RUNNING,
+   * or (source `runninghub`) the last limit RunningHub reported, capped by it (follow-limit.ts).
+   */
+  accountLimit: number;
+  /** The last queue/status read failed or was unusable: the next failures are logged at debug only. */
+  accountLimitReadFailing: boolean;
   /** Set by start(); stop() waits for the loop only when it was started. */
   started: boolean;
   /** Set by stop(): no new claims, the loop ends, idle waits end at once. */
@@ -110,6 +117,8 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
       client: deps.createClient(),
       listener: undefined,
       startedAt: new Date(),
+      accountLimit: settings.maxRunning,
+      accountLimitReadFailing: false,
       counters: {
         submitted: 0,
         succeeded: 0,

@@ -120,6 +120,7 @@ export function createV2Client(ctx: V2Context, v1: RunningHubClient): RunningHub
     },
     cancelTask: (taskId, options) => v1.cancelTask(taskId, options),
     getAccountStatus: (options) => v1.getAccountStatus(options),
+    getQueueStatus: (options) => v1.getQueueStatus(options),
     getWorkflowApiFormat: (workflowId, options) => v1.getWorkflowApiFormat(workflowId, options),
   };
 }
@@ -155,6 +156,7 @@ export function createAutoClient(v2: RunningHubClient, v1: RunningHubClient, log
     getStatus: (taskId, options) => either('query', () => v2.getStatus(taskId, options), () => v1.getStatus(taskId, options)),
     cancelTask: (taskId, options) => v1.cancelTask(taskId, options),
     getAccountStatus: (options) => v1.getAccountStatus(options),
+    getQueueStatus: (options) => v1.getQueueStatus(options),
     getWorkflowApiFormat: (workflowId, options) => v1.getWorkflowApiFormat(workflowId, options),
   };
 }

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { Logger } from '../shared/logger.js';
 import { RunningHubError } from './errors.js';
 import { parseRunningHubJson } from './json.js';
-import { createTransport } from './transport.js';
+import { QUEUE_STATUS_PATH, queueStatusDataSchema, type QueueStatus } from './queue-status.js';
+import { createTransport, type TransportRequest } from './transport.js';
 import { createAutoClient, createV2Client, type RunningHubApi } from './client-v2.js';
 
 export type { RunningHubApi } from './client-v2.js';
@@ -49,6 +50,8 @@ export interface RunningHubClient {
   /** Resolves when RunningHub accepted the cancel (also for an already finished task). */
   cancelTask(taskId: string, options?: RequestOptions): Promise<void>;
   getAccountStatus(options?: RequestOptions): Promise<AccountStatus>;
+  /** v2 `GET /openapi/v2/queue/status` in every generation: the account's limit and its tasks in flight. */
+  getQueueStatus(options?: RequestOptions): Promise<QueueStatus>;
   /** getJsonApiFormat (v1's helper in every generation): the workflow's nodes and settable fields. */
   getWorkflowApiFormat(workflowId: string, options?: RequestOptions): Promise<WorkflowApiFormat>;
 }
@@ -74,7 +77,7 @@ export function createRunningHubClient(options: RunningHubClientOptions): Runnin
   const post = createTransport({ baseUrl, apiKey, timeoutMs, logger, scrub });
 
   /** POST a JSON body and parse the `{code, msg, data}` envelope. Business codes are left to the caller. */
-  async function call(operation: string, path: string, body: Record<string, unknown>, request: RequestOptions | undefined): Promise<Envelope> {
+  async function call(operation: string, path: string, body: Record<string, unknown>, request: TransportRequest | undefined): Promise<Envelope> {
     const reply = await post(operation, path, body, request);
     const parsed = reply.json === undefined ? undefined : envelopeSchema.safeParse(reply.json);
     const envelope = parsed?.success ? parsed.data : undefined;
@@ -163,6 +166,20 @@ export function createRunningHubClient(options: RunningHubClientOptions): Runnin
       const envelope = await call('accountStatus', '/uc/openapi/accountStatus', { apikey: apiKey }, requestOptions);
       expectOk('accountStatus', envelope);
       return parseData('accountStatus', accountDataSchema, envelope.data);
+    },
+
+    async getQueueStatus(requestOptions) {
+      // A v2 endpoint with v1's `{code, msg, data}` envelope; the key goes in the Authorization header only.
+      const envelope = await call('queueStatus', QUEUE_STATUS_PATH, {}, { signal: requestOptions?.signal, method: 'GET' });
+      expectOk('queueStatus', envelope);
+      const data = parseData('queueStatus', queueStatusDataSchema, envelope.data);
+      return {
+        apiKeyType: data.apiKeyType,
+        concurrentLimit: data.concurrentLimit,
+        runningCount: data.runningCount,
+        queuedCount: data.queuedCount,
+        totalCurrentTasks: data.totalCurrentTasks,
+      };
     },
 
     async getWorkflowApiFormat(workflowId, requestOptions) {

@@ -16,6 +16,7 @@ export type {
   WorkflowApiFormat,
   WebhookEvent,
 } from './types.js';
+export type { QueueStatus } from './queue-status.js';
 export { RunningHubError, isRunningHubError, classifyCode, isBalanceRefusal, type RunningHubErrorKind } from './errors.js';
 export {
   createRunningHubClient,

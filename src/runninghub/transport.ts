@@ -26,7 +26,13 @@ export interface TransportReply {
   done(code: string): void;
 }
 
-export type Transport = (operation: string, path: string, body: Record<string, unknown>, request: { signal?: AbortSignal | undefined } | undefined) => Promise<TransportReply>;
+export interface TransportRequest {
+  signal?: AbortSignal | undefined;
+  /** POST (the default) sends `body` as JSON; GET (v2 queue/status) sends none. */
+  method?: 'GET' | 'POST' | undefined;
+}
+
+export type Transport = (operation: string, path: string, body: Record<string, unknown>, request: TransportRequest | undefined) => Promise<TransportReply>;
 
 export function createTransport(options: TransportOptions): Transport {
   const { baseUrl, apiKey, timeoutMs, logger, scrub } = options;
@@ -37,10 +43,13 @@ export function createTransport(options: TransportOptions): Transport {
     let status: number;
     let bytes: Uint8Array;
     try {
+      const isGet = request?.method === 'GET';
       const response = await fetch(`${baseUrl}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${apiKey}` },
-        body: JSON.stringify(body),
+        method: isGet ? 'GET' : 'POST',
+        headers: isGet
+          ? { accept: 'application/json', authorization: `Bearer ${apiKey}` }
+          : { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${apiKey}` },
+        ...(isGet ? {} : { body: JSON.stringify(body) }),
         signal,
       });
       status = response.status;

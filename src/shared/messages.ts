@@ -58,6 +58,10 @@ export const LOG_MESSAGES: Readonly<Record<string, CatalogueEntry>> = {
   'account.resumed': { zh: 'RunningHub 余额已恢复（{remainCoins}）：继续领取任务', en: 'RunningHub wallet has coins again ({remainCoins}): claiming resumed' },
   'account.still_paused': { zh: 'RunningHub 余额仍为空（第 {checks} 次检查）', en: 'RunningHub wallet still empty (check {checks})' },
   'account.balance_check_failed': { zh: '查询 RunningHub 余额失败 {code}：{err}', en: 'could not ask RunningHub for the balance {code}: {err}' },
+  'account.limit_changed': { zh: '账户并发上限跟随 RunningHub：{from} → {to}（报告 {reported}）', en: 'account limit follows RunningHub: {from} → {to} (reported {reported})' },
+  'account.limit_check_failed': { zh: '读取 RunningHub 账户并发上限失败 {code}：{err}；沿用 {keeping}', en: 'could not read the account limit from RunningHub {code}: {err}; keeping {keeping}' },
+  'account.limit_unusable': { zh: 'RunningHub 报告的并发上限 {reported} 不是不小于 1 的整数；沿用 {keeping}', en: 'RunningHub reported account limit {reported}, not a whole number from 1; keeping {keeping}' },
+  'account.limit_update_failed': { zh: '无法保存账户并发上限：{err}；沿用 {keeping}', en: 'could not store the account limit: {err}; keeping {keeping}' },
   'runninghub.v2_missing': { zh: 'RunningHub v2 不支持 {operation}（{code}），改用 v1', en: 'RunningHub v2 does not serve {operation} ({code}); using v1 for it' },
   'runninghub.call': { zh: '调用 RunningHub {operation}：{code}（{ms} 毫秒）', en: 'RunningHub {operation}: {code} ({ms} ms)' },
   // api

@@ -55,6 +55,14 @@ describe('processor configuration', () => {
     expect(() => loadProcessorConfig({ ...base, RETENTION_BATCH_SIZE: '0' })).toThrow(/RETENTION_BATCH_SIZE/);
   });
 
+  it('reads where the account limit comes from and how often RunningHub is asked for it', () => {
+    expect(loadProcessorConfig(base).settings).toMatchObject({ accountLimitSource: 'config', accountLimitIntervalMs: 60_000 });
+    const { settings } = loadProcessorConfig({ ...base, RUNNINGHUB_ACCOUNT_LIMIT_SOURCE: 'runninghub', RUNNINGHUB_ACCOUNT_LIMIT_INTERVAL: '5m' });
+    expect(settings).toMatchObject({ accountLimitSource: 'runninghub', accountLimitIntervalMs: 300_000 });
+    expect(() => loadProcessorConfig({ ...base, RUNNINGHUB_ACCOUNT_LIMIT_SOURCE: 'plan' })).toThrow(/RUNNINGHUB_ACCOUNT_LIMIT_SOURCE/);
+    expect(() => loadProcessorConfig({ ...base, RUNNINGHUB_ACCOUNT_LIMIT_INTERVAL: '0s' })).toThrow(/RUNNINGHUB_ACCOUNT_LIMIT_INTERVAL.*at least 100ms/s);
+  });
+
   it('names the variable that is wrong', () => {
     expect(() => loadProcessorConfig({ RUNNINGHUB_API_KEY: 'k' })).toThrow(/DATABASE_URL/);
     expect(() => loadProcessorConfig({ ...base, MAX_PENDING_BATCH: '0' })).toThrow(/MAX_PENDING_BATCH/);

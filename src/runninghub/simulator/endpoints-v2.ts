@@ -43,7 +43,7 @@ export class RunningHubV2Endpoints {
         msg: 'success',
         data: {
           apiKeyType: this.engine.options.keys[apiKey]?.apiType ?? 'NORMAL',
-          concurrentLimit: this.engine.limitOf(apiKey),
+          concurrentLimit: this.engine.options.reportedConcurrentLimit ?? this.engine.limitOf(apiKey),
           runningCount: String(running),
           queuedCount: String(queued),
           totalCurrentTasks: String(queued + running),

@@ -74,6 +74,12 @@ export const simulatorOptionsSchema = z.strictObject({
   publicUrl: z.url().optional(),
   /** Slots per key unless the key's own config says otherwise. */
   concurrency: z.number().int().min(0).default(3),
+  /**
+   * What v2 queue/status reports as `concurrentLimit`, whatever the enforced `concurrency`: lets a test
+   * tell the processor's own cap from the 421s the simulator would give. Unset or null (to clear it
+   * through POST /__sim/config): the enforced limit.
+   */
+  reportedConcurrentLimit: z.number().int().min(0).nullish(),
   /** QUEUED tasks count toward the limit (the reference's default). */
   countQueuedTowardLimit: z.boolean().default(true),
   /** Per-key settings; with `acceptAnyKey` false (the default, as RunningHub) only these keys exist (others get 802). */
