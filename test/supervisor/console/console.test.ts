@@ -48,11 +48,13 @@ function outcome(reply: HttpReply): string {
 }
 
 // Not compared: HEAD (Medusa answers it with a 404 *with* a body, which no HTTP client parses).
-const STEPS: [label: string, path: string, options?: { auth?: null; method?: string; body?: string }][] = [
+type StepOptions = { auth?: null; method?: string; body?: string; until?: (outcome: string) => boolean };
+const STEPS: [label: string, path: string, options?: StepOptions][] = [
   ['no credentials', 'index.html', { auth: null }],
   ['status page', ''],
   ['start in a group', 'index.html?processname=pool%3Aworker_1&action=start'],
-  ['tail in a group', 'tail.html?processname=pool:worker_1'],
+  // The worker's one line reaches its log some time after the start: ask until it is there, on both daemons.
+  ['tail in a group', 'tail.html?processname=pool:worker_1', { until: (outcome) => outcome.includes('worker 1') }],
   ['start a running process', 'index.html?processname=sleeper&action=start'],
   ['stop a stopped process', 'index.html?processname=manual&action=stop'],
   ['start', 'index.html?processname=manual&action=start'],
@@ -95,7 +97,14 @@ programs=worker
 async function runSteps(peer: Peer): Promise<string[]> {
   const { base } = await startPeer(peer, dir, launch, WITH_GROUP);
   const outcomes: string[] = [];
-  for (const [label, path, options] of STEPS) outcomes.push(`${label}: ${outcome(await http(base, path, options))}`);
+  for (const [label, path, options] of STEPS) {
+    let seen = outcome(await http(base, path, options));
+    if (options?.until) {
+      const { until } = options;
+      await waitFor(`${label} on ${peer}`, async () => until((seen = outcome(await http(base, path, options)))));
+    }
+    outcomes.push(`${label}: ${seen}`);
+  }
   return outcomes;
 }
 
