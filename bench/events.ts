@@ -1,5 +1,5 @@
-// npm run bench:events — live progress and the claim with a large table (issue 13's benchmark, the parts
-// of wip-live; bench/storyboards.ts may call these functions). Real programs: an embedded PostgreSQL (own
+// npm run bench:events — live progress and the claim with a large table (issue 13's benchmark: its SSE and
+// claim-latency parts; bench/storyboards.ts calls these functions too). Real programs: an embedded PostgreSQL (own
 // folder) and dist/api.js; SSE clients on real sockets in this process.
 //
 //   (1) status change → event at an SSE client: p50 / p99 over 300 changes made one at a time, goal p50 <= 20 ms
