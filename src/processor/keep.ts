@@ -32,12 +32,17 @@ export async function keepDueOutputs(ctx: ProcessorContext): Promise<void> {
   const { state, settings } = ctx;
   if (state.stopping) return;
   const free = settings.outputKeepConcurrency - state.keepings.size;
-  const tasks = await takeOutputsToKeep(state.pool, { processorId: settings.processorId, limit: free, leaseMs: KEEP_LEASE_MS });
+  const tasks = await takeOutputsToKeep(state.pool, {
+    processorId: settings.processorId,
+    limit: free,
+    leaseMs: KEEP_LEASE_MS,
+    keeping: [...state.keepings.keys()],
+  });
   for (const task of tasks) {
     const running: Promise<void> = keepTask(ctx, task)
       .catch((error: unknown) => noteError(ctx, 'KEEP_OUTPUTS', error))
-      .finally(() => state.keepings.delete(running));
-    state.keepings.add(running);
+      .finally(() => state.keepings.delete(task.id));
+    state.keepings.set(task.id, running);
   }
 }
 

@@ -230,7 +230,7 @@ async function shutDown(ctx: ProcessorContext, finished: Promise<LoopEnd>, stopB
   state.stopSignal.abort();
   if (state.heartbeatTimer) clearTimeout(state.heartbeatTimer);
   if (state.started) await finished;
-  await Promise.allSettled([...state.submissions, ...state.keepings, stopBackground()]);
+  await Promise.allSettled([...state.submissions, ...state.keepings.values(), stopBackground()]);
   await state.beating;
   await markProcessorStopped(state.pool, settings.processorId).catch(() => undefined);
   await state.listener?.close();

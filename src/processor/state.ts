@@ -83,8 +83,9 @@ export interface ProcessorState {
   beating: Promise<void> | undefined;
   /** Submissions running beside the loop (a slow create never delays claiming). */
   readonly submissions: Set<Promise<void>>;
-  /** Tasks whose outputs are being kept beside the loop (keep.ts). */
-  readonly keepings: Set<Promise<void>>;
+  /** Tasks whose outputs are being kept beside the loop (keep.ts), by task id: a keeping lease of ours on any
+   *  other task is stale (its attempt died, e.g. with the database) and is taken again at once. */
+  readonly keepings: Map<string, Promise<void>>;
   /** Reference images being uploaded to RunningHub, by SHA-256: concurrent submissions share one upload. */
   readonly uploadsInFlight: Map<string, Promise<string>>;
   /** Aborted by stop(): downloads under way end at once and their tasks are given back. */
@@ -145,7 +146,7 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
       heartbeatTimer: undefined,
       beating: undefined,
       submissions: new Set(),
-      keepings: new Set(),
+      keepings: new Map(),
       uploadsInFlight: new Map(),
       stopSignal: new AbortController(),
       shutdown: undefined,

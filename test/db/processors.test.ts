@@ -98,6 +98,29 @@ describe('processor bookkeeping', () => {
     expect((await listLiveProcessors(db.pool)).find((p) => p.processorId === 'credited')).toMatchObject({ succeeded: 0, failed: 0 });
   });
 
+  it('takes again at once the outputs a keeper of its own leased but no longer keeps (the attempt died), not those it keeps or another holds', async () => {
+    const account = 'd'.repeat(64);
+    await ensureAccount(db.pool, account, 10);
+    const ids = await insertTasks(db.pool, 3);
+    const claimed = await claimPendingTasks(db.pool, { account, processorId: 'keeper', limit: 3, leaseMs: 60_000 });
+    for (const [i, task] of claimed.entries()) {
+      const rh = `29102467547538970${i}0`;
+      await recordSubmission(db.pool, { taskId: task.id, claimToken: task.claimToken, runninghubTaskId: rh, firstCheckInMs: 60_000 });
+      await applyTaskResult(db.pool, { runninghubTaskId: rh }, { kind: 'success', outputs: [{ fileUrl: `https://example.test/${i}.png`, fileType: 'png' }] });
+    }
+    const first = await takeOutputsToKeep(db.pool, { processorId: 'keeper', limit: 2, leaseMs: 600_000 });
+    const other = await takeOutputsToKeep(db.pool, { processorId: 'other', limit: 1, leaseMs: 600_000 });
+    expect(first).toHaveLength(2);
+    expect(other).toHaveLength(1);
+    // 'keeper' still keeps first[0]; its attempt on first[1] died: only that one comes back, at once.
+    const again = await takeOutputsToKeep(db.pool, { processorId: 'keeper', limit: 3, leaseMs: 600_000, keeping: [first[0]!.id] });
+    expect(again.map((t) => t.id)).toEqual([first[1]!.id]);
+    expect(ids).toContain(again[0]!.id);
+    // The retake renews the lease token: the dead attempt can no longer finish it.
+    expect(await finishKeepingOutputs(db.pool, first[1]!, [])).toBe(false);
+    expect(await finishKeepingOutputs(db.pool, again[0]!, [])).toBe(true);
+  });
+
   it('counts the same error once per code and message', async () => {
     await recordProcessorError(db.pool, 'DATABASE', 'connection refused');
     await recordProcessorError(db.pool, 'DATABASE', 'connection refused');

@@ -61,18 +61,24 @@ export interface TaskToKeep {
  * Tasks in keepingOutputs whose lease is due (new ones are due at once), taken by this processor: a
  * new token and the lease pushed `leaseMs` ahead, so a keeper that dies is replaced after its lease.
  */
-export async function takeOutputsToKeep(db: Queryable, input: { processorId: string; limit: number; leaseMs: number }): Promise<TaskToKeep[]> {
+export async function takeOutputsToKeep(
+  db: Queryable,
+  input: { processorId: string; limit: number; leaseMs: number; keeping?: readonly string[] },
+): Promise<TaskToKeep[]> {
   if (input.limit <= 0) return [];
   const { rows } = await db.query<{ id: string; entity_name: string; runninghub_task_id: string | null; claim_token: string; runninghub_outputs: unknown }>(
     `WITH due AS (
        SELECT id FROM ai_tasks
-        WHERE status = 'ACTIVE' AND runninghub_outputs IS NOT NULL AND next_check_at <= now()
+        WHERE status = 'ACTIVE' AND runninghub_outputs IS NOT NULL
+          -- Due, or leased by this processor but no longer being kept by it (the attempt died with the
+          -- database, say): without the second case such a task would wait out the whole lease.
+          AND (next_check_at <= now() OR (claimed_by = $2 AND NOT (id = ANY ($4::uuid[]))))
         ORDER BY next_check_at LIMIT $1 FOR UPDATE SKIP LOCKED)
      UPDATE ai_tasks t SET claim_token = gen_random_uuid(), claimed_by = $2,
             next_check_at = now() + make_interval(secs => $3::double precision / 1000)
        FROM due WHERE t.id = due.id
      RETURNING t.id, t.entity_name, t.runninghub_task_id, t.claim_token, t.runninghub_outputs`,
-    [input.limit, input.processorId, input.leaseMs],
+    [input.limit, input.processorId, input.leaseMs, input.keeping ?? []],
   );
   return rows.map((r) => {
     const parsed = z.array(taskOutputSchema).safeParse(r.runninghub_outputs);
