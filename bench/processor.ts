@@ -10,7 +10,7 @@
 //   (6) output keeping, 1 MB and 20 MB PNGs: SUCCESS → kept p50/p99, throughput against curl, peak RSS (output-keeping.ts)
 //
 // BENCH_SCALE=0.2 runs a smaller version of (1) and (4) (for a quick look; the report uses 1).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,40 +19,13 @@ import { createPool, findFreePort, getAccountUsage, runMigrations, startEmbedded
 import { accountFingerprint } from '../src/processor/index.js';
 import { startSimulator, type RunningSimulator } from '../src/runninghub/simulator/index.js';
 import { benchOutputKeeping } from './output-keeping.js';
+import { children, startProgram, stopProgram, until } from './programs.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const API_KEY = 'bench-processor-key';
 const ACCOUNT = accountFingerprint(API_KEY);
 const SECRET = 'bench-webhook-secret-0123456789';
 const SCALE = Number(process.env.BENCH_SCALE ?? '1');
-
-const children: ChildProcess[] = [];
-
-function startProgram(name: 'api' | 'task-processor', env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', `${name}.js`)], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(child);
-  return child;
-}
-
-async function stopProgram(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 300_000, everyMs = 5): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 async function insertBacklog(pool: Pool, count: number, label: string): Promise<void> {
   await pool.query(

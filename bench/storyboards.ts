@@ -10,7 +10,7 @@
 //   (4) claim latency, empty table vs 1,000,000 finished rows, goal ratio <= 1.2 (both from bench/events.ts)
 //
 // BENCH_SCALE=0.2 runs a smaller large storyboard (40 shots) and fewer finished rows for a quick look; the report uses 1.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import { createPool, findFreePort, runMigrations, startEmbeddedPostgres, type Po
 import { startSimulator, type RunningSimulator } from '../src/runninghub/simulator/index.js';
 
 import { measureClaimLatencyVsFinishedRows, measureOpenStreams, measureSseLatency } from './events.js';
+import { children, startProgram, stopProgram, until } from './programs.js';
 
 type SimTask = ReturnType<RunningSimulator['tasks']>[number];
 
@@ -30,34 +31,6 @@ const T_MS = 1000;
 const LARGE = Math.max(10, Math.round(200 * SCALE));
 const SMALL = 5;
 const WORKFLOW = '1904136902449209346';
-
-const children: ChildProcess[] = [];
-
-function startProgram(name: 'api' | 'task-processor', env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', `${name}.js`)], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(child);
-  return child;
-}
-
-async function stopProgram(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 600_000, everyMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 const shot = (label: string, i: number) => ({ nodeInfoList: [{ nodeId: '6', fieldName: 'text', fieldValue: `${label} frame ${i}` }] });
 
@@ -139,8 +112,8 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, T_MS));
     const smallSentAt = Date.now();
     const smallId = await postStoryboard(apiUrl, 'small', SMALL);
-    const smallDoneAt = await until('the small storyboard to finish', () => lastFinish(pool, 'storyboard_id = $1', smallId));
-    await until('the large storyboard to finish', () => lastFinish(pool, 'storyboard_id = $1', largeId));
+    const smallDoneAt = await until('the small storyboard to finish', () => lastFinish(pool, 'storyboard_id = $1', smallId), 600_000, 20);
+    await until('the large storyboard to finish', () => lastFinish(pool, 'storyboard_id = $1', largeId), 600_000, 20);
     const fairSim = sim.tasks();
     const fair = utilisationOf(fairSim);
     const fairMs = smallDoneAt - smallSentAt;
@@ -168,8 +141,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < SMALL; i++) {
       await post(`${apiUrl}/api/tasks`, { entityType: 'shot', entityId: `age-small-${i}`, entityName: `age small #${i}`, workflowId: WORKFLOW, ...shot('age small', i) });
     }
-    const ageDoneAt = await until('the small lone tasks to finish', () => lastFinish(pool, `entity_id LIKE $1`, 'age-small-%'));
-    await until('the large lone tasks to finish', () => lastFinish(pool, `entity_id LIKE $1`, 'age-large-%'));
+    const ageDoneAt = await until('the small lone tasks to finish', () => lastFinish(pool, `entity_id LIKE $1`, 'age-small-%'), 600_000, 20);
+    await until('the large lone tasks to finish', () => lastFinish(pool, `entity_id LIKE $1`, 'age-large-%'), 600_000, 20);
     const ageMs = ageDoneAt - ageSentAt;
     await stopProgram(processor);
 
