@@ -88,11 +88,19 @@ describe('simulator', () => {
       const task = simulator.tasks().find((t) => t.taskId === created.taskId);
       expect(task?.webhookAttempts.map((a) => a.ok)).toEqual([false, true]);
       expect(simulator.counters()).toMatchObject({ webhookAttempts: 2, webhooksDelivered: 1, webhooksAbandoned: 0 });
+      // The docs' record: the event's own id, eventData as the event's eventData string, the receiver's
+      // reply, times to the second without a zone.
       const detail = await post('/task/openapi/getWebhookDetail', { apiKey: KEY, taskId: created.taskId });
+      const { eventData } = JSON.parse(receiver.bodies[1]!) as { eventData: string };
       expect(detail.json).toMatchObject({
         code: 0,
-        data: { taskId: created.taskId, webhookUrl: receiver.url, callbackStatus: 'SUCCESS', callbackResponse: '200', retryCount: 1, eventData: receiver.bodies[1] },
+        data: { taskId: created.taskId, webhookUrl: receiver.url, callbackStatus: 'SUCCESS', callbackResponse: '', retryCount: 1, eventData, userApiKey: '*'.repeat(18) },
       });
+      const data = (detail.json as { data: { id: string; createTime: string; updateTime: string } }).data;
+      expect(data.id).toMatch(/^\d{19}$/);
+      expect(data.id).not.toBe(created.taskId);
+      expect(data.createTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
+      expect(data.updateTime >= data.createTime).toBe(true);
       expect(JSON.stringify(detail.json)).not.toContain(KEY);
     } finally {
       await receiver.close();
@@ -124,6 +132,8 @@ describe('simulator', () => {
       await waitFor('the webhook to be abandoned', () => simulator.counters().webhooksAbandoned === 1);
       const attempts = simulator.tasks().find((t) => t.taskId === created.taskId)?.webhookAttempts ?? [];
       expect(attempts.map((a) => a.result)).toEqual(['timeout after 100 ms', 'timeout after 100 ms']);
+      const detail = await post('/task/openapi/getWebhookDetail', { apiKey: KEY, taskId: created.taskId });
+      expect(detail.json).toMatchObject({ data: { callbackStatus: 'FAILED', retryCount: 1, callbackResponse: expect.stringMatching(/^I\/O error on POST request for "http:\/\/127\.0\.0\.1:\d+\/": timeout/) as string } });
     } finally {
       slow.closeAllConnections();
       await new Promise<void>((resolve) => slow.close(() => resolve()));
@@ -240,10 +250,13 @@ describe('simulator', () => {
     expect(ids).toHaveLength(5);
   });
 
-  it('wss mode puts a netWssUrl into the RUNNING outputs reply', async () => {
+  it('wss mode puts a netWssUrl into the RUNNING outputs reply; a task that starts at once says so on create', async () => {
     simulator.setOptions({ runningOutputsDataMode: 'wss', queuedMs: [0, 0], runningMs: [5000, 5000] });
     const client = createRunningHubClient({ baseUrl: simulator.url, apiKey: KEY });
     const created = await client.createTask({ workflowId: '1' });
+    // No queue time: the create reply is the docs' RUNNING example, with the instance's socket.
+    expect(created.taskStatus).toBe('RUNNING');
+    expect(created.netWssUrl).toMatch(/^ws:\/\/.+\/ws\/c_instance\?/);
     const running = await waitFor('RUNNING', async () => {
       const o = await client.getOutputs(created.taskId);
       return o.status === 'RUNNING' ? o : undefined;
@@ -254,6 +267,45 @@ describe('simulator', () => {
     expect(wss.pathname).toBe('/ws/c_instance');
     expect([...wss.searchParams.keys()]).toEqual(['c_host', 'c_port', 'clientId', 'workflowId', 'Rh-Comfy-Auth']);
     expect(wss.searchParams.get('clientId')).toBe(created.clientId);
+    expect(running.netWssUrl).toBe(created.netWssUrl);
+  });
+
+  it('a failed delivery shows in getWebhookDetail as FAILED with the status line; retryWebhook sends the event again', async () => {
+    simulator.setOptions({ webhook: { maxRetries: 0 } });
+    const receiver = await startReceiver(1);
+    try {
+      const client = createRunningHubClient({ baseUrl: simulator.url, apiKey: KEY });
+      const created = await client.createTask({ workflowId: '1', webhookUrl: receiver.url });
+      await waitFor('the webhook to be abandoned', () => simulator.counters().webhooksAbandoned === 1);
+      const detail = await post('/task/openapi/getWebhookDetail', { apiKey: KEY, taskId: created.taskId });
+      expect(detail.json).toMatchObject({ data: { callbackStatus: 'FAILED', callbackResponse: '500 Internal Server Error: []', retryCount: 0 } });
+      const webhookId = (detail.json as { data: { id: string } }).data.id;
+      expect((await post('/task/openapi/retryWebhook', { apiKey: KEY, webhookId, webhookUrl: receiver.url })).json).toEqual({ code: 0, msg: '', data: null });
+      await waitFor('the second delivery', () => simulator.counters().webhooksDelivered === 1);
+      expect(receiver.bodies[1]).toBe(receiver.bodies[0]);
+      expect((await post('/task/openapi/getWebhookDetail', { apiKey: KEY, taskId: created.taskId })).json).toMatchObject({ data: { callbackStatus: 'SUCCESS', retryCount: 1 } });
+      expect((await post('/task/openapi/retryWebhook', { apiKey: 'other', webhookId })).json).toEqual({ code: 807, msg: 'APIKEY_TASK_NOT_FOUND', data: null });
+      expect((await post('/task/openapi/retryWebhook', { apiKey: KEY })).json).toEqual({ code: 301, msg: 'PARAMS_INVALID', data: null });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('apiCallDemo lists a configured AI app\'s fields; 901 for an app it does not know', async () => {
+    simulator.setOptions({ webapps: { '1877265245566922753': { nodes: { '122': ['prompt'], '39': ['image'] } } } });
+    const demo = await fetch(`${simulator.url}/api/webapp/apiCallDemo?apiKey=${KEY}&webappId=1877265245566922753`);
+    expect(await demo.json()).toMatchObject({
+      code: 0,
+      data: {
+        webappName: expect.any(String) as string,
+        nodeInfoList: [
+          { nodeId: '39', nodeName: 'LoadImage', fieldName: 'image', fieldValue: '', fieldType: 'IMAGE' },
+          { nodeId: '122', fieldName: 'prompt', fieldValue: '', fieldType: 'STRING' },
+        ],
+      },
+    });
+    expect(await (await fetch(`${simulator.url}/api/webapp/apiCallDemo?apiKey=${KEY}&webappId=1`)).json()).toEqual({ code: 901, msg: 'WEBAPP_NOT_EXISTS', data: null });
+    expect(await (await fetch(`${simulator.url}/api/webapp/apiCallDemo?webappId=1`)).json()).toEqual({ code: 301, msg: 'PARAMS_INVALID', data: null });
   });
 
   it('answers 404 for files it does not have', async () => {

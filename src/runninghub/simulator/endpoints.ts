@@ -7,6 +7,7 @@ import { parseJsonKeepingBigIntegers } from '../json.js';
 import type { BusinessError, SimTask, SimulatorEngine } from './engine.js';
 import { BinaryReply, envelope, HttpReply, numericIds, PartsReply } from './http.js';
 import type { SimulatorEndpoint } from './options.js';
+import { apiCallDemoData, webhookDetailData } from './endpoints-debug.js';
 import { colourFor, paddedPngParts, solidPng } from './png.js';
 import type { SimulatorUploads } from './uploads.js';
 import { apiFormatOfSpec } from './workflows.js';
@@ -35,6 +36,8 @@ const createBodies = {
   }),
 };
 const taskIdBody = z.looseObject({ taskId: idInput });
+const retryWebhookBody = z.looseObject({ webhookId: idInput, webhookUrl: z.string().nullish() });
+const apiCallDemoQuery = z.looseObject({ webappId: idInput });
 
 export type V1Endpoint = Exclude<SimulatorEndpoint, 'files' | 'upload' | 'uploadV2' | `v2${string}`>;
 
@@ -58,6 +61,8 @@ export class RunningHubEndpoints {
     private readonly publicUrl: () => string,
     private readonly logger: Logger | undefined,
     private readonly uploads: SimulatorUploads,
+    /** retryWebhook: send a finished task's event again, to this URL. */
+    private readonly resendWebhook: (task: SimTask, url: string) => void,
   ) {}
 
   /** Forget the generated files (with the tasks they belong to). */
@@ -99,6 +104,14 @@ export class RunningHubEndpoints {
       }
       case 'getJsonApiFormat':
         return this.apiFormat(body);
+      case 'apiCallDemo': {
+        const parsed = apiCallDemoQuery.safeParse(body);
+        if (!parsed.success) return this.businessError({ code: 301, msg: 'PARAMS_INVALID' });
+        const data = apiCallDemoData(this.engine, parsed.data.webappId, this.publicUrl());
+        return data ? this.ok(data) : this.businessError({ code: 901, msg: 'WEBAPP_NOT_EXISTS' });
+      }
+      case 'retryWebhook':
+        return this.retryWebhook(apiKey, body);
       case 'status':
       case 'outputs':
       case 'cancel':
@@ -112,7 +125,10 @@ export class RunningHubEndpoints {
         }
         const task = this.engine.find(apiKey, taskId);
         if (!task) return this.businessError({ code: 807, msg: 'APIKEY_TASK_NOT_FOUND' });
-        if (endpoint === 'webhookDetail') return this.webhookDetail(task);
+        if (endpoint === 'webhookDetail') {
+          const detail = webhookDetailData(task);
+          return detail ? this.ok(detail) : this.businessError({ code: 807, msg: 'APIKEY_TASK_NOT_FOUND' });
+        }
         if (endpoint === 'status') {
           return envelope(200, { code: 0, msg: '', data: task.status === 'CANCELLED' ? 'FAILED' : task.status });
         }
@@ -190,11 +206,13 @@ export class RunningHubEndpoints {
     const nodeErrors = this.engine.options.promptNodeErrors
       ? { '3': { errors: [{ type: 'value_not_in_list', message: 'simulated node error' }], class_type: 'KSampler' } }
       : {};
+    // QUEUED with netWssUrl null, or (started at once) RUNNING with the instance's socket: the docs' two examples.
+    const running = task.status === 'RUNNING';
     return this.ok({
-      netWssUrl: null,
+      netWssUrl: running ? netWssUrlOf(this.publicUrl(), task) : null,
       taskId: task.taskId,
       clientId: task.clientId,
-      taskStatus: 'QUEUED',
+      taskStatus: running ? 'RUNNING' : 'QUEUED',
       promptTips: JSON.stringify({ result: true, error: null, outputs_to_execute: outputsToExecute, node_errors: nodeErrors }),
     });
   }
@@ -249,23 +267,19 @@ export class RunningHubEndpoints {
     }
   }
 
-  /** The reference's getWebhookDetail record (§5.4); `userApiKey` masked: the simulator does not echo keys. */
-  private webhookDetail(task: SimTask): HttpReply {
-    if (!task.webhookUrl) return this.businessError({ code: 807, msg: 'APIKEY_TASK_NOT_FOUND' });
-    const last = task.webhookAttempts.at(-1);
-    const iso = (ms: number) => new Date(ms).toISOString();
-    return this.ok({
-      id: task.taskId,
-      userApiKey: `${task.apiKey.slice(0, 3)}****${task.apiKey.slice(-3)}`,
-      taskId: task.taskId,
-      webhookUrl: task.webhookUrl,
-      eventData: task.webhookBody,
-      callbackStatus: last === undefined ? 'PENDING' : last.ok ? 'SUCCESS' : 'FAILED',
-      callbackResponse: last?.result ?? null,
-      retryCount: Math.max(0, task.webhookAttempts.length - 1),
-      createTime: iso(task.createdAt),
-      updateTime: iso(last?.at ?? task.createdAt),
-    });
+  /**
+   * retryWebhook `{apiKey, webhookId, webhookUrl?}` (reference §5.4): the finished task's event again, to
+   * `webhookUrl` or the one it was created with; `{code: 0, msg: "", data: null}` as the docs show it.
+   */
+  private retryWebhook(apiKey: string, body: Record<string, unknown>): HttpReply {
+    const parsed = retryWebhookBody.safeParse(body);
+    if (!parsed.success) return this.businessError({ code: 301, msg: 'PARAMS_INVALID' });
+    const task = this.engine.findByWebhookId(apiKey, parsed.data.webhookId);
+    if (!task?.webhookUrl) return this.businessError({ code: 807, msg: 'APIKEY_TASK_NOT_FOUND' });
+    // No event before the task ends: answered as outputs would answer (813 queued, 804 running).
+    if (task.webhookBody === null) return this.businessError(this.outputsEnvelope(task, 'outputs'));
+    this.resendWebhook(task, parsed.data.webhookUrl || task.webhookUrl);
+    return envelope(200, { code: 0, msg: '', data: null });
   }
 
   file(path: string): HttpReply {
@@ -300,6 +314,7 @@ export class RunningHubEndpoints {
 export function endpointOf(method: string, path: string): SimulatorEndpoint | undefined {
   if (method === 'GET' && path.startsWith('/files/')) return 'files';
   if (method === 'GET' && path === '/openapi/v2/queue/status') return 'v2QueueStatus';
+  if (method === 'GET' && path === '/api/webapp/apiCallDemo') return 'apiCallDemo';
   if (method !== 'POST') return undefined;
   if (/^\/openapi\/v2\/run\/workflow\/[^/]+$/.test(path)) return 'v2RunWorkflow';
   if (/^\/openapi\/v2\/run\/ai-app\/[^/]+$/.test(path)) return 'v2RunAiApp';
@@ -322,6 +337,8 @@ export function endpointOf(method: string, path: string): SimulatorEndpoint | un
       return 'uploadV2';
     case '/task/openapi/getWebhookDetail':
       return 'webhookDetail';
+    case '/task/openapi/retryWebhook':
+      return 'retryWebhook';
     case '/api/openapi/getJsonApiFormat':
       return 'getJsonApiFormat';
     case '/openapi/v2/query':

@@ -24,6 +24,8 @@ export interface SimWebhookAttempt {
   ok: boolean;
   /** HTTP status, or the transport error. */
   result: string;
+  /** What getWebhookDetail shows as `callbackResponse`: the receiver's reply, or the error (reference §5.4). */
+  response: string;
 }
 
 export interface SimTask {
@@ -45,6 +47,8 @@ export interface SimTask {
   outputs: SimOutputFile[];
   coinsPerRun: number;
   webhookUrl: string | null;
+  /** The webhook event's own id (getWebhookDetail `id`, retryWebhook `webhookId`); null without a webhookUrl. */
+  webhookId: string | null;
   /** The TASK_END body, once there is one to send. */
   webhookBody: string | null;
   webhookAttempts: SimWebhookAttempt[];
@@ -233,7 +237,11 @@ export class SimulatorEngine {
       webhookUrl: input.webhookUrl,
       outputSpecs: spec?.outputs ?? this.options.defaultOutputs,
     });
-    this.schedule(task, randomIn(this.options.queuedMs), () => this.promote(task));
+    const queuedFor = randomIn(this.options.queuedMs);
+    // No time in the queue: RUNNING at once, so the create reply already says RUNNING with its
+    // netWssUrl, as the docs' second create example shows.
+    if (queuedFor === 0) this.promote(task);
+    else this.schedule(task, queuedFor, () => this.promote(task));
     return { ok: true, task };
   }
 
@@ -314,6 +322,7 @@ export class SimulatorEngine {
       outputs,
       coinsPerRun: init.coinsPerRun,
       webhookUrl: init.webhookUrl,
+      webhookId: init.webhookUrl ? this.nextTaskId() : null,
       webhookBody: null,
       webhookAttempts: [],
       cancelTimer: null,
@@ -423,6 +432,12 @@ export class SimulatorEngine {
       this.freeSlot(task.apiKey);
     }
     return true;
+  }
+
+  /** The task of this key whose webhook event has this id (retryWebhook). */
+  findByWebhookId(apiKey: string, webhookId: string): SimTask | undefined {
+    for (const task of this.tasks.values()) if (task.webhookId === webhookId && task.apiKey === apiKey) return task;
+    return undefined;
   }
 
   /** The task if it belongs to this key. */

@@ -47,7 +47,9 @@ export class SimulatorServer {
       () => this.engine.counters,
       logger,
     );
-    this.endpoints = new RunningHubEndpoints(this.engine, () => this.publicUrl(), logger, this.uploads);
+    this.endpoints = new RunningHubEndpoints(this.engine, () => this.publicUrl(), logger, this.uploads, (task, url) => {
+      if (task.webhookBody !== null) this.webhooks.resend(task, task.webhookBody, url);
+    });
     this.endpointsV2 = new RunningHubV2Endpoints(this.engine, () => this.publicUrl(), logger);
     this.faults = new FaultInjector(
       () => this.engine.options,
@@ -181,6 +183,8 @@ export class SimulatorServer {
       let text: string;
       try {
         text = await readBody(req);
+        // apiCallDemo is a GET with the key and the app in the query: read them as the body.
+        if (endpoint === 'apiCallDemo') text = JSON.stringify(Object.fromEntries(url.searchParams));
       } catch {
         writeReply(res, envelope(200, { code: 301, msg: 'PARAMS_INVALID', data: null }));
         return;

@@ -2,6 +2,9 @@ import type { Logger } from '../../shared/logger.js';
 import type { SimTask, SimulatorCounters } from './engine.js';
 import type { SimulatorOptions } from './options.js';
 
+/** Enough of a receiver's reply for getWebhookDetail's `callbackResponse`. */
+const CALLBACK_RESPONSE_MAX_CHARS = 1000;
+
 // Delivers TASK_END events the way the reference describes: one POST per finished task, retried with
 // backoff on a non-2xx reply, a timeout or a connection error, up to `maxRetries` more times.
 
@@ -23,6 +26,11 @@ export class WebhookSender {
     void this.attempt(task, task.webhookUrl, body, 0);
   }
 
+  /** retryWebhook: the same event again, to `url` (the task's own webhookUrl unless the caller named another). */
+  resend(task: SimTask, body: string, url: string): void {
+    void this.attempt(task, url, body, 0);
+  }
+
   private async attempt(task: SimTask, url: string, body: string, retriesDone: number): Promise<void> {
     if (this.stopped) return;
     const generation = this.generation;
@@ -33,13 +41,18 @@ export class WebhookSender {
     timer.unref();
     let ok = false;
     let result: string;
+    let reply: string;
     try {
       const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: controller.signal });
-      await response.arrayBuffer();
+      const text = (await response.text()).slice(0, CALLBACK_RESPONSE_MAX_CHARS);
       ok = response.ok;
       result = String(response.status);
+      // As the docs' getWebhookDetail example words it (a Java RestTemplate's messages): the reply body on
+      // success, "<status> <reason>: [<body>]" on an error status.
+      reply = ok ? text : `${response.status} ${response.statusText}: [${text}]`;
     } catch (error) {
       result = controller.signal.aborted ? `timeout after ${timeoutMs} ms` : error instanceof Error ? (error.cause instanceof Error ? String(error.cause) : error.message) : String(error);
+      reply = `I/O error on POST request for "${url}": ${result}`;
     } finally {
       clearTimeout(timer);
       this.inFlight.delete(controller);
@@ -47,7 +60,7 @@ export class WebhookSender {
     if (this.stopped || generation !== this.generation) return;
     const counters = this.counters();
     counters.webhookAttempts++;
-    task.webhookAttempts.push({ at: Date.now(), ok, result });
+    task.webhookAttempts.push({ at: Date.now(), ok, result, response: reply });
     if (ok) {
       counters.webhooksDelivered++;
       return;
