@@ -97,8 +97,8 @@ export class RunningHubEndpoints {
         return this.ok({
           remainCoins: String(Math.max(0, this.engine.coinsOf(apiKey))),
           currentTaskCounts: String(this.engine.inFlightOf(apiKey)),
-          remainMoney: null,
-          currency: null,
+          remainMoney: config?.remainMoney === undefined ? null : String(config.remainMoney),
+          currency: config?.remainMoney === undefined ? null : config.currency,
           apiType: config?.apiType ?? 'NORMAL',
         });
       }

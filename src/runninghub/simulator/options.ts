@@ -49,6 +49,12 @@ export type SimulatorFault = z.infer<typeof faultSchema>;
 export const keyConfigSchema = z.strictObject({
   concurrency: z.number().int().min(0).optional(),
   remainCoins: z.number().min(0).optional(),
+  /**
+   * An enterprise key's money wallet, as accountStatus `remainMoney` (a string) with `currency`; unset:
+   * both null, as the docs' NORMAL (consumer) example shows them.
+   */
+  remainMoney: z.number().min(0).optional(),
+  currency: z.string().min(1).default('CNY'),
   apiType: z.string().default('NORMAL'),
   free: z.boolean().default(false),
 });

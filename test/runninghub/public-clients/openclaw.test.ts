@@ -26,6 +26,7 @@ describe('OpenClaw (runninghub_app.py) against the simulator', () => {
   });
   beforeEach(() => {
     sim.reset();
+    sim.setOptions({ keys: { [KEY]: {} } });
   });
 
   it('--check: accountStatus with {"apikey"} and the Bearer header', async () => {
@@ -35,6 +36,10 @@ describe('OpenClaw (runninghub_app.py) against the simulator', () => {
     });
     expect(reply.status).toBe(200);
     expect(reply.json).toMatchObject({ code: 0, data: { remainMoney: null, currency: null, remainCoins: expect.stringMatching(/^\d+$/) as string, currentTaskCounts: '0', apiType: 'NORMAL' } });
+    // The skill is written for enterprise keys: it reads float(remainMoney) > 0 as "ready".
+    sim.setOptions({ keys: { [KEY]: { apiType: 'SHARED', remainMoney: 12.5 } } });
+    const shared = await send(sim, 'POST', '/uc/openapi/accountStatus', { headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${KEY}` }, body: pythonJson({ apikey: KEY }) });
+    expect(shared.json).toMatchObject({ code: 0, data: { remainMoney: '12.5', currency: 'CNY', apiType: 'SHARED' } });
   });
 
   it('--run: apiCallDemo, v1 upload, ai-app/run with an integer webappId, v2 /query to SUCCESS, download', async () => {
