@@ -15,17 +15,18 @@ import { clientErrorHandler, errorBody, installErrorHandlers } from './errors.js
 import { installMetrics } from './metrics.js';
 import { createEventHub } from './live/hub.js';
 import { registerRoutes } from './routes/index.js';
-import { storeDirsFromEnv, storeEnvSchema } from '../store/index.js';
+import { AllowedHosts, storeDirsFromEnv, storeEnvSchema } from '../store/index.js';
 
 /** The stores' defaults (OUTPUT_DIR, UPLOAD_DIR unset), for an app built without them (tests). */
 const DEFAULT_STORES = storeDirsFromEnv(storeEnvSchema.parse({}));
 const DEFAULT_UPLOAD_MAX_BYTES = 10 * 1024 * 1024;
+const NO_HOSTS = AllowedHosts.parse('');
 import { installTextBoundary, parseJsonBodyStrictly, parseQuerystringStrictly } from './text-boundary.js';
 
 export interface AppDeps {
   pool: Pool;
   config: Pick<ApiConfig, 'apiToken' | 'bodyLimitBytes'> &
-    Partial<Pick<ApiConfig, 'runningHubWebhookSecret' | 'apiReadToken' | 'sseHeartbeatMs' | 'storyboardMaxShots' | 'storyboardBodyLimitBytes' | 'profiles' | 'outputDir' | 'uploadDir' | 'uploadMaxBytes' | 'supervisorConsoleUrl'>>;
+    Partial<Pick<ApiConfig, 'runningHubWebhookSecret' | 'apiReadToken' | 'sseHeartbeatMs' | 'storyboardMaxShots' | 'storyboardBodyLimitBytes' | 'profiles' | 'outputDir' | 'uploadDir' | 'uploadMaxBytes' | 'uploadUrlAllowedHosts' | 'supervisorConsoleUrl'>>;
   /** A pino logger (src/shared/logger.ts); request logs become its children. */
   logger: FastifyBaseLogger;
   /** Defaults to always ready: tests hand in a migrated database. */
@@ -168,6 +169,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       outputDir: deps.config.outputDir ?? DEFAULT_STORES.outputDir,
       uploadDir: deps.config.uploadDir ?? DEFAULT_STORES.uploadDir,
       uploadMaxBytes: deps.config.uploadMaxBytes ?? DEFAULT_UPLOAD_MAX_BYTES,
+      urlAllowedHosts: deps.config.uploadUrlAllowedHosts ?? NO_HOSTS,
     },
   });
   return app;

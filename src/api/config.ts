@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { storeDirsFromEnv, storeEnvSchema } from '../store/index.js';
+import { AllowedHosts, storeDirsFromEnv, storeEnvSchema } from '../store/index.js';
 import { ConfigError, envBool, envBytes, envDuration, envInt, envPostgresUrl, envSecret, logLevel, parseEnv } from '../shared/env.js';
 import { loadProfiles, type Profile } from '../shared/profiles.js';
 import { runningHubClientOptionsFromEnv, type RunningHubClientOptions } from '../runninghub/index.js';
@@ -39,6 +39,21 @@ const apiEnvSchema = storeEnvSchema.extend({
   /** Largest reference image POST /api/uploads (or a fetched https URL) may be: 413 beyond. */
   UPLOAD_MAX_BYTES: envBytes.default(10 * 1024 * 1024),
   /**
+   * Hosts an `upload:https://…` reference may name (and redirect to): comma-separated names and
+   * `*.suffix`. Empty (the default): no URL is fetched, since the api would fetch from inside our network.
+   */
+  UPLOAD_URL_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      try {
+        return AllowedHosts.parse(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    }),
+  /**
    * supervisord's web console ([inet_http_server]) as an operator's browser reaches it; the dashboard's
    * processor panel links to it. Unset: no link. No credentials in it: every dashboard user would see them.
    */
@@ -74,6 +89,8 @@ export interface ApiConfig {
   outputDir: string;
   uploadDir: string;
   uploadMaxBytes: number;
+  /** UPLOAD_URL_ALLOWED_HOSTS: the hosts an `upload:https://…` may name; empty: none. */
+  uploadUrlAllowedHosts: AllowedHosts;
   /** SUPERVISOR_CONSOLE_URL: the dashboard links its processor panel there; undefined: no link. */
   supervisorConsoleUrl: string | undefined;
 }
@@ -110,6 +127,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     nodeInfoValidation: parsed.VALIDATE_NODE_INFO ? runningHubClientOptionsFromEnv(env) : undefined,
     ...storeDirsFromEnv(parsed),
     uploadMaxBytes: parsed.UPLOAD_MAX_BYTES,
+    uploadUrlAllowedHosts: parsed.UPLOAD_URL_ALLOWED_HOSTS,
     supervisorConsoleUrl: parsed.SUPERVISOR_CONSOLE_URL,
   };
 }

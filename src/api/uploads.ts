@@ -5,7 +5,19 @@
 // The processor uploads the file to RunningHub just before the create (src/processor/uploads.ts).
 import type { Readable } from 'node:stream';
 import { getUploads, insertUpload, type NodeInfo, type Pool, type Upload } from '../db/index.js';
-import { commitFile, discardFile, DownloadError, downloadToTemporary, FileTooLargeError, sniffImageType, uploadFilePath, writeToTemporary, type WrittenFile } from '../store/index.js';
+import {
+  commitFile,
+  discardFile,
+  DownloadError,
+  downloadToTemporary,
+  FileTooLargeError,
+  HostNotAllowedError,
+  sniffImageType,
+  uploadFilePath,
+  writeToTemporary,
+  type AllowedHosts,
+  type WrittenFile,
+} from '../store/index.js';
 import { ApiError } from './errors.js';
 
 export const UPLOAD_REFERENCE_PREFIX = 'upload:';
@@ -16,6 +28,8 @@ export const UPLOAD_FETCH_TIMEOUT_MS = 15_000;
 export interface UploadStore {
   uploadDir: string;
   uploadMaxBytes: number;
+  /** UPLOAD_URL_ALLOWED_HOSTS: the hosts an `upload:https://…` may name (and redirect to); empty: none. */
+  urlAllowedHosts: AllowedHosts;
 }
 
 const tooLarge = (max: number, path?: string) =>
@@ -113,6 +127,21 @@ export async function resolveUploadReferencesOfLists(
       );
     }
   }
+  // Every URL's host against the allow-list before any is fetched: a request naming one host it may
+  // not reach fetches nothing. (Redirects are checked again, hop by hop, while fetching.)
+  for (const { list, entry, url } of fetched) {
+    const host = httpsHostOf(url);
+    if (host === undefined || store.urlAllowedHosts.allows(host)) continue;
+    const { at, nodeInfoList } = lists[list]!;
+    const named = nodeInfoList[entry]!;
+    throw new ApiError(
+      422,
+      'UPLOAD_URL_NOT_ALLOWED',
+      `${at.label}[${entry}] (node ${named.nodeId}, field ${named.fieldName}): the host ${JSON.stringify(host)} is not in UPLOAD_URL_ALLOWED_HOSTS` +
+        (store.urlAllowedHosts.empty ? ' (empty: URLs are not fetched; send the image to POST /api/uploads and name its upload:<id>)' : ''),
+      { path: `${at.path}.${entry}.fieldValue`, host },
+    );
+  }
   const resolved = lists.map(({ nodeInfoList }) => [...nodeInfoList]);
   // One fetch per distinct URL; a failure names the first entry that gave it.
   const uploadIdByUrl = new Map<string, string>();
@@ -131,11 +160,31 @@ export async function resolveUploadReferencesOfLists(
 async function fetchUpload(pool: Pool, store: UploadStore, url: string, path: string, timeoutMs: number): Promise<Upload> {
   let file;
   try {
-    file = await downloadToTemporary(url, { dir: store.uploadDir, maxBytes: store.uploadMaxBytes, idleTimeoutMs: timeoutMs, allowHttp: false, signal: AbortSignal.timeout(timeoutMs * 2) });
+    file = await downloadToTemporary(url, {
+      dir: store.uploadDir,
+      maxBytes: store.uploadMaxBytes,
+      idleTimeoutMs: timeoutMs,
+      allowHttp: false,
+      allowedHosts: store.urlAllowedHosts,
+      signal: AbortSignal.timeout(timeoutMs * 2),
+    });
   } catch (error) {
     if (error instanceof FileTooLargeError) throw tooLarge(store.uploadMaxBytes, path);
+    if (error instanceof HostNotAllowedError) {
+      throw new ApiError(422, 'UPLOAD_URL_NOT_ALLOWED', `${path}: ${url}: ${error.message}`, { path, url, host: error.host });
+    }
     const reason = error instanceof DownloadError || error instanceof Error ? error.message : String(error);
     throw new ApiError(422, 'UPLOAD_URL_FAILED', `${path}: could not fetch ${url}: ${reason}`, { path, url });
   }
   return keepUpload(pool, store, file, { sourceUrl: url, path });
+}
+
+/** The host of an https URL; undefined for anything else (the fetch then refuses it with its own message). */
+function httpsHostOf(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' ? parsed.hostname : undefined;
+  } catch {
+    return undefined;
+  }
 }

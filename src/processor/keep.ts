@@ -15,7 +15,7 @@ import {
   type TaskToKeep,
 } from '../db/index.js';
 import type { Logger } from '../shared/logger.js';
-import { commitFile, discardFile, DownloadError, downloadToTemporary, outputContentType, outputFilePath } from '../store/index.js';
+import { commitFile, discardFile, DownloadError, downloadToTemporary, outputContentType, outputFilePath, removeTaskOutputs } from '../store/index.js';
 import { retryBackoffMs } from './policy.js';
 import { errorText, noteError, type ProcessorContext } from './state.js';
 
@@ -74,6 +74,10 @@ async function keepTask(ctx: ProcessorContext, task: TaskToKeep): Promise<void> 
     }
     const message = errorText(error);
     if (await failKeepingOutputs(state.pool, task, message)) {
+      // The outputs kept before the one that failed belong to no task that reads SUCCESS: removed, not orphaned.
+      await removeTaskOutputs(ctx.settings.outputDir, [task.id]).catch((error: unknown) =>
+        taskLog.warn({ event: 'outputs.remove_failed', err: errorText(error) }, 'could not remove the outputs of a task that failed'),
+      );
       state.counters.failed++;
       taskLog.error({ event: 'task.failed', code: OUTPUTS_NOT_KEPT, err: message }, 'outputs could not be kept');
     }

@@ -3,6 +3,7 @@
 // dropped connection, fewer bytes than Content-Length) is an error, never a short file.
 import http from 'node:http';
 import https from 'node:https';
+import { HostNotAllowedError, type AllowedHosts } from './allowed-hosts.js';
 import { FileTooLargeError, writeToTemporary, type WrittenFile } from './files.js';
 
 /** Why a download failed; `retryable` for transport trouble and 5xx/429, false for other statuses. */
@@ -27,6 +28,8 @@ export interface DownloadOptions {
   /** http: allowed too (loopback, the simulator); false for URLs clients gave us. */
   allowHttp: boolean;
   maxRedirects?: number;
+  /** Only these hosts are requested, the URL's and every redirect's (HostNotAllowedError otherwise); unset: any. */
+  allowedHosts?: AllowedHosts;
 }
 
 export interface DownloadedFile extends WrittenFile {
@@ -38,6 +41,7 @@ export async function downloadToTemporary(url: string, options: DownloadOptions)
   let current = url;
   for (let redirects = 0; ; redirects++) {
     const target = parseTarget(current, options.allowHttp);
+    if (options.allowedHosts && !options.allowedHosts.allows(target.hostname)) throw new HostNotAllowedError(target.hostname, redirects > 0);
     const response = await get(target, options);
     const status = response.statusCode ?? 0;
     if (status >= 300 && status < 400 && response.headers.location !== undefined) {

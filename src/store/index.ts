@@ -3,4 +3,5 @@
 export { UPLOAD_IMAGE_TYPES, sniffImageType, outputContentType, type UploadImageType } from './content-type.js';
 export { FileTooLargeError, outputFilePath, removeTaskOutputs, uploadFilePath, writeToTemporary, commitFile, discardFile, type WrittenFile } from './files.js';
 export { DownloadError, downloadToTemporary, type DownloadOptions, type DownloadedFile } from './download.js';
+export { AllowedHosts, HostNotAllowedError } from './allowed-hosts.js';
 export { storeEnvSchema, storeDirsFromEnv, type StoreDirs } from './env.js';

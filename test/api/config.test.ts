@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadApiConfig } from '../../src/api/index.js';
+import { AllowedHosts } from '../../src/store/index.js';
 
 describe('API configuration', () => {
   it('has defaults for everything but the optional variables', () => {
@@ -26,7 +27,12 @@ describe('API configuration', () => {
       outputDir: path.resolve('.data/outputs'),
       uploadDir: path.resolve('.data/uploads'),
       uploadMaxBytes: 10 * 1024 * 1024,
+      // No host: `upload:https://…` is refused until an operator names the hosts.
+      uploadUrlAllowedHosts: AllowedHosts.parse(''),
     });
+    expect(loadApiConfig({}).uploadUrlAllowedHosts.empty).toBe(true);
+    const hosts = loadApiConfig({ UPLOAD_URL_ALLOWED_HOSTS: 'images.example.com, *.cdn.example.net' }).uploadUrlAllowedHosts;
+    expect([hosts.allows('images.example.com'), hosts.allows('a.cdn.example.net'), hosts.allows('example.com')]).toEqual([true, true, false]);
     expect(loadApiConfig({ OUTPUT_DIR: '/var/outputs', UPLOAD_DIR: '/var/uploads', UPLOAD_MAX_BYTES: '2MB' })).toMatchObject({
       outputDir: '/var/outputs',
       uploadDir: '/var/uploads',
@@ -81,6 +87,8 @@ describe('API configuration', () => {
     [{ DATABASE_CONNECT_TIMEOUT: 'soon' }, /DATABASE_CONNECT_TIMEOUT: expected a duration/],
     [{ SUPERVISOR_CONSOLE_URL: 'javascript:alert(1)' }, /SUPERVISOR_CONSOLE_URL: must be an http/],
     [{ SUPERVISOR_CONSOLE_URL: 'http://admin:secret@host:9001/' }, /SUPERVISOR_CONSOLE_URL: must not carry a user name or password/],
+    [{ UPLOAD_URL_ALLOWED_HOSTS: 'images.example.com,https://evil.example/' }, /UPLOAD_URL_ALLOWED_HOSTS: "https:\/\/evil.example\/" is not a host name/],
+    [{ UPLOAD_URL_ALLOWED_HOSTS: '*' }, /UPLOAD_URL_ALLOWED_HOSTS: "\*" is not a host name or \*\.suffix/],
   ])('names the variable that is wrong: %o', (env, message) => {
     expect(() => loadApiConfig(env)).toThrow(message);
   });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp, type AppDeps } from '../../src/api/index.js';
 import type { Pool } from '../../src/db/index.js';
+import { AllowedHosts } from '../../src/store/index.js';
 
 export const silentLogger = pino({ level: 'silent' });
 
@@ -16,7 +17,7 @@ export const validTask = {
 /** The real app on a pool, ready for supertest (`request(app.server)`); close() it in afterAll. */
 export async function startTestApp(
   pool: Pool,
-  options: { apiToken?: string; apiReadToken?: string; bodyLimitBytes?: number; isSchemaReady?: () => boolean; checkNodeInfo?: AppDeps['checkNodeInfo']; outputDir?: string; uploadDir?: string; uploadMaxBytes?: number; supervisorConsoleUrl?: string } = {},
+  options: { apiToken?: string; apiReadToken?: string; bodyLimitBytes?: number; isSchemaReady?: () => boolean; checkNodeInfo?: AppDeps['checkNodeInfo']; outputDir?: string; uploadDir?: string; uploadMaxBytes?: number; uploadUrlAllowedHosts?: string; supervisorConsoleUrl?: string } = {},
 ): Promise<FastifyInstance> {
   const deps: AppDeps = {
     pool,
@@ -28,6 +29,7 @@ export async function startTestApp(
       ...(options.outputDir !== undefined ? { outputDir: options.outputDir } : {}),
       ...(options.uploadDir !== undefined ? { uploadDir: options.uploadDir } : {}),
       ...(options.uploadMaxBytes !== undefined ? { uploadMaxBytes: options.uploadMaxBytes } : {}),
+      ...(options.uploadUrlAllowedHosts !== undefined ? { uploadUrlAllowedHosts: AllowedHosts.parse(options.uploadUrlAllowedHosts) } : {}),
       ...(options.supervisorConsoleUrl !== undefined ? { supervisorConsoleUrl: options.supervisorConsoleUrl } : {}),
     },
     ...(options.isSchemaReady ? { isSchemaReady: options.isSchemaReady } : {}),

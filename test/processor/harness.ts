@@ -16,7 +16,7 @@ import {
   type ProcessorSettings,
   type TaskProcessor,
 } from '../../src/processor/index.js';
-import { createRunningHubClient, uploadFileV1, type RunningHubApi } from '../../src/runninghub/index.js';
+import { createRunningHubClient, createUploader, type RunningHubApi } from '../../src/runninghub/index.js';
 import { startSimulator, type RunningSimulator, type SimulatorOptionsInput } from '../../src/runninghub/simulator/index.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { insertTasks } from '../support/ai-tasks.js';
@@ -177,7 +177,8 @@ export function inProcessProcessor(databaseUrl: string, simulatorUrl: string, se
     logger,
     createPool: () => createPool({ connectionString: databaseUrl, applicationName: `test ${settings.processorId}`, max: 5 }),
     createClient: () => createRunningHubClient({ baseUrl: simulatorUrl, apiKey: API_KEY, timeoutMs: 2_000, api }),
-    uploadFile: (file) => uploadFileV1({ baseUrl: simulatorUrl, apiKey: API_KEY, timeoutMs: 5_000 }, file),
+    // The upload of the same generation as the client (v1 or v2 form), as main.ts chooses it.
+    uploadFile: createUploader({ baseUrl: simulatorUrl, apiKey: API_KEY, timeoutMs: 5_000, api }),
   });
 }
 

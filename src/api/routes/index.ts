@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { NodeInfoChecker } from '../node-info-check.js';
 import type { Registry } from 'prom-client';
 import type { Pool } from '../../db/index.js';
+import type { AllowedHosts } from '../../store/index.js';
 import { bearerTokenHook } from '../auth.js';
 import { installJsonCompression } from '../compression.js';
 import { ApiError } from '../errors.js';
@@ -37,7 +38,7 @@ export async function registerRoutes(
     storyboards: StoryboardLimits;
     metrics: Registry;
     hub: EventHub;
-    stores: { outputDir: string; uploadDir: string; uploadMaxBytes: number };
+    stores: { outputDir: string; uploadDir: string; uploadMaxBytes: number; urlAllowedHosts: AllowedHosts };
   },
 ): Promise<void> {
   const routeDeps: RouteDeps = { pool: deps.pool, isSchemaReady: deps.isSchemaReady, checkNodeInfo: deps.checkNodeInfo };
@@ -58,7 +59,7 @@ export async function registerRoutes(
           throw new ApiError(503, 'DATABASE_UNAVAILABLE', 'the database is not ready yet (migrations pending); retry shortly');
         }
       });
-      const uploads = { uploadDir: deps.stores.uploadDir, uploadMaxBytes: deps.stores.uploadMaxBytes };
+      const uploads = { uploadDir: deps.stores.uploadDir, uploadMaxBytes: deps.stores.uploadMaxBytes, urlAllowedHosts: deps.stores.urlAllowedHosts };
       await api.register(taskRoutes, { ...routeDeps, uploads });
       await api.register(uploadRoutes, { ...routeDeps, uploads });
       await api.register(statsRoutes, routeDeps);

@@ -43,7 +43,7 @@ export const taskRoutes: FastifyPluginAsyncZod<RouteDeps & { uploads: UploadStor
           409: errorSchema,
           413: errorSchema,
           415: errorSchema,
-          422: errorSchema.describe('A fieldValue `upload:<id>` names no upload, or `upload:https://…` could not be fetched'),
+          422: errorSchema.describe('A fieldValue `upload:<id>` names no upload, `upload:https://…` names (or redirects to) a host not in UPLOAD_URL_ALLOWED_HOSTS, or could not be fetched'),
         },
       },
     },

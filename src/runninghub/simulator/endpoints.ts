@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { Logger } from '../../shared/logger.js';
 import { parseJsonKeepingBigIntegers } from '../json.js';
-import type { BusinessError, SimTask, SimulatorEngine } from './engine.js';
+import type { BusinessError, SimOutputFile, SimTask, SimulatorEngine } from './engine.js';
 import { BinaryReply, envelope, HttpReply, numericIds, PartsReply } from './http.js';
 import type { SimulatorEndpoint } from './options.js';
 import { apiCallDemoData, webhookDetailData } from './endpoints-debug.js';
@@ -282,17 +282,24 @@ export class RunningHubEndpoints {
     return envelope(200, { code: 0, msg: '', data: null });
   }
 
-  file(path: string): HttpReply {
+  /** The output a `/files/<taskId>/<fileName>` path names, once its task succeeded. */
+  outputAt(path: string): SimOutputFile | undefined {
     const match = /^\/files\/(\d+)\/([^/]+)$/.exec(path);
     const task = match?.[1] ? this.engine.tasks.get(match[1]) : undefined;
-    const output = task?.status === 'SUCCESS' ? task.outputs.find((o) => o.fileName === match?.[2]) : undefined;
-    if (!task || !output) return new HttpReply(404, 'not found', 'text/plain');
+    return task?.status === 'SUCCESS' ? task.outputs.find((o) => o.fileName === match?.[2]) : undefined;
+  }
+
+  file(path: string): HttpReply {
+    const output = this.outputAt(path);
+    if (!output) return new HttpReply(404, 'not found', 'text/plain');
     const contentType = output.fileType === 'png' ? 'image/png' : 'application/octet-stream';
-    if (this.engine.options.outputBytes > 0) return new PartsReply(paddedPngParts(colourFor(task.taskId), this.engine.options.outputBytes, this.paddings), contentType);
-    let png = this.pngs.get(task.taskId);
+    // A colour per output (not per task): a copy kept under the wrong output number shows in its checksum.
+    const seed = path.slice('/files/'.length);
+    if (this.engine.options.outputBytes > 0) return new PartsReply(paddedPngParts(colourFor(seed), this.engine.options.outputBytes, this.paddings), contentType);
+    let png = this.pngs.get(seed);
     if (!png) {
-      png = solidPng(8, colourFor(task.taskId));
-      this.pngs.set(task.taskId, png);
+      png = solidPng(8, colourFor(seed));
+      this.pngs.set(seed, png);
     }
     return new BinaryReply(png, contentType);
   }

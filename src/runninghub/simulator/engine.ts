@@ -17,6 +17,8 @@ export interface SimOutputFile {
   fileType: string;
   fileName: string;
   fileUrl: string;
+  /** How many times the file went out whole (the last byte handed to the socket). */
+  servedInFull: number;
 }
 
 export interface SimWebhookAttempt {
@@ -301,7 +303,7 @@ export class SimulatorEngine {
         for (let i = 0; i < spec.count; i++) {
           this.fileSeq = (this.fileSeq % 99_999) + 1;
           const fileName = `ComfyUI_${String(this.fileSeq).padStart(5, '0')}_${randomBytes(3).toString('hex').slice(0, 5)}_${epoch}.${spec.fileType}`;
-          outputs.push({ nodeId: spec.nodeId, fileType: spec.fileType, fileName, fileUrl: `${this.hooks.publicUrl()}/files/${taskId}/${fileName}` });
+          outputs.push({ nodeId: spec.nodeId, fileType: spec.fileType, fileName, fileUrl: `${this.hooks.publicUrl()}/files/${taskId}/${fileName}`, servedInFull: 0 });
         }
       }
     }

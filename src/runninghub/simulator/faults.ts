@@ -31,7 +31,7 @@ export class FaultInjector {
    * returns true. A delay and a drop after handling return false: the request is handled first.
    */
   async instead(fault: SimulatorFault | undefined, req: IncomingMessage, res: ServerResponse, v2: boolean): Promise<boolean> {
-    if (!fault || fault.kind === 'delay' || fault.kind === 'truncate' || (fault.kind === 'drop' && fault.afterHandling)) return false;
+    if (!fault || fault.kind === 'delay' || fault.kind === 'truncate' || fault.kind === 'stall' || (fault.kind === 'drop' && fault.afterHandling)) return false;
     this.counters().faultsInjected++;
     await readBody(req).catch(() => undefined);
     if (fault.kind === 'drop') req.socket.destroy();
@@ -39,7 +39,7 @@ export class FaultInjector {
     return true;
   }
 
-  /** Sends the handled request's reply, late (delay), never (drop after handling) or now. */
+  /** Sends the handled request's reply, late (delay), never (drop after handling), cut short (truncate, stall) or now. */
   deliver(fault: SimulatorFault | undefined, req: IncomingMessage, res: ServerResponse, reply: HttpReply): void {
     if (fault) {
       this.counters().faultsInjected++;
@@ -48,7 +48,12 @@ export class FaultInjector {
         return;
       }
       if (fault.kind === 'truncate') {
-        writeReply(res, reply, true);
+        writeReply(res, reply, fault.chunked ? 'truncate-chunked' : 'truncate');
+        return;
+      }
+      if (fault.kind === 'stall') {
+        // The connection stays open (the client's idle timeout ends it; stop() closes every connection).
+        writeReply(res, reply, 'stall');
         return;
       }
       if (fault.kind === 'delay') {
@@ -70,7 +75,7 @@ export class FaultInjector {
   }
 }
 
-function faultReply(fault: Exclude<SimulatorFault, { kind: 'delay' } | { kind: 'drop' } | { kind: 'truncate' }>, v2: boolean): HttpReply {
+function faultReply(fault: Exclude<SimulatorFault, { kind: 'delay' } | { kind: 'drop' } | { kind: 'truncate' } | { kind: 'stall' }>, v2: boolean): HttpReply {
   switch (fault.kind) {
     case 'http':
       return new HttpReply(fault.status, `<html><head><title>${fault.status}</title></head><body><center><h1>${fault.status} simulated</h1></center><hr><center>nginx</center></body></html>`, 'text/html');

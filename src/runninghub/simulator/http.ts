@@ -44,14 +44,20 @@ export function numericIds(json: string, on: boolean): string {
   return on ? json.replace(/"taskId":"(\d+)"/g, '"taskId":$1') : json;
 }
 
-export function writeReply(res: ServerResponse, reply: HttpReply, truncate = false): void {
+/**
+ * How a reply is cut short (a fault): `truncate` sends the headers with the full Content-Length and half
+ * the body, then drops the connection; `truncate-chunked` the same without a Content-Length (chunked
+ * encoding); `stall` sends the headers and half the body, then nothing while the connection stays open.
+ */
+export type ReplyCut = 'truncate' | 'truncate-chunked' | 'stall';
+
+export function writeReply(res: ServerResponse, reply: HttpReply, cut?: ReplyCut): void {
   if (res.destroyed) return;
-  if (reply instanceof PartsReply || truncate) {
+  if (reply instanceof PartsReply || cut !== undefined) {
     const parts = reply instanceof PartsReply ? reply.parts : [reply instanceof BinaryReply ? reply.bytes : Buffer.from(reply.body)];
     const length = parts.reduce((sum, part) => sum + part.length, 0);
-    res.writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': length });
-    // Truncated (a fault): half the bytes, then the connection drops; the client sees a short body.
-    if (!truncate) {
+    res.writeHead(reply.status, cut === 'truncate-chunked' ? { 'content-type': reply.contentType } : { 'content-type': reply.contentType, 'content-length': length });
+    if (cut === undefined) {
       for (const part of parts) res.write(part);
       res.end();
       return;
@@ -63,8 +69,11 @@ export function writeReply(res: ServerResponse, reply: HttpReply, truncate = fal
       half.push(part.length <= budget ? part : part.subarray(0, budget));
       budget -= part.length;
     }
-    // Dropped once the half is on the wire (destroying at once could discard the headers too).
-    res.write(Buffer.concat(half), () => res.socket?.destroy());
+    // Dropped once the half is on the wire (destroying at once could discard the headers too); a stall
+    // leaves the connection open: the client's idle timeout (or the simulator's stop) ends it.
+    res.write(Buffer.concat(half), () => {
+      if (cut !== 'stall') res.socket?.destroy();
+    });
     return;
   }
   const body = reply instanceof BinaryReply ? reply.bytes : reply.body;

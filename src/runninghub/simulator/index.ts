@@ -1,12 +1,12 @@
 // The local RunningHub's entry (a component of its own, apart from the client in ../index.ts): start it
 // in-process for tests and benchmarks, or run dist/runninghub-simulator.js.
 import type { Logger } from '../../shared/logger.js';
-import type { SimulatorCounters, SimulatorTaskView as TaskView } from './views.js';
+import type { ServedOutput, SimulatorCounters, SimulatorTaskView as TaskView } from './views.js';
 import { simulatorOptionsSchema, type SimulatorOptions, type SimulatorOptionsInput } from './options.js';
 import { SimulatorServer } from './server.js';
 import { loadWorkflowFolder, SHIPPED_WORKFLOWS_DIR } from './workflows.js';
 
-export type { SimulatorCounters, SimulatorTaskView } from './views.js';
+export type { ServedOutput, SimulatorCounters, SimulatorTaskView } from './views.js';
 export { connectSimulator, type SimulatorControl } from './control.js';
 export { SHIPPED_WORKFLOWS_DIR, workflowFromApiFormat } from './workflows.js';
 export {
@@ -15,6 +15,7 @@ export {
   type SimulatorOptions,
   type SimulatorOptionsInput,
   type SimulatorFault,
+  type SimulatorFaultInput,
   type SimulatorEndpoint,
 } from './options.js';
 
@@ -26,6 +27,8 @@ export interface RunningSimulator {
   counters(): SimulatorCounters;
   /** Every task with its timeline (epoch ms); also at GET /__sim/tasks. */
   tasks(): TaskView[];
+  /** The bytes served at an output's fileUrl (SHA-256, size) and how often they went out whole; undefined for no such output. */
+  servedOutput(fileUrl: string): ServedOutput | undefined;
   /** Forget tasks, counters and pending webhooks; options stay. Also POST /__sim/reset. */
   reset(): void;
   /** Change options while running (merged over the current ones; `faults` is replaced as a whole). Also POST /__sim/config. */
@@ -51,6 +54,7 @@ export async function startSimulator(options: Partial<SimulatorOptionsInput> = {
     port: server.listeningPort,
     counters: () => server.counters(),
     tasks: () => server.tasks(),
+    servedOutput: (fileUrl) => server.servedOutput(fileUrl),
     reset: () => server.reset(),
     setOptions: (patch) => server.setOptions(patch),
     options: () => structuredClone(server.engine.options),

@@ -41,10 +41,18 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('code'), code: z.number().int(), msg: z.string().optional(), times }),
   /** Reply HTTP 200 with a body that is not a RunningHub envelope. */
   z.object({ kind: z.literal('malformed'), times }),
-  /** Handle the request, send the headers (with the full Content-Length) and half the body, then drop the connection. */
-  z.object({ kind: z.literal('truncate'), times }),
+  /**
+   * Handle the request, send the headers and half the body, then drop the connection. With the full
+   * Content-Length by default; `chunked`: without one (chunked encoding, as a CDN streaming a file does),
+   * so only the missing last chunk shows that the body is incomplete.
+   */
+  z.object({ kind: z.literal('truncate'), chunked: z.boolean().default(false), times }),
+  /** Handle the request, send the headers and half the body, then nothing more: the connection stays open until the client gives up. */
+  z.object({ kind: z.literal('stall'), times }),
 ]);
 export type SimulatorFault = z.infer<typeof faultSchema>;
+/** A fault as a caller writes it (defaults not yet filled in). */
+export type SimulatorFaultInput = z.input<typeof faultSchema>;
 
 export const keyConfigSchema = z.strictObject({
   concurrency: z.number().int().min(0).optional(),

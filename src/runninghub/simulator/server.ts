@@ -1,5 +1,6 @@
 // HTTP face of the simulator: one server for RunningHub's v1 endpoints (endpoints.ts), the
 // /__sim/* control routes (control-routes.ts) and the faults injected into the endpoints (faults.ts).
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
@@ -9,10 +10,10 @@ import { endpointOf, RunningHubEndpoints } from './endpoints.js';
 import { RunningHubV2Endpoints, type V2Endpoint } from './endpoints-v2.js';
 import { SimulatorEngine, isTerminal, type SimTask, type SimulatorCounters } from './engine.js';
 import { FaultInjector } from './faults.js';
-import { envelope, HttpReply, readBody, readRawBody, writeReply } from './http.js';
+import { BinaryReply, envelope, HttpReply, PartsReply, readBody, readRawBody, writeReply } from './http.js';
 import { RUNNINGHUB_UPLOAD_MAX_BYTES, SimulatorUploads } from './uploads.js';
 import { simulatorOptionsSchema, type SimulatorEndpoint, type SimulatorOptions } from './options.js';
-import type { SimulatorTaskView as TaskView } from './views.js';
+import type { ServedOutput, SimulatorTaskView as TaskView } from './views.js';
 import { WebhookSender } from './webhooks.js';
 import type { FolderWorkflow } from './workflows.js';
 
@@ -124,6 +125,18 @@ export class SimulatorServer {
     this.uploads.reset();
   }
 
+  /** What the simulator serves at an output's fileUrl (its SHA-256 and size) and how often it went out whole. */
+  servedOutput(fileUrl: string): ServedOutput | undefined {
+    const path = new URL(fileUrl, this.publicUrl()).pathname;
+    const output = this.endpoints.outputAt(path);
+    const reply = output ? this.endpoints.file(path) : undefined;
+    if (!output || !reply) return undefined;
+    const parts = reply instanceof PartsReply ? reply.parts : [reply instanceof BinaryReply ? reply.bytes : Buffer.from(reply.body)];
+    const hash = createHash('sha256');
+    for (const part of parts) hash.update(part);
+    return { sha256: hash.digest('hex'), size: parts.reduce((sum, part) => sum + part.length, 0), servedInFull: output.servedInFull };
+  }
+
   counters(): SimulatorCounters {
     return structuredClone(this.engine.counters);
   }
@@ -169,6 +182,8 @@ export class SimulatorServer {
     let reply: HttpReply;
     if (endpoint === 'files') {
       reply = this.endpoints.file(path);
+      const output = this.endpoints.outputAt(path);
+      if (output) res.once('finish', () => output.servedInFull++);
     } else if (endpoint === 'upload' || endpoint === 'uploadV2') {
       let body: Buffer;
       try {

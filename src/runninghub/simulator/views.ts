@@ -55,3 +55,11 @@ export const simulatorTaskViewSchema = z.object({
   outputs: z.array(z.string()),
 });
 export type SimulatorTaskView = z.infer<typeof simulatorTaskViewSchema>;
+
+/** What the simulator serves at one output's fileUrl: what a kept copy must match. */
+export interface ServedOutput {
+  sha256: string;
+  size: number;
+  /** How many times the whole file went out (faults that cut a reply short do not count). */
+  servedInFull: number;
+}

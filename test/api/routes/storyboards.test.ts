@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../src/api/index.js';
+import { AllowedHosts } from '../../../src/store/index.js';
 import { activateTask } from '../../support/ai-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { solidPngForTests } from '../../support/images.js';
@@ -323,6 +324,8 @@ describe('storyboard shots with upload references', () => {
     server = https.createServer({ key, cert }, (req, res) => {
       hits.set(req.url ?? '', (hits.get(req.url ?? '') ?? 0) + 1);
       if (req.url === '/character.png') res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+      // A redirect off the allow-list (localhost is not in it): the hop must not be requested.
+      else if (req.url === '/elsewhere.png') res.writeHead(302, { location: `https://localhost:${(server.address() as AddressInfo).port}/character.png` }).end();
       else if (req.url === '/notes.txt') res.writeHead(200, { 'content-type': 'image/png' }).end('plain text, whatever the header says');
       else res.writeHead(404).end('no such image');
     });
@@ -331,7 +334,7 @@ describe('storyboard shots with upload references', () => {
     app = await buildApp({
       pool: db.pool,
       logger: silentLogger,
-      config: { apiToken: undefined, bodyLimitBytes: 1024 * 1024, storyboardMaxShots: 5, storyboardBodyLimitBytes: 8192, uploadDir },
+      config: { apiToken: undefined, bodyLimitBytes: 1024 * 1024, storyboardMaxShots: 5, storyboardBodyLimitBytes: 8192, uploadDir, uploadUrlAllowedHosts: AllowedHosts.parse('127.0.0.1') },
     });
     await app.ready();
   });
@@ -396,6 +399,15 @@ describe('storyboard shots with upload references', () => {
     expect(plainHttp.body.error.message).toContain('only https URLs');
     // The image fetched before the failure stays an upload (content-addressed, reusable); no storyboard or shot.
     expect(await counts()).toEqual({ boards: 0, shots: 0, uploads: 1 });
+  });
+
+  it('refuses a redirect to a host UPLOAD_URL_ALLOWED_HOSTS does not name (422 UPLOAD_URL_NOT_ALLOWED), without requesting it', async () => {
+    const res = await request(app.server).post('/api/storyboards').send(board([withImages('one', `upload:${base}/elsewhere.png`)])).expect(422);
+    expect(res.body.error).toMatchObject({ code: 'UPLOAD_URL_NOT_ALLOWED', details: { path: 'shots.0.nodeInfoList.1.fieldValue', url: `${base}/elsewhere.png`, host: 'localhost' } });
+    expect(res.body.error.message).toContain('redirected to host "localhost", which is not in UPLOAD_URL_ALLOWED_HOSTS');
+    expect(hits.get('/elsewhere.png')).toBe(1);
+    expect(hits.get('/character.png')).toBeUndefined();
+    expect(await counts()).toEqual({ boards: 0, shots: 0, uploads: 0 });
   });
 
   it('replays an Idempotency-Key whose shots name an https URL (the same content gives the same upload id)', async () => {

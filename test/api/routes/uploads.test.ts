@@ -1,6 +1,7 @@
 // POST /api/uploads and the references tasks make to uploads, against a real PostgreSQL and upload store.
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -96,5 +97,57 @@ describe('uploads API', () => {
     expect(http.body.error.message).toContain('only https URLs');
     const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM ai_tasks');
     expect(rows[0].n).toBe(1);
+  });
+
+  it('fetches no URL whose host UPLOAD_URL_ALLOWED_HOSTS does not name: 422 naming the entry and the host, nothing stored', async () => {
+    // The default (no list): every upload:https://… is refused, with the way round it.
+    const refused = await request(app.server)
+      .post('/api/tasks')
+      .send({ ...validTask, nodeInfoList: [...validTask.nodeInfoList, { nodeId: '10', fieldName: 'image', fieldValue: 'upload:https://internal.example/a.png' }] })
+      .expect(422);
+    expect(refused.body.error).toMatchObject({ code: 'UPLOAD_URL_NOT_ALLOWED', details: { path: 'nodeInfoList.1.fieldValue', host: 'internal.example' } });
+    expect(refused.body.error.message).toContain('nodeInfoList[1] (node 10, field image): the host "internal.example" is not in UPLOAD_URL_ALLOWED_HOSTS');
+    expect(refused.body.error.message).toContain('POST /api/uploads');
+
+    // With a list: a listed host is fetched, any other refused before anything is fetched. The listed
+    // host is a loopback socket that counts connections (it speaks no TLS: the fetch itself fails).
+    const connections = { n: 0 };
+    const listed = createNetServer((socket) => {
+      connections.n++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listed.listen(0, '127.0.0.1', resolve));
+    const listedUrl = `https://localhost:${(listed.address() as AddressInfo).port}/hero.png`;
+    const withList = await startTestApp(db.pool, { uploadDir, uploadMaxBytes: MAX, uploadUrlAllowedHosts: 'localhost,*.images.example' });
+    try {
+      const storyboard = await request(withList.server)
+        .post('/api/storyboards')
+        .send({
+          name: 'Refs',
+          entityType: 'project',
+          entityId: 'p-hosts',
+          workflowId: validTask.workflowId,
+          shots: [listedUrl, 'https://169.254.169.254/latest/meta-data'].map((url) => ({
+            nodeInfoList: [...validTask.nodeInfoList, { nodeId: '10', fieldName: 'image', fieldValue: `upload:${url}` }],
+          })),
+        })
+        .expect(422);
+      expect(storyboard.body.error).toMatchObject({ code: 'UPLOAD_URL_NOT_ALLOWED', details: { path: 'shots.1.nodeInfoList.1.fieldValue', host: '169.254.169.254' } });
+      expect(storyboard.body.error.message).toContain('shots[1].nodeInfoList[1] (node 10, field image)');
+      expect(connections.n).toBe(0);
+
+      const fetched = await request(withList.server)
+        .post('/api/tasks')
+        .send({ ...validTask, nodeInfoList: [{ nodeId: '10', fieldName: 'image', fieldValue: `upload:${listedUrl}` }] })
+        .expect(422);
+      expect(fetched.body.error.code).toBe('UPLOAD_URL_FAILED');
+      expect(connections.n).toBeGreaterThanOrEqual(1);
+    } finally {
+      await withList.close();
+      await new Promise((resolve) => listed.close(resolve));
+    }
+    const { rows } = await db.pool.query('SELECT (SELECT count(*)::int FROM ai_tasks) AS tasks, (SELECT count(*)::int FROM uploads) AS uploads');
+    expect(rows[0]).toEqual({ tasks: 0, uploads: 0 });
+    expect(await leftovers()).toEqual([]);
   });
 });
