@@ -2,16 +2,19 @@
 // same PostgreSQL, same table, same concurrency. Not part of `npm test`.
 //
 //   npm run bench:api -- [--duration 10] [--rounds 5] [--connections 50] [--pool-size 20] [--ephemeral] [--cpu-prof DIR]
+//     [--idempotency-keys]
 //
 // --duration is the measured time per side, split into --rounds alternating rounds. Beside requests/s, each
 // side's CPU per request is printed for the client (this process: autocannon, or the pg loop), the api and
 // PostgreSQL, from /proc: on a shared 2-core machine these say where the difference goes when the
 // requests/s are noisy. --cpu-prof DIR runs the api with `node --cpu-prof` and prints the profile's shares
-// by stage of a request (bench/api-cpu.ts).
+// by stage of a request (bench/api-cpu.ts). --idempotency-keys: every POST carries its own Idempotency-Key, and
+// every baseline INSERT stores its own key and a request fingerprint in the same columns.
 //
 // The API runs as its own process (as in production), from source through tsx, so a broken
 // build of another program does not stop the benchmark.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +31,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
     ephemeral: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'idempotency-keys': { type: 'boolean', default: false },
   },
 });
 const durationS = Number(args.duration);
@@ -89,6 +93,14 @@ async function main(): Promise<void> {
     const insert = `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id, webapp_id, node_info_list,
         priority, max_attempts) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) RETURNING id`;
     const values = [body.entityType, body.entityId, body.entityName, body.workflowId, null, JSON.stringify(body.nodeInfoList), 0, 3];
+    // With keys, the same row as the api stores for a keyed create: a unique key and a 64-hex fingerprint.
+    const keyed = args['idempotency-keys'];
+    const insertKeyed = `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id, webapp_id, node_info_list,
+        priority, max_attempts, idempotency_key, request_fingerprint) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10) RETURNING id`;
+    const fingerprint = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+    let keysUsed = 0;
+    const insertOne = () =>
+      keyed ? pool.query(insertKeyed, [...values, `bench-baseline-${(keysUsed += 1)}`, fingerprint]) : pool.query(insert, values);
     const runBaseline = async (seconds: number): Promise<{ rps: number; p50: number; p99: number; count: number }> => {
       const latencies: number[] = [];
       const until = performance.now() + seconds * 1000;
@@ -96,7 +108,7 @@ async function main(): Promise<void> {
         Array.from({ length: connections }, async () => {
           while (performance.now() < until) {
             const started = performance.now();
-            await pool.query(insert, values);
+            await insertOne();
             latencies.push(performance.now() - started);
           }
         }),
@@ -112,6 +124,9 @@ async function main(): Promise<void> {
         duration: seconds,
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
+        ...(keyed
+          ? { requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': `bench-api-${(keysUsed += 1)}` } }) }] }
+          : {}),
       });
 
     // The machine is shared: a burst of someone else's load would hit whichever side runs at that
@@ -121,7 +136,7 @@ async function main(): Promise<void> {
     const slice = durationS / rounds;
     console.log(
       `warming up 2 s each, then ${rounds} rounds of ${slice.toFixed(1)} s per side, alternating order ` +
-        `(${connections} concurrent, pool ${poolSize}, ${args.ephemeral ? 'fsync off' : 'durable commits'})`,
+        `(${connections} concurrent, pool ${poolSize}, ${args.ephemeral ? 'fsync off' : 'durable commits'}${keyed ? ', every request with its own Idempotency-Key' : ''})`,
     );
     await runBaseline(2);
     await runApi(2);
@@ -198,12 +213,13 @@ async function main(): Promise<void> {
       `ratio API/baseline   ${ratio.toFixed(2)} from the totals, ${medianRatio.toFixed(2)} median of rounds  (goal >= ${GOAL}: ${ratio >= GOAL ? 'met' : 'MISSED'})`,
     );
     console.log(`API errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}; rows in ai_tasks ${rows[0]!.n}`);
-    const perRequest = (side: CpuSplit, count: number) => {
-      const [client, apiMs, postgres] = [side.client / count, side.api / count, side.postgres / count];
+    const perRequest = (side: CpuSplit, count: number, withApi: boolean) => {
+      const [client, apiMs, postgres] = [side.client / count, withApi ? side.api / count : 0, side.postgres / count];
       return { client, api: apiMs, postgres, total: client + apiMs + postgres };
     };
-    const cpuBaseline = perRequest(cpu.baseline, baseline.count);
-    const cpuApi = perRequest(cpu.api, apiTotal);
+    // The api idles through the baseline's rounds (its timers, or the profiler's sampling): not counted there.
+    const cpuBaseline = perRequest(cpu.baseline, baseline.count, false);
+    const cpuApi = perRequest(cpu.api, apiTotal, true);
     const ms = (n: number) => n.toFixed(3);
     console.log(`CPU ms per request       client     api  PostgreSQL   total   (client: autocannon, or the pg loop; from /proc)`);
     console.log(`baseline pg INSERT     ${ms(cpuBaseline.client).padStart(8)} ${'-'.padStart(7)} ${ms(cpuBaseline.postgres).padStart(11)} ${ms(cpuBaseline.total).padStart(7)}`);
@@ -225,6 +241,7 @@ async function main(): Promise<void> {
         rounds,
         poolSize,
         ephemeral: args.ephemeral,
+        idempotencyKeys: keyed,
         baseline: { rps: baseline.rps, p50Ms: baseline.p50, p99Ms: baseline.p99 },
         api: { rps: apiRps, p50Ms: result.p50, p99Ms: result.p99, errors: result.errors, non2xx: result.non2xx },
         ratio,

@@ -58,6 +58,8 @@ interface Waiting {
   row: TaskInsert;
   resolve: (row: TaskRow | null) => void;
   reject: (error: unknown) => void;
+  /** Set while the create waits for a statement slot (see CreateQueue.insert). */
+  giveUp?: NodeJS.Timeout;
 }
 
 function columns(rows: TaskInsert[]): unknown[][] {
@@ -101,21 +103,36 @@ class CreateQueue {
   private readonly waiting: Waiting[] = [];
   private inFlight = 0;
   private readonly maxInFlight: number;
+  private readonly maxWaitMs: number;
 
   constructor(private readonly pool: pg.Pool) {
     this.maxInFlight = Math.min(MAX_STATEMENTS_IN_FLIGHT, Math.max(1, (pool.options.max ?? 10) - 1));
+    this.maxWaitMs = pool.options.connectionTimeoutMillis ?? 0;
   }
 
   insert(row: TaskInsert): Promise<TaskRow | null> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ row, resolve, reject });
+      const waiting: Waiting = { row, resolve, reject };
+      this.waiting.push(waiting);
       this.send();
+      if (this.waiting.length === 0 || this.maxWaitMs <= 0) return;
+      // Not sent: the statements in flight still hold their connections (a slow or frozen database). Give
+      // up when a query waiting for a pooled connection would (connectionTimeoutMillis), with pg's words,
+      // so that the caller sees the database as unavailable (the API's 503) rather than waiting on.
+      waiting.giveUp = setTimeout(() => {
+        const at = this.waiting.indexOf(waiting);
+        if (at === -1) return;
+        this.waiting.splice(at, 1);
+        reject(new Error(`timeout exceeded when trying to connect: the creates in flight held their connections for ${this.maxWaitMs} ms`));
+      }, this.maxWaitMs);
+      waiting.giveUp.unref();
     });
   }
 
   private send(): void {
     while (this.waiting.length > 0 && this.inFlight < this.maxInFlight) {
       const batch = this.waiting.splice(0, MAX_ROWS_PER_STATEMENT);
+      for (const waiting of batch) clearTimeout(waiting.giveUp);
       this.inFlight += 1;
       void insertBatch(this.pool, batch).finally(() => {
         this.inFlight -= 1;

@@ -2,8 +2,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   cancelTask,
+  createPool,
   createTask,
   getTask,
+  isDatabaseUnavailable,
   getTaskStats,
   listTasks,
   requestFingerprint,
@@ -138,6 +140,31 @@ describe('ai_tasks: the API statements', () => {
       expect(results[20]!.outcome).toBe('conflict');
       const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM ai_tasks');
       expect(rows[0]!.n).toBe(13);
+    });
+
+    it('a create that cannot get a statement slot in connectionTimeoutMillis fails as database unavailable', async () => {
+      const pool = createPool({ connectionString: db.url, applicationName: 'test-create-wait', max: 3, connectionTimeoutMillis: 300 });
+      const lock = await db.pool.connect();
+      try {
+        // Connected beforehand: 300 ms must time the wait for a slot, not a slow connect on a loaded machine.
+        await Promise.all([pool.query('SELECT 1'), pool.query('SELECT 1'), pool.query('SELECT 1')]);
+        // Every INSERT now waits for the lock: the first creates hold their statement slots (max - 1 = 2).
+        await lock.query('BEGIN');
+        await lock.query('LOCK TABLE ai_tasks IN ACCESS EXCLUSIVE MODE');
+        const held = [createTask(pool, newTask({ entityId: 'held-0' })), createTask(pool, newTask({ entityId: 'held-1' }))];
+        const queued = await Promise.allSettled([createTask(pool, newTask({ entityId: 'queued-0' })), createTask(pool, newTask({ entityId: 'queued-1' }))]);
+        for (const outcome of queued) {
+          expect(outcome.status).toBe('rejected');
+          expect(isDatabaseUnavailable((outcome as PromiseRejectedResult).reason)).toBe(true);
+        }
+        await lock.query('ROLLBACK');
+        expect((await Promise.all(held)).map((r) => r.task.entityId)).toEqual(['held-0', 'held-1']);
+        const { rows } = await db.pool.query<{ id: string }>(`SELECT entity_id AS id FROM ai_tasks WHERE entity_id LIKE 'queued-%'`);
+        expect(rows).toEqual([]);
+      } finally {
+        lock.release();
+        await pool.end();
+      }
     });
 
     it('fingerprints the meaning of a request, not its spelling', () => {
