@@ -115,7 +115,8 @@ class CreateQueue {
       const waiting: Waiting = { row, resolve, reject };
       this.waiting.push(waiting);
       this.send();
-      if (this.waiting.length === 0 || this.maxWaitMs <= 0) return;
+      // send() takes from the front: a create it did not take is still the last one waiting.
+      if (this.waiting[this.waiting.length - 1] !== waiting || this.maxWaitMs <= 0) return;
       // Not sent: the statements in flight still hold their connections (a slow or frozen database). Give
       // up when a query waiting for a pooled connection would (connectionTimeoutMillis), with pg's words,
       // so that the caller sees the database as unavailable (the API's 503) rather than waiting on.
