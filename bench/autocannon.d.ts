@@ -30,6 +30,8 @@ declare module 'autocannon' {
     method?: 'GET' | 'POST';
     headers?: Record<string, string>;
     body?: string;
+    /** One request, changed before each send by setupRequest (e.g. a header of its own). */
+    requests?: { setupRequest?: (request: { headers: Record<string, string> }) => { headers: Record<string, string> } }[];
     pipelining?: number;
     workers?: number;
   }

@@ -1,8 +1,9 @@
 // The API's statements on ai_tasks: create, read and list, cancel and retry, and the statistics.
 // Transitions follow the life table (life.ts): cancel is PENDING -> CANCELLED or a cancel request on an
 // ACTIVE task; retry is FAILED/CANCELLED -> PENDING.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { insertTask, type TaskInsert } from './create-batch.js';
 import { TASK_STATUSES, type TaskStatus } from './life.js';
 import { TASK_COLUMNS, changeStatus, toTask, type AiTask, type NewTask, type TaskRow } from './row.js';
 
@@ -37,10 +38,6 @@ export type CreateTaskResult =
   /** Same idempotency key, different request. */
   | { outcome: 'conflict'; task: AiTask };
 
-const INSERT_TASK = `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id, webapp_id, node_info_list,
-    priority, max_attempts, idempotency_key, request_fingerprint, callback_url, instance_type)
-  VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12)`;
-
 export async function createTask(
   pool: pg.Pool,
   task: NewTask,
@@ -49,40 +46,35 @@ export async function createTask(
   const key = options.idempotencyKey ?? null;
   // Only a keyed create can be replayed, so only it needs the fingerprint.
   const fingerprint = key === null ? null : requestFingerprint(task);
-  const values = [
-    task.entityType,
-    task.entityId,
-    task.entityName,
-    task.workflowId,
-    task.webappId,
-    JSON.stringify(task.nodeInfoList),
-    task.priority,
-    task.maxAttempts,
-    key,
-    fingerprint,
-    task.callbackUrl ?? null,
-    task.instanceType ?? null,
-  ];
-  if (key === null) {
-    const { rows } = await pool.query<TaskRow>(`${INSERT_TASK} RETURNING ${TASK_COLUMNS}`, values);
-    return { outcome: 'created', task: toTask(rows[0]!) };
-  }
-  // Two creates with one key race on the unique index: the loser waits for the winner's commit,
-  // inserts nothing, and then reads the winner's row (a new statement sees the committed row).
+  const row: Omit<TaskInsert, 'id'> = {
+    entityType: task.entityType,
+    entityId: task.entityId,
+    entityName: task.entityName,
+    workflowId: task.workflowId,
+    webappId: task.webappId,
+    nodeInfoList: JSON.stringify(task.nodeInfoList),
+    priority: task.priority,
+    maxAttempts: task.maxAttempts,
+    idempotencyKey: key,
+    requestFingerprint: fingerprint,
+    callbackUrl: task.callbackUrl ?? null,
+    instanceType: task.instanceType ?? null,
+  };
+  // Two creates with one key race on the unique index (in two statements, or in one: create-batch.ts):
+  // the loser waits for the winner's commit, inserts nothing, and then reads the winner's row (a new
+  // statement sees the committed row).
   for (;;) {
-    const inserted = await pool.query<TaskRow>(
-      `${INSERT_TASK} ON CONFLICT (idempotency_key) DO NOTHING RETURNING ${TASK_COLUMNS}`,
-      values,
-    );
-    if (inserted.rows[0]) return { outcome: 'created', task: toTask(inserted.rows[0]) };
+    const inserted = await insertTask(pool, { ...row, id: randomUUID() });
+    if (inserted) return { outcome: 'created', task: toTask(inserted) };
+    if (key === null) throw new Error('the INSERT of a task without an idempotency key returned no row');
     const existing = await pool.query<TaskRow & { request_fingerprint: string | null }>(
       `SELECT ${TASK_COLUMNS}, request_fingerprint FROM ai_tasks WHERE idempotency_key = $1`,
       [key],
     );
-    const row = existing.rows[0];
+    const found = existing.rows[0];
     // Deleted between the two statements (an operator's cleanup): try the insert again.
-    if (!row) continue;
-    return { outcome: row.request_fingerprint === fingerprint ? 'replayed' : 'conflict', task: toTask(row) };
+    if (!found) continue;
+    return { outcome: found.request_fingerprint === fingerprint ? 'replayed' : 'conflict', task: toTask(found) };
   }
 }
 

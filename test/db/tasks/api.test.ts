@@ -2,8 +2,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   cancelTask,
+  createPool,
   createTask,
   getTask,
+  isDatabaseUnavailable,
   getTaskStats,
   listTasks,
   requestFingerprint,
@@ -87,6 +89,82 @@ describe('ai_tasks: the API statements', () => {
       expect(new Set(results.map((r) => r.task.id)).size).toBe(1);
       const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM ai_tasks WHERE idempotency_key = 'same-key'`);
       expect(rows[0].n).toBe(1);
+    });
+
+    it('creates that arrive together share statements, each still getting its own row', async () => {
+      // Counted on the real pool: how many statements reach PostgreSQL for 60 creates at once.
+      let statements = 0;
+      const query = db.pool.query.bind(db.pool) as (...args: unknown[]) => Promise<unknown>;
+      const counting = Object.assign(Object.create(db.pool) as typeof db.pool, {
+        query: (...args: unknown[]) => {
+          statements += 1;
+          return query(...args);
+        },
+      });
+      const inputs = Array.from({ length: 60 }, (_, i) => newTask({ entityId: `together-${i}`, priority: i }));
+      const results = await Promise.all(inputs.map((input) => createTask(counting, input)));
+      expect(results.every((r) => r.outcome === 'created')).toBe(true);
+      expect(results.map((r) => [r.task.entityId, r.task.priority])).toEqual(inputs.map((i) => [i.entityId, i.priority]));
+      expect(new Set(results.map((r) => r.task.id)).size).toBe(60);
+      // The first few go alone (statements in flight), the rest together: far fewer than one each.
+      expect(statements).toBeLessThanOrEqual(10);
+      const { rows } = await db.pool.query<{ n: number; events: number }>(
+        `SELECT count(*)::int AS n, (SELECT count(*)::int FROM task_events WHERE task_id = ANY($1::uuid[])) AS events
+         FROM ai_tasks WHERE id = ANY($1::uuid[])`,
+        [results.map((r) => r.task.id)],
+      );
+      // Stored, and each row's own trigger ran (one 'created' event per task).
+      expect(rows[0]).toEqual({ n: 60, events: 60 });
+    });
+
+    it('a create the database refuses fails alone: the creates sent in the same statement are stored', async () => {
+      // Longer than the column allows (the API's schema refuses it first): only PostgreSQL's CHECK stops it.
+      const inputs = Array.from({ length: 12 }, (_, i) => newTask({ entityId: `mixed-${i}`, entityType: i === 9 ? 'x'.repeat(101) : 'shot' }));
+      const outcomes = await Promise.allSettled(inputs.map((input) => createTask(db.pool, input)));
+      expect(outcomes[9]).toMatchObject({ status: 'rejected', reason: { code: '23514' } });
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(11);
+      const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ai_tasks WHERE entity_id LIKE 'mixed-%'`);
+      expect(rows[0]!.n).toBe(11);
+    });
+
+    it('keyed and unkeyed creates in one statement: each key once, the others all stored', async () => {
+      const results = await Promise.all([
+        ...Array.from({ length: 10 }, (_, i) => createTask(db.pool, newTask({ entityId: `free-${i}` }))),
+        ...Array.from({ length: 10 }, (_, i) => createTask(db.pool, newTask({ entityId: 'keyed' }), { idempotencyKey: `k-${i % 3}` })),
+        createTask(db.pool, newTask({ entityId: 'other body' }), { idempotencyKey: 'k-0' }),
+      ]);
+      expect(results.slice(0, 10).every((r) => r.outcome === 'created')).toBe(true);
+      const keyed = results.slice(10, 20);
+      expect(keyed.filter((r) => r.outcome === 'created')).toHaveLength(3);
+      expect(keyed.filter((r) => r.outcome === 'replayed')).toHaveLength(7);
+      expect(results[20]!.outcome).toBe('conflict');
+      const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM ai_tasks');
+      expect(rows[0]!.n).toBe(13);
+    });
+
+    it('a create that cannot get a statement slot in connectionTimeoutMillis fails as database unavailable', async () => {
+      const pool = createPool({ connectionString: db.url, applicationName: 'test-create-wait', max: 3, connectionTimeoutMillis: 300 });
+      const lock = await db.pool.connect();
+      try {
+        // Connected beforehand: 300 ms must time the wait for a slot, not a slow connect on a loaded machine.
+        await Promise.all([pool.query('SELECT 1'), pool.query('SELECT 1'), pool.query('SELECT 1')]);
+        // Every INSERT now waits for the lock: the first creates hold their statement slots (max - 1 = 2).
+        await lock.query('BEGIN');
+        await lock.query('LOCK TABLE ai_tasks IN ACCESS EXCLUSIVE MODE');
+        const held = [createTask(pool, newTask({ entityId: 'held-0' })), createTask(pool, newTask({ entityId: 'held-1' }))];
+        const queued = await Promise.allSettled([createTask(pool, newTask({ entityId: 'queued-0' })), createTask(pool, newTask({ entityId: 'queued-1' }))]);
+        for (const outcome of queued) {
+          expect(outcome.status).toBe('rejected');
+          expect(isDatabaseUnavailable((outcome as PromiseRejectedResult).reason)).toBe(true);
+        }
+        await lock.query('ROLLBACK');
+        expect((await Promise.all(held)).map((r) => r.task.entityId)).toEqual(['held-0', 'held-1']);
+        const { rows } = await db.pool.query<{ id: string }>(`SELECT entity_id AS id FROM ai_tasks WHERE entity_id LIKE 'queued-%'`);
+        expect(rows).toEqual([]);
+      } finally {
+        lock.release();
+        await pool.end();
+      }
     });
 
     it('fingerprints the meaning of a request, not its spelling', () => {
