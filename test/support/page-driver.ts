@@ -104,6 +104,19 @@ export async function clickToNewDocument(page: PageDriver, target: Target): Prom
 
 const FIND_FIRST = (target: Target): string => `${findAllSource(target)}[0] ?? null`;
 
+/**
+ * Finds the element and acts on it, again if it left the page in between: the pages re-render parts on
+ * live updates, which can replace an element between finding it and clicking it.
+ */
+function onElement<E>(find: (target: Target) => Promise<E>, act: (element: E) => Promise<void>): (target: Target) => Promise<void> {
+  return async (target) => {
+    await waitFor(`${describeTarget(target)} to act on`, async () => {
+      await act(await find(target));
+      return true;
+    }, { timeoutMs: 10_000 });
+  };
+}
+
 // ---- playwright-core (Chromium) ----
 
 export function playwrightDriver(page: PlaywrightPage): PageDriver {
@@ -119,7 +132,7 @@ export function playwrightDriver(page: PlaywrightPage): PageDriver {
     reload: async () => void (await page.reload()),
     url: () => page.url(),
     evaluate: (source) => page.evaluate<unknown>(source),
-    click: async (target) => (await element(target)).click(),
+    click: onElement(element, (handle) => handle.click()),
     fill: async (target, value) => (await element(target)).fill(value),
     select: async (target, value) => void (await (await element(target)).selectOption(value)),
     press: (key) => page.keyboard.press(key),
@@ -151,7 +164,7 @@ export function puppeteerDriver(page: PuppeteerPage): PageDriver {
     reload: async () => void (await page.reload()),
     url: () => page.url(),
     evaluate: (source) => page.evaluate(source),
-    click: async (target) => (await element(target)).click(),
+    click: onElement(element, (handle) => handle.click()),
     fill: async (target, value) => {
       const input = await element(target);
       // Three clicks select what the input holds, so typing replaces it.
