@@ -181,7 +181,8 @@ export function puppeteerDriver(page: PuppeteerPage): PageDriver {
       await action();
       const tab = await opened;
       if (tab === null) throw new Error('the click opened no tab');
-      await waitFor('the new tab to load', async () => (await tab.evaluate(`document.readyState`)) === 'complete');
+      // A new tab starts as a loaded about:blank before it navigates to the link.
+      await waitFor('the new tab to load', async () => tab.url() !== 'about:blank' && (await tab.evaluate(`document.readyState`)) === 'complete');
       return puppeteerDriver(tab);
     },
     onRequest: (listener) => page.on('request', (request) => listener(request.url(), request.headers())),
