@@ -1,11 +1,12 @@
 // The dashboard in Debian's firefox-esr (puppeteer-core over WebDriver BiDi) against the real programs (api,
 // task-processor, RunningHub simulator): the token prompt and the token on every call, live updates over
 // /api/events (the fetch-read SSE, not the poll fallback), the slot gauge, cancel and retry from their
-// buttons, a failure group and the hour's charts, a storyboard's shots with their kept images and the larger
+// buttons, a failure group and the hour's charts, a paused account's banner, the console link, a storyboard's shots with their kept images and the larger
 // view, the read-only token, a phone-sized window, axe-core and the keyboard walk. The Chromium file
 // (browser.test.ts) covers the same pages in more depth; this one checks that Firefox shows and does the same.
 // Screenshots in test-artifacts/dashboard-firefox/.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { pauseAccount, resumeAccount } from '../../../src/db/index.js';
 import { describeWithFirefox, firefoxForFile, focusWithoutIndicator, newFirefoxPage, runAxe, saveScreenshot } from '../../support/browser.js';
 import { attribute, count, text, waitForTarget, waitForValue, type PageDriver } from '../../support/page-driver.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
@@ -17,6 +18,8 @@ const TOKEN = 'dashboard-write-token-0123456789';
 const READ_TOKEN = 'dashboard-read-token-0123456789';
 const ARTIFACTS = 'dashboard-firefox';
 const TASK_ROWS = '[data-testid="task-table"] tbody tr';
+// Nothing listens there: the test checks the link (the console has tests of its own).
+const CONSOLE_URL = 'http://127.0.0.1:9001/';
 
 describeWithFirefox('the dashboard in Firefox', () => {
   const firefox = firefoxForFile();
@@ -24,7 +27,7 @@ describeWithFirefox('the dashboard in Firefox', () => {
   let system: DashboardSystem;
   beforeAll(async () => {
     db = await createTestDatabase('dashboard_firefox');
-    system = await startDashboardSystem(db.url, { API_TOKEN: TOKEN, API_READ_TOKEN: READ_TOKEN });
+    system = await startDashboardSystem(db.url, { API_TOKEN: TOKEN, API_READ_TOKEN: READ_TOKEN, SUPERVISOR_CONSOLE_URL: CONSOLE_URL });
   });
   afterAll(async () => {
     await system?.stop();
@@ -88,7 +91,7 @@ describeWithFirefox('the dashboard in Firefox', () => {
     await page.closeContext();
   });
 
-  it('fills the slot gauge, cancels from a button, and shows a failure group and the charts, without a reload', async () => {
+  it('fills the slot gauge, cancels from a button, shows a failure group, the charts and a paused account, without a reload', async () => {
     const page = await openDashboard(TOKEN, '#/queue');
     await waitForValue('no slot in use', () => text(page, '[data-testid="slots-in-use"]'), '0 of 3');
     system.sim.setOptions({ runningMs: [120_000, 120_000] });
@@ -119,6 +122,21 @@ describeWithFirefox('the dashboard in Firefox', () => {
     await waitForValue('the two charts', () => count(page, '.chart canvas'), 2);
     await waitForTarget(page, { css: 'p.chart-caption', text: /Tasks failed per minute: 1 in the last hour/ });
     await saveScreenshot(page, ARTIFACTS, 'queue-failures');
+
+    // A paused account's banner comes and goes live; the processor panel links to supervisord's console.
+    expect(await attribute(page, '[data-testid="supervisor-console"]', 'href')).toBe(CONSOLE_URL);
+    const { rows } = await db.pool.query<{ fingerprint: string }>('SELECT fingerprint FROM runninghub_accounts');
+    const fingerprint = rows[0]!.fingerprint;
+    // The first balance check an hour away: the processor does not resume it behind the test's back.
+    expect(await pauseAccount(db.pool, fingerprint, { code: '416', reason: 'Insufficient coins in the wallet', firstCheckInMs: 3_600_000 })).toBe(true);
+    try {
+      await waitForValue('the pause banner', () => text(page, '[data-testid="account-pause"] [data-testid="pause-reason"]'), 'Insufficient coins in the wallet');
+      expect(await text(page, '[data-testid="pause-code"]')).toBe('416');
+      await saveScreenshot(page, ARTIFACTS, 'queue-account-paused');
+    } finally {
+      await resumeAccount(db.pool, fingerprint);
+    }
+    await waitForTarget(page, '[data-testid="account-pause"]', { gone: true });
     expect(await sameDocument(page)).toBe(true);
     await page.closeContext();
   });
