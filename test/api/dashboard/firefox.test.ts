@@ -237,6 +237,9 @@ describeWithFirefox('the dashboard in Firefox', () => {
         const heights = (await page.evaluate(`Array.from(document.querySelectorAll('${TASK_ROWS}')).map((row) => row.getBoundingClientRect().height)`)) as number[];
         expect(heights.length).toBeGreaterThan(0);
         expect(Math.max(...heights)).toBeLessThan(200);
+        const errorWidths = (await page.evaluate(`Array.from(document.querySelectorAll('${TASK_ROWS} td.error-cell')).filter((td) => td.textContent !== '').map((td) => td.getBoundingClientRect().width)`)) as number[];
+        expect(errorWidths.length).toBeGreaterThan(0);
+        expect(Math.min(...errorWidths)).toBeGreaterThan(150);
       }
       await saveScreenshot(page, ARTIFACTS, `phone-${hash.slice(2)}`);
     }
