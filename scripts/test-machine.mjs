@@ -24,6 +24,7 @@ export const DEBIAN_PACKAGES = {
   prometheus: 'promtool, the alert rules\' checker',
   'postgresql-client': 'psql, the operations guide\'s queries',
   chromium: 'the browser the pages\' tests drive through playwright-core (test/support/browser.ts)',
+  'firefox-esr': 'the second browser the pages\' tests drive, through puppeteer-core over WebDriver BiDi (test/support/browser.ts)',
 };
 
 function has(command) {

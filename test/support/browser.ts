@@ -1,17 +1,24 @@
 // Browser-test helpers shared by the pages' tests (supervisord's console, the api's dashboard): Debian's
-// Chromium driven by playwright-core (nothing downloaded: the system's /usr/bin/chromium), axe-core run in
-// the page for the accessibility basics, a keyboard walk for visible focus, and screenshots written as
-// test artifacts under test-artifacts/ (gitignored).
+// Chromium driven by playwright-core and Debian's firefox-esr driven by puppeteer-core over WebDriver BiDi
+// (nothing downloaded: the system's browsers), axe-core run in the page for the accessibility basics, a
+// keyboard walk for visible focus, and screenshots written as test artifacts under test-artifacts/
+// (gitignored). The checks are written once against the page driver (page-driver.ts) and take either a
+// playwright page or a driver.
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import puppeteer, { type Browser as PuppeteerBrowser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { z } from 'zod';
+import { playwrightDriver, puppeteerDriver, type PageDriver } from './page-driver.js';
 import { ROOT } from './programs.js';
 
 /** Debian's chromium package (scripts/test-machine.mjs installs it). */
 export const CHROMIUM = '/usr/bin/chromium';
+
+/** Debian's firefox-esr package (scripts/test-machine.mjs installs it). */
+export const FIREFOX = '/usr/bin/firefox-esr';
 
 /** Where screenshots go: one folder per test file's label. */
 export const ARTIFACTS_DIR = path.join(ROOT, 'test-artifacts');
@@ -23,25 +30,30 @@ function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
- * `describe` for browser tests: runs when Chromium is installed; on a developer machine without it the
+ * `describe` for browser tests: runs when the browser is installed; on a developer machine without it the
  * suite is skipped, in CI (`CI` set) it fails naming the package, so CI cannot go green by skipping.
  */
-export function describeWithChromium(name: string, body: () => void): void {
-  if (existsSync(CHROMIUM)) {
-    describe(name, body);
-    return;
-  }
-  if (!inCi()) {
-    // Skipped only where Chromium is missing and CI is not set; scripts/test-machine.mjs installs it.
-    describe.skip(name, body);
-    return;
-  }
-  describe(name, () => {
-    it('has Chromium installed', () => {
-      throw new Error(`CI is set but ${CHROMIUM} is missing (npm test installs Debian's chromium: scripts/test-machine.mjs)`);
+function describeWithBrowser(executable: string, packageName: string): (name: string, body: () => void) => void {
+  return (name, body) => {
+    if (existsSync(executable)) {
+      describe(name, body);
+      return;
+    }
+    if (!inCi()) {
+      // Skipped only where the browser is missing and CI is not set; scripts/test-machine.mjs installs it.
+      describe.skip(name, body);
+      return;
+    }
+    describe(name, () => {
+      it(`has ${packageName} installed`, () => {
+        throw new Error(`CI is set but ${executable} is missing (npm test installs Debian's ${packageName}: scripts/test-machine.mjs)`);
+      });
     });
-  });
+  };
 }
+
+export const describeWithChromium = describeWithBrowser(CHROMIUM, 'chromium');
+export const describeWithFirefox = describeWithBrowser(FIREFOX, 'firefox-esr');
 
 /** Headless Debian Chromium. `--no-sandbox`: the tests may run as root, where Chromium's sandbox refuses to start. */
 export function launchChromium(): Promise<Browser> {
@@ -67,6 +79,45 @@ export function browserForFile(): () => Browser {
   };
 }
 
+/** Headless Debian firefox-esr, driven by puppeteer-core over WebDriver BiDi. */
+export function launchFirefox(): Promise<PuppeteerBrowser> {
+  return puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX, headless: true });
+}
+
+/** One Firefox for the whole test file (it is slow to start), closed after it. Call at the top of a test file. */
+export function firefoxForFile(): () => PuppeteerBrowser {
+  let browser: PuppeteerBrowser | null = null;
+  beforeAll(async () => {
+    browser = await launchFirefox();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (browser === null) throw new Error('Firefox is used outside the file\'s tests');
+    return browser;
+  };
+}
+
+/**
+ * A tab in a fresh Firefox context (own cookies and session storage) with a laptop-sized viewport, as a
+ * page driver; `close` closes the context. `httpCredentials` answer basic-auth challenges.
+ */
+export async function newFirefoxPage(
+  browser: PuppeteerBrowser,
+  options: { httpCredentials?: { username: string; password: string }; viewport?: { width: number; height: number } } = {},
+): Promise<PageDriver & { closeContext: () => Promise<void> }> {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.setViewport(options.viewport ?? { width: 1100, height: 700 });
+  if (options.httpCredentials !== undefined) await page.authenticate(options.httpCredentials);
+  return Object.assign(puppeteerDriver(page), { closeContext: () => context.close() });
+}
+
+function asDriver(page: Page | PageDriver): PageDriver {
+  return 'engine' in page ? page : playwrightDriver(page);
+}
+
 /** A fresh context (own cookies, own credentials) with a laptop-sized viewport. */
 export function newContext(
   browser: Browser,
@@ -79,11 +130,11 @@ export function newContext(
 }
 
 /** Writes a full-page screenshot to test-artifacts/<label>/<name>.png; returns its path. */
-export async function saveScreenshot(page: Page, label: string, name: string): Promise<string> {
+export async function saveScreenshot(page: Page | PageDriver, label: string, name: string): Promise<string> {
   const dir = path.join(ARTIFACTS_DIR, label);
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name.replace(/[^\w.-]+/g, '_')}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await asDriver(page).screenshot(file);
   return file;
 }
 
@@ -119,7 +170,7 @@ const violationsSchema = z.array(
   z.object({ id: z.string(), impact: z.string().nullable(), help: z.string(), targets: z.array(z.string()) }),
 );
 
-// In-page code is given as source text: it runs in Chromium, and this project's TypeScript has no DOM types.
+// In-page code is given as source text: it runs in Chromium and Firefox, and this project's TypeScript has no DOM types.
 const AXE_IN_PAGE = `async (ruleIds) => {
   const result = await axe.run(document, { runOnly: { type: 'rule', values: ruleIds }, resultTypes: ['violations'] });
   return result.violations.map((v) => ({
@@ -131,14 +182,10 @@ const AXE_IN_PAGE = `async (ruleIds) => {
 }`;
 
 /** Runs axe-core in the page (injected from node_modules, nothing fetched); returns the violations. */
-export async function runAxe(page: Page, rules: readonly string[] = BASIC_AXE_RULES): Promise<AxeViolation[]> {
-  await page.addScriptTag({ path: AXE_SCRIPT });
-  const run = await page.evaluateHandle(AXE_IN_PAGE);
-  try {
-    return violationsSchema.parse(await run.evaluate((fn, ruleIds) => (fn as (ids: string[]) => Promise<unknown>)(ruleIds), [...rules]));
-  } finally {
-    await run.dispose();
-  }
+export async function runAxe(page: Page | PageDriver, rules: readonly string[] = BASIC_AXE_RULES): Promise<AxeViolation[]> {
+  const driver = asDriver(page);
+  await driver.addScript(AXE_SCRIPT);
+  return violationsSchema.parse(await driver.evaluate(`(${AXE_IN_PAGE})(${JSON.stringify(rules)})`));
 }
 
 const focusedSchema = z.object({ label: z.string(), visible: z.boolean() }).nullable();
@@ -158,13 +205,14 @@ const FOCUSED_IN_PAGE = `(() => {
  * Walks the page with the Tab key (as a keyboard user does) and returns a description of every focused
  * control that shows no focus indicator (no outline and no box-shadow while focused). Empty: focus is visible.
  */
-export async function focusWithoutIndicator(page: Page, maxSteps = 200): Promise<string[]> {
+export async function focusWithoutIndicator(page: Page | PageDriver, maxSteps = 200): Promise<string[]> {
+  const driver = asDriver(page);
   const missing: string[] = [];
   const seen = new Set<string>();
-  await page.evaluate('document.activeElement && document.activeElement.blur && document.activeElement.blur()');
+  await driver.evaluate('document.activeElement && document.activeElement.blur && document.activeElement.blur()');
   for (let step = 0; step < maxSteps; step++) {
-    await page.keyboard.press('Tab');
-    const focused = focusedSchema.parse(await page.evaluate(FOCUSED_IN_PAGE));
+    await driver.press('Tab');
+    const focused = focusedSchema.parse(await driver.evaluate(FOCUSED_IN_PAGE));
     // Back at the start (or focus left the document): every control has been visited.
     if (focused === null || seen.has(focused.label)) break;
     seen.add(focused.label);

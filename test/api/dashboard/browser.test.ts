@@ -233,6 +233,9 @@ describeWithChromium('the dashboard in Chromium', () => {
     await listed.getByRole('link', { name: 'Harbour at dawn' }).click();
     const shots = page.getByTestId('shots');
     await expect.poll(async () => shots.locator('img').count(), { timeout: 20_000 }).toBe(3);
+    // The kept images themselves, fetched with the token and decoded (not only the <img> elements).
+    const loadedImages = `Array.from(document.querySelectorAll('[data-testid="shots"] img')).filter((img) => img.complete && img.naturalWidth > 0).length`;
+    await expect.poll(async () => page.evaluate<number>(loadedImages), { timeout: 20_000 }).toBe(3);
     const failedShot = shots.locator('li.s-failed');
     expect(await failedShot.locator('.placeholder').textContent()).toMatch(/^805: /);
     expect(await runAxe(page)).toEqual([]);

@@ -53,8 +53,10 @@ export interface DashboardSystem {
 
 export async function startDashboardSystem(databaseUrl: string, apiEnv: Record<string, string> = {}): Promise<DashboardSystem> {
   const sim = await startTestSimulator();
-  const processor = await spawnProcessor(databaseUrl, sim.url, testSettings({ processorId: 'dashboard-test' }));
-  const api = await spawnApi(databaseUrl, apiEnv);
+  const settings = testSettings({ processorId: 'dashboard-test' });
+  const processor = await spawnProcessor(databaseUrl, sim.url, settings);
+  // The api serves the outputs the processor kept (/api/tasks/:id/outputs/:n): the same output store.
+  const api = await spawnApi(databaseUrl, { OUTPUT_DIR: settings.outputDir, ...apiEnv });
   return {
     api,
     sim,
