@@ -253,6 +253,7 @@ buffer_size=1024
 stdout_logfile=NONE
 stderr_logfile=/dev/stdout
 stderr_logfile_maxbytes=0
+${(process.env.BENCH_LISTENER_KEYS ?? '').split(';').join('\n')}
 `;
   });
   const pid = started.child.pid ?? 0;
