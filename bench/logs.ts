@@ -7,8 +7,8 @@
 //   2. the memory monitor: a child crosses its limit; time from crossing to its SIGTERM and to its
 //      replacement RUNNING.
 // BENCH_DAEMONS=real,ours picks the daemons (default: both); BENCH_SECONDS the writer's time (10);
-// BENCH_PROFILE_DIR=dir writes our supervisord's CPU profile (node --cpu-prof) there (the forwarder,
-// stopped by SIGTERM, writes none: profile it alone).
+// BENCH_PROFILE_DIR=dir writes our supervisord's CPU profile (node --cpu-prof) there, and our
+// forwarder's (under our supervisord) in dir/forwarder.
 // Goals (issue 10): ours ≥ 5x the baseline's throughput, 0 lines lost, supervisord RSS growth < 20 MiB;
 // memory monitor restart ≤ 5 s after the crossing.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -98,6 +98,11 @@ function daemonCommand(daemon: 'real' | 'ours', config: string): [string, string
   if (daemon === 'real') return [REAL, ['-c', config]];
   const profile = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
   return [process.execPath, [...SHEBANG_FLAGS, ...profile, SUPERVISORD, '-c', config]];
+}
+
+/** With BENCH_PROFILE_DIR, our forwarder under our supervisord writes its CPU profile too (when it exits after SIGTERM). */
+function forwarderProfileFlags(row: Row): string {
+  return PROFILE_DIR === undefined || row.daemon !== 'ours' ? '' : `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}/forwarder `;
 }
 
 function procStat(pid: number): { cpuTicks: number } {
@@ -217,6 +222,7 @@ interface Throughput {
   fileMbPerSecond: number;
   cpuSeconds: number;
   listenerCpuSeconds: number;
+  readerCpuSeconds: number;
   baselineRssKb: number;
   peakRssKb: number;
 }
@@ -228,7 +234,7 @@ async function throughput(row: Row): Promise<Throughput> {
           writeFileSync(path.join(dir, 'forwarder.py'), PYTHON_FORWARDER);
           return `/usr/bin/python3 -u ${dir}/forwarder.py`;
         }
-      : () => `${process.execPath} ${path.join(ROOT, 'dist/log-forwarder.js')}`;
+      : () => `${process.execPath} ${forwarderProfileFlags(row)}${path.join(ROOT, "dist/log-forwarder.js")} ${process.env.BENCH_FORWARDER_ARGS ?? ""}`;
   const started = await startDaemon(row.daemon, row.listener, (dir) => {
     writeFileSync(path.join(dir, 'writer.js'), WRITER);
     return `
@@ -247,6 +253,7 @@ buffer_size=1024
 stdout_logfile=NONE
 stderr_logfile=/dev/stdout
 stderr_logfile_maxbytes=0
+${(process.env.BENCH_LISTENER_KEYS ?? '').split(';').join('\n')}
 `;
   });
   const pid = started.child.pid ?? 0;
@@ -256,6 +263,8 @@ stderr_logfile_maxbytes=0
   let peakRssKb = baselineRssKb;
   const cpuBefore = procStat(pid).cpuTicks;
   const listenerCpuBefore = procStat(listenerPid).cpuTicks;
+  // The FIFO's reader is this process: its CPU competes with the chain on the same cores.
+  const readerCpuBefore = process.cpuUsage();
   const startedAt = Date.now();
   await started.client.call('supervisor.startProcess', ['writer', false]);
   const writtenFile = path.join(started.dir, 'written');
@@ -274,6 +283,8 @@ stderr_logfile_maxbytes=0
   const written = Number(readFileSync(writtenFile, 'utf8'));
   const cpuSeconds = (procStat(pid).cpuTicks - cpuBefore) / TICK;
   const listenerCpuSeconds = (procStat(listenerPid).cpuTicks - listenerCpuBefore) / TICK;
+  const readerCpu = process.cpuUsage(readerCpuBefore);
+  const readerCpuSeconds = (readerCpu.user + readerCpu.system) / 1e6;
   const seconds = Math.max(SECONDS, (started.stdout.lastLineAt - startedAt) / 1000);
   const file = countLines(path.join(started.dir, 'writer.out.log'));
   const fileLines = file.lines;
@@ -291,6 +302,7 @@ stderr_logfile_maxbytes=0
     fileMbPerSecond: file.bytes / SECONDS / 1e6,
     cpuSeconds,
     listenerCpuSeconds,
+    readerCpuSeconds,
     baselineRssKb,
     peakRssKb,
   };
@@ -356,7 +368,7 @@ for (const row of rows) {
   console.log(`  written ${r.written} lines; forwarded to supervisord's stdout ${r.forwarded}; lost ${r.written - r.forwarded}; torn/foreign ${r.torn}`);
   console.log(`  stdout: ${Math.round(r.linesPerSecond)} lines/s, ${r.mbPerSecond.toFixed(2)} MB/s over ${r.seconds.toFixed(1)} s`);
   console.log(`  file:   ${r.fileLines} lines, ${Math.round(r.fileLinesPerSecond)} lines/s, ${r.fileMbPerSecond.toFixed(2)} MB/s`);
-  console.log(`  supervisord CPU ${r.cpuSeconds.toFixed(2)} s, listener CPU ${r.listenerCpuSeconds.toFixed(2)} s; supervisord RSS ${r.baselineRssKb} kB → peak ${r.peakRssKb} kB (+${((r.peakRssKb - r.baselineRssKb) / 1024).toFixed(1)} MiB)\n`);
+  console.log(`  supervisord CPU ${r.cpuSeconds.toFixed(2)} s, listener CPU ${r.listenerCpuSeconds.toFixed(2)} s, bench's FIFO reader CPU ${r.readerCpuSeconds.toFixed(2)} s; load average ${os.loadavg()[0]?.toFixed(1)}; supervisord RSS ${r.baselineRssKb} kB → peak ${r.peakRssKb} kB (+${((r.peakRssKb - r.baselineRssKb) / 1024).toFixed(1)} MiB)\n`);
 }
 
 const memmon: { daemon: string; toSigterm: number; toRunning: number }[] = [];

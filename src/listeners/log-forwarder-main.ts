@@ -12,7 +12,7 @@
 //   buffer_size=1024
 //   stderr_logfile=/dev/stdout
 //   stderr_logfile_maxbytes=0
-import { fstatSync, openSync } from 'node:fs';
+import { constants, fstatSync, openSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LogForwarder, PIPE_BUF } from './log-forwarder.js';
 import { runMain, stderrLog, stdioChannel } from './main-support.js';
@@ -25,7 +25,8 @@ const USAGE = `usage: log-forwarder [--output FILE] [--max-buffer SIZE] [--max-l
   --max-line SIZE       an unfinished line longer than this is written as it is (default 64KB)
   --write-size SIZE     most bytes per write, whole lines (default: 4096, PIPE_BUF, when the output is a pipe:
                         supervisord writes its own lines to the same pipe, and only writes up to PIPE_BUF are
-                        atomic there; 64KB otherwise)
+                        atomic there; 64KB otherwise); a longer line is written as parts, 'name +| ' on
+                        all but the last
   --flush-after SECONDS an unfinished line older than this is written as it is (default 2)
   --stop-within SECONDS on SIGTERM/SIGINT, time to write out the accepted lines before exiting anyway (default 5)
 `;
@@ -42,6 +43,20 @@ function defaultWriteSize(fd: number): number {
     return fstatSync(fd).isFIFO() ? PIPE_BUF : 64 * 1024;
   } catch {
     return PIPE_BUF;
+  }
+}
+
+/**
+ * The pipe behind `fd` opened again, non-blocking (a FIFO or pipe only): a new open file description,
+ * so O_NONBLOCK does not reach supervisord's or anyone else's descriptor of it. Undefined when it
+ * cannot be had (not a pipe, no /proc, no permission): every write then goes through libuv's pool.
+ */
+function nonBlockingTwin(fd: number): number | undefined {
+  try {
+    if (!fstatSync(fd).isFIFO()) return undefined;
+    return openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
   }
 }
 
@@ -70,6 +85,7 @@ runMain('log-forwarder', async () => {
     maxLineBytes: parseByteSize(values['max-line']),
     maxWriteBytes: Math.max(1, values['write-size'] === undefined ? defaultWriteSize(fd) : parseByteSize(values['write-size'])),
     selfName: process.env.SUPERVISOR_PROCESS_NAME ?? 'log-forwarder',
+    nonBlockingFd: nonBlockingTwin(fd),
   });
   const flushMs = flushAfterSeconds * 1000;
   const timer = setInterval(() => forwarder.flushPartials(flushMs), Math.min(flushMs, 1000));

@@ -5,6 +5,8 @@
 //   a JSON object line keeps being one JSON object: `{"program":"api","stream":"stdout",<the line's own fields>}`
 //   any other line gets a prefix:                     `api | text` (stdout), `api (stderr) | text`
 // so a collector tells programs apart with one rule and still parses the JSON lines as JSON.
+// A line longer than one write (PIPE_BUF on a pipe) goes as parts, one atomic write each:
+// `api +| <piece>` … `api | <last piece>` (splitLine), joined by a collector.
 //
 // A payload is whatever supervisord read from the pipe: lines arrive split across events. Each
 // program/channel keeps its partial line until the newline comes, and only whole lines are written,
@@ -14,7 +16,7 @@
 //
 // The lines are assembled on bytes: a prefixed line is two copies into one output buffer per event,
 // no string per line; only a line that looks like a JSON object is decoded and parsed.
-import { write as fsWrite } from 'node:fs';
+import { write as fsWrite, writeSync } from 'node:fs';
 import type { ListenerEvent, EventResult } from './protocol.js';
 import { namespec, parseProcessLog } from './payload.js';
 
@@ -36,6 +38,12 @@ export interface ForwarderOptions {
   maxWriteBytes: number;
   /** Name used on the forwarder's own notices. */
   selfName: string;
+  /**
+   * A non-blocking descriptor of the same pipe as `fd` (its own open file description, so the flag
+   * touches no other writer): writes that fit go out at once with one system call each, and only a
+   * write the pipe has no room for goes through `fd` in libuv's pool, where it may wait.
+   */
+  nonBlockingFd?: number;
   /** Clock for partial-line aging (tests). */
   now?: () => number;
 }
@@ -87,12 +95,65 @@ interface Stream {
   prefixBytesText: string;
   /** The most bytes formatting adds to one line (prefix or JSON keys). */
   growth: number;
+  /** The prefix of a part of a line too long for one write, other than its last: `api +| `. */
+  continued: Buffer;
 }
 
 function stream(program: string, channel: 'stdout' | 'stderr'): Stream {
   const prefix = Buffer.from(channel === 'stdout' ? `${program} | ` : `${program} (stderr) | `);
   const jsonGrowth = Buffer.byteLength(`{"supervisor_program":${JSON.stringify(program)},"supervisor_stream":"${channel}",`);
-  return { program, channel, prefix, prefixBytesText: prefix.toString('latin1'), growth: Math.max(prefix.length, jsonGrowth) + 1 };
+  const continued = Buffer.from(channel === 'stdout' ? `${program} +| ` : `${program} (stderr) +| `);
+  return { program, channel, prefix, prefixBytesText: prefix.toString('latin1'), growth: Math.max(prefix.length, jsonGrowth) + 1, continued };
+}
+
+/**
+ * A formatted line longer than one write, as parts that each fit one write (README "Logs on the
+ * container's stdout"): `api +| <piece>` for every part but the last, `api | <piece>` for the last,
+ * so each part is written atomically and a collector joins a program's `+|` parts with the line that
+ * follows them. The pieces, joined, are the formatted line (a JSON line's pieces are its JSON text).
+ * Cut between UTF-8 characters. null when the limit leaves no room for a piece.
+ */
+export function splitLine(info: { prefix: Buffer; continued: Buffer }, line: Buffer, limit: number): Buffer[] | null {
+  const body = line.subarray(0, info.prefix.length).equals(info.prefix) ? line.subarray(info.prefix.length) : line;
+  const room = limit - Math.max(info.prefix.length, info.continued.length) - 1;
+  if (room < 4) return null;
+  const parts: Buffer[] = [];
+  let start = 0;
+  while (body.length - start > room) {
+    let end = start + room;
+    // Back to the start of a character: never half of one in a part.
+    while (end > start + 1 && ((body[end] ?? 0) & 0xc0) === 0x80) end -= 1;
+    parts.push(Buffer.concat([info.continued, body.subarray(start, end), NEWLINE_BYTE]));
+    start = end;
+  }
+  parts.push(Buffer.concat([info.prefix, body.subarray(start), NEWLINE_BYTE]));
+  return parts;
+}
+
+const NEWLINE_BYTE = Buffer.from('\n');
+
+/** `block` (whole formatted lines) with every line longer than `limit` cut into parts (splitLine). */
+function splitLongLines(info: Stream, block: Buffer, limit: number): Buffer {
+  if (block.length <= limit) return block;
+  const pieces: Buffer[] = [];
+  let start = 0;
+  let copied = 0;
+  while (start < block.length) {
+    const newline = block.indexOf(NEWLINE, start);
+    const end = newline === -1 ? block.length : newline + 1;
+    if (end - start > limit) {
+      const parts = splitLine(info, block.subarray(start, end - 1), limit);
+      if (parts !== null) {
+        if (start > copied) pieces.push(block.subarray(copied, start));
+        pieces.push(...parts);
+        copied = end;
+      }
+    }
+    start = end;
+  }
+  if (copied === 0) return block;
+  if (copied < block.length) pieces.push(block.subarray(copied));
+  return Buffer.concat(pieces);
 }
 
 /**
@@ -201,7 +262,7 @@ export class LogForwarder {
     if (orphan === null && forced === null) {
       const fast = prefixAll(info, bytes, whole);
       if (fast !== null) {
-        this.enqueue(fast.block, fast.lines);
+        this.enqueue(fast.block, fast.lines, info);
         return;
       }
     }
@@ -219,7 +280,7 @@ export class LogForwarder {
       start = end + 1;
     }
     if (forced !== null) size = this.formatInto(info, forced, 0, forced.length, out, size);
-    this.enqueue(out.subarray(0, size), lines + (orphan === null ? 0 : 1) + (forced === null ? 0 : 1));
+    this.enqueue(out.subarray(0, size), lines + (orphan === null ? 0 : 1) + (forced === null ? 0 : 1), info);
   }
 
   /** One line (`bytes[start, end)`, no newline) formatted into `out` at `at`, with its newline; returns the end. */
@@ -253,7 +314,7 @@ export class LogForwarder {
       const info = this.streams.get(key);
       if (info === undefined) continue;
       const out = Buffer.allocUnsafe(partial.bytes.length + info.growth + 1);
-      this.enqueue(out.subarray(0, this.formatInto(info, partial.bytes, 0, partial.bytes.length, out, 0)), 1);
+      this.enqueue(out.subarray(0, this.formatInto(info, partial.bytes, 0, partial.bytes.length, out, 0)), 1, info);
     }
   }
 
@@ -275,7 +336,9 @@ export class LogForwarder {
   }
 
   /** The `lines` formatted lines of one event as one block of bytes, or dropped whole. */
-  private enqueue(block: Buffer, lines: number): void {
+  private enqueue(formatted: Buffer, lines: number, info: Stream): void {
+    // Every line fits one write from here on: a longer one is written as parts.
+    const block = splitLongLines(info, formatted, this.options.maxWriteBytes);
     if (this.queuedBytes + block.length > this.options.maxQueueBytes) {
       this.stats.dropped += lines;
       this.droppedUnreported += lines;
@@ -298,12 +361,55 @@ export class LogForwarder {
    * cut from the queued blocks at newlines.
    */
   private writeNext(): void {
-    if (this.writing) return;
+    while (!this.writing) {
+      const buffer = this.nextWrite();
+      if (buffer === null) return;
+      const written = this.tryWriteNow(buffer);
+      if (written === buffer.length) {
+        this.written(buffer.length);
+        continue;
+      }
+      // No room in the pipe (or a part of a write longer than PIPE_BUF went): the rest waits in libuv's pool.
+      this.writing = true;
+      this.writeAll(buffer.subarray(written), () => {
+        this.writing = false;
+        this.written(buffer.length);
+        this.writeNext();
+      });
+    }
+  }
+
+  /** Bytes of `buffer` written at once through the non-blocking descriptor (0: none, or there is none). */
+  private tryWriteNow(buffer: Buffer): number {
+    const fd = this.options.nonBlockingFd;
+    if (fd === undefined) return 0;
+    try {
+      const written = writeSync(fd, buffer);
+      this.stats.bytesWritten += written;
+      return written;
+    } catch {
+      // EAGAIN: the pipe is full; anything else: the blocking path meets it too and counts it.
+      return 0;
+    }
+  }
+
+  /** `bytes` of the queue are out: the queue's bound and the answers held back follow. */
+  private written(bytes: number): void {
+    this.queuedBytes -= bytes;
+    if (this.lowWaiters.length > 0) {
+      const ready = this.lowWaiters.filter((waiter) => this.queuedBytes <= waiter.bytes);
+      this.lowWaiters = this.lowWaiters.filter((waiter) => this.queuedBytes > waiter.bytes);
+      for (const waiter of ready) waiter.resolve();
+    }
+  }
+
+  /** The next write: whole lines from the queue, at most maxWriteBytes; null (and drain waiters told) when empty. */
+  private nextWrite(): Buffer | null {
     if (this.queueHead === this.queue.length) {
       this.queue = [];
       this.queueHead = 0;
       for (const resolve of this.drainWaiters.splice(0)) resolve();
-      return;
+      return null;
     }
     const limit = this.options.maxWriteBytes;
     const parts: Buffer[] = [];
@@ -331,18 +437,7 @@ export class LogForwarder {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
     }
-    const buffer = parts.length === 1 ? (parts[0] ?? Buffer.alloc(0)) : Buffer.concat(parts, size);
-    this.writing = true;
-    this.writeAll(buffer, () => {
-      this.queuedBytes -= buffer.length;
-      this.writing = false;
-      if (this.lowWaiters.length > 0) {
-        const ready = this.lowWaiters.filter((waiter) => this.queuedBytes <= waiter.bytes);
-        this.lowWaiters = this.lowWaiters.filter((waiter) => this.queuedBytes > waiter.bytes);
-        for (const waiter of ready) waiter.resolve();
-      }
-      this.writeNext();
-    });
+    return parts.length === 1 ? (parts[0] ?? Buffer.alloc(0)) : Buffer.concat(parts, size);
   }
 
   /** fs.write runs in libuv's pool: a blocked output blocks that thread, never the event loop. */

@@ -132,6 +132,20 @@ export interface EventListenerPoolConfig {
   bufferSize: number;
   /** `events=`: the event type names subscribed to (upper case, deduplicated, sorted). */
   events: string[];
+  /**
+   * Our keys (supervisord 4.2.5 ignores keys it does not know): the pool's byte bounds and
+   * backpressure (events/listener-pool.ts PoolByteBounds). Absent: the defaults.
+   */
+  backpressure?: {
+    /** `backpressure_holdbytes` (1MB): hold the programs' output from this many buffered bytes. */
+    holdBytes: number;
+    /** `backpressure_releasebytes` (256KB): read it again at or below this. */
+    resumeBytes: number;
+    /** `buffer_maxbytes` (4MB): beyond it the oldest event is discarded (overflow rule). */
+    maxBytes: number;
+    /** `backpressure_stallsecs` (10), in ms: no OK for this long while holding releases the programs. */
+    stallMs: number;
+  };
 }
 
 /** A group in start order; supervisord compares configs group by group for reread/update. */

@@ -28,11 +28,36 @@ setInterval(() => {}, 1 << 30);
 
 const SUPERVISORD_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]{4} /;
 
+/**
+ * The lines as a collector joins them: a line too long for one atomic write comes as `program +| `
+ * parts and ends with the program's next ` | ` line; the joined pieces are the formatted line.
+ */
+function joinParts(lines: string[]): string[] {
+  const pending = new Map<string, string>();
+  const joined: string[] = [];
+  for (const line of lines) {
+    const part = /^(\S+(?: \(stderr\))?) (\+?)\| (.*)$/s.exec(line);
+    if (part === null || SUPERVISORD_LINE.test(line)) {
+      joined.push(line);
+      continue;
+    }
+    const [, key = '', continued, piece = ''] = part;
+    const body = (pending.get(key) ?? '') + piece;
+    if (continued === '+') {
+      pending.set(key, body);
+      continue;
+    }
+    pending.delete(key);
+    joined.push(body.startsWith('{') ? body : `${key} | ${body}`);
+  }
+  return joined;
+}
+
 /** seq numbers of every forwarded writer line; throws on any line that is neither ours nor supervisord's. */
 function forwardedSeqs(stdout: string): { seqs: number[]; stderrLines: string[] } {
   const seqs: number[] = [];
   const stderrLines: string[] = [];
-  for (const line of stdout.split('\n')) {
+  for (const line of joinParts(stdout.split('\n'))) {
     if (line === '' || SUPERVISORD_LINE.test(line)) continue;
     if (line.startsWith('{')) {
       const parsed = JSON.parse(line) as { program: string; stream: string; seq: number; msg: string };

@@ -36,7 +36,7 @@ function readEventListener(
   } catch (error) {
     return plainError(error, section);
   }
-  const where = (key: string): { section: string; key: string; file?: string; line?: number } => {
+  const where: Where = (key) => {
     const raw = state.doc.get(section, key);
     return { section, key, ...(raw === undefined ? {} : { file: raw.file, line: raw.line }) };
   };
@@ -57,6 +57,7 @@ function readEventListener(
       where('redirect_stderr'),
     );
   }
+  const backpressure = readBackpressure(settings, section, where);
   const processes = processesFromSection(state, section, poolName, serverurl).map(
     (process): ProcessConfig => ({ ...process, eventListener: true }),
   );
@@ -64,8 +65,33 @@ function readEventListener(
     name: poolName,
     priority: settings.priority,
     processes,
-    eventListener: { bufferSize: settings.buffer_size, events: events.sort() },
+    eventListener: { bufferSize: settings.buffer_size, events: events.sort(), backpressure },
   };
+}
+
+type Where = (key: string) => { section: string; key: string; file?: string; line?: number };
+
+/**
+ * Our backpressure keys of a pool, checked together: output is held from holdbytes, read again at
+ * releasebytes (below it, or the pool would hold and release on every event), and the byte cap must
+ * leave room for what is held (else the overflow rule drops output before backpressure starts).
+ */
+function readBackpressure(
+  settings: { backpressure_holdbytes: number; backpressure_releasebytes: number; buffer_maxbytes: number; backpressure_stallsecs: number },
+  section: string,
+  where: Where,
+): NonNullable<EventListenerPoolConfig['backpressure']> {
+  const hold = settings.backpressure_holdbytes;
+  const release = settings.backpressure_releasebytes;
+  const max = settings.buffer_maxbytes;
+  const stall = settings.backpressure_stallsecs;
+  const invalid = (key: string, value: number, why: string): ConfigError =>
+    new ConfigError(`[${section}] section sets invalid ${key} (${value}): ${why}`, where(key));
+  if (hold < 1) throw invalid('backpressure_holdbytes', hold, 'must be at least 1 byte');
+  if (release < 0 || release >= hold) throw invalid('backpressure_releasebytes', release, `must be at least 0 and below backpressure_holdbytes (${hold})`);
+  if (max < hold) throw invalid('buffer_maxbytes', max, `must be at least backpressure_holdbytes (${hold})`);
+  if (stall < 1) throw invalid('backpressure_stallsecs', stall, 'must be at least 1 second');
+  return { holdBytes: hold, resumeBytes: release, maxBytes: max, stallMs: stall * 1000 };
 }
 
 export function readGroups(state: LoadState, serverurl: () => string): GroupConfig[] {

@@ -24,6 +24,7 @@ import {
   resolveGroup,
   resolveUser,
 } from './datatypes.js';
+import { DEFAULT_POOL_BYTE_BOUNDS } from '../events/index.js';
 import { expand, type Expansions } from './expand.js';
 import type { IniValue } from './ini.js';
 import { PyValueError } from './python.js';
@@ -296,6 +297,12 @@ export function eventListenerSchema(section: string, names: (raw: IniValue | und
     result_handler: f.value('result_handler', 'supervisor.dispatchers:default_handler', identity),
     events: f.value('events', '', (t) => parseStringList(t).map((name) => name.toUpperCase())),
     redirect_stderr: f.value('redirect_stderr', 'false', parseBoolean),
+    // Ours, not supervisord's (4.2.5 ignores keys it does not know, so the file stays readable by it);
+    // the relations between them are checked by the loader.
+    backpressure_holdbytes: f.value('backpressure_holdbytes', String(DEFAULT_POOL_BYTE_BOUNDS.holdBytes), parseByteSize),
+    backpressure_releasebytes: f.value('backpressure_releasebytes', String(DEFAULT_POOL_BYTE_BOUNDS.resumeBytes), parseByteSize),
+    buffer_maxbytes: f.value('buffer_maxbytes', String(DEFAULT_POOL_BYTE_BOUNDS.maxBytes), parseByteSize),
+    backpressure_stallsecs: f.value('backpressure_stallsecs', String(DEFAULT_POOL_BYTE_BOUNDS.stallMs / 1000), parseInteger),
   });
 }
 

@@ -46,7 +46,7 @@ export class EventSystem {
   constructor(
     private readonly log: PoolLog,
     private readonly identifier: string,
-    /** The pools' byte bounds (tests shorten them; supervisord uses the defaults). */
+    /** Byte bounds over every pool's own (tests shorten them; supervisord passes none). */
     private readonly bounds: Partial<PoolByteBounds> = {},
   ) {}
 
@@ -59,7 +59,7 @@ export class EventSystem {
         bufferSize: listening.bufferSize,
         identifier: this.identifier,
         log: this.log,
-        bounds: this.bounds,
+        bounds: { ...listening.backpressure, ...this.bounds },
       });
       for (const process of processes) pool.addListener(process);
       const names = listening.events.filter((name): name is EventTypeName => isEventTypeName(name));

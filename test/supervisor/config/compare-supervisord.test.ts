@@ -412,7 +412,8 @@ ignored=1
     files: {
       'x.conf':
         '[supervisord]\nchildlogdir=%(here)s\n[program:a]\ncommand=x\nstdout_events_enabled=true\nstderr_capture_maxbytes=2KB\n' +
-        '[eventlistener:mon]\ncommand=/bin/cat\nevents=process_state,TICK_5, tick_5\nbuffer_size=25\n' +
+        // Our backpressure keys: supervisord 4.2.5 reads the file unchanged (it ignores keys it does not know).
+        '[eventlistener:mon]\ncommand=/bin/cat\nevents=process_state,TICK_5, tick_5\nbuffer_size=25\nbackpressure_holdbytes=2MB\nbuffer_maxbytes=8MB\nbackpressure_stallsecs=20\n' +
         '[eventlistener:pool]\ncommand=/bin/cat %(process_num)d\nprocess_name=p%(process_num)d\nnumprocs=2\npriority=5\nevents=EVENT\nstdout_capture_maxbytes=1MB\n',
     },
   },

@@ -527,7 +527,11 @@ describe('loadConfig: groups and order', () => {
     const [listeners, programs] = config.groups;
     expect(listeners?.name).toBe('l');
     expect(listeners?.priority).toBe(-1);
-    expect(listeners?.eventListener).toEqual({ bufferSize: 50, events: ['PROCESS_STATE', 'TICK_5'] });
+    expect(listeners?.eventListener).toEqual({
+      bufferSize: 50,
+      events: ['PROCESS_STATE', 'TICK_5'],
+      backpressure: { holdBytes: 1024 * 1024, resumeBytes: 256 * 1024, maxBytes: 4 * 1024 * 1024, stallMs: 10_000 },
+    });
     expect(listeners?.processes.map((p) => [p.name, p.eventListener, p.argv])).toEqual([
       ['l0', true, ['listen', '--x']],
       ['l1', true, ['listen', '--x']],
@@ -535,6 +539,30 @@ describe('loadConfig: groups and order', () => {
     expect(programs?.eventListener).toBeUndefined();
     expect(programs?.processes[0]).toMatchObject({ stdoutEventsEnabled: true, stderrCaptureMaxBytes: 1024 });
     expect(programs?.processes[0]?.eventListener).toBeUndefined();
+  });
+
+  it("reads a pool's backpressure keys (ours; supervisord ignores them) with sizes and seconds", async () => {
+    const config = await load(
+      `${SUPERVISORD}[eventlistener:l]\ncommand=x\nevents=PROCESS_LOG\nbackpressure_holdbytes=2MB\nbackpressure_releasebytes=512KB\nbuffer_maxbytes=16MB\nbackpressure_stallsecs=30\n`,
+    );
+    expect(config.groups[0]?.eventListener?.backpressure).toEqual({ holdBytes: 2 * 1024 * 1024, resumeBytes: 512 * 1024, maxBytes: 16 * 1024 * 1024, stallMs: 30_000 });
+  });
+
+  it.each([
+    ['backpressure_holdbytes=lots', 'backpressure_holdbytes', "invalid literal for int() with base 10: 'lots'"],
+    ['backpressure_holdbytes=0', 'backpressure_holdbytes', 'invalid backpressure_holdbytes (0): must be at least 1 byte'],
+    ['backpressure_releasebytes=1MB', 'backpressure_releasebytes', 'invalid backpressure_releasebytes (1048576): must be at least 0 and below backpressure_holdbytes (1048576)'],
+    ['buffer_maxbytes=512KB', 'buffer_maxbytes', 'invalid buffer_maxbytes (524288): must be at least backpressure_holdbytes (1048576)'],
+    ['backpressure_stallsecs=0', 'backpressure_stallsecs', 'invalid backpressure_stallsecs (0): must be at least 1 second'],
+  ])('refuses %s, naming the key', async (line, key, message) => {
+    const error = await load(`${SUPERVISORD}[eventlistener:l]\ncommand=x\nevents=PROCESS_LOG\n${line}\n`).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(String(error)).toContain(message);
+    expect(String(error)).toContain(key);
+    expect(String(error)).toContain('[eventlistener:l]');
   });
 });
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { EventListenerPool, type ListenerProcess, type OutputFlow, type PoolByteBounds, type PoolLog } from '../../../src/supervisor/events/index.js';
 import { waitFor } from '../../support/wait.js';
-import { processLogEvent, SupervisorEvent } from '../../../src/supervisor/events/index.js';
+import { EventSystem, processLogEvent, SupervisorEvent } from '../../../src/supervisor/events/index.js';
 import { ProcessState } from '../../../src/supervisor/types.js';
 import { processConfig } from '../fixtures.js';
 
@@ -306,5 +306,28 @@ describe('EventListenerPool byte bounds and backpressure', () => {
     say(listener, 'RESULT 2\nOKREADY\n');
     pool.accept(output(flow, i));
     expect(flow.held).toBe(true);
+  });
+});
+
+describe('EventSystem: a pool\'s backpressure keys from its config', () => {
+  it('holds a program\'s output from the configured backpressure_holdbytes, far below the 1 MiB default', () => {
+    const log = recordingLog();
+    const system = new EventSystem(log, 'supervisor');
+    const listener = new StandInListener('l0');
+    const backpressure = { holdBytes: 1000, resumeBytes: 300, maxBytes: 4000, stallMs: 60_000 };
+    system.groupAdded({ name: 'pool', priority: -1, processes: [listener.config], eventListener: { bufferSize: 100, events: ['PROCESS_LOG'], backpressure } }, [listener]);
+    system.listenerStdout(listener, Buffer.from('READY\n'));
+    const program = new StandInListener('p');
+    const flow = new RecordingFlow();
+    let bytes = 0;
+    for (let i = 0; !flow.held && i < 100; i += 1) {
+      const data = Buffer.from(`${'.'.repeat(99)}\n`);
+      system.logged(program, 7, i % 2 === 0 ? 'stdout' : 'stderr', { data, characters: data.length }, flow);
+      bytes += data.length;
+    }
+    expect(flow.held).toBe(true);
+    // The first event went to the listener; the rest waited until holdBytes (with headers) was reached.
+    expect(bytes).toBeLessThan(2000);
+    system.dispose();
   });
 });
