@@ -12,6 +12,7 @@ import type { TaskProcessor } from '../../src/processor/index.js';
 import type { RunningSimulator } from '../../src/runninghub/simulator/index.js';
 import { outputFilePath } from '../../src/store/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { waitFor } from '../support/wait.js';
 import { ACCOUNT, getAccountUsage, inProcessProcessor, insertTasks, resetTestState, startTestSimulator, testSettings, waitForStatuses } from './harness.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -149,7 +150,9 @@ describe('kept outputs side by side (OUTPUT_KEEP_CONCURRENCY)', () => {
     // All three were downloaded at once, the broken one twice; the two good ones were kept and then removed.
     expect(gate.peak).toBe(3);
     expect(gate.requests.length).toBe(4);
-    expect(await readdir(path.dirname(outputFilePath(settings.outputDir, id!, 0))).catch(() => [])).toEqual([]);
+    // Removed by the keeper right after it recorded the failure (a FAILED task's files are served by nobody).
+    const taskDir = path.dirname(outputFilePath(settings.outputDir, id!, 0));
+    await waitFor('the failed task\'s folder to be empty', async () => (await readdir(taskDir).catch(() => [])).length === 0);
     expect((row!.outputs as unknown as KeptRow[]).map((o) => o.fileUrl)).toEqual(sim.tasks()[0]!.outputs);
   });
 });
