@@ -102,13 +102,13 @@ async function processorRound(
   start: (env: Record<string, string>) => ChildProcess,
   files: { taskId: string; outputs: StoredOutput[] }[],
   outputDir: string,
-): Promise<{ bytes: number; wallMs: number }> {
+): Promise<{ bytes: number; wallMs: number; taskMs: number[] }> {
   const { pool } = deps;
   await pool.query('TRUNCATE ai_tasks, runninghub_webhook_events');
   await pool.query(
     `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id, node_info_list, status, attempts, runninghub_task_id, runninghub_outputs, next_check_at)
      SELECT 'shot', 'keep-' || f.ord, 'Shot ' || f.ord, '1904136902449209346', '[]'::jsonb, 'ACTIVE', 1, f.task_id, f.outputs, now()
-       FROM jsonb_to_recordset($1::jsonb) WITH ORDINALITY AS f(task_id text, outputs jsonb, ord bigint)`,
+       FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (task_id text, outputs jsonb)) WITH ORDINALITY AS f(task_id, outputs, ord)`,
     [JSON.stringify(files.map((f) => ({ task_id: f.taskId, outputs: f.outputs })))],
   );
   await rm(outputDir, { recursive: true, force: true });
@@ -124,18 +124,20 @@ async function processorRound(
   let bytes = 0;
   let first = Infinity;
   let last = 0;
+  const taskMs: number[] = [];
   for (const line of (await readFile(logFile, 'utf8')).split('\n')) {
     if (!line.includes('"outputs.kept"')) continue;
     const entry = JSON.parse(line) as { bytes: number; ms: number; time: number | string; firstRequestAt?: number; lastOnDiskAt?: number };
     const loggedAt = typeof entry.time === 'number' ? entry.time : Date.parse(entry.time);
     bytes += entry.bytes;
+    taskMs.push(entry.ms);
     // An older build logs neither: its keeping's start (the log line less its `ms`) and the log line itself
     // (after the SUCCESS commit) stand in, a few ms wider than the exact figures.
     first = Math.min(first, entry.firstRequestAt ?? loggedAt - entry.ms);
     last = Math.max(last, entry.lastOnDiskAt ?? loggedAt);
   }
   await rm(outputDir, { recursive: true, force: true });
-  return { bytes, wallMs: last - first };
+  return { bytes, wallMs: last - first, taskMs };
 }
 
 /** curl, the same files, `parallel` transfers at once, each to its own file: the process's wall clock. */
@@ -158,7 +160,7 @@ async function oneSize(deps: OutputKeepingBenchDeps, bytes: number, tasks: numbe
   const files = latency.runninghub;
   const urls = files.flatMap((f) => f.outputs.map((o) => o.fileUrl));
   const beforeDist = process.env.BENCH_KEEP_BEFORE_DIST;
-  const variants: Record<string, () => Promise<{ bytes: number; wallMs: number }>> = {
+  const variants: Record<string, () => Promise<{ bytes: number; wallMs: number; taskMs?: number[] }>> = {
     processor: () => processorRound(deps, `keep-${bytes / MB}mb-after`, deps.startProcessor, files, outputDir),
     curl: () => curlRound(urls, path.join(workDir, 'curl'), CONCURRENCY),
     curlOneAtATime: () => curlRound(urls, path.join(workDir, 'curl'), 1),
@@ -170,12 +172,15 @@ async function oneSize(deps: OutputKeepingBenchDeps, bytes: number, tasks: numbe
   const names = Object.keys(variants);
   const mbps: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const ratios: number[] = [];
+  // Per processor variant: one task's keeping (taken → SUCCESS committed), p50 over every round: where the time goes.
+  const taskMs: Record<string, number[]> = {};
   for (let r = 0; r < ROUNDS; r++) {
     // Each round in another order, so that no variant always runs first (cold) or last.
     const order = names.map((_, i) => names[(i + r) % names.length]!);
     const figures: Record<string, number> = {};
     for (const name of order) {
-      const { bytes: got, wallMs } = await variants[name]!();
+      const { bytes: got, wallMs, taskMs: ms } = await variants[name]!();
+      if (ms) (taskMs[name] ??= []).push(...ms);
       if (got !== urls.length * bytes) throw new Error(`${name}: ${got} bytes, expected ${urls.length * bytes}`);
       figures[name] = got / MB / (wallMs / 1000);
       mbps[name]!.push(round1(figures[name]));
@@ -192,6 +197,7 @@ async function oneSize(deps: OutputKeepingBenchDeps, bytes: number, tasks: numbe
     MBpsMedian: Object.fromEntries(names.map((n) => [n, round1(median(mbps[n]!))])),
     ratioPerRound: ratios.map((x) => Number(x.toFixed(2))),
     ratio: Number(median(ratios).toFixed(2)),
+    taskKeepingMsP50: Object.fromEntries(Object.entries(taskMs).map(([n, ms]) => [n, round1(median(ms))])),
     processorPeakRssMiB: latency.peakRssMiB,
     load: load(),
   };

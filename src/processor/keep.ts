@@ -3,7 +3,8 @@
 // beside the loop, stream to disk, and are retried with backoff; a task whose outputs cannot be kept
 // after OUTPUT_KEEP_ATTEMPTS ends FAILED with OUTPUTS_NOT_KEPT, never SUCCESS with missing images.
 // Up to OUTPUT_KEEP_CONCURRENCY downloads run at once, the outputs of one task side by side and those of
-// several tasks; a finished keeping takes the next due task at once rather than at the loop's next pass.
+// several tasks; twice as many tasks are taken, so that one task's fsyncs and commits overlap another's
+// download, and a finished keeping takes the next due task at once rather than at the loop's next pass.
 import path from 'node:path';
 import {
   extendKeepingLease,
@@ -17,7 +18,17 @@ import {
   type TaskToKeep,
 } from '../db/index.js';
 import type { Logger } from '../shared/logger.js';
-import { commitFile, discardFile, DownloadError, downloadToTemporary, outputContentType, outputFilePath, removeTaskOutputs } from '../store/index.js';
+import {
+  commitFile,
+  discardFile,
+  DownloadError,
+  downloadToTemporary,
+  outputContentType,
+  outputFilePath,
+  removeTaskOutputs,
+  syncDir,
+  syncFile,
+} from '../store/index.js';
 import { retryBackoffMs } from './policy.js';
 import { errorText, noteError, type ProcessorContext, type ProcessorState } from './state.js';
 
@@ -85,8 +96,11 @@ function keeperOf({ state, settings }: ProcessorContext): Keeper {
   return keeper;
 }
 
+/** Tasks kept at once per download slot: their waits on the disk and the database overlap the downloads. */
+const TASKS_PER_DOWNLOAD_SLOT = 2;
+
 /**
- * Take due tasks in keepingOutputs, up to outputKeepConcurrency at once, and keep them beside the loop.
+ * Take due tasks in keepingOutputs, up to 2 x outputKeepConcurrency at once, and keep them beside the loop.
  * One take runs at a time (the loop's and a finished keeping's could otherwise take more than the limit);
  * a call during a take makes it look once more.
  */
@@ -110,7 +124,7 @@ export function keepDueOutputs(ctx: ProcessorContext): Promise<void> {
 async function takeDueTasks(ctx: ProcessorContext): Promise<void> {
   const { state, settings } = ctx;
   if (state.stopping) return;
-  const free = settings.outputKeepConcurrency - state.keepings.size;
+  const free = TASKS_PER_DOWNLOAD_SLOT * settings.outputKeepConcurrency - state.keepings.size;
   const tasks = await takeOutputsToKeep(state.pool, {
     processorId: settings.processorId,
     limit: free,
@@ -179,6 +193,9 @@ async function keepTask(ctx: ProcessorContext, task: TaskToKeep): Promise<void> 
     );
     if (firstFailure) throw firstFailure.error;
     kept = results.filter((k): k is KeptOutput => k !== undefined);
+    // Every file's data was fdatasync'ed before its rename; one fsync of the folder makes the names durable.
+    if (kept.length > 0) await syncDir(path.dirname(outputFilePath(settings.outputDir, task.id, 0)));
+    keeping.lastOnDiskAt = Date.now();
   } catch (error) {
     if (error instanceof KeepingLeaseLost) {
       taskLog.warn({ event: 'outputs.lease_lost' }, 'another processor took over keeping these outputs');
@@ -198,7 +215,7 @@ async function keepTask(ctx: ProcessorContext, task: TaskToKeep): Promise<void> 
     }
     return;
   }
-  // Every file is durable under its final name (commitFile) before the task reads SUCCESS here.
+  // Every file is durable under its final name (fdatasync, rename, the folder's fsync) before the task reads SUCCESS here.
   if (await finishKeepingOutputs(state.pool, task, kept)) {
     state.counters.outputsKept += kept.length;
     taskLog.info(
@@ -233,23 +250,25 @@ async function keepOutput(ctx: ProcessorContext, keeping: Keeping, n: number, ou
           if (!(await extendKeepingLease(state.pool, task, KEEP_LEASE_MS))) throw new KeepingLeaseLost('another processor took over keeping these outputs');
         }
         keeping.firstRequestAt ??= Date.now();
+        // The slot is for the transfer; the fdatasync below runs while the next download already streams.
         file = await downloadToTemporary(output.fileUrl, {
           dir: path.dirname(finalPath),
           idleTimeoutMs: settings.outputDownloadIdleTimeoutMs,
           allowHttp: true,
           signal,
+          sync: false,
         });
-        try {
-          // Data fdatasync'ed by the download, then rename and the folder's fsync: durable under its name.
-          await commitFile(file.temporaryPath, finalPath);
-        } catch (error) {
-          await discardFile(file.temporaryPath);
-          throw error;
-        }
       } finally {
         release();
       }
-      keeping.lastOnDiskAt = Math.max(keeping.lastOnDiskAt, Date.now());
+      try {
+        // Data on disk, then the rename; the folder's fsync follows once for all of the task's outputs.
+        await syncFile(file.temporaryPath);
+        await commitFile(file.temporaryPath, finalPath, { syncDir: false });
+      } catch (error) {
+        await discardFile(file.temporaryPath);
+        throw error;
+      }
       const kept: KeptOutput = {
         ...output,
         url: keptOutputUrl(task.id, n),

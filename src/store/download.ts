@@ -27,6 +27,8 @@ export interface DownloadOptions {
   /** http: allowed too (loopback, the simulator); false for URLs clients gave us. */
   allowHttp: boolean;
   maxRedirects?: number;
+  /** false: the file is not fdatasync'ed here (the caller calls syncFile before committing it). */
+  sync?: boolean;
 }
 
 export interface DownloadedFile extends WrittenFile {
@@ -60,6 +62,7 @@ export async function downloadToTemporary(url: string, options: DownloadOptions)
       written = await writeToTemporary(response, options.dir, {
         ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.sync !== undefined ? { sync: options.sync } : {}),
       });
     } catch (error) {
       if (error instanceof FileTooLargeError) throw error;

@@ -40,19 +40,20 @@ export function uploadFilePath(uploadDir: string, sha256: string): string {
 
 /**
  * Stream `source` into a temporary file in `dir`, counting SHA-256 and size as the bytes pass; memory stays
- * at STORE_WRITE_BUFFER_BYTES whatever the size. The file's data is on disk (fdatasync) when this resolves.
+ * at STORE_WRITE_BUFFER_BYTES whatever the size. The file's data is on disk (fdatasync) when this resolves,
+ * unless `sync: false` (the caller then calls `syncFile` before committing it).
  * Returns the temporary path: `commitFile` renames it, `discardFile` removes it; on failure nothing is left.
  */
 export async function writeToTemporary(
   source: Readable,
   dir: string,
-  options: { maxBytes?: number; signal?: AbortSignal } = {},
+  options: { maxBytes?: number; signal?: AbortSignal; sync?: boolean } = {},
 ): Promise<WrittenFile & { temporaryPath: string }> {
   await makeDurableDir(dir);
   const temporaryPath = path.join(dir, `.part-${randomBytes(8).toString('hex')}`);
   // Opened before the pipeline runs: a failure can then never race the file's creation and leave it behind.
   const handle = await open(temporaryPath, 'wx');
-  const sink = new HashingFileSink(handle, options.maxBytes);
+  const sink = new HashingFileSink(handle, options.maxBytes, options.sync ?? true);
   try {
     await pipeline(source, sink, options.signal ? { signal: options.signal } : {});
     await handle.close();
@@ -73,6 +74,7 @@ class HashingFileSink extends Writable {
   constructor(
     private readonly handle: FileHandle,
     private readonly maxBytes: number | undefined,
+    private readonly sync: boolean,
   ) {
     super({ highWaterMark: STORE_WRITE_BUFFER_BYTES });
   }
@@ -94,7 +96,8 @@ class HashingFileSink extends Writable {
 
   override _final(done: (error?: Error | null) => void): void {
     // Data and size on disk before anyone is told the file exists (the rename and its folder's fsync follow).
-    this.handle.datasync().then(() => done(), done);
+    if (this.sync) this.handle.datasync().then(() => done(), done);
+    else done();
   }
 
   private writeChunks(chunks: Buffer[], done: (error?: Error | null) => void): void {
@@ -133,10 +136,21 @@ async function writeFully(handle: FileHandle, chunks: Buffer[]): Promise<void> {
  * Give a temporary file its final name (atomic within one file system), then fsync the folder so that the
  * name survives a crash too: once this resolves the file is durable under its final name.
  */
-export async function commitFile(temporaryPath: string, finalPath: string): Promise<void> {
+export async function commitFile(temporaryPath: string, finalPath: string, options: { syncDir?: boolean } = {}): Promise<void> {
   await makeDurableDir(path.dirname(finalPath));
   await rename(temporaryPath, finalPath);
-  await syncDir(path.dirname(finalPath));
+  // `syncDir: false`: the caller commits several files into one folder and fsyncs it once (syncDir) after the last.
+  if (options.syncDir ?? true) await syncDir(path.dirname(finalPath));
+}
+
+/** fdatasync a file written with `sync: false`: its data and size on disk. */
+export async function syncFile(filePath: string): Promise<void> {
+  const handle = await open(filePath, 'r');
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function discardFile(temporaryPath: string): Promise<void> {
@@ -154,7 +168,8 @@ async function makeDurableDir(dir: string): Promise<void> {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** fsync a folder: the names renamed into it survive a crash. */
+export async function syncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();
