@@ -11,7 +11,8 @@
 //     file at a time is printed too, for reference.
 //   - the processor's peak RSS (VmHWM) over the latency run, goal: independent of the file size.
 // BENCH_KEEP_BEFORE_DIST=<dir of another build's dist/> (standalone run only) keeps the same files with that
-// build's processor too, alternated in the same rounds: before/after in one run.
+// build's processor too, alternated in the same rounds: before/after in one run. BENCH_KEEP_PROFILE_DIR=<dir>
+// writes a CPU profile of each processor run there. BENCH_KEEP_CONCURRENCY, BENCH_KEEP_ROUNDS: see below.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -254,19 +255,23 @@ async function main(): Promise<void> {
       RUNNINGHUB_WEBHOOK_SECRET: secret,
       UPLOAD_DIR: path.join(dataRoot, 'uploads'),
     };
+    // BENCH_KEEP_PROFILE_DIR: a CPU profile of every processor run (where a keeping's time goes).
+    const profileDir = process.env.BENCH_KEEP_PROFILE_DIR;
+    const nodeFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
+    const spawnProcessor = (distDir: string, env: Record<string, string>): ChildProcess => {
+      const child = spawn(process.execPath, [...nodeFlags, path.join(distDir, 'task-processor.js')], {
+        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...processorEnv, ...env },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      children.push(child);
+      return child;
+    };
     const result = await benchOutputKeeping(
       {
         pool,
         sim,
-        startProcessor: (env) => startProgram('task-processor', { ...processorEnv, ...env }),
-        startProcessorFrom: (distDir, env) => {
-          const child = spawn(process.execPath, [path.join(distDir, 'task-processor.js')], {
-            env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...processorEnv, ...env },
-            stdio: ['ignore', 'ignore', 'inherit'],
-          });
-          children.push(child);
-          return child;
-        },
+        startProcessor: (env) => spawnProcessor(path.join(root, 'dist'), env),
+        startProcessorFrom: spawnProcessor,
         stopProgram,
         until,
         insertBacklog: async (db, count, label) => {

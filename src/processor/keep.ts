@@ -180,9 +180,10 @@ async function keepTask(ctx: ProcessorContext, task: TaskToKeep): Promise<void> 
     // Every output at once (bounded by the download slots); the first that fails for good stops the others,
     // and each of them removes its temporary file before this goes on.
     let firstFailure: { error: unknown } | undefined;
+    const announcements: Promise<unknown>[] = [];
     const results = await Promise.all(
       task.outputs.map((output, n) =>
-        keepOutput(ctx, keeping, n, output).catch((error: unknown) => {
+        keepOutput(ctx, keeping, n, output, announcements).catch((error: unknown) => {
           if (!firstFailure) {
             firstFailure = { error };
             stopSiblings.abort(error);
@@ -193,8 +194,9 @@ async function keepTask(ctx: ProcessorContext, task: TaskToKeep): Promise<void> 
     );
     if (firstFailure) throw firstFailure.error;
     kept = results.filter((k): k is KeptOutput => k !== undefined);
-    // Every file's data was fdatasync'ed before its rename; one fsync of the folder makes the names durable.
-    if (kept.length > 0) await syncDir(path.dirname(outputFilePath(settings.outputDir, task.id, 0)));
+    // Every file's data was fdatasync'ed before its rename; one fsync of the folder makes the names durable
+    // (beside the outputs' live events, which need not wait for it).
+    await Promise.all([...(kept.length > 0 ? [syncDir(path.dirname(outputFilePath(settings.outputDir, task.id, 0)))] : []), ...announcements]);
     keeping.lastOnDiskAt = Date.now();
   } catch (error) {
     if (error instanceof KeepingLeaseLost) {
@@ -235,7 +237,7 @@ async function keepTask(ctx: ProcessorContext, task: TaskToKeep): Promise<void> 
 }
 
 /** One output, with OUTPUT_KEEP_ATTEMPTS tries; throws OutputNotKept when they are used up. */
-async function keepOutput(ctx: ProcessorContext, keeping: Keeping, n: number, output: TaskOutput): Promise<KeptOutput> {
+async function keepOutput(ctx: ProcessorContext, keeping: Keeping, n: number, output: TaskOutput, announcements: Promise<unknown>[]): Promise<KeptOutput> {
   const { settings, state } = ctx;
   const { task, log: taskLog, signal } = keeping;
   const finalPath = outputFilePath(settings.outputDir, task.id, n);
@@ -276,11 +278,12 @@ async function keepOutput(ctx: ProcessorContext, keeping: Keeping, n: number, ou
         contentType: outputContentType(file.head, file.headerContentType),
         sha256: file.sha256,
       };
-      // Live progress (GET /api/events): a frame is on our disk before the task reads SUCCESS. Best effort:
-      // the file is kept whatever happens to the announcement.
-      await recordTaskEvent(state.pool, task.id, 'output_kept', { n, url: kept.url, size: kept.size, contentType: kept.contentType, sha256: kept.sha256 }).catch(
+      // Live progress (GET /api/events): a frame is on our disk before the task reads SUCCESS (keepTask waits
+      // for the announcement before finishing). Best effort: the file is kept whatever happens to it.
+      const announced = recordTaskEvent(state.pool, task.id, 'output_kept', { n, url: kept.url, size: kept.size, contentType: kept.contentType, sha256: kept.sha256 }).catch(
         (error: unknown) => taskLog.warn({ event: 'outputs.event_failed', n, err: errorText(error) }, 'could not announce the kept output'),
       );
+      announcements.push(announced);
       return kept;
     } catch (error) {
       // Shutting down, another output of the task failed for good, or the lease is gone: no more tries.

@@ -49,17 +49,26 @@ export async function writeToTemporary(
   dir: string,
   options: { maxBytes?: number; signal?: AbortSignal; sync?: boolean } = {},
 ): Promise<WrittenFile & { temporaryPath: string }> {
-  await makeDurableDir(dir);
+  // A folder created here is made durable in its parent while the bytes stream (awaited before returning).
+  const parentsSynced = syncCreatedDirs(dir, await mkdir(dir, { recursive: true }));
   const temporaryPath = path.join(dir, `.part-${randomBytes(8).toString('hex')}`);
-  // Opened before the pipeline runs: a failure can then never race the file's creation and leave it behind.
-  const handle = await open(temporaryPath, 'wx');
+  let handle: FileHandle;
+  try {
+    // Opened before the pipeline runs: a failure can then never race the file's creation and leave it behind.
+    handle = await open(temporaryPath, 'wx');
+  } catch (error) {
+    await parentsSynced.catch(() => undefined);
+    throw error;
+  }
   const sink = new HashingFileSink(handle, options.maxBytes, options.sync ?? true);
   try {
     await pipeline(source, sink, options.signal ? { signal: options.signal } : {});
     await handle.close();
+    await parentsSynced;
   } catch (error) {
     await handle.close().catch(() => undefined);
     await unlink(temporaryPath).catch(() => undefined);
+    await parentsSynced.catch(() => undefined);
     throw error;
   }
   return { temporaryPath, size: sink.size, sha256: sink.hash.digest('hex'), head: sink.head() };
@@ -159,7 +168,11 @@ export async function discardFile(temporaryPath: string): Promise<void> {
 
 /** mkdir -p; a folder it creates is made durable in its parent (fsync of the parent), so commits below it are too. */
 async function makeDurableDir(dir: string): Promise<void> {
-  const firstCreated = await mkdir(dir, { recursive: true });
+  await syncCreatedDirs(dir, await mkdir(dir, { recursive: true }));
+}
+
+/** After `mkdir -p dir` created `firstCreated` (undefined: nothing new): fsync the parent of each new folder. */
+async function syncCreatedDirs(dir: string, firstCreated: string | undefined): Promise<void> {
   if (firstCreated === undefined) return;
   // Every folder from the first created one down to `dir` is new: fsync each parent, innermost last.
   for (let created = dir; ; created = path.dirname(created)) {
