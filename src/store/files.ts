@@ -181,8 +181,56 @@ async function syncCreatedDirs(dir: string, firstCreated: string | undefined): P
   }
 }
 
-/** fsync a folder: the names renamed into it survive a crash. */
-export async function syncDir(dir: string): Promise<void> {
+/**
+ * fsync a folder: the names renamed (or folders created) in it before this call survive a crash. Calls for
+ * one folder are grouped, as a database groups commits: one fsync serves every caller that came before it
+ * started, and callers arriving during it share the next one (downloads side by side pay one, not one each).
+ */
+export function syncDir(dir: string): Promise<void> {
+  let syncer = dirSyncers.get(dir);
+  if (!syncer) {
+    syncer = new DirSyncer(dir);
+    dirSyncers.set(dir, syncer);
+  }
+  return syncer.sync();
+}
+
+const dirSyncers = new Map<string, DirSyncer>();
+
+class DirSyncer {
+  private running: Promise<void> | undefined;
+  private next: { promise: Promise<void>; start: () => void } | undefined;
+  constructor(private readonly dir: string) {}
+
+  sync(): Promise<void> {
+    if (!this.running) return this.start();
+    // The fsync under way may have started before the caller's change: it gets the next one.
+    if (!this.next) {
+      let start = (): void => undefined;
+      const promise = new Promise<void>((resolve, reject) => {
+        start = () => {
+          this.start().then(resolve, reject);
+        };
+      });
+      this.next = { promise, start };
+    }
+    return this.next.promise;
+  }
+
+  private start(): Promise<void> {
+    const run = fsyncDir(this.dir).finally(() => {
+      this.running = undefined;
+      const next = this.next;
+      this.next = undefined;
+      if (next) next.start();
+      else if (dirSyncers.get(this.dir) === this) dirSyncers.delete(this.dir);
+    });
+    this.running = run;
+    return run;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();

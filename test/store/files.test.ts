@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { commitFile, FileTooLargeError, outputFilePath, removeTaskOutputs, writeToTemporary } from '../../src/store/index.js';
+import { commitFile, FileTooLargeError, outputFilePath, removeTaskOutputs, syncDir, writeToTemporary } from '../../src/store/index.js';
 
 describe('removeTaskOutputs', () => {
   const pruned = '0b8f3c1e-8d4a-4c55-9a43-2f1d3c6b7e10';
@@ -60,5 +60,16 @@ describe('writeToTemporary and commitFile', () => {
     await expect(writeToTemporary(broken, dir)).rejects.toThrow(/connection reset/);
     await expect(writeToTemporary(Readable.from(chunks), dir, { maxBytes: 1024 * 1024 })).rejects.toBeInstanceOf(FileTooLargeError);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('syncDir', () => {
+  it('answers every caller of a burst on one folder (grouped fsyncs), and names a folder that is not there', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'store-'));
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => syncDir(dir)));
+    expect(results.map((r) => r.status)).toEqual(Array.from({ length: 20 }, () => 'fulfilled'));
+    // A later call after the burst starts a fresh fsync and is answered too.
+    await expect(syncDir(dir)).resolves.toBeUndefined();
+    await expect(syncDir(path.join(dir, 'missing'))).rejects.toThrow(/ENOENT.*missing/);
   });
 });
