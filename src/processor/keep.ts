@@ -2,6 +2,9 @@
 // until a processor has downloaded every output into the output store (OUTPUT_DIR). Downloads run
 // beside the loop, stream to disk, and are retried with backoff; a task whose outputs cannot be kept
 // after OUTPUT_KEEP_ATTEMPTS ends FAILED with OUTPUTS_NOT_KEPT, never SUCCESS with missing images.
+// Up to OUTPUT_KEEP_CONCURRENCY downloads run at once, the outputs of one task side by side and those of
+// several tasks; twice as many tasks are taken, so that one task's fsyncs and commits overlap another's
+// download, and a finished keeping takes the next due task at once rather than at the loop's next pass.
 import path from 'node:path';
 import {
   extendKeepingLease,
@@ -15,23 +18,113 @@ import {
   type TaskToKeep,
 } from '../db/index.js';
 import type { Logger } from '../shared/logger.js';
-import { commitFile, discardFile, DownloadError, downloadToTemporary, outputContentType, outputFilePath, removeTaskOutputs } from '../store/index.js';
+import {
+  commitFile,
+  discardFile,
+  DownloadError,
+  downloadToTemporary,
+  outputContentType,
+  outputFilePath,
+  removeTaskOutputs,
+  syncDir,
+  syncFile,
+} from '../store/index.js';
 import { retryBackoffMs } from './policy.js';
-import { errorText, noteError, type ProcessorContext } from './state.js';
+import { errorText, noteError, type ProcessorContext, type ProcessorState } from './state.js';
 
-/** How long a keeper holds a task before another processor may take it over (pushed on per output). */
+/** How long a keeper holds a task before another processor may take it over (pushed on as downloads start). */
 export const KEEP_LEASE_MS = 10 * 60_000;
+/** A download starting this long after the lease was last pushed pushes it again (one UPDATE, not one per output). */
+const LEASE_REFRESH_AFTER_MS = KEEP_LEASE_MS / 10;
 
 /** The URL our copy is served at (GET /api/tasks/:id/outputs/:n, the api's route). */
 export function keptOutputUrl(taskId: string, n: number): string {
   return `/api/tasks/${taskId}/outputs/${n}`;
 }
 
-/** Take due tasks in keepingOutputs, up to outputKeepConcurrency at once, and keep them beside the loop. */
-export async function keepDueOutputs(ctx: ProcessorContext): Promise<void> {
+/** Bounded number of downloads under way: waiters go in order as downloads end. */
+class DownloadSlots {
+  private inUse = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  /** Resolves with the release function once a slot is free (at once if one is), or rejects when `signal` aborts. */
+  acquire(signal: AbortSignal): Promise<() => void> {
+    const release = () => {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.inUse--;
+    };
+    if (this.inUse < this.limit) {
+      this.inUse++;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve, reject) => {
+      const granted = () => {
+        signal.removeEventListener('abort', aborted);
+        resolve(release);
+      };
+      const aborted = () => {
+        const at = this.waiting.indexOf(granted);
+        if (at >= 0) this.waiting.splice(at, 1);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      if (signal.aborted) {
+        aborted();
+        return;
+      }
+      signal.addEventListener('abort', aborted, { once: true });
+      this.waiting.push(granted);
+    });
+  }
+}
+
+/** Keeping's own bookkeeping per processor state (the download slots, and one take of due tasks at a time). */
+interface Keeper {
+  slots: DownloadSlots;
+  taking: Promise<void> | undefined;
+  takeAgain: boolean;
+}
+const keepers = new WeakMap<ProcessorState, Keeper>();
+
+function keeperOf({ state, settings }: ProcessorContext): Keeper {
+  let keeper = keepers.get(state);
+  if (!keeper) {
+    keeper = { slots: new DownloadSlots(settings.outputKeepConcurrency), taking: undefined, takeAgain: false };
+    keepers.set(state, keeper);
+  }
+  return keeper;
+}
+
+/** Tasks kept at once per download slot: their waits on the disk and the database overlap the downloads. */
+const TASKS_PER_DOWNLOAD_SLOT = 2;
+
+/**
+ * Take due tasks in keepingOutputs, up to 2 x outputKeepConcurrency at once, and keep them beside the loop.
+ * One take runs at a time (the loop's and a finished keeping's could otherwise take more than the limit);
+ * a call during a take makes it look once more.
+ */
+export function keepDueOutputs(ctx: ProcessorContext): Promise<void> {
+  const keeper = keeperOf(ctx);
+  if (keeper.taking) {
+    keeper.takeAgain = true;
+    return keeper.taking;
+  }
+  keeper.taking = (async () => {
+    do {
+      keeper.takeAgain = false;
+      await takeDueTasks(ctx);
+    } while (keeper.takeAgain && !ctx.state.stopping);
+  })().finally(() => {
+    keeper.taking = undefined;
+  });
+  return keeper.taking;
+}
+
+async function takeDueTasks(ctx: ProcessorContext): Promise<void> {
   const { state, settings } = ctx;
   if (state.stopping) return;
-  const free = settings.outputKeepConcurrency - state.keepings.size;
+  const free = TASKS_PER_DOWNLOAD_SLOT * settings.outputKeepConcurrency - state.keepings.size;
   const tasks = await takeOutputsToKeep(state.pool, {
     processorId: settings.processorId,
     limit: free,
@@ -41,7 +134,11 @@ export async function keepDueOutputs(ctx: ProcessorContext): Promise<void> {
   for (const task of tasks) {
     const running: Promise<void> = keepTask(ctx, task)
       .catch((error: unknown) => noteError(ctx, 'KEEP_OUTPUTS', error))
-      .finally(() => state.keepings.delete(task.id));
+      .finally(() => {
+        state.keepings.delete(task.id);
+        // The next due task now, not at the loop's next pass (a wake-up or the poll interval away).
+        if (!state.stopping) keepDueOutputs(ctx).catch((error: unknown) => noteError(ctx, 'KEEP_OUTPUTS', error));
+      });
     state.keepings.set(task.id, running);
   }
 }
@@ -49,24 +146,63 @@ export async function keepDueOutputs(ctx: ProcessorContext): Promise<void> {
 class OutputNotKept extends Error {
   override name = 'OutputNotKept';
 }
+class KeepingLeaseLost extends Error {
+  override name = 'KeepingLeaseLost';
+}
+
+/** One task's keeping: its lease, and a signal that stops its other downloads when one of them has failed for good. */
+interface Keeping {
+  task: TaskToKeep;
+  log: Logger;
+  signal: AbortSignal;
+  leasePushedAt: number;
+  /** Epoch ms of the first request and of the last file durable on disk (the bench's wall clock). */
+  firstRequestAt: number | undefined;
+  lastOnDiskAt: number;
+}
 
 async function keepTask(ctx: ProcessorContext, task: TaskToKeep): Promise<void> {
-  const { state } = ctx;
+  const { state, settings } = ctx;
   const taskLog = ctx.log.child({ taskId: task.id, entityName: task.entityName, runninghubTaskId: task.runninghubTaskId });
   const started = performance.now();
-  const kept: KeptOutput[] = [];
-  // Time spent in the successful downloads alone (stream, hash, write, rename): the benchmark's throughput.
-  const downloading = { ms: 0 };
+  const stopSiblings = new AbortController();
+  const keeping: Keeping = {
+    task,
+    log: taskLog,
+    signal: AbortSignal.any([state.stopSignal.signal, stopSiblings.signal]),
+    leasePushedAt: Date.now(),
+    firstRequestAt: undefined,
+    lastOnDiskAt: 0,
+  };
+  let kept: KeptOutput[];
   try {
     if (task.outputsProblem !== null) throw new OutputNotKept(task.outputsProblem);
-    for (const [n, output] of task.outputs.entries()) {
-      if (n > 0 && !(await extendKeepingLease(state.pool, task, KEEP_LEASE_MS))) {
-        taskLog.warn({ event: 'outputs.lease_lost' }, 'another processor took over keeping these outputs');
-        return;
-      }
-      kept.push(await keepOutput(ctx, task, n, output, taskLog, downloading));
-    }
+    // Every output at once (bounded by the download slots); the first that fails for good stops the others,
+    // and each of them removes its temporary file before this goes on.
+    let firstFailure: { error: unknown } | undefined;
+    const announcements: Promise<unknown>[] = [];
+    const results = await Promise.all(
+      task.outputs.map((output, n) =>
+        keepOutput(ctx, keeping, n, output, announcements).catch((error: unknown) => {
+          if (!firstFailure) {
+            firstFailure = { error };
+            stopSiblings.abort(error);
+          }
+          return undefined;
+        }),
+      ),
+    );
+    if (firstFailure) throw firstFailure.error;
+    kept = results.filter((k): k is KeptOutput => k !== undefined);
+    // Every file's data was fdatasync'ed before its rename; one fsync of the folder makes the names durable
+    // (beside the outputs' live events, which need not wait for it).
+    await Promise.all([...(kept.length > 0 ? [syncDir(path.dirname(outputFilePath(settings.outputDir, task.id, 0)))] : []), ...announcements]);
+    keeping.lastOnDiskAt = Date.now();
   } catch (error) {
+    if (error instanceof KeepingLeaseLost) {
+      taskLog.warn({ event: 'outputs.lease_lost' }, 'another processor took over keeping these outputs');
+      return;
+    }
     if (state.stopping && !(error instanceof OutputNotKept)) {
       // Shutting down: give the task back at once (lease 0) so that the next processor keeps it.
       await extendKeepingLease(state.pool, task, 0).catch(() => undefined);
@@ -74,19 +210,25 @@ async function keepTask(ctx: ProcessorContext, task: TaskToKeep): Promise<void> 
     }
     const message = errorText(error);
     if (await failKeepingOutputs(state.pool, task, message)) {
-      // The outputs kept before the one that failed belong to no task that reads SUCCESS: removed, not orphaned.
-      await removeTaskOutputs(ctx.settings.outputDir, [task.id]).catch((error: unknown) =>
-        taskLog.warn({ event: 'outputs.remove_failed', err: errorText(error) }, 'could not remove the outputs of a task that failed'),
-      );
       state.counters.failed++;
       taskLog.error({ event: 'task.failed', code: OUTPUTS_NOT_KEPT, err: message }, 'outputs could not be kept');
+      // The outputs kept before the failure are served by nobody (only SUCCESS tasks' are): none stays behind.
+      await removeTaskOutputs(settings.outputDir, [task.id]).catch((removeError: unknown) => noteError(ctx, 'KEEP_OUTPUTS', removeError));
     }
     return;
   }
+  // Every file is durable under its final name (fdatasync, rename, the folder's fsync) before the task reads SUCCESS here.
   if (await finishKeepingOutputs(state.pool, task, kept)) {
     state.counters.outputsKept += kept.length;
     taskLog.info(
-      { event: 'outputs.kept', count: kept.length, bytes: kept.reduce((sum, k) => sum + k.size, 0), ms: Math.round((performance.now() - started) * 10) / 10, downloadMs: Math.round(downloading.ms * 10) / 10 },
+      {
+        event: 'outputs.kept',
+        count: kept.length,
+        bytes: kept.reduce((sum, k) => sum + k.size, 0),
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        firstRequestAt: keeping.firstRequestAt,
+        lastOnDiskAt: keeping.lastOnDiskAt,
+      },
       'outputs kept',
     );
   } else {
@@ -95,25 +237,40 @@ async function keepTask(ctx: ProcessorContext, task: TaskToKeep): Promise<void> 
 }
 
 /** One output, with OUTPUT_KEEP_ATTEMPTS tries; throws OutputNotKept when they are used up. */
-async function keepOutput(ctx: ProcessorContext, task: TaskToKeep, n: number, output: TaskOutput, taskLog: Logger, downloading: { ms: number }): Promise<KeptOutput> {
+async function keepOutput(ctx: ProcessorContext, keeping: Keeping, n: number, output: TaskOutput, announcements: Promise<unknown>[]): Promise<KeptOutput> {
   const { settings, state } = ctx;
+  const { task, log: taskLog, signal } = keeping;
   const finalPath = outputFilePath(settings.outputDir, task.id, n);
   for (let attempt = 1; ; attempt++) {
     try {
-      const attemptStarted = performance.now();
-      const file = await downloadToTemporary(output.fileUrl, {
-        dir: path.dirname(finalPath),
-        idleTimeoutMs: settings.outputDownloadIdleTimeoutMs,
-        allowHttp: true,
-        signal: state.stopSignal.signal,
-      });
+      const release = await keeperOf(ctx).slots.acquire(signal);
+      let file;
       try {
-        await commitFile(file.temporaryPath, finalPath);
+        // A task that waited for a slot, or downloads for long: its lease is pushed before the next download.
+        if (Date.now() - keeping.leasePushedAt > LEASE_REFRESH_AFTER_MS) {
+          keeping.leasePushedAt = Date.now();
+          if (!(await extendKeepingLease(state.pool, task, KEEP_LEASE_MS))) throw new KeepingLeaseLost('another processor took over keeping these outputs');
+        }
+        keeping.firstRequestAt ??= Date.now();
+        // The slot is for the transfer; the fdatasync below runs while the next download already streams.
+        file = await downloadToTemporary(output.fileUrl, {
+          dir: path.dirname(finalPath),
+          idleTimeoutMs: settings.outputDownloadIdleTimeoutMs,
+          allowHttp: true,
+          signal,
+          sync: false,
+        });
+      } finally {
+        release();
+      }
+      try {
+        // Data on disk, then the rename; the folder's fsync follows once for all of the task's outputs.
+        await syncFile(file.temporaryPath);
+        await commitFile(file.temporaryPath, finalPath, { syncDir: false });
       } catch (error) {
         await discardFile(file.temporaryPath);
         throw error;
       }
-      downloading.ms += performance.now() - attemptStarted;
       const kept: KeptOutput = {
         ...output,
         url: keptOutputUrl(task.id, n),
@@ -121,14 +278,16 @@ async function keepOutput(ctx: ProcessorContext, task: TaskToKeep, n: number, ou
         contentType: outputContentType(file.head, file.headerContentType),
         sha256: file.sha256,
       };
-      // Live progress (GET /api/events): a frame is on our disk before the task reads SUCCESS. Best effort:
-      // the file is kept whatever happens to the announcement.
-      await recordTaskEvent(state.pool, task.id, 'output_kept', { n, url: kept.url, size: kept.size, contentType: kept.contentType, sha256: kept.sha256 }).catch(
+      // Live progress (GET /api/events): a frame is on our disk before the task reads SUCCESS (keepTask waits
+      // for the announcement before finishing). Best effort: the file is kept whatever happens to it.
+      const announced = recordTaskEvent(state.pool, task.id, 'output_kept', { n, url: kept.url, size: kept.size, contentType: kept.contentType, sha256: kept.sha256 }).catch(
         (error: unknown) => taskLog.warn({ event: 'outputs.event_failed', n, err: errorText(error) }, 'could not announce the kept output'),
       );
+      announcements.push(announced);
       return kept;
     } catch (error) {
-      if (state.stopping) throw error;
+      // Shutting down, another output of the task failed for good, or the lease is gone: no more tries.
+      if (state.stopping || signal.aborted || error instanceof KeepingLeaseLost) throw error;
       const retryable = !(error instanceof DownloadError) || error.retryable;
       const reason = `output ${n} (${output.fileUrl}): ${errorText(error)}`;
       if (!retryable || attempt >= settings.outputKeepAttempts) {
@@ -136,7 +295,7 @@ async function keepOutput(ctx: ProcessorContext, task: TaskToKeep, n: number, ou
       }
       const backoffMs = retryBackoffMs(attempt, settings.outputKeepBackoffMs, settings.outputKeepBackoffMaxMs);
       taskLog.warn({ event: 'outputs.download_failed', n, attempt, retryInMs: backoffMs, err: errorText(error) }, 'output download failed; retrying');
-      await sleep(backoffMs, state.stopSignal.signal);
+      await sleep(backoffMs, signal);
     }
   }
 }

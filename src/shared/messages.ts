@@ -45,7 +45,6 @@ export const LOG_MESSAGES: Readonly<Record<string, CatalogueEntry>> = {
   'outputs.kept': { zh: '已保存 {count} 个输出文件（{bytes} 字节，{ms} 毫秒）', en: 'kept {count} output file(s) ({bytes} bytes, {ms} ms)' },
   'outputs.download_failed': { zh: '输出文件 {n} 下载失败（第 {attempt} 次），{retryInMs} 毫秒后重试：{err}', en: 'output {n} download failed (attempt {attempt}), retrying in {retryInMs} ms: {err}' },
   'outputs.lease_lost': { zh: '另一个处理器已接手保存这些输出文件', en: 'another processor took over keeping these outputs' },
-  'outputs.remove_failed': { zh: '任务已失败，但无法删除其已保存的输出文件（错误）：{err}', en: 'the task failed, but its kept output files could not be removed: {err}' },
   'outputs.event_failed': { zh: '输出文件 {n} 已保存，但发送实时事件失败（错误）：{err}', en: 'output {n} kept, but its live event could not be written: {err}' },
   'task.recovered': { zh: '回收了超时的领取（原处理器 {claimedBy}）', en: 'recovered an expired claim (was {claimedBy})' },
   'callback.delivered': { zh: '回调已送达（HTTP {status}）', en: 'callback delivered (HTTP {status})' },

@@ -30,6 +30,8 @@ export interface DownloadOptions {
   maxRedirects?: number;
   /** Only these hosts are requested, the URL's and every redirect's (HostNotAllowedError otherwise); unset: any. */
   allowedHosts?: AllowedHosts;
+  /** false: the file is not fdatasync'ed here (the caller calls syncFile before committing it). */
+  sync?: boolean;
 }
 
 export interface DownloadedFile extends WrittenFile {
@@ -64,6 +66,7 @@ export async function downloadToTemporary(url: string, options: DownloadOptions)
       written = await writeToTemporary(response, options.dir, {
         ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.sync !== undefined ? { sync: options.sync } : {}),
       });
     } catch (error) {
       if (error instanceof FileTooLargeError) throw error;

@@ -83,7 +83,9 @@ describe('kept outputs (in-process processor, simulator files)', () => {
     for (const row of rows) {
       const own = events.filter((e) => e.task_id === row.id);
       expect(own.map((e) => e.kind)).toEqual(['output_kept', 'output_kept', 'succeeded']);
-      expect(own.slice(0, 2).map((e) => e.detail.sha256)).toEqual((row.outputs as unknown as KeptRow[]).map((o) => o.sha256));
+      // The outputs of a task are downloaded side by side, so their announcements come in either order.
+      const announced = own.slice(0, 2).sort((a, b) => (a.detail.n ?? 0) - (b.detail.n ?? 0));
+      expect(announced.map((e) => e.detail.sha256)).toEqual((row.outputs as unknown as KeptRow[]).map((o) => o.sha256));
     }
   });
 
