@@ -34,6 +34,11 @@ const implementations: Implementation[] = [
     command: (config) => [process.execPath, '--lite-mode', '--max-semi-space-size=1', path.join(ROOT, 'dist/supervisord.js'), '-n', '-c', config],
   },
 ];
+// BENCH_BASELINE=<another checkout, built>: its bin/supervisord.js runs beside ours (before/after in one run).
+const BASELINE = process.env.BENCH_BASELINE;
+if (BASELINE !== undefined && BASELINE !== '') {
+  implementations.push({ name: `baseline: ${BASELINE}/bin/supervisord.js`, command: (config) => [path.join(BASELINE, 'bin/supervisord.js'), '-n', '-c', config] });
+}
 if (existsSync(REAL)) implementations.push({ name: 'supervisord 4.2.5 (python)', command: (config) => [REAL, '-n', '-c', config] });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

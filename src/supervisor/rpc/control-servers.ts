@@ -5,14 +5,12 @@
 // (npm run bench:supervisor measures the idle daemon's memory).
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, lstat, unlink } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { connect, createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { HttpAuth, SupervisorControl, SupervisordConfig } from '../types.js';
 import type { ControlLog } from './http-server.js';
 import type { SupervisorRpc } from './methods.js';
-
-type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export const ALREADY_LISTENING =
   'Another program is already listening on a port that one of our HTTP servers is configured to use.  Shut this program down first before starting supervisord.';
@@ -78,47 +76,60 @@ function primaryGid(user: string): number {
   throw new Error(`Invalid user name ${user}`);
 }
 
+/** One listening socket; its HTTP server exists from the first connection on. */
+interface ControlServer {
+  readonly listener: Server;
+  close(): Promise<void>;
+}
+
 /**
- * The request handler of one server, loaded with the first request (the request waits for it; the
- * body stays unread until the handler reads it). `rpc` is shared by both servers.
+ * The socket listens here (node:net); the HTTP server that reads its connections (node:http, with the
+ * request handler) is made on the first connection and handed each connection, as node:http's docs allow
+ * ("This event can also be explicitly emitted by users to inject connections into the HTTP server").
+ * The connection's bytes wait in its buffer meanwhile. `rpc` is shared by both servers.
  */
-function lazyRequestHandler(
-  rpc: () => Promise<SupervisorRpc>,
-  control: SupervisorControl,
-  auth: HttpAuth | null,
-  log: ControlLog,
-): RequestHandler {
-  let handler: Promise<RequestHandler> | undefined;
-  const load = async (): Promise<RequestHandler> => {
-    const [{ createRequestHandler }, methods] = await Promise.all([import('./http-server.js'), rpc()]);
-    return createRequestHandler(methods, control, auth, log);
+function createControlServer(rpc: () => Promise<SupervisorRpc>, control: SupervisorControl, auth: HttpAuth | null, log: ControlLog): ControlServer {
+  let http: Promise<HttpServer> | undefined;
+  const load = async (): Promise<HttpServer> => {
+    const [{ createServer: createHttpServer }, { createRequestHandler }, methods] = await Promise.all([
+      import('node:http'),
+      import('./http-server.js'),
+      rpc(),
+    ]);
+    // The request (headers + body) must arrive within a minute: a stalled upload cannot pin a socket.
+    const server = createHttpServer({ requestTimeout: 60_000, headersTimeout: 30_000 }, createRequestHandler(methods, control, auth, log));
+    // The reply has no deadline: a `start` waits startsecs, a `stop` up to stopwaitsecs, and
+    // `tail -f` streams until the client leaves.
+    server.timeout = 0;
+    server.keepAliveTimeout = 30_000;
+    // node:http starts its request/headers timeout checks on 'listening'; this server never listens itself.
+    server.emit('listening');
+    return server;
   };
-  return (req, res) => {
-    (handler ??= load()).then(
-      (handle) => handle(req, res),
+  // As node:http's own listening socket: half-open connections allowed (HTTP ends them), no Nagle delay.
+  const listener = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    (http ??= load()).then(
+      (server) => server.emit('connection', socket),
       (error: unknown) => {
         log.critical(`Loading the HTTP request handler failed: ${String(error)}`);
-        res.destroy();
+        socket.destroy();
       },
     );
-  };
-}
-
-function createHttpServer(rpc: () => Promise<SupervisorRpc>, control: SupervisorControl, auth: HttpAuth | null, log: ControlLog): Server {
-  // The request (headers + body) must arrive within a minute: a stalled upload cannot pin a socket.
-  const server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000 }, lazyRequestHandler(rpc, control, auth, log));
-  // The reply has no deadline: a `start` waits startsecs, a `stop` up to stopwaitsecs, and
-  // `tail -f` streams until the client leaves.
-  server.timeout = 0;
-  server.keepAliveTimeout = 30_000;
-  return server;
-}
-
-async function closeServer(server: Server): Promise<void> {
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
   });
+  return {
+    listener,
+    async close() {
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      // Connections waiting for the HTTP server are handed to it first (their callbacks were queued earlier).
+      const server = await http?.catch(() => undefined);
+      if (server !== undefined) {
+        // Stops its timeout checks (it is not listening, so close() only reports that) and ends its connections.
+        server.close(() => undefined);
+        server.closeAllConnections();
+      }
+      await closed;
+    },
+  };
 }
 
 export async function startControlServers(
@@ -129,12 +140,12 @@ export async function startControlServers(
   let methods: Promise<SupervisorRpc> | undefined;
   const rpc = (): Promise<SupervisorRpc> =>
     (methods ??= import('./methods.js').then(({ SupervisorRpc }) => new SupervisorRpc(control, config.rpcInterfaceEnabled)));
-  const servers: Server[] = [];
+  const servers: ControlServer[] = [];
   let socketPath: string | null = null;
   let inetPort: number | null = null;
 
   const closeAll = async (): Promise<void> => {
-    await Promise.all(servers.map(closeServer));
+    await Promise.all(servers.map((server) => server.close()));
     if (socketPath !== null) await unlink(socketPath).catch(() => undefined);
   };
 
@@ -147,8 +158,8 @@ export async function startControlServers(
         // A stale socket left by a crash.
         await unlink(unix.file);
       }
-      const server = createHttpServer(rpc, control, unix.auth, log);
-      await listen(server, { path: unix.file });
+      const server = createControlServer(rpc, control, unix.auth, log);
+      await listen(server.listener, { path: unix.file });
       servers.push(server);
       socketPath = unix.file;
       if (unix.auth === null) log.critical("Server 'unix_http_server' running without any HTTP authentication checking");
@@ -161,11 +172,11 @@ export async function startControlServers(
     }
     const inet = config.inetHttpServer;
     if (inet !== null) {
-      const server = createHttpServer(rpc, control, inet.auth, log);
-      await listen(server, inet.host === '' || inet.host === '*' ? { port: inet.port } : { port: inet.port, host: inet.host });
+      const server = createControlServer(rpc, control, inet.auth, log);
+      await listen(server.listener, inet.host === '' || inet.host === '*' ? { port: inet.port } : { port: inet.port, host: inet.host });
       servers.push(server);
       if (inet.auth === null) log.critical("Server 'inet_http_server' running without any HTTP authentication checking");
-      const address = server.address();
+      const address = server.listener.address();
       inetPort = typeof address === 'object' && address !== null ? address.port : inet.port;
     }
   } catch (error) {
