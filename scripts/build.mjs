@@ -23,7 +23,7 @@ const programs = {
 
 // No `rm -rf dist` first: a test run may be executing dist/ files while another build runs.
 const entryPoints = Object.entries(programs)
-  .filter(([name, source]) => name !== 'supervisorctl' && existsSync(source))
+  .filter(([name, source]) => name !== 'supervisorctl' && name !== 'supervisord' && existsSync(source))
   .map(([out, source]) => ({ in: source, out }));
 
 await build({
@@ -37,6 +37,27 @@ await build({
   // Dependencies stay in node_modules (native parts, pino's worker threads), except for
   // supervisorctl below, which must start without resolving a module graph.
   packages: 'external',
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+
+// supervisord: every dependency inlined and tree-shaken (zod/mini, the XML parser), minified, ASCII only
+// (a source with one non-Latin-1 character is held as two bytes a character), split so that what answers
+// requests (XML-RPC methods, codec, console: rpc/control-servers.ts imports them dynamically) is a chunk
+// loaded on the first request. An idle supervisord holds only what supervising needs (npm run bench:supervisor).
+await build({
+  entryPoints: [{ in: programs.supervisord, out: 'supervisord' }],
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  chunkNames: 'supervisord-[name]-[hash]',
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  minify: true,
+  charset: 'ascii',
+  legalComments: 'none',
+  sourcemap: true,
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',
 });
@@ -83,4 +104,4 @@ await cp('src/db/migrations', 'dist/migrations', { recursive: true });
 // The simulator's shipped workflows (API-format JSON), found next to its bundle.
 await rm('dist/workflows', { recursive: true, force: true });
 await cp('src/runninghub/simulator/workflows', 'dist/workflows', { recursive: true });
-if (!process.env.BUILD_QUIET) console.log(`built ${entryPoints.map((e) => e.out).join(', ')}, supervisorctl into dist/`);
+if (!process.env.BUILD_QUIET) console.log(`built supervisord, ${entryPoints.map((e) => e.out).join(', ')}, supervisorctl into dist/`);

@@ -8,7 +8,7 @@ import { ConfigError, defaultConfigSearchPaths, findDefaultConfigFile, loadConfi
 import { parseCommandLine, USAGE, UsageError, VERSION_TEXT, type CliCommand } from './cli.js';
 import { usageErrorText } from './getopt.js';
 import { MainLog } from './main-log.js';
-import { startControlServers } from './rpc/index.js';
+import { startControlServers } from './rpc/control-servers.js';
 import { Supervisor } from './supervisor.js';
 import { SupervisordState, type SupervisordConfig, type SupervisordSection } from './types.js';
 

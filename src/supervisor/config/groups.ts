@@ -10,6 +10,7 @@ import type { IniValue } from './ini.js';
 import { byPriorityThenName, hereOf, plainError, rawSection, type LoadState } from './load-state.js';
 import { processesFromSection } from './programs.js';
 import { eventListenerSchema, groupSchema, parseSection } from './sections.js';
+import { pick } from 'zod/mini';
 
 interface GroupDraft {
   name: string;
@@ -139,7 +140,7 @@ export function readGroups(state: LoadState, serverurl: () => string): GroupConf
     try {
       programName = parseProcessOrGroupName(section.slice('program:'.length));
       // supervisord reads priority here once without the program names, then again below.
-      priority = parseSection(groupSchema(section, plainNames).pick({ priority: true }), rawSection(doc, section)).priority;
+      priority = parseSection(pick(groupSchema(section, plainNames), { priority: true }), rawSection(doc, section)).priority;
     } catch (error) {
       return plainError(error, section);
     }

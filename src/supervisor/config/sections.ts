@@ -3,9 +3,13 @@
 // allows for that key, and converts it. Fields are declared in the order supervisord reads
 // them, and zod reports issues in shape order, so the first issue is the error supervisord
 // would have stopped at.
+// zod/mini (functions, not methods): supervisord loads this at start and keeps it, and the bundle then
+// carries only the few schema kinds used here, not all of zod (npm run bench:supervisor, resident memory).
 
 import path from 'node:path';
-import { z } from 'zod';
+import { custom, NEVER, object, optional, pipe, safeParse, transform, type core, type output, type ZodMiniType } from 'zod/mini';
+
+type ParsePayload = core.ParsePayload;
 import {
   parseAutorestart,
   parseBoolean,
@@ -33,9 +37,16 @@ import { PyValueError } from './python.js';
 export type RawSection = Record<string, IniValue | undefined>;
 
 // Optional: an absent key is supervisord's default, which each field supplies itself.
-const rawValue = z
-  .custom<IniValue>((v) => typeof v === 'object' && v !== null && 'value' in v && 'line' in v)
-  .optional();
+const rawValue = optional(custom<IniValue>((v) => typeof v === 'object' && v !== null && 'value' in v && 'line' in v));
+
+/** `rawValue` turned into a value by `convert` (zod's `.transform`, which is this pipe). */
+const fromRaw = <T>(convert: (raw: IniValue | undefined, ctx: ParsePayload) => T) =>
+  pipe(rawValue, transform((raw: IniValue | undefined, ctx: ParsePayload): T => convert(raw, ctx)));
+
+/** A custom issue on the value being read (classic zod's ctx.addIssue, which mini's payload lacks). */
+function addIssue(ctx: ParsePayload, message: string): void {
+  ctx.issues.push({ code: 'custom', message, input: ctx.value });
+}
 
 interface FieldOptions {
   /** Expand `%(name)s` (supervisord's do_expand); false for keys it expands later itself. */
@@ -56,15 +67,15 @@ function fieldsFor(section: string, names: (raw: IniValue | undefined) => Expans
     }
     return convert(value);
   };
-  const fail = (ctx: z.RefinementCtx, error: unknown): never => {
+  const fail = (ctx: ParsePayload, error: unknown): never => {
     if (!(error instanceof PyValueError)) throw error;
-    ctx.addIssue({ code: 'custom', message: error.message });
-    return z.NEVER;
+    addIssue(ctx, error.message);
+    return NEVER;
   };
   return {
     /** A key with supervisord's default (the default is expanded and converted like a value). */
     value<T>(key: string, fallback: string, convert: (text: string) => T, options: FieldOptions = {}) {
-      return rawValue.transform((raw, ctx): T => {
+      return fromRaw((raw, ctx): T => {
         try {
           return read(key, raw, raw?.value ?? fallback, convert, options);
         } catch (error) {
@@ -74,7 +85,7 @@ function fieldsFor(section: string, names: (raw: IniValue | undefined) => Expans
     },
     /** A key without a default: null when absent. */
     optional<T>(key: string, convert: (text: string) => T, options: FieldOptions = {}) {
-      return rawValue.transform((raw, ctx): T | null => {
+      return fromRaw((raw, ctx): T | null => {
         if (raw === undefined) return null;
         try {
           return read(key, raw, raw.value, convert, options);
@@ -87,8 +98,8 @@ function fieldsFor(section: string, names: (raw: IniValue | undefined) => Expans
 }
 
 /** Run a section schema; on failure throw the first issue with the key it came from. */
-export function parseSection<S extends z.ZodType>(schema: S, raw: RawSection): z.output<S> {
-  const result = schema.safeParse(raw);
+export function parseSection<S extends ZodMiniType>(schema: S, raw: RawSection): output<S> {
+  const result = safeParse(schema, raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const key = typeof issue?.path[0] === 'string' ? issue.path[0] : undefined;
@@ -122,7 +133,7 @@ export function supervisordSchema(
   tempdir: string,
 ) {
   const f = fieldsFor('supervisord', names);
-  return z.object({
+  return object({
     minfds: f.value('minfds', '1024', parseInteger),
     minprocs: f.value('minprocs', '200', parseInteger),
     directory: f.optional('directory', (t) => parseExistingDirectory(t, ctx.env)),
@@ -160,7 +171,7 @@ function mainLogfile(text: string, ctx: SectionEnv): string | null {
  */
 export function programSettingsSchema(section: string, names: (raw: IniValue | undefined) => Expansions) {
   const f = fieldsFor(section, names);
-  return z.object({
+  return object({
     priority: f.value('priority', '999', parseInteger),
     autostart: f.value('autostart', 'true', parseBoolean),
     autorestart: f.value('autorestart', 'unexpected', parseAutorestart),
@@ -217,7 +228,7 @@ function logfileName(text: string, ctx: SectionEnv): LogfileName {
 /** The keys supervisord reads once per process (numprocs expanded), in its order. */
 export function processSchema(section: string, names: (raw: IniValue | undefined) => Expansions, ctx: SectionEnv) {
   const f = fieldsFor(section, names);
-  return z.object({
+  return object({
     directory: f.optional('directory', identity),
     stdout_logfile: f.value('stdout_logfile', 'AUTO', (t) => logfileName(t, ctx), { expandAgainAs: 'stdout_logfile' }),
     stdout_logfile_backups: f.value('stdout_logfile_backups', '10', parseInteger),
@@ -233,15 +244,15 @@ export function processSchema(section: string, names: (raw: IniValue | undefined
 
 /** `[program:x] environment=` alone: it is expanded per process and feeds later expansions. */
 export function environmentSchema(names: (raw: IniValue | undefined) => Expansions) {
-  return z.object({
+  return object({
     // supervisord names this expansion plain 'environment'.
-    environment: rawValue.transform((raw, ctx): Record<string, string> => {
+    environment: fromRaw((raw, ctx): Record<string, string> => {
       try {
         return parseEnvironmentValue(expand(raw?.value ?? '', names(raw), 'environment'));
       } catch (error) {
         if (!(error instanceof PyValueError)) throw error;
-        ctx.addIssue({ code: 'custom', message: error.message });
-        return z.NEVER;
+        addIssue(ctx, error.message);
+        return NEVER;
       }
     }),
   });
@@ -250,7 +261,7 @@ export function environmentSchema(names: (raw: IniValue | undefined) => Expansio
 /** `[unix_http_server]`: socket file (required), chmod (0700), chown, auth. */
 export function unixHttpServerSchema(section: string, names: (raw: IniValue | undefined) => Expansions, ctx: SectionEnv) {
   const f = fieldsFor(section, names);
-  return z.object({
+  return object({
     file: f.optional('file', (t) => path.resolve(ctx.cwd, expandUserPath(t.trim(), ctx))),
     username: f.optional('username', identity),
     password: f.optional('password', identity),
@@ -268,7 +279,7 @@ export function unixHttpServerSchema(section: string, names: (raw: IniValue | un
 /** `[inet_http_server]`: auth, then `port` (`host:port`). */
 export function inetHttpServerSchema(section: string, names: (raw: IniValue | undefined) => Expansions) {
   const f = fieldsFor(section, names);
-  return z.object({
+  return object({
     username: f.optional('username', identity),
     password: f.optional('password', identity),
     port: f.optional('port', parseInetAddress),
@@ -278,7 +289,7 @@ export function inetHttpServerSchema(section: string, names: (raw: IniValue | un
 /** `[group:x]`: members and priority. */
 export function groupSchema(section: string, names: (raw: IniValue | undefined) => Expansions) {
   const f = fieldsFor(section, names);
-  return z.object({
+  return object({
     programs: f.optional('programs', (t) => parseStringList(t)),
     priority: f.value('priority', '999', parseInteger),
   });
@@ -290,7 +301,7 @@ export function groupSchema(section: string, names: (raw: IniValue | undefined) 
  */
 export function eventListenerSchema(section: string, names: (raw: IniValue | undefined) => Expansions) {
   const f = fieldsFor(section, names);
-  return z.object({
+  return object({
     // A "high" default priority: listeners start first and stop last.
     priority: f.value('priority', '-1', parseInteger),
     buffer_size: f.value('buffer_size', '10', parseInteger),
@@ -314,7 +325,7 @@ export function supervisorctlSchema(
 ) {
   const f = fieldsFor('supervisorctl', names);
   const h = fieldsFor('supervisorctl', namesWithHere);
-  return z.object({
+  return object({
     serverurl: h.value('serverurl', 'http://localhost:9001', (t) =>
       t.startsWith('unix://') ? `unix://${path.resolve(ctx.cwd, expandUserPath(t.slice(7), ctx))}` : t,
     ),

@@ -10,6 +10,7 @@ import type {
   SupervisordSection,
   UnixHttpServerSection,
 } from '../types.js';
+import { omit, pick } from 'zod/mini';
 import { ConfigError } from './errors.js';
 import { expand, withExpansions, type Expansions } from './expand.js';
 import type { IniDocument, IniValue } from './ini.js';
@@ -145,9 +146,9 @@ export function readServers(state: LoadState): Servers {
     const raw = rawSection(doc, section);
     let parsed;
     try {
-      const file = parseSection(unixHttpServerSchema(section, withHere, state.ctx).pick({ file: true }), raw).file;
+      const file = parseSection(pick(unixHttpServerSchema(section, withHere, state.ctx), { file: true }), raw).file;
       if (file === null) throw new ConfigError(`section [${section}] has no file value`, { section });
-      const rest = parseSection(unixHttpServerSchema(section, envOnly, state.ctx).omit({ file: true }), raw);
+      const rest = parseSection(omit(unixHttpServerSchema(section, envOnly, state.ctx), { file: true }), raw);
       parsed = { ...rest, file };
     } catch (error) {
       return plainError(error, section);

@@ -1,6 +1,6 @@
 // supervisorctl: runs one action from the command line, or an interactive `supervisor>` shell.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createInterface, type Interface } from 'node:readline';
+import type { Interface } from 'node:readline';
 import { Controller, type CtlIo } from './controller.js';
 import { usageErrorText } from '../getopt.js';
 import { USAGE } from './help.js';
@@ -61,6 +61,9 @@ class LineReader {
   }
 
   static async open(streams: SupervisorctlStreams, history: string[]): Promise<LineReader> {
+    // Loaded here, not at start: a one-shot command (`supervisorctl status`) never reads a line. Not import():
+    // the bundle runs through vm.Script (supervisorctl-loader.ts), which has no dynamic import.
+    const { createInterface } = process.getBuiltinModule('node:readline');
     const input = streams.stdin();
     const terminal = Boolean((input as { isTTY?: boolean }).isTTY);
     const rl = createInterface({ input, output: streams.stdout, terminal, historySize: 1000, history: [...history].reverse() });

@@ -3,6 +3,7 @@
 // (process-targets.ts) from the per-process ones, in supervisord's order, returning its result structs.
 // The methods live by namespace, as in supervisord's rpcinterface.py: status-methods.ts (status and
 // control), process-control-methods.ts, log-methods.ts and system-methods.ts.
+import { safeParse } from 'zod/mini';
 import { FaultCode, SupervisorFault, SupervisordState, type SupervisorControl } from '../types.js';
 import { logMethods } from './log-methods.js';
 import { compareStrings, describeParamError, type MethodDefinition } from './method-definition.js';
@@ -46,7 +47,7 @@ export class SupervisorRpc {
     // Only `namespace.method` (supervisord's CVE-2017-11610 rule); no private names.
     const method = parts.length === 2 && !(parts[1] ?? '').startsWith('_') ? this.methods.get(methodName) : undefined;
     if (method === undefined) throw new SupervisorFault(FaultCode.UNKNOWN_METHOD);
-    const parsed = method.schema.safeParse(params);
+    const parsed = safeParse(method.schema, params);
     if (!parsed.success) {
       throw new SupervisorFault(FaultCode.INCORRECT_PARAMETERS, describeParamError(methodName, method, parsed.error));
     }

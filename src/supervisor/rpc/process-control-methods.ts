@@ -2,7 +2,7 @@
 // (with the RPC-level checks supervisord makes before acting), process and config info, stdin and
 // remote communication events.
 import { constants as osConstants } from 'node:os';
-import { z } from 'zod';
+import { _default, boolean, pipe, string, transform, union } from 'zod/mini';
 import {
   FaultCode,
   ProcessState,
@@ -12,14 +12,24 @@ import {
   type LogTarget,
   type SupervisorControl,
 } from '../types.js';
-import { asFault, compareStrings, define, nameParam, namespec, param, type MethodTable, type Param } from './method-definition.js';
+import { asFault, compareStrings, define, integer, nameParam, namespec, param, type MethodTable, type Param } from './method-definition.js';
 import { processInfoStruct } from './process-info.js';
 import type { ProcessOperation, ProcessTargets } from './process-targets.js';
 import type { XmlRpcValue } from './xmlrpc.js';
 
 // Python takes any truthy value for wait; XML-RPC clients send <boolean> or <int>. Omitted means wait.
-const waitParam = param('boolean', 'wait', z.union([z.boolean(), z.number().int()]).transform((v) => Boolean(v)).default(true));
-const signalParam = param('string', 'signal', z.union([z.string(), z.number().int().transform(String)]));
+const waitParam = param(
+  'boolean',
+  'wait',
+  _default(
+    pipe(
+      union([boolean(), integer()]),
+      transform((v: boolean | number) => Boolean(v)),
+    ),
+    true,
+  ),
+);
+const signalParam = param('string', 'signal', union([string(), pipe(integer(), transform(String))]));
 
 /** Signal name or number → name without SIG (`HUP`), or undefined when unknown. */
 export function parseSignal(signal: string): string | undefined {
@@ -193,7 +203,7 @@ export function processControlMethods(control: SupervisorControl, targets: Proce
     'supervisor.sendProcessStdin': define({
       help: 'Send a string of chars to the stdin of the process name.',
       returns: 'boolean',
-      params: [nameParam, param('string', 'chars', z.string())],
+      params: [nameParam, param('string', 'chars', string())],
       run: ([spec, chars]) => {
         const process = targets.resolveProcess(spec);
         if (process.pid === 0 || process.state === ProcessState.STOPPING) throw new SupervisorFault(FaultCode.NOT_RUNNING, spec);
@@ -204,7 +214,7 @@ export function processControlMethods(control: SupervisorControl, targets: Proce
     'supervisor.sendRemoteCommEvent': define({
       help: 'Send an event that will be received by event listener subprocesses subscribing to the RemoteCommunicationEvent.',
       returns: 'boolean',
-      params: [param('string', 'type', z.string()), param('string', 'data', z.string())],
+      params: [param('string', 'type', string()), param('string', 'data', string())],
       run: ([type, data]) => {
         control.sendRemoteCommEvent(type, data);
         return true;

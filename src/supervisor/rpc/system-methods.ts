@@ -1,6 +1,6 @@
 // The `system.*` namespace: introspection (listMethods, methodHelp, methodSignature) and multicall.
 // These are not guarded: supervisord answers them during shutdown too.
-import { z } from 'zod';
+import { _default, array, custom, object, safeParse, string, unknown, type ZodMiniType } from 'zod/mini';
 import { FaultCode, SupervisorFault } from '../types.js';
 import { define, isFault, nameParam, param, type MethodDefinition, type MethodTable } from './method-definition.js';
 import type { XmlRpcValue } from './xmlrpc.js';
@@ -11,8 +11,8 @@ export interface MethodDispatcher {
   call(methodName: string, params: XmlRpcValue[]): Promise<XmlRpcValue>;
 }
 
-const xmlRpcValue: z.ZodType<XmlRpcValue> = z.custom<XmlRpcValue>(() => true);
-const multicallEntry = z.object({ methodName: z.string(), params: z.array(xmlRpcValue).default([]) });
+const xmlRpcValue: ZodMiniType<XmlRpcValue> = custom<XmlRpcValue>(() => true);
+const multicallEntry = object({ methodName: string(), params: _default(array(xmlRpcValue), []) });
 
 function helpText(method: MethodDefinition): string {
   const lines = [method.help, ''];
@@ -22,7 +22,7 @@ function helpText(method: MethodDefinition): string {
 }
 
 async function multicallOne(dispatcher: MethodDispatcher, raw: unknown): Promise<XmlRpcValue> {
-  const call = multicallEntry.safeParse(raw);
+  const call = safeParse(multicallEntry, raw);
   try {
     if (!call.success) throw new SupervisorFault(FaultCode.INCORRECT_PARAMETERS, 'No methodName');
     if (call.data.methodName === 'system.multicall') {
@@ -69,7 +69,7 @@ export function systemMethods(dispatcher: MethodDispatcher): MethodTable {
     'system.multicall': define({
       help: 'Process an array of {methodName, params} calls; each result is a value or a fault struct.',
       returns: 'array',
-      params: [param('array', 'calls', z.array(z.unknown()))],
+      params: [param('array', 'calls', array(unknown()))],
       guarded: false,
       run: async ([calls]) => {
         const results: XmlRpcValue[] = [];

@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFile, lstat, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -491,6 +491,38 @@ describe('control server start-up and auth', () => {
     expect(await client.call('supervisor.getPID')).toBe(4242);
     await servers.close();
     await expect(stat(file)).rejects.toThrow();
+  });
+
+  it('closes with a connection accepted before the request handler was loaded (the handler loads on the first connection)', async () => {
+    const file = path.join(dir, 'first.sock');
+    const cfg = config(dir, { unixHttpServer: { file, chmod: 0o700, chown: null, auth: null } });
+    const servers = await startControlServers(new FakeControl(dir, cfg), cfg, quietLog);
+    // Connected, nothing sent: the close must end this connection too, not wait for the client.
+    const idle = connect(file);
+    await new Promise<void>((resolve) => idle.once('connect', () => resolve()));
+    const ended = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+    await servers.close();
+    await ended;
+    await expect(stat(file)).rejects.toThrow();
+  });
+
+  it('serves requests sent at once on a fresh connection, before the request handler is loaded, in order', async () => {
+    const file = path.join(dir, 'pipelined.sock');
+    const cfg = config(dir, { unixHttpServer: { file, chmod: 0o700, chown: null, auth: null } });
+    const servers = await startControlServers(new FakeControl(dir, cfg), cfg, quietLog);
+    try {
+      const body = encodeCall('supervisor.getPID', []);
+      const one = `POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      const socket = connect(file);
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.write(one + one);
+      await waitFor('both replies', () => Buffer.concat(chunks).toString('latin1').match(/<int>4242<\/int>/g)?.length === 2);
+      expect(Buffer.concat(chunks).toString('latin1').match(/^HTTP\/1\.1 200 OK/gm)).toHaveLength(2);
+      socket.destroy();
+    } finally {
+      await servers.close();
+    }
   });
 
   it('chowns the socket to [unix_http_server] chown (user, primary group)', async () => {
