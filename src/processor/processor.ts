@@ -65,6 +65,7 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
         applicationName: `task-processor-listen ${settings.processorId}`.slice(0, 63),
         logger: log,
         onNotification: (channel) => {
+          ctx.timeline.mark('notified', { channel });
           if (channel === LIVE_CHANNELS.callbacksDue) background?.wakeCallbacks();
           else kick(ctx, channel === TASK_CHANNELS.cancel);
         },
@@ -182,7 +183,9 @@ async function loop(ctx: ProcessorContext): Promise<void> {
       accountReady = false;
       state.housekeepingWanted = true;
     }
+    ctx.timeline.mark('pass-end');
     if (!state.stopping) await idle(ctx, waitMs, kickable);
+    ctx.timeline.mark('woke');
   }
 }
 
@@ -235,5 +238,10 @@ async function shutDown(ctx: ProcessorContext, finished: Promise<LoopEnd>, stopB
   await markProcessorStopped(state.pool, settings.processorId).catch(() => undefined);
   await state.listener?.close();
   await state.pool.end().catch(() => undefined);
+  try {
+    ctx.timeline.save();
+  } catch (error) {
+    log.warn({ event: 'processor.timeline_not_saved', err: errorText(error) }, 'could not write the timeline file');
+  }
   log.info({ event: 'processor.stopped', ...state.counters }, 'task processor stopped');
 }

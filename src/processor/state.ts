@@ -6,6 +6,7 @@ import type { RunningHubClient, UploadedFile, UploadFile } from '../runninghub/i
 import type { Logger } from '../shared/logger.js';
 import type { ProcessorSettings } from './config.js';
 import type { NotificationListener } from './listener.js';
+import { createTimeline, type Timeline } from './timeline.js';
 
 export interface ProcessorDeps {
   settings: ProcessorSettings;
@@ -104,6 +105,8 @@ export interface ProcessorContext {
   state: ProcessorState;
   /** Time kept for cancelling an orphaned RunningHub task during shutdown. */
   cancelReserveMs: number;
+  /** Slot-handover marks for the benchmark (TASK_PROCESSOR_TIMELINE_FILE); a no-op otherwise. */
+  timeline: Timeline;
 }
 
 export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
@@ -113,6 +116,7 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
     settings,
     log: deps.logger.child({ processorId: settings.processorId }),
     cancelReserveMs: Math.min(3_000, Math.floor(settings.shutdownTimeoutMs / 3)),
+    timeline: createTimeline(settings.timelineFile),
     state: {
       pool: deps.createPool(),
       client: deps.createClient(),

@@ -36,12 +36,14 @@ function createRequest(task: ClaimedTask, settings: ProcessorContext['settings']
 export async function claimAndSubmit(ctx: ProcessorContext): Promise<void> {
   const { state, settings, deps } = ctx;
   while (!state.stopping) {
+    ctx.timeline.mark('claim-start');
     const claimed = await claimPendingTasks(state.pool, {
       account: deps.account,
       processorId: settings.processorId,
       limit: settings.maxPendingBatch,
       leaseMs: settings.claimLeaseMs,
     });
+    ctx.timeline.mark('claim-end', { taskIds: claimed.map((t) => t.id) });
     for (const task of claimed) launch(ctx, task);
     if (claimed.length < settings.maxPendingBatch) return;
   }
@@ -76,8 +78,10 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
   try {
     // Reference images go up just before the create; an upload failure is handled as a create failure.
     if (request.nodeInfoList) request = { ...request, nodeInfoList: await resolveUploads(ctx, request.nodeInfoList) };
+    ctx.timeline.mark('create-sent', { taskId: task.id });
     const created = await state.client.createTask(request);
     runninghubTaskId = created.taskId;
+    ctx.timeline.mark('create-answered', { taskId: task.id, runninghubTaskId });
     if (created.nodeErrors.length > 0) {
       taskLog.warn({ event: 'task.node_errors', runninghubTaskId, nodeErrors: created.nodeErrors }, 'RunningHub reported node errors');
     }
@@ -107,6 +111,7 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
         return;
       }
       state.counters.submitted++;
+      ctx.timeline.mark('recorded', { taskId: task.id });
       taskLog.info({ event: 'task.submitted', runninghubTaskId }, 'submitted to RunningHub');
       if (recorded.state === 'finished') noteTaskEnded(ctx, resultKindOf(recorded.status), taskLog, runninghubTaskId, 'webhook');
       return;
