@@ -1,7 +1,7 @@
 // Part of bench/processor.ts (1): where the gap between a task ending at RunningHub and the next create
 // at its slot goes. Lines up the simulator's times (end, webhook answered, create received) with the
-// processor's timeline (TASK_PROCESSOR_TIMELINE_FILE, src/processor/timeline.ts: notification in, loop
-// woken, claim, create sent). All are wall-clock milliseconds on the same machine.
+// processor's timeline (TASK_PROCESSOR_TIMELINE_FILE, src/processor/timeline.ts: notification in,
+// claim, create sent). All are wall-clock milliseconds on the same machine.
 import { readFile } from 'node:fs/promises';
 import type { SimulatorTaskView as TaskView } from '../src/runninghub/simulator/index.js';
 
@@ -32,9 +32,10 @@ function summary(values: number[]): { p50: number; p90: number; n: number } {
 
 /**
  * One row per handover (the k-th end frees the slot the (k+3)-th create takes), each step's share:
- * end → webhook answered (RunningHub's POST, the API's commit), end → slot-freed notification at the
- * processor, notification → claim started, the claim's round trip, claim → create sent, create sent →
- * received by the simulator. Medians and 90th percentiles in milliseconds.
+ * end → webhook answered (RunningHub's POST, the API's commit), end → the slot-freed notification
+ * that led to the claim (the last before it), notification → claim started (0 when claimed at the
+ * notification; longer when a claim under way had to end first), the claim's round trip, claim → create
+ * sent, create sent → received by the simulator. Medians and 90th percentiles in milliseconds.
  */
 export function slotHandovers(tasks: TaskView[], marks: Mark[], slots = 3): Record<string, { p50: number; p90: number; n: number }> {
   const byRunningHubId = new Map<string, string>();
@@ -43,20 +44,17 @@ export function slotHandovers(tasks: TaskView[], marks: Mark[], slots = 3): Reco
   const claimStarts = marks.filter((m) => m.step === 'claim-start');
   const sentAt = new Map(marks.filter((m) => m.step === 'create-sent').map((m) => [m.taskId!, m.at]));
   const notified = marks.filter((m) => m.step === 'notified' && m.channel === 'runninghub_slot_freed').map((m) => m.at);
-  const woke = marks.filter((m) => m.step === 'woke').map((m) => m.at);
   const ended = tasks.filter((t) => t.endedAt !== null).sort((a, b) => a.endedAt! - b.endedAt!);
   const created = [...tasks].sort((a, b) => a.createdAt - b.createdAt);
   const steps: Record<string, number[]> = {
     gap: [],
     endToWebhookAnswered: [],
     endToNotified: [],
-    notifiedToWoke: [],
-    wokeToClaimStart: [],
+    notifiedToClaimStart: [],
     claimRoundTrip: [],
     claimEndToCreateSent: [],
     createSentToReceived: [],
   };
-  const firstAtOrAfter = (list: number[], t: number) => list.find((x) => x >= t);
   const lastAtOrBefore = (list: number[], t: number) => list.findLast((x) => x <= t);
   for (let k = 0; k + slots < created.length && k < ended.length; k++) {
     const end = ended[k]!;
@@ -74,11 +72,12 @@ export function slotHandovers(tasks: TaskView[], marks: Mark[], slots = 3): Reco
       claimStarts.map((m) => m.at),
       claimEnd,
     );
-    const notice = firstAtOrAfter(notified, endAt);
-    const wake = claimStart === undefined ? undefined : lastAtOrBefore(woke, claimStart);
-    if (notice !== undefined) steps.endToNotified!.push(notice - endAt);
-    if (notice !== undefined && wake !== undefined) steps.notifiedToWoke!.push(wake - notice);
-    if (wake !== undefined && claimStart !== undefined) steps.wokeToClaimStart!.push(claimStart - wake);
+    // The notification that led to the claim: the last slot-freed one before it (not before the end).
+    const notice = claimStart === undefined ? undefined : lastAtOrBefore(notified, claimStart);
+    if (notice !== undefined && notice >= endAt) {
+      steps.endToNotified!.push(notice - endAt);
+      steps.notifiedToClaimStart!.push(claimStart! - notice);
+    }
     if (claimStart !== undefined) steps.claimRoundTrip!.push(claimEnd - claimStart);
     steps.claimEndToCreateSent!.push(sent - claimEnd);
     steps.createSentToReceived!.push(next.createdAt - sent);

@@ -72,6 +72,14 @@ export interface ProcessorState {
   stopping: boolean;
   /** Work is waiting: set by notifications and by our own releases, consumed by the loop. */
   claimWanted: boolean;
+  /** A pass is wanted for the loop's other work (outputs to keep), not a claim: set by wakeLoop. */
+  passWanted: boolean;
+  /** Set by the loop once the account row exists (and again after an error): claims may run beside it. */
+  accountReady: boolean;
+  /** The claim under way (submit.ts claimSoon): one at a time per processor, the loop's or a notification's. */
+  claiming: Promise<void> | undefined;
+  /** Another claim was asked for while one was under way: it runs right after. */
+  claimAgain: boolean;
   housekeepingWanted: boolean;
   /** Ends the loop's current idle wait early (set while it waits). */
   wake: (() => void) | undefined;
@@ -143,6 +151,10 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
       started: false,
       stopping: false,
       claimWanted: true,
+      passWanted: false,
+      accountReady: false,
+      claiming: undefined,
+      claimAgain: false,
       housekeepingWanted: true,
       wake: undefined,
       wakeOnKick: true,
@@ -165,6 +177,12 @@ export const errorText = (error: unknown): string => (error instanceof Error ? e
 export function kick({ state }: ProcessorContext, housekeeping = false): void {
   state.claimWanted = true;
   if (housekeeping) state.housekeepingWanted = true;
+  if (state.wakeOnKick) state.wake?.();
+}
+
+/** Wake the loop for its other work (outputs to keep) without asking it for a claim. */
+export function wakeLoop({ state }: ProcessorContext): void {
+  state.passWanted = true;
   if (state.wakeOnKick) state.wake?.();
 }
 

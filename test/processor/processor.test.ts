@@ -293,7 +293,7 @@ describe('task processor (in-process)', () => {
     expect(rows.map((r) => r.id)).toEqual([...high, ...mid, ...low]);
   });
 
-  it('writes the slot-handover timeline at stop (TASK_PROCESSOR_TIMELINE_FILE): the freed slot notified, then claimed and sent', async () => {
+  it('claims a freed slot at its notification, beside the loop, and writes the handover timeline at stop (TASK_PROCESSOR_TIMELINE_FILE)', async () => {
     const receiver = await startWebhookReceiver(db.pool);
     const timelineFile = path.join(TEST_STORE_DIR, `timeline-${Date.now()}.jsonl`);
     try {
@@ -320,6 +320,9 @@ describe('task processor (in-process)', () => {
     expect(freed).toBeDefined();
     expect(secondClaimed).toBeGreaterThanOrEqual(freed!);
     expect(secondSent).toBeGreaterThanOrEqual(secondClaimed!);
+    // The freed slot is claimed beside the loop, at the notification: no loop pass comes in between.
+    const secondClaimStart = marks.findLast((m) => m.step === 'claim-start' && m.at <= secondClaimed!)!.at;
+    expect(marks.filter((m) => m.step === 'woke' && m.at > freed! && m.at < secondClaimStart)).toEqual([]);
     // Sub-millisecond wall-clock marks, in the order they were taken.
     expect(marks.some((m) => !Number.isInteger(m.at))).toBe(true);
     expect(marks.every((m, i) => i === 0 || m.at >= marks[i - 1]!.at)).toBe(true);
