@@ -11,8 +11,9 @@
 //
 // BENCH_SCALE=0.2 runs a smaller version of (1) and (4) (for a quick look; the report uses 1).
 // BENCH_PARTS=1 runs (1) and (3) only, v1 (the slot gap: its timeline of one handover is printed with it);
-// BENCH_ROUNDS=n repeats (1) n times; BENCH_BEFORE_DIST=<dist folder of another build> alternates rounds
-// of that build's processor with this one's, to compare two builds in one run (medians per build).
+// BENCH_ROUNDS=n repeats (1) n times; BENCH_BEFORE_DIST=<dist folders of other builds, comma-separated>
+// alternates rounds of their processors with this one's, to compare builds in one run (medians per build;
+// the api is this build's in every round).
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -33,7 +34,10 @@ const SCALE = Number(process.env.BENCH_SCALE ?? '1');
 const PARTS = (process.env.BENCH_PARTS ?? 'all').split(',').map((p) => p.trim());
 const ONLY_SLOT = PARTS.length === 1 && PARTS[0] === '1';
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? '1'));
-const BEFORE_DIST = process.env.BENCH_BEFORE_DIST ? path.resolve(process.env.BENCH_BEFORE_DIST) : undefined;
+const BEFORE_DISTS = (process.env.BENCH_BEFORE_DIST ?? '')
+  .split(',')
+  .filter((d) => d.trim() !== '')
+  .map((d) => path.resolve(d.trim()));
 
 async function insertBacklog(pool: Pool, count: number, label: string): Promise<void> {
   await pool.query(
@@ -162,9 +166,10 @@ async function main(): Promise<void> {
       return { result1, result2, result3, handoverMs };
     };
     if (ONLY_SLOT) {
-      const builds = BEFORE_DIST ? [{ name: 'before', dist: BEFORE_DIST }, { name: 'after', dist: undefined }] : [{ name: 'this build', dist: undefined }];
+      const builds = [...BEFORE_DISTS.map((dist) => ({ name: dist, dist })), { name: 'this build', dist: undefined }];
       const rounds: Record<string, Awaited<ReturnType<typeof backlog>>[]> = Object.fromEntries(builds.map((b) => [b.name, []]));
       for (let round = 0; round < ROUNDS; round++) {
+        // Each round in another order, so that no build always runs first (or last) under a load that drifts.
         for (const build of round % 2 === 0 ? builds : [...builds].reverse()) {
           const result = await backlog('v1', build.dist);
           rounds[build.name]!.push(result);

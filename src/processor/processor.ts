@@ -69,11 +69,9 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
           ctx.timeline.mark('notified', { channel });
           if (channel === LIVE_CHANNELS.callbacksDue) background?.wakeCallbacks();
           else if (channel === TASK_CHANNELS.cancel) kick(ctx, true);
-          else {
-            claimBesideLoop(ctx);
-            // A freed slot may be a task now keeping its outputs: the loop takes those.
-            if (channel === TASK_CHANNELS.slotFreed) wakeLoop(ctx);
-          }
+          // A freed slot may be a task now keeping its outputs: the loop takes those, after the claim.
+          else if (channel === TASK_CHANNELS.slotFreed) claimBesideLoop(ctx, () => wakeLoop(ctx));
+          else claimBesideLoop(ctx);
         },
         onConnected: () => {
           kick(ctx, true);

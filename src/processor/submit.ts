@@ -60,16 +60,20 @@ export function claimSoon(ctx: ProcessorContext): Promise<void> {
  * A slot freed or a task came (a notification): claim at once, beside the loop, rather than after
  * whatever query the loop is in (under load each of those took 10–40 ms of the gap between a task's
  * end and the next create). Before the account is ready, or during an error backoff, the loop decides;
- * a failed claim here asks the loop for one, which meets the error again and backs off.
+ * a failed claim here asks the loop for one, which meets the error again and backs off. `then` runs
+ * once the claim is done (the loop's pass for outputs to keep: after the claim, so that the claim and
+ * its create do not share the CPU with a download starting at the same moment).
  */
-export function claimBesideLoop(ctx: ProcessorContext): void {
+export function claimBesideLoop(ctx: ProcessorContext, then: () => void = () => undefined): void {
   const { state } = ctx;
   if (state.stopping) return;
   if (!state.accountReady || !state.wakeOnKick) {
     kick(ctx);
     return;
   }
-  void claimSoon(ctx).catch(() => kick(ctx));
+  void claimSoon(ctx)
+    .catch(() => kick(ctx))
+    .finally(then);
 }
 
 /** Claim as many tasks as there are free slots (in batches of maxPendingBatch) and launch their submissions. */
