@@ -83,8 +83,9 @@ async function explain(pool: Pool): Promise<void> {
       // The claim's own statement and parameters, captured, then run under EXPLAIN ANALYZE (rolled back).
       let captured: { sql: string; values: unknown[] } | undefined;
       const capture = {
-        query: (sql: string, values: unknown[]) => {
-          captured = { sql, values };
+        // The claim is a prepared statement: its text and values come as one config object.
+        query: (config: { text: string; values: unknown[] }) => {
+          captured = { sql: config.text, values: config.values };
           return Promise.resolve({ rows: [] });
         },
       } as unknown as Pool;

@@ -10,6 +10,10 @@
 //   (6) output keeping, 1 MB and 20 MB PNGs: SUCCESS → kept p50/p99, throughput against curl, peak RSS (output-keeping.ts)
 //
 // BENCH_SCALE=0.2 runs a smaller version of (1) and (4) (for a quick look; the report uses 1).
+// BENCH_PARTS=1 runs (1) and (3) only, v1 (the slot gap: its timeline of one handover is printed with it);
+// BENCH_ROUNDS=n repeats (1) n times; BENCH_BEFORE_DIST=<dist folders of other builds, comma-separated>
+// alternates rounds of their processors with this one's, to compare builds in one run (medians per build;
+// the api is this build's in every round).
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -20,12 +24,20 @@ import { accountFingerprint } from '../src/processor/index.js';
 import { startSimulator, type RunningSimulator } from '../src/runninghub/simulator/index.js';
 import { benchOutputKeeping } from './output-keeping.js';
 import { children, startProgram, stopProgram, until } from './programs.js';
+import { readTimeline, slotHandovers } from './slot-timeline.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const API_KEY = 'bench-processor-key';
 const ACCOUNT = accountFingerprint(API_KEY);
 const SECRET = 'bench-webhook-secret-0123456789';
 const SCALE = Number(process.env.BENCH_SCALE ?? '1');
+const PARTS = (process.env.BENCH_PARTS ?? 'all').split(',').map((p) => p.trim());
+const ONLY_SLOT = PARTS.length === 1 && PARTS[0] === '1';
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? '1'));
+const BEFORE_DISTS = (process.env.BENCH_BEFORE_DIST ?? '')
+  .split(',')
+  .filter((d) => d.trim() !== '')
+  .map((d) => path.resolve(d.trim()));
 
 async function insertBacklog(pool: Pool, count: number, label: string): Promise<void> {
   await pool.query(
@@ -81,13 +93,18 @@ async function main(): Promise<void> {
     // (1) + (3), then (2): backlog, one processor, production settings (poll 3 s, webhooks on); then an
     // idle system. Once per API generation (5): the v2 path's figures beside v1's.
     const simulator = sim;
-    const backlogAndPickup = async (api: 'v1' | 'v2') => {
+    const backlog = async (api: 'v1' | 'v2', dist?: string) => {
       simulator.reset();
       simulator.setOptions({ runningMs: [500, 500] });
       await pool.query('TRUNCATE ai_tasks, runninghub_webhook_events');
       const backlog = Math.round(300 * SCALE);
       await insertBacklog(pool, backlog, 'backlog');
-      const one = startProgram('task-processor', { ...processorEnv(`bench-1-${api}`), RUNNINGHUB_API: api });
+      const timelineFile = path.join(dataRoot, `timeline-${api}-${Date.now()}.jsonl`);
+      const one = startProgram(
+        'task-processor',
+        { ...processorEnv(`bench-1-${api}`), RUNNINGHUB_API: api, TASK_PROCESSOR_TIMELINE_FILE: timelineFile },
+        dist,
+      );
       await until('the backlog to drain', async () => (await countUnfinished(pool)) === 0);
       const tasks = simulator.tasks();
       const counters = simulator.counters();
@@ -112,7 +129,14 @@ async function main(): Promise<void> {
         webhooksDelivered: counters.webhooksDelivered,
       };
       const result3 = { callsBesidesCreate: calls, byEndpoint: counters.callsByEndpoint, perTask: Number(callsPerTask.toFixed(3)) };
-
+      await stopProgram(one);
+      // The timeline is written at stop; a build without it (BENCH_BEFORE_DIST) writes none.
+      const marks = await readTimeline(timelineFile).catch(() => []);
+      return { result1, result3, handoverMs: marks.length > 0 ? slotHandovers(tasks, marks) : 'no timeline (older build)' };
+    };
+    const backlogAndPickup = async (api: 'v1' | 'v2') => {
+      const { result1, result3, handoverMs } = await backlog(api);
+      const one = startProgram('task-processor', { ...processorEnv(`bench-1-${api}`), RUNNINGHUB_API: api });
       // (2): idle system, one task at a time through the API.
       simulator.reset();
       simulator.setOptions({ runningMs: [20, 20] });
@@ -139,8 +163,44 @@ async function main(): Promise<void> {
       latencies.sort((a, b) => a - b);
       const result2 = { samples: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies.at(-1) };
       await stopProgram(one);
-      return { result1, result2, result3 };
+      return { result1, result2, result3, handoverMs };
     };
+    if (ONLY_SLOT) {
+      const builds = [...BEFORE_DISTS.map((dist) => ({ name: dist, dist })), { name: 'this build', dist: undefined }];
+      const rounds: Record<string, Awaited<ReturnType<typeof backlog>>[]> = Object.fromEntries(builds.map((b) => [b.name, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        // Each round in another order, so that no build always runs first (or last) under a load that drifts.
+        for (const build of round % 2 === 0 ? builds : [...builds].reverse()) {
+          const result = await backlog('v1', build.dist);
+          rounds[build.name]!.push(result);
+          console.error(`round ${round + 1} ${build.name}: ${JSON.stringify({ ...result.result1, handoverMs: result.handoverMs })}`);
+        }
+      }
+      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+      const report = {
+        machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+        rounds: ROUNDS,
+        builds: Object.fromEntries(
+          Object.entries(rounds).map(([name, results]) => {
+            const utilisation = median(results.map((r) => r.result1.utilisation));
+            const gapP50 = median(results.map((r) => r.result1.slotGapMs.p50));
+            return [
+              name,
+              {
+                medianUtilisation: utilisation,
+                medianSlotGapP50Ms: gapP50,
+                medianSlotGapP90Ms: median(results.map((r) => r.result1.slotGapMs.p90)),
+                lastRoundHandoverMs: results.at(-1)!.handoverMs,
+                met: utilisation >= 0.97 && gapP50 <= 5,
+              },
+            ];
+          }),
+        ),
+        goal: 'slot gap p50 <= 5 ms, utilisation >= 0.97 (anchor: one claim transaction + one create on loopback)',
+      };
+      console.log(JSON.stringify(report, null, 2));
+      return;
+    }
     const v1 = await backlogAndPickup('v1');
     const { result1, result2, result3 } = v1;
     const v2 = await backlogAndPickup('v2');
@@ -203,7 +263,7 @@ async function main(): Promise<void> {
 
     const report = {
       machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
-      '1_utilisation': { ...result1, goal: '>= 0.97' },
+      '1_utilisation': { ...result1, handoverMs: v1.handoverMs, goal: 'utilisation >= 0.97, slot gap p50 <= 5 ms', met: result1.utilisation >= 0.97 && result1.slotGapMs.p50 <= 5 },
       '2_post_to_create': { ...result2, goal: 'p50 <= 20 ms, p99 <= 100 ms' },
       '3_calls_per_task': { ...result3, goal: '<= 1.5' },
       '4_four_processors': { ...result4, goal: '0 over the limit, 0 lost' },

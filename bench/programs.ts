@@ -9,8 +9,9 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** Every program started here, so a bench's `finally` can stop (or kill) what is left. */
 export const children: ChildProcess[] = [];
 
-export function startProgram(name: 'api' | 'task-processor', env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', `${name}.js`)], {
+/** `dist`: another build's folder (bench:processor's BENCH_BEFORE_DIST compares two builds in one run). */
+export function startProgram(name: 'api' | 'task-processor', env: Record<string, string>, dist = path.join(ROOT, 'dist')): ChildProcess {
+  const child = spawn(process.execPath, [path.join(dist, `${name}.js`)], {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

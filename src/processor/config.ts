@@ -98,6 +98,8 @@ export const processorEnvSchema = runningHubEnvSchema
     RETENTION_INTERVAL: envDuration('s').default(60_000),
     /** Test only, never set in production: `crash-loop` makes the main loop throw after its first pass. */
     TASK_PROCESSOR_TEST_FAULT: z.enum(['crash-loop']).optional(),
+    /** Debug only: write a timeline of slot handovers to this file at stop (timeline.ts, bench:processor). */
+    TASK_PROCESSOR_TIMELINE_FILE: z.string().min(1, { error: 'must be a file path' }).optional(),
   })
   .refine((env) => env.CLAIM_LEASE > env.RUNNINGHUB_TIMEOUT, {
     path: ['CLAIM_LEASE'],
@@ -167,6 +169,8 @@ export interface ProcessorSettings {
   runninghubUploadReuseMarginMs: number;
   /** Test only (TASK_PROCESSOR_TEST_FAULT): a fault to inject, to test how the program handles it. */
   testFault?: 'crash-loop' | undefined;
+  /** Debug only (TASK_PROCESSOR_TIMELINE_FILE): where the slot-handover timeline is written at stop. */
+  timelineFile?: string | undefined;
   /** PROFILES_FILE / PROFILES: limits within the account's, per-profile timeout, backoff, poll interval. */
   profiles?: Profile[] | undefined;
   accountLimitSource?: AccountLimitSource | undefined;
@@ -247,6 +251,7 @@ export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
       runninghubUploadValidMs: e.RUNNINGHUB_UPLOAD_VALID,
       runninghubUploadReuseMarginMs: Math.min(3_600_000, e.RUNNINGHUB_UPLOAD_VALID / 4),
       testFault: e.TASK_PROCESSOR_TEST_FAULT,
+      timelineFile: e.TASK_PROCESSOR_TIMELINE_FILE,
       profiles,
       accountLimitSource: e.RUNNINGHUB_ACCOUNT_LIMIT_SOURCE,
       accountLimitIntervalMs: e.RUNNINGHUB_ACCOUNT_LIMIT_INTERVAL,

@@ -13,6 +13,7 @@ import {
   kick,
   noteError,
   selfHealIfNeeded,
+  wakeLoop,
   type LoopEnd,
   type ProcessorContext,
   type ProcessorCounters,
@@ -20,7 +21,7 @@ import {
 } from './state.js';
 import { followsRunningHubLimit, startFollowingLimit } from './follow-limit.js';
 import { keepDueOutputs } from './keep.js';
-import { claimAndSubmit } from './submit.js';
+import { claimBesideLoop, claimSoon } from './submit.js';
 
 export type { LoopEnd, ProcessorCounters, ProcessorDeps } from './state.js';
 
@@ -65,8 +66,12 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
         applicationName: `task-processor-listen ${settings.processorId}`.slice(0, 63),
         logger: log,
         onNotification: (channel) => {
+          ctx.timeline.mark('notified', { channel });
           if (channel === LIVE_CHANNELS.callbacksDue) background?.wakeCallbacks();
-          else kick(ctx, channel === TASK_CHANNELS.cancel);
+          else if (channel === TASK_CHANNELS.cancel) kick(ctx, true);
+          // A freed slot may be a task now keeping its outputs: the loop takes those, after the claim.
+          else if (channel === TASK_CHANNELS.slotFreed) claimBesideLoop(ctx, () => wakeLoop(ctx));
+          else claimBesideLoop(ctx);
         },
         onConnected: () => {
           kick(ctx, true);
@@ -101,18 +106,21 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
   };
 }
 
-/** Wait for a kick or `ms`, whichever comes first. The timer is the program's reason to live. */
-function idle({ state }: ProcessorContext, ms: number, kickable: boolean): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(done, Math.max(0, ms));
-    function done() {
+/**
+ * Wait for a kick or `ms`, whichever comes first: resolves `timer` when the time ran out (the poll, or
+ * a task put back with a backoff is due). The timer is the program's reason to live.
+ */
+function idle({ state }: ProcessorContext, ms: number, kickable: boolean): Promise<'timer' | 'woken'> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done('timer'), Math.max(0, ms));
+    function done(why: 'timer' | 'woken') {
       clearTimeout(timer);
       state.wake = undefined;
-      resolve();
+      resolve(why);
     }
     state.wakeOnKick = kickable;
-    state.wake = done;
-    if (state.stopping) done();
+    state.wake = () => done('woken');
+    if (state.stopping) done('woken');
   });
 }
 
@@ -120,8 +128,8 @@ async function loop(ctx: ProcessorContext): Promise<void> {
   const { state, settings, deps, log } = ctx;
   const { counters } = state;
   let nextHousekeepingAt = 0;
-  let accountReady = false;
   let limitRead = false;
+  let woke: 'timer' | 'woken' = 'timer';
   for (let pass = 0; !state.stopping; pass++) {
     // Test only (TASK_PROCESSOR_TEST_FAULT=crash-loop): a fault outside the pass's error handling,
     // as a bug would be, so that the test of main.ts sees a real crash of this loop.
@@ -130,7 +138,7 @@ async function loop(ctx: ProcessorContext): Promise<void> {
     let kickable = true;
     const errorsBefore = counters.consecutiveErrors;
     try {
-      if (!accountReady) {
+      if (!state.accountReady) {
         // Before the first claim, so that not even the first batch exceeds what RunningHub allows.
         if (followsRunningHubLimit(ctx) && !limitRead) {
           await startFollowingLimit(ctx);
@@ -150,17 +158,22 @@ async function loop(ctx: ProcessorContext): Promise<void> {
             maxAttempts: p.maxAttempts,
           })),
         );
-        accountReady = true;
+        state.accountReady = true;
         await beat(ctx);
       }
+      state.passWanted = false;
       const now = Date.now();
+      let housekept = false;
       if (state.housekeepingWanted || now >= nextHousekeepingAt) {
         state.housekeepingWanted = false;
         nextHousekeepingAt = now + settings.pollIntervalMs;
         await housekeeping(ctx);
+        housekept = true;
       }
+      // A pass woken only to keep outputs (its slot was claimed beside the loop) claims nothing more.
+      const claimNow = state.claimWanted || woke === 'timer' || housekept;
       state.claimWanted = false;
-      await claimAndSubmit(ctx);
+      if (claimNow) await claimSoon(ctx);
       await keepDueOutputs(ctx);
       if (counters.consecutiveErrors > errorsBefore) {
         // RunningHub trouble during an otherwise fine pass: no backoff, but it counts toward self-healing.
@@ -173,16 +186,18 @@ async function loop(ctx: ProcessorContext): Promise<void> {
       // Sleep until the next poll, or sooner if a task put back with a backoff becomes due.
       const dueIn = await msUntilNextDueTask(state.pool);
       waitMs = Math.min(nextHousekeepingAt - Date.now(), dueIn ?? Infinity);
-      if (state.claimWanted) waitMs = 0;
+      if (state.claimWanted || state.passWanted) waitMs = 0;
     } catch (error) {
       noteError(ctx, 'DATABASE', error);
       await selfHealIfNeeded(ctx);
       waitMs = errorBackoffMs(counters.consecutiveErrors, settings.errorBackoffMs, settings.errorBackoffMaxMs);
       kickable = false;
-      accountReady = false;
+      state.accountReady = false;
       state.housekeepingWanted = true;
     }
-    if (!state.stopping) await idle(ctx, waitMs, kickable);
+    ctx.timeline.mark('pass-end');
+    if (!state.stopping) woke = await idle(ctx, waitMs, kickable);
+    ctx.timeline.mark('woke');
   }
 }
 
@@ -230,10 +245,17 @@ async function shutDown(ctx: ProcessorContext, finished: Promise<LoopEnd>, stopB
   state.stopSignal.abort();
   if (state.heartbeatTimer) clearTimeout(state.heartbeatTimer);
   if (state.started) await finished;
+  // A claim beside the loop may still be launching submissions: wait for it before waiting for them.
+  await state.claiming?.catch(() => undefined);
   await Promise.allSettled([...state.submissions, ...state.keepings.values(), stopBackground()]);
   await state.beating;
   await markProcessorStopped(state.pool, settings.processorId).catch(() => undefined);
   await state.listener?.close();
   await state.pool.end().catch(() => undefined);
+  try {
+    ctx.timeline.save();
+  } catch (error) {
+    log.warn({ event: 'processor.timeline_not_saved', err: errorText(error) }, 'could not write the timeline file');
+  }
   log.info({ event: 'processor.stopped', ...state.counters }, 'task processor stopped');
 }

@@ -6,6 +6,7 @@ import type { RunningHubClient, UploadedFile, UploadFile } from '../runninghub/i
 import type { Logger } from '../shared/logger.js';
 import type { ProcessorSettings } from './config.js';
 import type { NotificationListener } from './listener.js';
+import { createTimeline, type Timeline } from './timeline.js';
 
 export interface ProcessorDeps {
   settings: ProcessorSettings;
@@ -71,6 +72,14 @@ export interface ProcessorState {
   stopping: boolean;
   /** Work is waiting: set by notifications and by our own releases, consumed by the loop. */
   claimWanted: boolean;
+  /** A pass is wanted for the loop's other work (outputs to keep), not a claim: set by wakeLoop. */
+  passWanted: boolean;
+  /** Set by the loop once the account row exists (and again after an error): claims may run beside it. */
+  accountReady: boolean;
+  /** The claim under way (submit.ts claimSoon): one at a time per processor, the loop's or a notification's. */
+  claiming: Promise<void> | undefined;
+  /** Another claim was asked for while one was under way: it runs right after. */
+  claimAgain: boolean;
   housekeepingWanted: boolean;
   /** Ends the loop's current idle wait early (set while it waits). */
   wake: (() => void) | undefined;
@@ -104,6 +113,8 @@ export interface ProcessorContext {
   state: ProcessorState;
   /** Time kept for cancelling an orphaned RunningHub task during shutdown. */
   cancelReserveMs: number;
+  /** Slot-handover marks for the benchmark (TASK_PROCESSOR_TIMELINE_FILE); a no-op otherwise. */
+  timeline: Timeline;
 }
 
 export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
@@ -113,6 +124,7 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
     settings,
     log: deps.logger.child({ processorId: settings.processorId }),
     cancelReserveMs: Math.min(3_000, Math.floor(settings.shutdownTimeoutMs / 3)),
+    timeline: createTimeline(settings.timelineFile),
     state: {
       pool: deps.createPool(),
       client: deps.createClient(),
@@ -139,6 +151,10 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
       started: false,
       stopping: false,
       claimWanted: true,
+      passWanted: false,
+      accountReady: false,
+      claiming: undefined,
+      claimAgain: false,
       housekeepingWanted: true,
       wake: undefined,
       wakeOnKick: true,
@@ -161,6 +177,12 @@ export const errorText = (error: unknown): string => (error instanceof Error ? e
 export function kick({ state }: ProcessorContext, housekeeping = false): void {
   state.claimWanted = true;
   if (housekeeping) state.housekeepingWanted = true;
+  if (state.wakeOnKick) state.wake?.();
+}
+
+/** Wake the loop for its other work (outputs to keep) without asking it for a claim. */
+export function wakeLoop({ state }: ProcessorContext): void {
+  state.passWanted = true;
   if (state.wakeOnKick) state.wake?.();
 }
 

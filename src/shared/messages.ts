@@ -22,6 +22,7 @@ export const LOG_MESSAGES: Readonly<Record<string, CatalogueEntry>> = {
   'processor.signal': { zh: '收到信号 {signal}', en: 'received {signal}' },
   'processor.stopping': { zh: '正在停止：不再领取新任务（进行中 {inFlight}）', en: 'stopping: no new claims ({inFlight} in flight)' },
   'processor.stopped': { zh: '任务处理器已停止', en: 'task processor stopped' },
+  'processor.timeline_not_saved': { zh: '无法写入时间线文件：{err}', en: 'could not write the timeline file: {err}' },
   'processor.shutdown_timeout': { zh: '停止超时，强制退出（租约将被回收）', en: 'shutdown timed out; exiting (leases will be recovered)' },
   'processor.waiting_for_database': { zh: '数据库未就绪，{retryInMs} 毫秒后重试：{err}', en: 'database not ready, retrying in {retryInMs} ms: {err}' },
   'processor.error': { zh: '处理器错误 {code}：{err}（连续错误 {consecutiveErrors} 次）', en: 'processor error {code}: {err} ({consecutiveErrors} consecutive errors)' },

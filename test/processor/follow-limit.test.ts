@@ -122,7 +122,11 @@ describe('the account limit read from RunningHub', () => {
     // queue/status answers again: the 1 it reports is followed.
     sim.setOptions({ faults: {} });
     await waitFor('the limit 1 from RunningHub', async () => ((await maxRunning()) === 1 ? true : undefined), { timeoutMs: 30_000 });
-    const changes = eventsIn(started.output(), 'account.limit_changed');
+    // The line is logged after the row is written: wait for it (on a loaded machine it comes some ms later).
+    const changes = await waitFor('the change to 1 logged', () => {
+      const logged = eventsIn(started.output(), 'account.limit_changed');
+      return logged.some((c) => c.to === 1) ? logged : undefined;
+    });
     // Logged once per change, not once per read (the reads come every 100 ms).
     expect(changes.map((c) => [c.from, c.to])).toEqual([
       [3, 2],

@@ -1,4 +1,6 @@
 // The processor in-process against a real PostgreSQL, the simulator over real HTTP and the real webhook route.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningSimulator } from '../../src/runninghub/simulator/index.js';
 import type { TaskProcessor } from '../../src/processor/index.js';
@@ -16,6 +18,7 @@ import {
   startTestSimulator,
   startWebhookReceiver,
   tasksById,
+  TEST_STORE_DIR,
   testSettings,
   waitForStatuses,
 } from './harness.js';
@@ -288,5 +291,40 @@ describe('task processor (in-process)', () => {
     await waitForStatuses(db.pool, all, ['SUCCESS']);
     const { rows } = await db.pool.query<{ id: string }>('SELECT id FROM ai_tasks ORDER BY submitted_at');
     expect(rows.map((r) => r.id)).toEqual([...high, ...mid, ...low]);
+  });
+
+  it('claims a freed slot at its notification, beside the loop, and writes the handover timeline at stop (TASK_PROCESSOR_TIMELINE_FILE)', async () => {
+    const receiver = await startWebhookReceiver(db.pool);
+    const timelineFile = path.join(TEST_STORE_DIR, `timeline-${Date.now()}.jsonl`);
+    try {
+      // One slot and polls far off: the second task can only follow the first's webhook.
+      await start({ maxRunning: 1, webhookUrl: receiver.callbackUrl, checkIntervalMs: 30_000, pollIntervalMs: 30_000, timelineFile });
+      const [first, second] = await insertTasks(db.pool, 2);
+      await waitForStatuses(db.pool, [first!, second!], ['SUCCESS']);
+      await processor!.stop();
+    } finally {
+      await receiver.app.close();
+    }
+    type Mark = { step: string; at: number; channel?: string; taskIds?: string[]; taskId?: string; runninghubTaskId?: string };
+    const marks = (await readFile(timelineFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Mark);
+    const [first, second] = (await db.pool.query<{ id: string }>('SELECT id FROM ai_tasks ORDER BY submitted_at')).rows.map((r) => r.id);
+    const at = (step: string, match: (m: Mark) => boolean) => marks.find((m) => m.step === step && match(m))?.at;
+    const firstAnswered = at('create-answered', (m) => m.taskId === first);
+    const freed = marks.find((m) => m.step === 'notified' && m.channel === 'runninghub_slot_freed' && m.at > (firstAnswered ?? Infinity))?.at;
+    const secondClaimed = at('claim-end', (m) => m.taskIds?.includes(second!) === true);
+    const secondSent = at('create-sent', (m) => m.taskId === second);
+    expect(firstAnswered).toBeDefined();
+    expect(freed).toBeDefined();
+    expect(secondClaimed).toBeGreaterThanOrEqual(freed!);
+    expect(secondSent).toBeGreaterThanOrEqual(secondClaimed!);
+    // The freed slot is claimed beside the loop, at the notification: no loop pass comes in between.
+    const secondClaimStart = marks.findLast((m) => m.step === 'claim-start' && m.at <= secondClaimed!)!.at;
+    expect(marks.filter((m) => m.step === 'woke' && m.at > freed! && m.at < secondClaimStart)).toEqual([]);
+    // Sub-millisecond wall-clock marks, in the order they were taken.
+    expect(marks.some((m) => !Number.isInteger(m.at))).toBe(true);
+    expect(marks.every((m, i) => i === 0 || m.at >= marks[i - 1]!.at)).toBe(true);
   });
 });

@@ -40,6 +40,8 @@ export async function startKeepingOutputs(db: Queryable, ref: TaskRef, outputs: 
          FROM moved WHERE a.fingerprint = moved.slot_account)
      SELECT id, entity_name, runninghub_task_id FROM moved`,
     [JSON.stringify(outputs), ...where.params],
+    // RunningHub's SUCCESS frees a slot here: prepared, as the claim that follows (one text per kind of ref).
+    `start_keeping_outputs_by_${'runninghubTaskId' in ref ? 'runninghub_id' : 'claim'}`,
   );
   const row = rows[0];
   return row ? { id: row.id, entityName: row.entity_name, runninghubTaskId: row.runninghub_task_id, status: 'SUCCESS' } : null;

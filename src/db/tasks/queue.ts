@@ -43,6 +43,9 @@ export async function getAccountUsage(db: Queryable, fingerprint: string): Promi
 
 // --- claimed (the processor) ---------------------------------------------------------------------
 
+/** The claim's prepared-statement name (each pooled connection prepares it on its first claim). */
+const CLAIM_STATEMENT = 'claim_pending_tasks';
+
 /** What a processor needs to submit a task it has just claimed. */
 export interface ClaimedTask
   extends Pick<AiTask, 'id' | 'entityType' | 'entityId' | 'entityName' | 'workflowId' | 'webappId' | 'priority' | 'attempts' | 'maxAttempts'> {
@@ -187,6 +190,10 @@ export async function claimPendingTasks(db: Queryable, request: ClaimRequest): P
         WHERE p.name = c.slot_profile)
      SELECT * FROM claimed`,
     [request.limit, request.processorId, request.leaseMs, request.account],
+    // Prepared: parsing and planning this statement took most of a claim (measured 3.4–5.1 ms unprepared,
+    // 1.3–1.5 ms prepared, 300 due tasks, under load), and a claim is the one query between a freed slot
+    // and the next create. The plan chooses nothing the limits depend on (they are in the locks and checks).
+    CLAIM_STATEMENT,
   );
   // RETURNING does not keep the CTE's ORDER BY: restore it for callers.
   return rows
@@ -265,6 +272,8 @@ export async function finishTask(
      SELECT id, entity_name, runninghub_task_id
        FROM done`,
     [end.status, outputs, code, message, ...where.params],
+    // A result frees a slot here: prepared, as the claim that follows (one text per kind of ref).
+    `finish_task_by_${'runninghubTaskId' in ref ? 'runninghub_id' : 'claim'}`,
   );
   const row = rows[0];
   return row ? { id: row.id, entityName: row.entity_name, runninghubTaskId: row.runninghub_task_id, status: end.status } : null;

@@ -82,20 +82,23 @@ export type WebhookRecord =
 export async function recordWebhookResult(pool: pg.Pool, runninghubTaskId: string, result: RemoteResult): Promise<WebhookRecord> {
   return inTransaction(pool, async (client): Promise<WebhookRecord> => {
     // The lock (see recordSubmission) and the insert in one round trip; the finish below is a later
-    // statement, so its snapshot is taken after the lock was granted.
-    const inserted = await client.query(
-      `WITH locked AS (SELECT pg_advisory_xact_lock(hashtext($1)))
-       INSERT INTO runninghub_webhook_events (runninghub_task_id, result) SELECT $1, $2::jsonb FROM locked
+    // statement, so its snapshot is taken after the lock was granted. A fresh event is stored as
+    // applied, the usual case, and set back to unapplied below when no task takes it (the same
+    // transaction, so nobody sees the difference): one round trip fewer between a task's end and the
+    // slot freed. Prepared, as the statements that follow: this is the path of every webhook.
+    const inserted = await client.query<{ fresh: boolean }>({
+      name: 'record_webhook_event',
+      text: `WITH locked AS (SELECT pg_advisory_xact_lock(hashtext($1)))
+       INSERT INTO runninghub_webhook_events (runninghub_task_id, result, applied_at) SELECT $1, $2::jsonb, now() FROM locked
        ON CONFLICT (runninghub_task_id) DO UPDATE SET deliveries = runninghub_webhook_events.deliveries + 1
        RETURNING (xmax = 0) AS fresh`,
-      [runninghubTaskId, JSON.stringify(result)],
-    );
+      values: [runninghubTaskId, JSON.stringify(result)],
+    });
     if (inserted.rows[0]?.fresh !== true) return { state: 'duplicate' };
     const task = await applyTaskResult(client, { runninghubTaskId }, result);
-    if (task) {
-      await markWebhookApplied(client, runninghubTaskId);
-    }
-    return task ? { state: 'applied', task } : { state: 'stored' };
+    if (task) return { state: 'applied', task };
+    await client.query(`UPDATE runninghub_webhook_events SET applied_at = NULL WHERE runninghub_task_id = $1`, [runninghubTaskId]);
+    return { state: 'stored' };
   });
 }
 

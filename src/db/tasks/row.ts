@@ -135,11 +135,12 @@ export function toTask(row: TaskRow): AiTask {
 
 /**
  * Run a statement that changes a task's status: a change the life table does not allow comes back
- * from the database guard (migration 003) as an IllegalTransitionError.
+ * from the database guard (migration 003) as an IllegalTransitionError. `preparedAs` names a
+ * statement run often on the hot path: each connection parses and plans it once, then reuses it.
  */
-export async function changeStatus<Row extends object>(db: Queryable, sql: string, values: unknown[]): Promise<Row[]> {
+export async function changeStatus<Row extends object>(db: Queryable, sql: string, values: unknown[], preparedAs?: string): Promise<Row[]> {
   try {
-    const { rows } = await db.query<Row>(sql, values);
+    const { rows } = preparedAs === undefined ? await db.query<Row>(sql, values) : await db.query<Row>({ name: preparedAs, text: sql, values });
     return rows;
   } catch (error) {
     throw asIllegalTransition(error);
