@@ -82,7 +82,8 @@ describe('the api program (dist/api.js)', () => {
     await waitFor('migrations to run once the database is up', async () => (await httpJson(apiPort, 'GET', '/readyz')).status === 200, {
       timeoutMs: 30_000,
     });
-    expect(program.output()).toMatch(/migrations applied/);
+    // The log line and the readiness come from one process over two channels (stdout, HTTP): either may arrive first.
+    await waitFor('the migrations to be logged', () => /migrations applied/.test(program.output()));
     expect((await httpJson(apiPort, 'POST', '/api/tasks', validTask)).status).toBe(201);
 
     // A request whose headers the server has read (it answered 100-continue) but whose body is not sent yet.

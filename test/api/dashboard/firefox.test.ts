@@ -106,9 +106,16 @@ describeWithFirefox('the dashboard in Firefox', () => {
     system.sim.setOptions({ runningMs: [50, 100] });
     await page.goto(`${system.api.url}/ui#/tasks`);
     for (const name of ['held-1', 'held-2', 'held-3']) {
-      await waitForTarget(page, `button[aria-label="Cancel Shot ${name}"]`);
-      await page.click(`button[aria-label="Cancel Shot ${name}"]`);
-      await waitForValue(`the cancel of ${name} said`, () => statusLine(page), new RegExp(`^Cancel: Shot ${name} `));
+      // puppeteer clicks at the button's place: when a live update re-sorts the rows between finding the
+      // button and the click, another row's button gets it (playwright checks what it hits; puppeteer does
+      // not). So the click is repeated until the page says it cancelled this shot.
+      const said = new RegExp(`^Cancel: Shot ${name} `);
+      await waitFor(`the cancel of ${name} said`, async () => {
+        if (said.test((await statusLine(page)) ?? '')) return true;
+        await waitForTarget(page, `button[aria-label="Cancel Shot ${name}"]`);
+        await page.click(`button[aria-label="Cancel Shot ${name}"]`);
+        return waitFor(`the page to answer the cancel of ${name}`, async () => said.test((await statusLine(page)) ?? ''), { timeoutMs: 5_000 }).catch(() => false);
+      }, { timeoutMs: 30_000 });
     }
     for (const { id } of held) await waitFor('the cancel to land', async () => (await taskStatus(id)) === 'CANCELLED', { timeoutMs: 30_000 });
     await page.goto(`${system.api.url}/ui#/queue`);
