@@ -13,6 +13,8 @@ import { XmlRpcClient } from '../src/supervisor/index.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+// Another build's dist/ (e.g. a copy taken before a change): its supervisorctl is timed interleaved with ours.
+const BEFORE_DIST = process.env.BENCH_CTL_BEFORE;
 const REAL_SUPERVISORD = '/usr/bin/supervisord';
 const REAL_SUPERVISORCTL = '/usr/bin/supervisorctl';
 
@@ -91,7 +93,9 @@ async function main(): Promise<void> {
   let worstOver = 0;
   for (const daemon of ['real', 'ours'] as const) {
     await withDaemon(daemon, async (conf) => {
-      const samples = { ours: [] as number[], real: [] as number[], 'node -e 0': [] as number[] };
+      const samples = { ours: [] as number[], before: [] as number[], real: [] as number[], 'node -e 0': [] as number[] };
+      const before = BEFORE_DIST === undefined ? undefined : path.resolve(BEFORE_DIST, 'supervisorctl.cjs');
+      if (before !== undefined) timeOnce(process.execPath, [before, '-c', conf, 'status']);
       // Warm the page cache for all, then interleave so background load hits them alike.
       timeOnce(ours[0], [ours[1], '-c', conf, 'status']);
       timeOnce(REAL_SUPERVISORCTL, ['-c', conf, 'status']);
@@ -100,17 +104,23 @@ async function main(): Promise<void> {
         samples.ours.push(timeOnce(ours[0], [ours[1], '-c', conf, 'status']));
         samples['node -e 0'].push(timeOnce(process.execPath, ['-e', '0']));
         samples.real.push(timeOnce(REAL_SUPERVISORCTL, ['-c', conf, 'status']));
+        if (before !== undefined) samples.before.push(timeOnce(process.execPath, [before, '-c', conf, 'status']));
       }
       const ratio = median(samples.ours) / median(samples.real);
       const over = median(samples.ours) - median(samples['node -e 0']);
       worstOver = Math.max(worstOver, over);
-      for (const client of ['ours', 'node -e 0', 'real'] as const) {
+      for (const client of ['ours', 'before', 'node -e 0', 'real'] as const) {
         const values = samples[client];
+        if (values.length === 0) continue;
         console.log(
           `  ${daemon} supervisord, ${client}: median ${median(values).toFixed(1)} ms  min ${Math.min(...values).toFixed(1)}  max ${Math.max(...values).toFixed(1)}`,
         );
       }
       console.log(`  ${daemon} supervisord: ours − node -e 0 = ${over.toFixed(1)} ms (goal ≤ 10 ms); ours/real = ${ratio.toFixed(2)} (issue 1: ≤ 0.50)`);
+      if (before !== undefined) {
+        const beforeOver = median(samples.before) - median(samples['node -e 0']);
+        console.log(`  ${daemon} supervisord: before (${BEFORE_DIST}) − node -e 0 = ${beforeOver.toFixed(1)} ms; ours − before = ${(over - beforeOver).toFixed(1)} ms`);
+      }
     });
   }
   console.log(`${worstOver <= 10 ? 'goal met' : 'goal NOT met'}: ours at most ${worstOver.toFixed(1)} ms over node -e 0 (goal ≤ 10 ms)`);

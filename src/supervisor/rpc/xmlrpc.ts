@@ -1,7 +1,7 @@
 // XML-RPC codec shared by the server (rpc/) and the client (ctl/).
 // The output mirrors Python's xmlrpc.client Marshaller line for line (newline placement, `<value><string>`
 // for every string, `<int>`/`<boolean>`), because supervisord's peers were written against that output.
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { parseXml, XmlSyntaxError, type XmlElement } from './xml-tree.js';
 import { decodeUtf8Strict, describeInvalidUtf8, findInvalidUtf8, findUnsafeText, describeUnsafeText } from '../../shared/text.js';
 
 /** A double that happens to be integral would otherwise be sent as `<int>`. */
@@ -121,34 +121,10 @@ export function encodeFault(fault: XmlRpcFault): string {
 
 // ---- decoding ----
 
-/** fast-xml-parser's ordered output: `{ tag: children, ':@'?: attrs }` or `{ '#text': text }`. */
-type OrderedNode = Record<string, unknown>;
-
-let parser: XMLParser | undefined;
-// Built on first use: supervisorctl's start-up should not pay for it before it sends anything.
-const parserOptions = {
-  preserveOrder: true,
-  trimValues: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  ignoreAttributes: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  // Entities are decoded by decodeEntities() in one pass: the library's entity tables cost a
-  // client several ms of start-up, and would double-decode `&amp;#65;`.
-  processEntities: false,
-} as const;
-
-const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
 // XML 1.0's Char production. A character outside it, raw or as a reference (`&#0;`, `&#xD800;`), makes
 // the document malformed: expat, and so supervisord, answers such a request with HTTP 400. U+0000 and
-// lone surrogates (src/shared/text.ts) are outside it too.
+// lone surrogates (src/shared/text.ts) are outside it too. References are checked by xml-tree.ts.
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
-
-function isXmlChar(codePoint: number): boolean {
-  return !Number.isNaN(codePoint) && codePoint <= 0x10ffff && !NOT_XML_CHAR.test(String.fromCodePoint(codePoint));
-}
 
 /** A request's text: strictly UTF-8 (bytes), and only characters XML allows. */
 function requestText(body: string | Uint8Array): string {
@@ -173,62 +149,41 @@ function requestText(body: string | Uint8Array): string {
   return text;
 }
 
-/** XML's five named entities and numeric character references. */
-function decodeEntities(text: string): string {
-  if (!text.includes('&')) return text;
-  return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (match, name: string) => {
-    if (name.startsWith('#')) {
-      const codePoint = name.startsWith('#x') ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
-      if (!isXmlChar(codePoint)) throw new XmlRpcParseError(`reference to invalid character number: ${match}`);
-      return String.fromCodePoint(codePoint);
-    }
-    const named = NAMED_ENTITIES[name];
-    if (named === undefined) throw new XmlRpcParseError(`unknown entity ${match}`);
-    return named;
-  });
-}
-
-function tagOf(node: OrderedNode): string | undefined {
-  for (const key of Object.keys(node)) if (key !== ':@') return key;
-  return undefined;
-}
-
-function childrenOf(node: OrderedNode): OrderedNode[] {
-  const tag = tagOf(node);
-  const children = tag === undefined ? undefined : node[tag];
-  return Array.isArray(children) ? (children as OrderedNode[]) : [];
-}
-
-function textOf(nodes: OrderedNode[]): string {
+/** The text of a scalar: its text and CDATA joined (comments were dropped); an element inside is an error. */
+function textOf(element: XmlElement): string {
   let text = '';
-  for (const node of nodes) {
-    const value = node['#text'];
-    if (typeof value === 'string') text += decodeEntities(value);
-    else if (typeof value === 'number' || typeof value === 'boolean') text += String(value);
-    else throw new XmlRpcParseError(`unexpected element <${tagOf(node) ?? '?'}> inside a scalar value`);
+  for (const child of element.children) {
+    if (typeof child === 'string') text += child;
+    else throw new XmlRpcParseError(`unexpected element <${child.name}> inside <${element.name}>`);
   }
   return text;
 }
 
 /** Child elements, ignoring whitespace between them; other text is an error. */
-function elementsOf(nodes: OrderedNode[], where: string): OrderedNode[] {
-  const elements: OrderedNode[] = [];
-  for (const node of nodes) {
-    const tag = tagOf(node);
-    if (tag === '#text') {
-      if (String(node['#text']).trim() !== '') throw new XmlRpcParseError(`unexpected text inside <${where}>`);
-    } else if (tag !== undefined && tag !== '#comment') {
-      elements.push(node);
-    }
+function elementsOf(element: XmlElement): XmlElement[] {
+  const elements: XmlElement[] = [];
+  for (const child of element.children) {
+    if (typeof child !== 'string') elements.push(child);
+    else if (child.trim() !== '') throw new XmlRpcParseError(`unexpected text inside <${element.name}>`);
   }
   return elements;
 }
 
-function only(nodes: OrderedNode[], tag: string, where: string): OrderedNode {
-  const found = nodes.filter((n) => tagOf(n) === tag);
-  const first = found[0];
-  if (found.length !== 1 || first === undefined) throw new XmlRpcParseError(`expected one <${tag}> inside <${where}>`);
-  return first;
+/** The child elements of `element` by name: each of `allowed` at most once; any other element is an error. */
+function partsOf(element: XmlElement, allowed: readonly string[]): Map<string, XmlElement> {
+  const parts = new Map<string, XmlElement>();
+  for (const child of elementsOf(element)) {
+    if (!allowed.includes(child.name)) throw new XmlRpcParseError(`unexpected <${child.name}> inside <${element.name}>`);
+    if (parts.has(child.name)) throw new XmlRpcParseError(`more than one <${child.name}> inside <${element.name}>`);
+    parts.set(child.name, child);
+  }
+  return parts;
+}
+
+function required(parts: Map<string, XmlElement>, name: string, where: string): XmlElement {
+  const part = parts.get(name);
+  if (part === undefined) throw new XmlRpcParseError(`expected one <${name}> inside <${where}>`);
+  return part;
 }
 
 function decodeInt(text: string, tag: string): number {
@@ -239,88 +194,92 @@ function decodeInt(text: string, tag: string): number {
   return value;
 }
 
-function decodeValueNode(valueNode: OrderedNode): XmlRpcValue {
-  const children = childrenOf(valueNode);
-  const typed = children.filter((n) => {
-    const tag = tagOf(n);
-    return tag !== '#text' && tag !== '#comment';
-  });
+// Python's float(): decimal notation, inf/infinity/nan; not hex or the empty string.
+const DOUBLE = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$/i;
+
+function doubleValue(text: string): number {
+  const lower = text.toLowerCase();
+  if (lower.endsWith('nan')) return Number.NaN;
+  if (lower.endsWith('inf') || lower.endsWith('infinity')) return lower.startsWith('-') ? -Infinity : Infinity;
+  return Number(text);
+}
+
+function decodeValue(valueElement: XmlElement): XmlRpcValue {
+  const elements = typeElementsOf(valueElement);
   // A <value> without a type element is a string (XML-RPC spec; Python does the same).
-  if (typed.length === 0) return textOf(children);
-  const typeNode = elementsOf(children, 'value');
-  const node = typeNode[0];
-  if (typeNode.length !== 1 || node === undefined) throw new XmlRpcParseError('a <value> holds more than one type element');
-  const tag = tagOf(node) ?? '';
-  const inner = childrenOf(node);
-  switch (tag) {
+  if (elements === null) return textOf(valueElement);
+  const node = elements[0];
+  if (elements.length !== 1 || node === undefined) throw new XmlRpcParseError('a <value> holds more than one type element');
+  switch (node.name) {
     case 'string':
-      return textOf(inner);
+      return textOf(node);
     case 'int':
     case 'i4':
     case 'i8':
     case 'i1':
     case 'i2':
     case 'biginteger':
-      return decodeInt(textOf(inner), tag);
+      return decodeInt(textOf(node), node.name);
     case 'boolean': {
-      const text = textOf(inner).trim();
+      const text = textOf(node).trim();
       if (text === '1') return true;
       if (text === '0') return false;
       throw new XmlRpcParseError(`bad <boolean> value '${text}'`);
     }
     case 'double':
     case 'float': {
-      const text = textOf(inner).trim();
-      const value = Number(text);
-      if (text === '' || Number.isNaN(value)) throw new XmlRpcParseError(`bad <double> value '${text}'`);
-      return new XmlRpcDouble(value);
+      const text = textOf(node).trim();
+      if (!DOUBLE.test(text)) throw new XmlRpcParseError(`bad <double> value '${text}'`);
+      return new XmlRpcDouble(doubleValue(text));
     }
     case 'nil':
+      if (textOf(node).trim() !== '') throw new XmlRpcParseError('<nil> holds text');
       return null;
     case 'base64':
-      return new Uint8Array(Buffer.from(textOf(inner).replace(/\s+/g, ''), 'base64'));
+      return new Uint8Array(Buffer.from(textOf(node).replace(/\s+/g, ''), 'base64'));
     case 'dateTime.iso8601':
-      return textOf(inner);
+      return textOf(node);
     case 'array': {
-      const data = only(elementsOf(inner, 'array'), 'data', 'array');
-      return elementsOf(childrenOf(data), 'data').map((item) => {
-        if (tagOf(item) !== 'value') throw new XmlRpcParseError(`unexpected <${tagOf(item) ?? '?'}> inside <data>`);
-        return decodeValueNode(item);
+      const data = required(partsOf(node, ['data']), 'data', 'array');
+      return elementsOf(data).map((item) => {
+        if (item.name !== 'value') throw new XmlRpcParseError(`unexpected <${item.name}> inside <data>`);
+        return decodeValue(item);
       });
     }
     case 'struct': {
       const struct: { [key: string]: XmlRpcValue } = {};
-      for (const member of elementsOf(inner, 'struct')) {
-        if (tagOf(member) !== 'member') throw new XmlRpcParseError(`unexpected <${tagOf(member) ?? '?'}> inside <struct>`);
-        const parts = elementsOf(childrenOf(member), 'member');
-        const name = textOf(childrenOf(only(parts, 'name', 'member')));
-        struct[name] = decodeValueNode(only(parts, 'value', 'member'));
+      for (const member of elementsOf(node)) {
+        if (member.name !== 'member') throw new XmlRpcParseError(`unexpected <${member.name}> inside <struct>`);
+        const parts = partsOf(member, ['name', 'value']);
+        const name = textOf(required(parts, 'name', 'member'));
+        struct[name] = decodeValue(required(parts, 'value', 'member'));
       }
       return struct;
     }
     default:
-      throw new XmlRpcParseError(`unknown XML-RPC type <${tag}>`);
+      throw new XmlRpcParseError(`unknown XML-RPC type <${node.name}>`);
   }
 }
 
-function parseDocument(xml: string): OrderedNode {
-  // Entity declarations are the XML bomb vector; XML-RPC never needs a DTD.
-  if (/<!DOCTYPE/i.test(xml)) throw new XmlRpcParseError('DOCTYPE is not allowed in XML-RPC');
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) throw new XmlRpcParseError(`malformed XML: ${valid.err.msg} (line ${valid.err.line})`);
-  parser ??= new XMLParser(parserOptions);
-  const roots = elementsOf(parser.parse(xml) as OrderedNode[], 'document');
-  const root = roots[0];
-  if (roots.length !== 1 || root === undefined) throw new XmlRpcParseError('expected one root element');
-  return root;
+/** The element children of a <value>, or null when it holds text only (whitespace beside a type element is allowed). */
+function typeElementsOf(valueElement: XmlElement): XmlElement[] | null {
+  return valueElement.children.some((child) => typeof child !== 'string') ? elementsOf(valueElement) : null;
 }
 
-function decodeParams(nodes: OrderedNode[]): XmlRpcValue[] {
-  const paramsNode = nodes.find((n) => tagOf(n) === 'params');
-  if (paramsNode === undefined) return [];
-  return elementsOf(childrenOf(paramsNode), 'params').map((param) => {
-    if (tagOf(param) !== 'param') throw new XmlRpcParseError(`unexpected <${tagOf(param) ?? '?'}> inside <params>`);
-    return decodeValueNode(only(elementsOf(childrenOf(param), 'param'), 'value', 'param'));
+function parseDocument(xml: string): XmlElement {
+  try {
+    return parseXml(xml);
+  } catch (error) {
+    if (!(error instanceof XmlSyntaxError)) throw error;
+    throw new XmlRpcParseError(error.message.startsWith('DOCTYPE') ? error.message : `malformed XML: ${error.message}`);
+  }
+}
+
+function decodeParams(params: XmlElement | undefined): XmlRpcValue[] {
+  if (params === undefined) return [];
+  return elementsOf(params).map((param) => {
+    if (param.name !== 'param') throw new XmlRpcParseError(`unexpected <${param.name}> inside <params>`);
+    return decodeValue(required(partsOf(param, ['value']), 'value', 'param'));
   });
 }
 
@@ -330,19 +289,20 @@ function decodeParams(nodes: OrderedNode[]): XmlRpcValue[] {
  */
 export function decodeCall(body: string | Uint8Array): XmlRpcCall {
   const root = parseDocument(requestText(body));
-  if (tagOf(root) !== 'methodCall') throw new XmlRpcParseError(`expected <methodCall>, got <${tagOf(root) ?? '?'}>`);
-  const parts = elementsOf(childrenOf(root), 'methodCall');
-  const methodName = textOf(childrenOf(only(parts, 'methodName', 'methodCall'))).trim();
-  return { methodName, params: decodeParams(parts) };
+  if (root.name !== 'methodCall') throw new XmlRpcParseError(`expected <methodCall>, got <${root.name}>`);
+  const parts = partsOf(root, ['methodName', 'params']);
+  const methodName = textOf(required(parts, 'methodName', 'methodCall')).trim();
+  return { methodName, params: decodeParams(parts.get('params')) };
 }
 
 export function decodeResponse(xml: string): XmlRpcResponse {
   const root = parseDocument(xml);
-  if (tagOf(root) !== 'methodResponse') throw new XmlRpcParseError(`expected <methodResponse>, got <${tagOf(root) ?? '?'}>`);
-  const parts = elementsOf(childrenOf(root), 'methodResponse');
-  const faultNode = parts.find((n) => tagOf(n) === 'fault');
+  if (root.name !== 'methodResponse') throw new XmlRpcParseError(`expected <methodResponse>, got <${root.name}>`);
+  const parts = partsOf(root, ['params', 'fault']);
+  const faultNode = parts.get('fault');
+  if (faultNode !== undefined && parts.has('params')) throw new XmlRpcParseError('a method response holds <params> or <fault>, not both');
   if (faultNode !== undefined) {
-    const value = decodeValueNode(only(elementsOf(childrenOf(faultNode), 'fault'), 'value', 'fault'));
+    const value = decodeValue(required(partsOf(faultNode, ['value']), 'value', 'fault'));
     if (
       typeof value !== 'object' ||
       value === null ||
@@ -356,7 +316,7 @@ export function decodeResponse(xml: string): XmlRpcResponse {
     }
     return { kind: 'fault', fault: { faultCode: value.faultCode, faultString: value.faultString } };
   }
-  const params = decodeParams(parts);
+  const params = decodeParams(parts.get('params'));
   const first = params[0];
   if (params.length !== 1 || first === undefined) throw new XmlRpcParseError('a method response holds exactly one param');
   return { kind: 'result', value: first };

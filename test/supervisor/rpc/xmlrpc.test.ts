@@ -138,4 +138,64 @@ describe('decoding', () => {
   ])('rejects %s with an XmlRpcParseError', (_what, xml) => {
     expect(() => decodeCall(xml)).toThrow(XmlRpcParseError);
   });
+
+  // Each malformed case the hand-written reader handles, with the problem named as expat names it.
+  const inValue = (v: string) => `<methodCall><methodName>m</methodName><params><param><value>${v}</value></param></params></methodCall>`;
+  it.each([
+    ['an empty document', '', /no element found/],
+    ['a mismatched close tag', '<methodCall><methodName>m</methodname></methodCall>', /malformed XML: mismatched tag: line 1, column 25/],
+    ['a close tag with no open tag', '</methodCall>', /syntax error/],
+    ['trailing text', '<methodCall><methodName>m</methodName></methodCall>junk', /junk after document element/],
+    ['a second root', '<methodCall><methodName>m</methodName></methodCall><methodCall/>', /junk after document element/],
+    ['a bare &', inValue('<string>a & b</string>'), /not well-formed \(invalid token\)/],
+    ['an & without ;', inValue('<string>&amp</string>'), /not well-formed \(invalid token\)/],
+    ['an undefined entity', inValue('<string>&nbsp;</string>'), /undefined entity &nbsp;/],
+    [']]> in text', inValue('<string>a ]]> b</string>'), /not well-formed/],
+    ['< in an attribute', '<methodCall a="<"><methodName>m</methodName></methodCall>', /not well-formed/],
+    ['a duplicate attribute', '<methodCall a="1" a="2"><methodName>m</methodName></methodCall>', /duplicate attribute/],
+    ['an unquoted attribute', '<methodCall a=1><methodName>m</methodName></methodCall>', /not well-formed/],
+    ['an unclosed comment', '<methodCall><!-- x <methodName>m</methodName></methodCall>', /unclosed comment/],
+    ['-- inside a comment', '<methodCall><!-- a -- b --><methodName>m</methodName></methodCall>', /not well-formed/],
+    ['an unclosed CDATA section', inValue('<string><![CDATA[x</string>'), /unclosed CDATA section/],
+    ['a declaration not at the start', ' <?xml version="1.0"?><methodCall><methodName>m</methodName></methodCall>', /declaration not at start/],
+    ['an unclosed declaration', '<?xml version="1.0"<methodCall/>', /unclosed XML declaration/],
+    ['an unclosed start tag', '<methodCall', /not well-formed|no element found/],
+    ['a DOCTYPE', '<!DOCTYPE methodCall><methodCall><methodName>m</methodName></methodCall>', /DOCTYPE is not allowed/],
+    ['nesting deeper than 512', inValue('<array><data><value>'.repeat(300) + '</value></data></array>'.repeat(300)), /nested deeper than 512/],
+    ['an unknown element in <methodCall>', '<methodCall><methodName>m</methodName><foo/></methodCall>', /unexpected <foo> inside <methodCall>/],
+    ['two <methodName>', '<methodCall><methodName>m</methodName><methodName>n</methodName></methodCall>', /more than one <methodName>/],
+    ['an unknown element in <member>', inValue('<struct><member><name>a</name><value>1</value><x/></member></struct>'), /unexpected <x> inside <member>/],
+    ['a <member> without <value>', inValue('<struct><member><name>a</name></member></struct>'), /expected one <value> inside <member>/],
+    ['an element inside a scalar', inValue('<string>a<b/></string>'), /unexpected element <b> inside <string>/],
+    ['text beside a type element', inValue('x<int>1</int>'), /unexpected text inside <value>/],
+    ['two type elements', inValue('<int>1</int><int>2</int>'), /more than one type element/],
+    ['text in <nil>', inValue('<nil>x</nil>'), /<nil> holds text/],
+    ['a hex <double>', inValue('<double>0x10</double>'), /bad <double> value '0x10'/],
+    ['an empty <double>', inValue('<double></double>'), /bad <double> value ''/],
+    ['an int beyond 2^53', inValue('<i8>123456789012345678901</i8>'), /out of range/],
+  ])('rejects %s, naming the problem', (_what, xml, message) => {
+    expect(() => decodeCall(xml)).toThrow(XmlRpcParseError);
+    expect(() => decodeCall(xml)).toThrow(message);
+  });
+
+  it('rejects a response holding both <params> and <fault>, or neither', () => {
+    const fault = '<fault><value><struct><member><name>faultCode</name><value><int>1</int></value></member><member><name>faultString</name><value>x</value></member></struct></value></fault>';
+    expect(() => decodeResponse(`<methodResponse><params><param><value>1</value></param></params>${fault}</methodResponse>`)).toThrow(/not both/);
+    expect(() => decodeResponse('<methodResponse></methodResponse>')).toThrow(/exactly one param/);
+    expect(decodeResponse(`<methodResponse>${fault}</methodResponse>`)).toEqual({ kind: 'fault', fault: { faultCode: 1, faultString: 'x' } });
+  });
+
+  it('accepts the declaration, comments, PIs, attributes, CDATA (literal), and normalises line ends as expat does', () => {
+    const xml =
+      '\uFEFF<?xml version="1.0" encoding="utf-8"?>\n<!-- before --><?pi data?>\n<methodCall kind=\'x\'>\r\n' +
+      '<methodName>\n m \n</methodName><!-- c --><params><param><value><string>a<!-- gone -->b<![CDATA[<&amp;>\r\n]]>c\r\nd\re&#13;</string></value></param>' +
+      '<param><value><nil/></value></param><param><value><double> -1.5e3 </double></value></param>' +
+      '<param><value><double>inf</double></value></param><param><value><base64>aGVs\nbG8=\n</base64></value></param>' +
+      '<param><value><dateTime.iso8601>20260101T00:00:00</dateTime.iso8601></value></param><param><value>' +
+      '<struct><member><name>k</name><value><i4>1</i4></value></member></struct></value></param></params></methodCall>\n<!-- after -->\n';
+    expect(decodeCall(xml)).toEqual({
+      methodName: 'm',
+      params: ['ab<&amp;>\nc\nd\ne\r', null, new XmlRpcDouble(-1500), new XmlRpcDouble(Infinity), new Uint8Array(Buffer.from('hello')), '20260101T00:00:00', { k: 1 }],
+    });
+  });
 });
