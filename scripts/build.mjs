@@ -1,7 +1,7 @@
 // Bundles each program into one file under dist/ with esbuild (tsc only type-checks: `npm run typecheck`).
 // Bundling keeps start-up fast: `supervisorctl status` loads one file, not a module graph.
 import { build } from 'esbuild';
-import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -45,6 +45,9 @@ await build({
 // (a source with one non-Latin-1 character is held as two bytes a character), split so that what answers
 // requests (XML-RPC methods, codec, console: rpc/control-servers.ts imports them dynamically) is a chunk
 // loaded on the first request. An idle supervisord holds only what supervising needs (npm run bench:supervisor).
+// Its chunks are named by their content: the previous build's are removed, or dist/ collects them.
+await mkdir('dist', { recursive: true });
+for (const name of await readdir('dist')) if (name.startsWith('supervisord-')) await rm(`dist/${name}`, { force: true });
 await build({
   entryPoints: [{ in: programs.supervisord, out: 'supervisord' }],
   outdir: 'dist',
