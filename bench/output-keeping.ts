@@ -52,6 +52,16 @@ async function peakRssMiB(pid: number | undefined): Promise<number | null> {
   return kb === undefined ? null : round1(Number(kb) / 1024);
 }
 
+/** User + system CPU time of a running process (utime + stime of /proc/<pid>/stat, in clock ticks of 10 ms). */
+async function cpuMsOf(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command (which may hold spaces) in parentheses: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? ticks * 10 : null;
+}
+
 interface StoredOutput {
   fileUrl: string;
   fileType?: string | null;
@@ -103,7 +113,7 @@ async function processorRound(
   start: (env: Record<string, string>) => ChildProcess,
   files: { taskId: string; outputs: StoredOutput[] }[],
   outputDir: string,
-): Promise<{ bytes: number; wallMs: number; taskMs: number[]; splitMs: KeepingSplit | undefined }> {
+): Promise<{ bytes: number; wallMs: number; taskMs: number[]; splitMs: KeepingSplit | undefined; cpuMs: number | null }> {
   const { pool } = deps;
   await pool.query('TRUNCATE ai_tasks, runninghub_webhook_events');
   await pool.query(
@@ -130,6 +140,8 @@ async function processorRound(
     if (rows[0]!.failed > 0) throw new Error(`${label}: ${rows[0]!.failed} tasks FAILED`);
     return rows[0]!.n === 0;
   });
+  // CPU the processor used (its start included, a few hundred ms): is keeping bound by its one JS thread?
+  const cpuMs = await cpuMsOf(processor.pid);
   await deps.stopProgram(processor);
   let bytes = 0;
   let first = Infinity;
@@ -153,7 +165,7 @@ async function processorRound(
     () => [] as KeepMark[],
   );
   await rm(timelineFile, { force: true });
-  return { bytes, wallMs: last - first, taskMs, splitMs: keepingSplit(marks) };
+  return { bytes, wallMs: last - first, taskMs, splitMs: keepingSplit(marks), cpuMs };
 }
 
 interface KeepMark {
@@ -237,7 +249,7 @@ async function oneSize(deps: OutputKeepingBenchDeps, bytes: number, tasks: numbe
   const urls = files.flatMap((f) => f.outputs.map((o) => o.fileUrl));
   // Several builds, comma-separated: processorBefore, processorBefore2, … in the order given.
   const beforeDists = (process.env.BENCH_KEEP_BEFORE_DIST ?? '').split(',').filter((d) => d !== '');
-  const variants: Record<string, () => Promise<{ bytes: number; wallMs: number; taskMs?: number[]; splitMs?: KeepingSplit | undefined }>> = {
+  const variants: Record<string, () => Promise<{ bytes: number; wallMs: number; taskMs?: number[]; splitMs?: KeepingSplit | undefined; cpuMs?: number | null }>> = {
     processor: () => processorRound(deps, `keep-${bytes / MB}mb-after`, deps.startProcessor, files, outputDir),
     curl: () => curlRound(urls, path.join(workDir, 'curl'), CONCURRENCY),
     curlOneAtATime: () => curlRound(urls, path.join(workDir, 'curl'), 1),
@@ -258,12 +270,14 @@ async function oneSize(deps: OutputKeepingBenchDeps, bytes: number, tasks: numbe
   const taskMs: Record<string, number[]> = {};
   // Per processor variant and step of a keeping: every round's durations (the split's p50 and p90 below).
   const splits: Record<string, KeepingSplit> = {};
+  const cpuMsPerRound: Record<string, (number | null)[]> = {};
   for (let r = 0; r < ROUNDS; r++) {
     // Each round in another order, so that no variant always runs first (cold) or last.
     const order = names.map((_, i) => names[(i + r) % names.length]!);
     const figures: Record<string, number> = {};
     for (const name of order) {
-      const { bytes: got, wallMs, taskMs: ms, splitMs } = await variants[name]!();
+      const { bytes: got, wallMs, taskMs: ms, splitMs, cpuMs } = await variants[name]!();
+      if (cpuMs !== undefined) (cpuMsPerRound[name] ??= []).push(cpuMs);
       if (ms) (taskMs[name] ??= []).push(...ms);
       for (const [step, values] of Object.entries(splitMs ?? {})) ((splits[name] ??= {})[step] ??= []).push(...values);
       if (got !== urls.length * bytes) throw new Error(`${name}: ${got} bytes, expected ${urls.length * bytes}`);
@@ -285,6 +299,8 @@ async function oneSize(deps: OutputKeepingBenchDeps, bytes: number, tasks: numbe
     ratio: Number(median(ratios).toFixed(2)),
     // Not the goal: against curl whose files are then fsync'ed as ours are (the price of durability shown apart).
     ratioAgainstCurlThenFsync: Number(median(durableRatios).toFixed(2)),
+    // The processor's CPU (user + system, its start included) per round beside the round's wall clock above.
+    processorCpuMsPerRound: cpuMsPerRound,
     taskKeepingMsP50: Object.fromEntries(Object.entries(taskMs).map(([n, ms]) => [n, round1(median(ms))])),
     // One keeping's steps (the processor's timeline), "p50 / p90" ms: per output for request → rename, per task otherwise.
     keepingSplitMs: Object.fromEntries(
