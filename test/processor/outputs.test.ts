@@ -1,7 +1,7 @@
 // Kept outputs: the processor downloads every output into the output store before a task reads SUCCESS,
 // against the simulator over real HTTP (its output files and its download faults) and a real PostgreSQL.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -99,6 +99,7 @@ describe('kept outputs (in-process processor, simulator files)', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as Mark);
+    await rm(path.dirname(timelineFile), { recursive: true, force: true });
     for (const id of ids) {
       const at = (step: string, n?: number) => marks.find((m) => m.step === step && m.taskId === id && m.n === n)?.at ?? Number.NaN;
       const renamed = [0, 1].map((n) => at('keep-renamed', n));
