@@ -10,8 +10,8 @@
 //     >= 0.8. curl does not fsync, the processor does (a kept file is durable before SUCCESS): curl followed
 //     by `sync` of its files (same durability) and curl one file at a time are printed too, for reference.
 //   - the processor's peak RSS (VmHWM) over the latency run, goal: independent of the file size.
-// BENCH_KEEP_BEFORE_DIST=<dir of another build's dist/> (standalone run only) keeps the same files with that
-// build's processor too, alternated in the same rounds: before/after in one run. BENCH_KEEP_PROFILE_DIR=<dir>
+// BENCH_KEEP_BEFORE_DIST=<dir of another build's dist/>[,<another>…] (standalone run only) keeps the same files
+// with those builds' processors too, alternated in the same rounds: before/after in one run. BENCH_KEEP_PROFILE_DIR=<dir>
 // writes a CPU profile of each processor run there. BENCH_KEEP_CONCURRENCY, BENCH_KEEP_ROUNDS: see below.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
@@ -50,6 +50,16 @@ async function peakRssMiB(pid: number | undefined): Promise<number | null> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
   return kb === undefined ? null : round1(Number(kb) / 1024);
+}
+
+/** User + system CPU time of a running process (utime + stime of /proc/<pid>/stat, in clock ticks of 10 ms). */
+async function cpuMsOf(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command (which may hold spaces) in parentheses: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? ticks * 10 : null;
 }
 
 interface StoredOutput {
@@ -103,7 +113,7 @@ async function processorRound(
   start: (env: Record<string, string>) => ChildProcess,
   files: { taskId: string; outputs: StoredOutput[] }[],
   outputDir: string,
-): Promise<{ bytes: number; wallMs: number; taskMs: number[] }> {
+): Promise<{ bytes: number; wallMs: number; taskMs: number[]; splitMs: KeepingSplit | undefined; cpuMs: number | null }> {
   const { pool } = deps;
   await pool.query('TRUNCATE ai_tasks, runninghub_webhook_events');
   await pool.query(
@@ -115,12 +125,23 @@ async function processorRound(
   await rm(outputDir, { recursive: true, force: true });
   const logFile = deps.logFile(label);
   await rm(logFile, { force: true });
-  const processor = start({ LOG_LEVEL: 'info', TASK_PROCESSOR_LOG_FILE: logFile, PROCESSOR_ID: label, OUTPUT_DIR: outputDir, OUTPUT_KEEP_CONCURRENCY: String(CONCURRENCY) });
+  const timelineFile = `${logFile}.timeline.jsonl`;
+  await rm(timelineFile, { force: true });
+  const processor = start({
+    LOG_LEVEL: 'info',
+    TASK_PROCESSOR_LOG_FILE: logFile,
+    PROCESSOR_ID: label,
+    OUTPUT_DIR: outputDir,
+    OUTPUT_KEEP_CONCURRENCY: String(CONCURRENCY),
+    TASK_PROCESSOR_TIMELINE_FILE: timelineFile,
+  });
   await deps.until(`${label}: ${files.length} tasks to be kept`, async () => {
     const { rows } = await pool.query<{ n: number; failed: number }>(`SELECT count(*) FILTER (WHERE status = 'ACTIVE')::int AS n, count(*) FILTER (WHERE status = 'FAILED')::int AS failed FROM ai_tasks`);
     if (rows[0]!.failed > 0) throw new Error(`${label}: ${rows[0]!.failed} tasks FAILED`);
     return rows[0]!.n === 0;
   });
+  // CPU the processor used (its start included, a few hundred ms): is keeping bound by its one JS thread?
+  const cpuMs = await cpuMsOf(processor.pid);
   await deps.stopProgram(processor);
   let bytes = 0;
   let first = Infinity;
@@ -138,7 +159,67 @@ async function processorRound(
     last = Math.max(last, entry.lastOnDiskAt ?? loggedAt);
   }
   await rm(outputDir, { recursive: true, force: true });
-  return { bytes, wallMs: last - first, taskMs };
+  // An older build writes no timeline (or one without keeping marks): no split for it.
+  const marks = await readFile(timelineFile, 'utf8').then(
+    (text) => text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as KeepMark),
+    () => [] as KeepMark[],
+  );
+  await rm(timelineFile, { force: true });
+  return { bytes, wallMs: last - first, taskMs, splitMs: keepingSplit(marks), cpuMs };
+}
+
+interface KeepMark {
+  step: string;
+  at: number;
+  taskId?: string;
+  n?: number;
+}
+
+/** Per step of a keeping (the processor's timeline), the durations in ms of every task or output of a run. */
+type KeepingSplit = Record<string, number[]>;
+
+/**
+ * One task's keeping cut into its steps (TASK_PROCESSOR_TIMELINE_FILE, keep.ts): taken → its first request
+ * (a download slot), per output request → headers → last byte on disk → fdatasync → rename, the last rename →
+ * the folder's fsync (and the outputs' events), → SUCCESS committed, → the next task taken after it.
+ */
+function keepingSplit(marks: KeepMark[]): KeepingSplit | undefined {
+  const keep = marks.filter((m) => m.step.startsWith('keep-') && m.taskId !== undefined);
+  if (keep.length === 0) return undefined;
+  const split: KeepingSplit = {};
+  const add = (name: string, ms: number | undefined) => {
+    if (ms !== undefined && Number.isFinite(ms)) (split[name] ??= []).push(ms);
+  };
+  const byTask = new Map<string, KeepMark[]>();
+  for (const m of keep) byTask.set(m.taskId!, [...(byTask.get(m.taskId!) ?? []), m]);
+  const takenAt = keep.filter((m) => m.step === 'keep-taken').map((m) => m.at).sort((a, b) => a - b);
+  for (const taskMarks of byTask.values()) {
+    const at = (step: string, n?: number) => taskMarks.find((m) => m.step === step && (n === undefined || m.n === n))?.at;
+    const all = (step: string) => taskMarks.filter((m) => m.step === step).map((m) => m.at);
+    const taken = at('keep-taken');
+    const requests = all('keep-request');
+    if (taken !== undefined && requests.length > 0) add('takenToFirstRequest', Math.min(...requests) - taken);
+    for (const n of new Set(taskMarks.filter((m) => m.n !== undefined).map((m) => m.n!))) {
+      const request = at('keep-request', n);
+      const headers = at('keep-headers', n);
+      const lastByte = at('keep-last-byte', n);
+      const datasynced = at('keep-datasynced', n);
+      const renamed = at('keep-renamed', n);
+      if (request !== undefined && headers !== undefined) add('requestToHeaders', headers - request);
+      if (headers !== undefined && lastByte !== undefined) add('headersToLastByte', lastByte - headers);
+      if (lastByte !== undefined && datasynced !== undefined) add('lastByteToFdatasync', datasynced - lastByte);
+      if (datasynced !== undefined && renamed !== undefined) add('fdatasyncToRename', renamed - datasynced);
+    }
+    const renamed = all('keep-renamed');
+    const dirSynced = at('keep-dir-synced');
+    const committed = at('keep-committed');
+    if (renamed.length > 0 && dirSynced !== undefined) add('lastRenameToDirFsync', dirSynced - Math.max(...renamed));
+    if (dirSynced !== undefined && committed !== undefined) add('dirFsyncToCommitted', committed - dirSynced);
+    if (taken !== undefined && committed !== undefined) add('takenToCommitted', committed - taken);
+    const nextTaken = committed === undefined ? undefined : takenAt.find((t) => t >= committed);
+    if (committed !== undefined && nextTaken !== undefined) add('committedToNextTaken', nextTaken - committed);
+  }
+  return split;
 }
 
 /**
@@ -166,16 +247,20 @@ async function oneSize(deps: OutputKeepingBenchDeps, bytes: number, tasks: numbe
   await rm(outputDir, { recursive: true, force: true });
   const files = latency.runninghub;
   const urls = files.flatMap((f) => f.outputs.map((o) => o.fileUrl));
-  const beforeDist = process.env.BENCH_KEEP_BEFORE_DIST;
-  const variants: Record<string, () => Promise<{ bytes: number; wallMs: number; taskMs?: number[] }>> = {
+  // Several builds, comma-separated: processorBefore, processorBefore2, … in the order given.
+  const beforeDists = (process.env.BENCH_KEEP_BEFORE_DIST ?? '').split(',').filter((d) => d !== '');
+  const variants: Record<string, () => Promise<{ bytes: number; wallMs: number; taskMs?: number[]; splitMs?: KeepingSplit | undefined; cpuMs?: number | null }>> = {
     processor: () => processorRound(deps, `keep-${bytes / MB}mb-after`, deps.startProcessor, files, outputDir),
     curl: () => curlRound(urls, path.join(workDir, 'curl'), CONCURRENCY),
     curlOneAtATime: () => curlRound(urls, path.join(workDir, 'curl'), 1),
     curlThenFsync: () => curlRound(urls, path.join(workDir, 'curl'), CONCURRENCY, true),
   };
   const startBefore = deps.startProcessorFrom;
-  if (beforeDist && startBefore) {
-    variants.processorBefore = () => processorRound(deps, `keep-${bytes / MB}mb-before`, (env) => startBefore(beforeDist, env), files, outputDir);
+  if (startBefore) {
+    beforeDists.forEach((dist, i) => {
+      const name = i === 0 ? 'processorBefore' : `processorBefore${i + 1}`;
+      variants[name] = () => processorRound(deps, `keep-${bytes / MB}mb-${name}`, (env) => startBefore(dist, env), files, outputDir);
+    });
   }
   const names = Object.keys(variants);
   const mbps: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
@@ -183,13 +268,18 @@ async function oneSize(deps: OutputKeepingBenchDeps, bytes: number, tasks: numbe
   const durableRatios: number[] = [];
   // Per processor variant: one task's keeping (taken → SUCCESS committed), p50 over every round: where the time goes.
   const taskMs: Record<string, number[]> = {};
+  // Per processor variant and step of a keeping: every round's durations (the split's p50 and p90 below).
+  const splits: Record<string, KeepingSplit> = {};
+  const cpuMsPerRound: Record<string, (number | null)[]> = {};
   for (let r = 0; r < ROUNDS; r++) {
     // Each round in another order, so that no variant always runs first (cold) or last.
     const order = names.map((_, i) => names[(i + r) % names.length]!);
     const figures: Record<string, number> = {};
     for (const name of order) {
-      const { bytes: got, wallMs, taskMs: ms } = await variants[name]!();
+      const { bytes: got, wallMs, taskMs: ms, splitMs, cpuMs } = await variants[name]!();
+      if (cpuMs !== undefined) (cpuMsPerRound[name] ??= []).push(cpuMs);
       if (ms) (taskMs[name] ??= []).push(...ms);
+      for (const [step, values] of Object.entries(splitMs ?? {})) ((splits[name] ??= {})[step] ??= []).push(...values);
       if (got !== urls.length * bytes) throw new Error(`${name}: ${got} bytes, expected ${urls.length * bytes}`);
       figures[name] = got / MB / (wallMs / 1000);
       mbps[name]!.push(round1(figures[name]));
@@ -209,7 +299,21 @@ async function oneSize(deps: OutputKeepingBenchDeps, bytes: number, tasks: numbe
     ratio: Number(median(ratios).toFixed(2)),
     // Not the goal: against curl whose files are then fsync'ed as ours are (the price of durability shown apart).
     ratioAgainstCurlThenFsync: Number(median(durableRatios).toFixed(2)),
+    // The processor's CPU (user + system, its start included) per round beside the round's wall clock above.
+    processorCpuMsPerRound: cpuMsPerRound,
     taskKeepingMsP50: Object.fromEntries(Object.entries(taskMs).map(([n, ms]) => [n, round1(median(ms))])),
+    // One keeping's steps (the processor's timeline), "p50 / p90" ms: per output for request → rename, per task otherwise.
+    keepingSplitMs: Object.fromEntries(
+      Object.entries(splits).map(([n, split]) => [
+        n,
+        Object.fromEntries(
+          Object.entries(split).map(([step, ms]) => {
+            const sorted = [...ms].sort((a, b) => a - b);
+            return [step, `${percentile(sorted, 50).toFixed(2)} / ${percentile(sorted, 90).toFixed(2)}`];
+          }),
+        ),
+      ]),
+    ),
     processorPeakRssMiB: latency.peakRssMiB,
     load: load(),
   };

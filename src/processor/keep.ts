@@ -20,6 +20,7 @@ import {
 import type { Logger } from '../shared/logger.js';
 import {
   commitFile,
+  createDir,
   discardFile,
   DownloadError,
   downloadToTemporary,
@@ -96,7 +97,10 @@ function keeperOf({ state, settings }: ProcessorContext): Keeper {
   return keeper;
 }
 
-/** Tasks kept at once per download slot: their waits on the disk and the database overlap the downloads. */
+/**
+ * Tasks kept at once per download slot: their waits on the disk and the database overlap the downloads.
+ * (4 was tried, bench (6) under load 6-9: no faster; the per-task waits grew with the tasks in flight.)
+ */
 const TASKS_PER_DOWNLOAD_SLOT = 2;
 
 /**
@@ -132,6 +136,7 @@ async function takeDueTasks(ctx: ProcessorContext): Promise<void> {
     keeping: [...state.keepings.keys()],
   });
   for (const task of tasks) {
+    ctx.timeline.mark('keep-taken', { taskId: task.id });
     const running: Promise<void> = keepTask(ctx, task)
       .catch((error: unknown) => noteError(ctx, 'KEEP_OUTPUTS', error))
       .finally(() => {
@@ -159,6 +164,11 @@ interface Keeping {
   /** Epoch ms of the first request and of the last file durable on disk (the bench's wall clock). */
   firstRequestAt: number | undefined;
   lastOnDiskAt: number;
+  /**
+   * The task's folder, made by the first download (again by the next try if that failed); its fsync in
+   * OUTPUT_DIR runs beside the downloads and is awaited with the folder's own fsync, before SUCCESS.
+   */
+  folder: Promise<{ durable: Promise<void> }> | undefined;
 }
 
 async function keepTask(ctx: ProcessorContext, task: TaskToKeep): Promise<void> {
@@ -173,6 +183,7 @@ async function keepTask(ctx: ProcessorContext, task: TaskToKeep): Promise<void> 
     leasePushedAt: Date.now(),
     firstRequestAt: undefined,
     lastOnDiskAt: 0,
+    folder: undefined,
   };
   let kept: KeptOutput[];
   try {
@@ -196,8 +207,10 @@ async function keepTask(ctx: ProcessorContext, task: TaskToKeep): Promise<void> 
     kept = results.filter((k): k is KeptOutput => k !== undefined);
     // Every file's data was fdatasync'ed before its rename; one fsync of the folder makes the names durable
     // (beside the outputs' live events, which need not wait for it).
-    await Promise.all([...(kept.length > 0 ? [syncDir(path.dirname(outputFilePath(settings.outputDir, task.id, 0)))] : []), ...announcements]);
+    const folderDurable = keeping.folder ? (await keeping.folder).durable : undefined;
+    await Promise.all([...(kept.length > 0 ? [syncDir(path.dirname(outputFilePath(settings.outputDir, task.id, 0)))] : []), folderDurable, ...announcements]);
     keeping.lastOnDiskAt = Date.now();
+    ctx.timeline.mark('keep-dir-synced', { taskId: task.id });
   } catch (error) {
     if (error instanceof KeepingLeaseLost) {
       taskLog.warn({ event: 'outputs.lease_lost' }, 'another processor took over keeping these outputs');
@@ -219,6 +232,7 @@ async function keepTask(ctx: ProcessorContext, task: TaskToKeep): Promise<void> 
   }
   // Every file is durable under its final name (fdatasync, rename, the folder's fsync) before the task reads SUCCESS here.
   if (await finishKeepingOutputs(state.pool, task, kept)) {
+    ctx.timeline.mark('keep-committed', { taskId: task.id });
     state.counters.outputsKept += kept.length;
     taskLog.info(
       {
@@ -251,7 +265,12 @@ async function keepOutput(ctx: ProcessorContext, keeping: Keeping, n: number, ou
           keeping.leasePushedAt = Date.now();
           if (!(await extendKeepingLease(state.pool, task, KEEP_LEASE_MS))) throw new KeepingLeaseLost('another processor took over keeping these outputs');
         }
+        await (keeping.folder ??= createDir(path.dirname(finalPath)).catch((error: unknown) => {
+          keeping.folder = undefined;
+          throw error;
+        }));
         keeping.firstRequestAt ??= Date.now();
+        ctx.timeline.mark('keep-request', { taskId: task.id, n });
         // The slot is for the transfer; the fdatasync below runs while the next download already streams.
         file = await downloadToTemporary(output.fileUrl, {
           dir: path.dirname(finalPath),
@@ -259,6 +278,8 @@ async function keepOutput(ctx: ProcessorContext, keeping: Keeping, n: number, ou
           allowHttp: true,
           signal,
           sync: false,
+          onHeaders: () => ctx.timeline.mark('keep-headers', { taskId: task.id, n }),
+          onLastByte: () => ctx.timeline.mark('keep-last-byte', { taskId: task.id, n }),
         });
       } finally {
         release();
@@ -266,7 +287,9 @@ async function keepOutput(ctx: ProcessorContext, keeping: Keeping, n: number, ou
       try {
         // Data on disk, then the rename; the folder's fsync follows once for all of the task's outputs.
         await syncFile(file.temporaryPath);
+        ctx.timeline.mark('keep-datasynced', { taskId: task.id, n });
         await commitFile(file.temporaryPath, finalPath, { syncDir: false });
+        ctx.timeline.mark('keep-renamed', { taskId: task.id, n });
       } catch (error) {
         await discardFile(file.temporaryPath);
         throw error;

@@ -1,8 +1,9 @@
-// A debug timeline of slot handovers (TASK_PROCESSOR_TIMELINE_FILE): high-resolution wall-clock marks
-// of the steps between a slot freeing and the next create (notification in, loop pass, claim, create
-// sent and answered), kept in memory and written as JSON lines when the processor stops. It is for
-// bench/processor.ts, which lines them up with the simulator's own times; it is not a log (nothing is
-// written while the processor runs, so it does not disturb what it measures).
+// A debug timeline of slot handovers and keepings (TASK_PROCESSOR_TIMELINE_FILE): high-resolution wall-clock
+// marks of the steps between a slot freeing and the next create (notification in, loop pass, claim, create
+// sent and answered) and of a task's keeping (taken, each output's transfer and disk steps, the commit),
+// kept in memory and written as JSON lines when the processor stops. It is for bench/processor.ts and
+// bench/output-keeping.ts, which line them up; it is not a log (nothing is written while the processor
+// runs, so it does not disturb what it measures).
 import { writeFileSync } from 'node:fs';
 
 export type TimelineStep =
@@ -13,7 +14,17 @@ export type TimelineStep =
   | 'create-sent'
   | 'create-answered'
   | 'recorded'
-  | 'pass-end';
+  | 'pass-end'
+  // One task's keeping (keep.ts): taken, then per output n request → headers → last byte → fdatasync → rename,
+  // then the folder's fsync and the SUCCESS commit.
+  | 'keep-taken'
+  | 'keep-request'
+  | 'keep-headers'
+  | 'keep-last-byte'
+  | 'keep-datasynced'
+  | 'keep-renamed'
+  | 'keep-dir-synced'
+  | 'keep-committed';
 
 export interface TimelineMark {
   step: TimelineStep;
@@ -23,6 +34,8 @@ export interface TimelineMark {
   taskIds?: string[];
   taskId?: string;
   runninghubTaskId?: string;
+  /** The output number, for the keeping steps of one output. */
+  n?: number;
 }
 
 export interface Timeline {

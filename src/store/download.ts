@@ -32,6 +32,9 @@ export interface DownloadOptions {
   allowedHosts?: AllowedHosts;
   /** false: the file is not fdatasync'ed here (the caller calls syncFile before committing it). */
   sync?: boolean;
+  /** Debug marks (the processor's timeline): the response's headers in, its last byte written. */
+  onHeaders?: () => void;
+  onLastByte?: () => void;
 }
 
 export interface DownloadedFile extends WrittenFile {
@@ -45,6 +48,7 @@ export async function downloadToTemporary(url: string, options: DownloadOptions)
     const target = parseTarget(current, options.allowHttp);
     if (options.allowedHosts && !options.allowedHosts.allows(target.hostname)) throw new HostNotAllowedError(target.hostname, redirects > 0);
     const response = await get(target, options);
+    options.onHeaders?.();
     const status = response.statusCode ?? 0;
     if (status >= 300 && status < 400 && response.headers.location !== undefined) {
       response.resume();
@@ -68,6 +72,7 @@ export async function downloadToTemporary(url: string, options: DownloadOptions)
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.sync !== undefined ? { sync: options.sync } : {}),
       });
+      options.onLastByte?.();
     } catch (error) {
       if (error instanceof FileTooLargeError) throw error;
       throw new DownloadError(`the body broke off: ${error instanceof Error ? error.message : String(error)}`, true, status);

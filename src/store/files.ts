@@ -166,6 +166,18 @@ export async function discardFile(temporaryPath: string): Promise<void> {
   await unlink(temporaryPath).catch(() => undefined);
 }
 
+/**
+ * mkdir -p, resolving once the folder exists; `durable` resolves once a folder it created is durable in its
+ * parent (fsync of the parent). For a caller that writes several files into a new folder: the parent's fsync
+ * runs beside the downloads instead of in front of the first one, and is awaited before anyone is told.
+ */
+export async function createDir(dir: string): Promise<{ durable: Promise<void> }> {
+  const durable = syncCreatedDirs(dir, await mkdir(dir, { recursive: true }));
+  // Awaited by the caller on success; on its failure path nobody may, and the rejection must not go unhandled.
+  durable.catch(() => undefined);
+  return { durable };
+}
+
 /** mkdir -p; a folder it creates is made durable in its parent (fsync of the parent), so commits below it are too. */
 async function makeDurableDir(dir: string): Promise<void> {
   await syncCreatedDirs(dir, await mkdir(dir, { recursive: true }));

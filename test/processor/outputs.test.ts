@@ -1,7 +1,8 @@
 // Kept outputs: the processor downloads every output into the output store before a task reads SUCCESS,
 // against the simulator over real HTTP (its output files and its download faults) and a real PostgreSQL.
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskProcessor } from '../../src/processor/index.js';
@@ -54,7 +55,8 @@ describe('kept outputs (in-process processor, simulator files)', () => {
   it('keeps every output before SUCCESS: our URL, size, type and a SHA-256 equal to what the simulator served', async () => {
     // The shipped workflow with two SaveImage outputs (strict mode takes a workflow's outputs from its spec).
     sim.setOptions({ outputBytes: 300_000, workflows: { [SHIPPED_WORKFLOW]: { nodes: { '6': ['text'] }, outputs: [{ nodeId: '9', fileType: 'png', count: 2 }] } } });
-    await start();
+    const timelineFile = path.join(await mkdtemp(path.join(tmpdir(), 'keep-timeline-')), 'timeline.jsonl');
+    await start({ timelineFile });
     const ids = await insertTasks(db.pool, 3);
     const rows = await waitForStatuses(db.pool, ids, ['SUCCESS', 'FAILED']);
     for (const row of rows) {
@@ -86,6 +88,27 @@ describe('kept outputs (in-process processor, simulator files)', () => {
       // The outputs of a task are downloaded side by side, so their announcements come in either order.
       const announced = own.slice(0, 2).sort((a, b) => (a.detail.n ?? 0) - (b.detail.n ?? 0));
       expect(announced.map((e) => e.detail.sha256)).toEqual((row.outputs as unknown as KeptRow[]).map((o) => o.sha256));
+    }
+    // The keeping timeline (TASK_PROCESSOR_TIMELINE_FILE, written at stop): every step of every task and
+    // output, in the order durability needs (each file's fdatasync before its rename, the renames before the
+    // folder's fsync, that before the SUCCESS commit).
+    await processor!.stop();
+    processor = undefined;
+    type Mark = { step: string; at: number; taskId?: string; n?: number };
+    const marks = (await readFile(timelineFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Mark);
+    await rm(path.dirname(timelineFile), { recursive: true, force: true });
+    for (const id of ids) {
+      const at = (step: string, n?: number) => marks.find((m) => m.step === step && m.taskId === id && m.n === n)?.at ?? Number.NaN;
+      const renamed = [0, 1].map((n) => at('keep-renamed', n));
+      for (const n of [0, 1]) {
+        const steps = ['keep-request', 'keep-headers', 'keep-last-byte', 'keep-datasynced', 'keep-renamed'].map((step) => at(step, n));
+        expect(steps.every((t, i) => t >= (i === 0 ? at('keep-taken') : steps[i - 1]!))).toBe(true);
+      }
+      expect(at('keep-dir-synced')).toBeGreaterThanOrEqual(Math.max(...renamed));
+      expect(at('keep-committed')).toBeGreaterThanOrEqual(at('keep-dir-synced'));
     }
   });
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { commitFile, FileTooLargeError, outputFilePath, removeTaskOutputs, syncDir, writeToTemporary } from '../../src/store/index.js';
+import { commitFile, createDir, FileTooLargeError, outputFilePath, removeTaskOutputs, syncDir, writeToTemporary } from '../../src/store/index.js';
 
 describe('removeTaskOutputs', () => {
   const pruned = '0b8f3c1e-8d4a-4c55-9a43-2f1d3c6b7e10';
@@ -60,6 +60,20 @@ describe('writeToTemporary and commitFile', () => {
     await expect(writeToTemporary(broken, dir)).rejects.toThrow(/connection reset/);
     await expect(writeToTemporary(Readable.from(chunks), dir, { maxBytes: 1024 * 1024 })).rejects.toBeInstanceOf(FileTooLargeError);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('createDir', () => {
+  it('resolves once the folders exist, their fsync in the parent apart (durable), and fails on a file in the way', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'store-'));
+    const dir = path.join(root, 'a', 'b');
+    const { durable } = await createDir(dir);
+    expect(existsSync(dir)).toBe(true);
+    await expect(durable).resolves.toBeUndefined();
+    // Already there: nothing to make durable.
+    await expect((await createDir(dir)).durable).resolves.toBeUndefined();
+    writeFileSync(path.join(root, 'file'), 'x');
+    await expect(createDir(path.join(root, 'file', 'c'))).rejects.toThrow(/ENOTDIR|EEXIST/);
   });
 });
 
