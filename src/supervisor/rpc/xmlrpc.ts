@@ -169,11 +169,14 @@ function elementsOf(element: XmlElement): XmlElement[] {
   return elements;
 }
 
-/** The child elements of `element` by name: each of `allowed` at most once; any other element is an error. */
+/**
+ * The child elements of `element` by name, each of `allowed` at most once. Any other element is skipped, as
+ * Python's xmlrpc.client (so supervisord) skips a tag it does not know outside a <value>.
+ */
 function partsOf(element: XmlElement, allowed: readonly string[]): Map<string, XmlElement> {
   const parts = new Map<string, XmlElement>();
   for (const child of elementsOf(element)) {
-    if (!allowed.includes(child.name)) throw new XmlRpcParseError(`unexpected <${child.name}> inside <${element.name}>`);
+    if (!allowed.includes(child.name)) continue;
     if (parts.has(child.name)) throw new XmlRpcParseError(`more than one <${child.name}> inside <${element.name}>`);
     parts.set(child.name, child);
   }
