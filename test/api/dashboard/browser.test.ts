@@ -8,7 +8,7 @@ import { pauseAccount, resumeAccount } from '../../../src/db/index.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { waitFor } from '../../support/wait.js';
 import { validTask } from '../support.js';
-import { startDashboardSystem, type DashboardSystem } from './system.js';
+import { apiClient, startDashboardSystem, type DashboardSystem } from './system.js';
 
 const TOKEN = 'dashboard-write-token-0123456789';
 const READ_TOKEN = 'dashboard-read-token-0123456789';
@@ -29,17 +29,7 @@ describeWithChromium('the dashboard in Chromium', () => {
     await db?.drop();
   });
 
-  const api = async <T>(method: string, path: string, body?: object): Promise<T> => {
-    const response = await fetch(`${system.api.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
-  };
-  const createTask = (entityId: string) => api<{ id: string }>('POST', '/api/tasks', { ...validTask, entityId, entityName: `Shot ${entityId}` });
-  const taskStatus = async (id: string) => (await api<{ status: string }>('GET', `/api/tasks/${id}`)).status;
+  const { api, createTask, taskStatus } = apiClient(() => system, TOKEN);
 
   /** Opens /ui in a fresh context and signs in with `token`; returns the page and every /api request it made. */
   const openDashboard = async (token: string, hash = '') => {

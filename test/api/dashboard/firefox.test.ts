@@ -12,7 +12,7 @@ import { attribute, count, text, waitForTarget, waitForValue, type PageDriver } 
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { waitFor } from '../../support/wait.js';
 import { validTask } from '../support.js';
-import { startDashboardSystem, type DashboardSystem } from './system.js';
+import { apiClient, startDashboardSystem, type DashboardSystem } from './system.js';
 
 const TOKEN = 'dashboard-write-token-0123456789';
 const READ_TOKEN = 'dashboard-read-token-0123456789';
@@ -34,17 +34,7 @@ describeWithFirefox('the dashboard in Firefox', () => {
     await db?.drop();
   });
 
-  const api = async <T>(method: string, path: string, body?: object): Promise<T> => {
-    const response = await fetch(`${system.api.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
-  };
-  const createTask = (entityId: string) => api<{ id: string }>('POST', '/api/tasks', { ...validTask, entityId, entityName: `Shot ${entityId}` });
-  const taskStatus = async (id: string) => (await api<{ status: string }>('GET', `/api/tasks/${id}`)).status;
+  const { api, createTask, taskStatus } = apiClient(() => system, TOKEN);
   const statusLine = (page: PageDriver) => text(page, 'p.status-line');
 
   /** Opens /ui in a fresh context and signs in with `token`, once the page listens to /api/events. */

@@ -5,6 +5,7 @@ import { findFreePort } from '../../../src/db/index.js';
 import type { RunningSimulator } from '../../../src/runninghub/simulator/index.js';
 import { spawnProcessor, startTestSimulator, testSettings, type ProcessorProgram } from '../../processor/harness.js';
 import { distProgram } from '../../support/programs.js';
+import { validTask } from '../support.js';
 import { waitFor } from '../../support/wait.js';
 
 export interface ApiProgram {
@@ -65,5 +66,23 @@ export async function startDashboardSystem(databaseUrl: string, apiEnv: Record<s
       await Promise.allSettled([api.stop(), processor.cleanup()]);
       await sim.stop();
     },
+  };
+}
+
+/** The api as a test calls it beside the page (JSON in and out, with `token`); `system` is read at each call. */
+export function apiClient(system: () => DashboardSystem, token: string) {
+  const api = async <T>(method: string, path: string, body?: object): Promise<T> => {
+    const response = await fetch(`${system().api.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  };
+  return {
+    api,
+    createTask: (entityId: string) => api<{ id: string }>('POST', '/api/tasks', { ...validTask, entityId, entityName: `Shot ${entityId}` }),
+    taskStatus: async (id: string) => (await api<{ status: string }>('GET', `/api/tasks/${id}`)).status,
   };
 }
