@@ -1,6 +1,7 @@
 // The replies of the dashboard's read routes (/api/queue, /api/failures, /api/access) as zod schemas,
 // in their own file so that schemas.ts (tasks, stats) stays the tasks' contract.
 import { z } from 'zod';
+import { processorStatsSchema } from './schemas.js';
 import { TASK_STATUSES, type FailureGroup, type LiveProcessor, type ProcessorErrorGroup, type QueueOverview } from '../db/index.js';
 
 const isoTime = z.iso.datetime();
@@ -19,18 +20,7 @@ const slotHolderSchema = z.object({
   updatedAt: isoTime,
 });
 
-const processorSchema = z.object({
-  processorId: z.string(),
-  host: z.string(),
-  pid: z.int(),
-  startedAt: isoTime,
-  lastBeatAt: isoTime,
-  submitted: z.int(),
-  succeeded: z.int(),
-  failed: z.int(),
-  consecutiveErrors: z.int(),
-  lastError: z.string().nullable(),
-});
+const processorSchema = processorStatsSchema.omit({ retried: true, orphaned: true, orphanCancelFailures: true });
 
 export const queueSchema = z
   .object({

@@ -193,6 +193,23 @@ export const taskPageSchema = z.object({
   nextCursor: z.string().nullable().describe('Pass as ?cursor= for the next page; null on the last page'),
 });
 
+/** A task processor as its heartbeat row shows it (/api/stats; /api/queue shows it without the claim counters). */
+export const processorStatsSchema = z.object({
+  processorId: z.string(),
+  host: z.string(),
+  pid: z.int(),
+  startedAt: isoTime,
+  lastBeatAt: isoTime,
+  submitted: z.int(),
+  succeeded: z.int(),
+  failed: z.int(),
+  retried: z.int(),
+  orphaned: z.int().describe('RunningHub tasks this processor created but could not record (cancelled there)'),
+  orphanCancelFailures: z.int().describe('Cancels of those orphans that failed: each may still hold a RunningHub slot'),
+  consecutiveErrors: z.int(),
+  lastError: z.string().nullable(),
+});
+
 export const statsSchema = z
   .object({
     countsByStatus: z.record(taskStatusSchema, z.int()),
@@ -203,23 +220,7 @@ export const statsSchema = z
       .array(z.object({ code: z.string(), count: z.int() }))
       .describe('FAILED tasks finished in the last 24 hours, by error code'),
     processors: z
-      .array(
-        z.object({
-          processorId: z.string(),
-          host: z.string(),
-          pid: z.int(),
-          startedAt: isoTime,
-          lastBeatAt: isoTime,
-          submitted: z.int(),
-          succeeded: z.int(),
-          failed: z.int(),
-          retried: z.int(),
-          orphaned: z.int().describe('RunningHub tasks this processor created but could not record (cancelled there)'),
-          orphanCancelFailures: z.int().describe('Cancels of those orphans that failed: each may still hold a RunningHub slot'),
-          consecutiveErrors: z.int(),
-          lastError: z.string().nullable(),
-        }),
-      )
+      .array(processorStatsSchema)
       .describe('Task processors that sent a heartbeat in the last 30 seconds'),
     accountPauses: z
       .array(
