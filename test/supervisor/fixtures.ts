@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import { MainLog } from '../../src/supervisor/main-log.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import type { GroupConfig, ProcessConfig, SupervisordConfig } from '../../src/supervisor/types.js';
+import { inCi } from '../support/ci.js';
 import { distProgram } from '../support/programs.js';
 import { waitFor } from '../support/wait.js';
 
@@ -51,8 +52,7 @@ export function peerVerdict(
   const missing = programs.filter((program) => !exists(program));
   if (root && uid !== 0) missing.push('root (uid 0)');
   if (missing.length === 0) return { run: true };
-  const inCi = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
-  if (!inCi) return { run: false, skip: true };
+  if (!inCi(env)) return { run: false, skip: true };
   return { run: false, skip: false, message: `CI is set but this suite's peers are missing: ${missing.join(', ')} (npm test installs them: scripts/test-machine.mjs)` };
 }
 

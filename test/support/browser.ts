@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { z } from 'zod';
 import { playwrightDriver, puppeteerDriver, type PageDriver } from './page-driver.js';
 import { ROOT } from './programs.js';
+import { inCi } from './ci.js';
 
 /** Debian's chromium package (scripts/test-machine.mjs installs it). */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -25,9 +26,6 @@ export const ARTIFACTS_DIR = path.join(ROOT, 'test-artifacts');
 
 const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
-}
 
 /**
  * `describe` for browser tests: runs when the browser is installed; on a developer machine without it the
