@@ -8,13 +8,13 @@
 //       (two databases on one server, claims alternated between them: load on the machine hits both alike)
 //
 // BENCH_SCALE=0.1 runs smaller versions (for a quick look; the README's figures use 1).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { claimPendingTasks, createPool, ensureAccount, findFreePort, finishTask, runMigrations, startEmbeddedPostgres, type Pool } from '../src/db/index.js';
+import { claimPendingTasks, createPool, ensureAccount, findFreePort, finishTask, runMigrations, type Pool } from '../src/db/index.js';
 import { openSse, type SseClient } from '../test/support/sse.js';
+import { startBenchDatabase } from './programs.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SCALE = Number(process.env.BENCH_SCALE ?? '1');
@@ -173,14 +173,9 @@ export async function measureClaimLatencyVsFinishedRows(serverUrl: string, rows:
 }
 
 async function main(): Promise<void> {
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, BUILD_QUIET: '1' } });
-  const dataRoot = await mkdtemp(path.join(os.tmpdir(), 'bench-events-'));
-  await chmod(dataRoot, 0o755);
-  const pg = await startEmbeddedPostgres({ dataDir: path.join(dataRoot, 'data'), ephemeral: true });
-  const pool = createPool({ connectionString: pg.url, applicationName: 'bench-events', max: 4 });
+  const { pg, pool, stop: stopDatabase } = await startBenchDatabase('events');
   let api: ChildProcess | undefined;
   try {
-    await runMigrations(pool);
     const port = await findFreePort();
     const apiUrl = `http://127.0.0.1:${port}`;
     api = spawn(process.execPath, [path.join(ROOT, 'dist', 'api.js')], {
@@ -212,9 +207,7 @@ async function main(): Promise<void> {
       api.kill('SIGTERM');
       await exited;
     }
-    await pool.end();
-    await pg.stop();
-    await rm(dataRoot, { recursive: true, force: true });
+    await stopDatabase();
   }
 }
 

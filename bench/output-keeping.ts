@@ -339,23 +339,16 @@ export async function benchOutputKeeping(deps: OutputKeepingBenchDeps, scale: nu
 // ---- alone: `npx tsx bench/output-keeping.ts` (the same set-up as bench/processor.ts, part 6 only) ----
 
 async function main(): Promise<void> {
-  const { execFileSync } = await import('node:child_process');
-  const { chmod, mkdtemp } = await import('node:fs/promises');
   const { fileURLToPath } = await import('node:url');
-  const { createPool, findFreePort, runMigrations, startEmbeddedPostgres } = await import('../src/db/index.js');
+  const { findFreePort } = await import('../src/db/index.js');
   const { startSimulator } = await import('../src/runninghub/simulator/index.js');
-  const { children, startProgram, stopProgram, until } = await import('./programs.js');
+  const { children, startBenchDatabase, startProgram, stopProgram, until } = await import('./programs.js');
   const root = fileURLToPath(new URL('../', import.meta.url));
   const apiKey = 'bench-keep-key';
   const secret = 'bench-webhook-secret-0123456789';
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit', env: { ...process.env, BUILD_QUIET: '1' } });
-  const dataRoot = await mkdtemp(path.join(os.tmpdir(), 'bench-keep-'));
-  await chmod(dataRoot, 0o755);
-  const pg = await startEmbeddedPostgres({ dataDir: path.join(dataRoot, 'data'), ephemeral: true });
-  const pool = createPool({ connectionString: pg.url, applicationName: 'bench-keep', max: 4 });
+  const { dataRoot, pg, pool, stop: stopDatabase } = await startBenchDatabase('keep');
   let sim: RunningSimulator | undefined;
   try {
-    await runMigrations(pool);
     sim = await startSimulator({ keys: { [apiKey]: {} }, concurrency: 10, queuedMs: [0, 0], runningMs: [50, 50], webhook: { maxRetries: 3, timeoutMs: 5_000, backoffMs: [200] } });
     const apiPort = await findFreePort();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -407,9 +400,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(children.map(stopProgram));
     await sim?.stop();
-    await pool.end();
-    await pg.stop();
-    await rm(dataRoot, { recursive: true, force: true });
+    await stopDatabase();
   }
 }
 

@@ -14,19 +14,15 @@
 // BENCH_ROUNDS=n repeats (1) n times; BENCH_BEFORE_DIST=<dist folders of other builds, comma-separated>
 // alternates rounds of their processors with this one's, to compare builds in one run (medians per build;
 // the api is this build's in every round).
-import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createPool, findFreePort, getAccountUsage, runMigrations, startEmbeddedPostgres, type Pool } from '../src/db/index.js';
+import { findFreePort, getAccountUsage, type Pool } from '../src/db/index.js';
 import { accountFingerprint } from '../src/processor/index.js';
 import { startSimulator, type RunningSimulator } from '../src/runninghub/simulator/index.js';
 import { benchOutputKeeping } from './output-keeping.js';
-import { children, startProgram, stopProgram, until } from './programs.js';
+import { children, startBenchDatabase, startProgram, stopProgram, until } from './programs.js';
 import { readTimeline, slotHandovers } from './slot-timeline.js';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const API_KEY = 'bench-processor-key';
 const ACCOUNT = accountFingerprint(API_KEY);
 const SECRET = 'bench-webhook-secret-0123456789';
@@ -58,14 +54,9 @@ async function countUnfinished(pool: Pool): Promise<number> {
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 async function main(): Promise<void> {
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, BUILD_QUIET: '1' } });
-  const dataRoot = await mkdtemp(path.join(os.tmpdir(), 'bench-processor-'));
-  await chmod(dataRoot, 0o755);
-  const pg = await startEmbeddedPostgres({ dataDir: path.join(dataRoot, 'data'), ephemeral: true });
-  const pool = createPool({ connectionString: pg.url, applicationName: 'bench-processor', max: 4 });
+  const { dataRoot, pg, pool, stop: stopDatabase } = await startBenchDatabase('processor');
   let sim: RunningSimulator | undefined;
   try {
-    await runMigrations(pool);
     sim = await startSimulator({
       keys: { [API_KEY]: {} },
       concurrency: 10, // RunningHub would take more: the limit of 3 has to come from the processors
@@ -274,9 +265,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(children.map(stopProgram));
     await sim?.stop();
-    await pool.end();
-    await pg.stop();
-    await rm(dataRoot, { recursive: true, force: true });
+    await stopDatabase();
   }
 }
 

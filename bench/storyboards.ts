@@ -10,20 +10,16 @@
 //   (4) claim latency, empty table vs 1,000,000 finished rows, goal ratio <= 1.2 (both from bench/events.ts)
 //
 // BENCH_SCALE=0.2 runs a smaller large storyboard (40 shots) and fewer finished rows for a quick look; the report uses 1.
-import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createPool, findFreePort, runMigrations, startEmbeddedPostgres, type Pool } from '../src/db/index.js';
+import { findFreePort, type Pool } from '../src/db/index.js';
 import { startSimulator, type RunningSimulator } from '../src/runninghub/simulator/index.js';
 
 import { measureClaimLatencyVsFinishedRows, measureOpenStreams, measureSseLatency } from './events.js';
-import { children, startProgram, stopProgram, until } from './programs.js';
+import { children, startBenchDatabase, startProgram, stopProgram, until } from './programs.js';
 
 type SimTask = ReturnType<RunningSimulator['tasks']>[number];
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const API_KEY = 'bench-storyboards-key';
 const SECRET = 'bench-webhook-secret-0123456789';
 const SCALE = Number(process.env.BENCH_SCALE ?? '1');
@@ -77,14 +73,9 @@ function utilisationOf(tasks: SimTask[]): { utilisation: number; makespanMs: num
 }
 
 async function main(): Promise<void> {
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, BUILD_QUIET: '1' } });
-  const dataRoot = await mkdtemp(path.join(os.tmpdir(), 'bench-storyboards-'));
-  await chmod(dataRoot, 0o755);
-  const pg = await startEmbeddedPostgres({ dataDir: path.join(dataRoot, 'data'), ephemeral: true });
-  const pool = createPool({ connectionString: pg.url, applicationName: 'bench-storyboards', max: 4 });
+  const { dataRoot, pg, pool, stop: stopDatabase } = await startBenchDatabase('storyboards');
   let sim: RunningSimulator | undefined;
   try {
-    await runMigrations(pool);
     sim = await startSimulator({
       keys: { [API_KEY]: {} }, // strict, as RunningHub: only this key (802 for any other)
       concurrency: 10, // RunningHub would take more: the limit of 3 has to come from the processor
@@ -185,9 +176,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(children.map(stopProgram));
     await sim?.stop();
-    await pool.end();
-    await pg.stop();
-    await rm(dataRoot, { recursive: true, force: true });
+    await stopDatabase();
   }
 }
 
