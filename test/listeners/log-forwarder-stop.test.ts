@@ -7,28 +7,15 @@ import { writeFileSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { waitFor } from '../support/wait.js';
 import { DAEMONS, daemonStarter, describeDaemon, listenerProgram, type RunningDaemon } from './harness.js';
+import { fastLineWriter, SUPERVISORD_LINE } from './writers.js';
 
 /** `count` numbered lines as fast as the pipe takes them (JSON and plain, up to 3 KB), then `writer done` on stderr. */
-const NUMBERED_WRITER = `
-const count = Number(process.argv[2]);
-let i = 0;
+const NUMBERED_WRITER = fastLineWriter(`
 function line(n) {
   if (n % 2 === 1) return JSON.stringify({ seq: n, msg: 'json ' + n, pad: 'j'.repeat(n % 13 === 0 ? 3000 : 30) });
   return 'plain ' + n + ' ' + 'x'.repeat(n % 11 === 0 ? 3000 : 40) + ' end';
 }
-function go() {
-  while (i < count) {
-    let batch = '';
-    for (let k = 0; k < 50 && i < count; k++) batch += line(i++) + '\\n';
-    if (!process.stdout.write(batch)) { process.stdout.once('drain', go); return; }
-  }
-  process.stderr.write('writer done\\n');
-}
-go();
-setInterval(() => {}, 1 << 30);
-`;
-
-const SUPERVISORD_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]{4} /;
+`);
 
 /** The writer's line `seq` as it is in its log file: whole, checked against what it wrote. */
 function writerSeq(line: string): number | null {

@@ -5,28 +5,15 @@ import { writeFileSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { waitFor } from '../support/wait.js';
 import { DAEMONS, daemonStarter, describeDaemon, listenerProgram, type RunningDaemon } from './harness.js';
+import { fastLineWriter, SUPERVISORD_LINE } from './writers.js';
 
 /** A writer of `count` lines as fast as its pipe takes them: odd lines JSON, even lines plain, some long. */
-const FAST_WRITER = `
-const count = Number(process.argv[2]);
-let i = 0;
+const FAST_WRITER = fastLineWriter(`
 function line(n) {
   if (n % 2 === 1) return JSON.stringify({ seq: n, level: 30, msg: 'tick ' + n });
   return 'plain ' + n + ' ' + 'x'.repeat(n % 97 === 0 ? 6000 : 40) + ' end';
 }
-function go() {
-  while (i < count) {
-    let batch = '';
-    for (let k = 0; k < 50 && i < count; k++) batch += line(i++) + '\\n';
-    if (!process.stdout.write(batch)) { process.stdout.once('drain', go); return; }
-  }
-  process.stderr.write('writer done\\n');
-}
-go();
-setInterval(() => {}, 1 << 30);
-`;
-
-const SUPERVISORD_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]{4} /;
+`);
 
 /**
  * The lines as a collector joins them: a line too long for one atomic write comes as `program +| `
