@@ -158,6 +158,37 @@ describeWithChromium('the dashboard in Chromium', () => {
     await waitFor('the new task to succeed', async () => (await taskStatus(created.id)) === 'SUCCESS', { timeoutMs: 30_000 });
     await expect.poll(async () => row.locator('.badge').textContent(), { timeout: 20_000 }).toBe('SUCCESS');
 
+    // While the pointer moves on the table its rows stay where they are (a click must not land on a row that
+    // slid under it); the new task's row comes when the pointer leaves. A pointer resting there holds nothing.
+    const rows = page.locator('[data-testid="task-table"] tbody tr');
+    const firstBefore = await rows.first().getAttribute('data-task');
+    const box = (await rows.first().boundingBox())!;
+    let aiming = true;
+    const aim = (async () => {
+      for (let step = 0; aiming; step++) {
+        await page.mouse.move(box.x + 20 + (step % 2), box.y + box.height / 2);
+        // A hand aiming moves every few frames; 150 ms apart keeps it "aiming" (AIMING_MS is 2 s).
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+    })();
+    const arrived = await createTask('arrives-while-aimed-at');
+    const readTable = async () => page.evaluate<{ held: string | null; first: string | null; arrivedShown: boolean; noteShown: boolean }>(`(() => ({
+      held: document.querySelector('.scroll').getAttribute('data-held'),
+      first: document.querySelector('[data-testid="task-table"] tbody tr')?.getAttribute('data-task') ?? null,
+      arrivedShown: document.querySelector('tr[data-task="${arrived.id}"]') !== null,
+      noteShown: getComputedStyle(document.querySelector('.held-note')).visibility === 'visible',
+    }))()`);
+    const whileHeld = await waitFor('the table to hold the new row', async () => {
+      const state = await readTable();
+      return state.held === 'yes' ? state : undefined;
+    }, { timeoutMs: 20_000 });
+    expect(whileHeld).toEqual({ held: 'yes', first: firstBefore, arrivedShown: false, noteShown: true });
+    aiming = false;
+    await aim;
+    await page.mouse.move(0, 0);
+    await expect.poll(async () => rows.first().getAttribute('data-task'), { timeout: 20_000 }).toBe(arrived.id);
+    expect(await readTable()).toMatchObject({ held: null, noteShown: false });
+
     // Filtered to FAILED through the form: the failed shots of the previous test.
     await page.getByLabel('Status').selectOption('FAILED');
     await page.getByRole('button', { name: 'Filter' }).click();

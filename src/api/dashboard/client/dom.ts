@@ -51,14 +51,83 @@ export function statusBadge(status: string): HTMLElement {
 }
 
 /**
+ * A mouse or pen that moved over a list this recently is aiming at it; one resting longer is only left
+ * there while its user watches (a list held then would never update).
+ */
+const AIMING_MS = 2000;
+/** The pointer's kind and last movement: a touch leaves :hover behind, a mouse or a pen means it. */
+let pointerKind = 'mouse';
+let pointerMovedAt = Number.NEGATIVE_INFINITY;
+for (const type of ['pointermove', 'pointerdown'] as const) {
+  document.addEventListener(type, (event) => {
+    pointerKind = event.pointerType;
+    pointerMovedAt = performance.now();
+  }, { capture: true, passive: true });
+}
+
+function aimedAt(target: HTMLElement): boolean {
+  return pointerKind !== 'touch' && target.matches(':hover') && performance.now() - pointerMovedAt < AIMING_MS;
+}
+
+/** Held content per element: the latest content, shown by `show`, and the timer that looks again. */
+interface Hold {
+  show: () => void;
+  timer: number;
+}
+const holds = new WeakMap<HTMLElement, Hold>();
+
+/**
  * Replace `target`'s content with `content` only when `signature` changed (a refresh with the same data
  * touches nothing, so focus, selection and scroll stay), and give focus back to the control with the same
  * data-key when the focused one was replaced.
+ * `holdWhileAimedAt`: for lists whose rows move (newest first). While a mouse or pen moves over `target`,
+ * new content waits until it leaves or rests for AIMING_MS, so a row's button never slides away under the
+ * pointer between aiming and clicking (the click would land on another task's button). `target` says so
+ * with data-held="yes" (the page shows a note). Keyboard focus needs no hold: it follows its data-key.
  */
-export function swap(target: HTMLElement, signature: string, content: Node[]): void {
-  if (target.dataset.signature === signature) return;
+export function swap(target: HTMLElement, signature: string, content: Node[], options: { holdWhileAimedAt?: boolean } = {}): void {
+  if (target.dataset.signature === signature) {
+    release(target);
+    return;
+  }
+  if (options.holdWhileAimedAt && aimedAt(target)) {
+    hold(target, () => swap(target, signature, content));
+    return;
+  }
+  release(target);
   const focusedKey = document.activeElement instanceof HTMLElement && target.contains(document.activeElement) ? document.activeElement.dataset.key : undefined;
   target.dataset.signature = signature;
   target.replaceChildren(...content);
   if (focusedKey !== undefined) target.querySelector<HTMLElement>(`[data-key="${CSS.escape(focusedKey)}"]`)?.focus();
+}
+
+/** Keep `show` (the latest content) until the pointer leaves `target` or stops aiming at it. */
+function hold(target: HTMLElement, show: () => void): void {
+  const current = holds.get(target);
+  if (current) {
+    current.show = show;
+    return;
+  }
+  const held: Hold = { show, timer: 0 };
+  holds.set(target, held);
+  target.dataset.held = 'yes';
+  // `show` swaps without the hold: at pointerleave a browser may still report :hover.
+  const showNow = (): void => {
+    if (holds.get(target) === held) held.show();
+  };
+  const lookAgain = (): void => {
+    if (holds.get(target) !== held) return;
+    if (aimedAt(target)) held.timer = window.setTimeout(lookAgain, AIMING_MS - (performance.now() - pointerMovedAt) + 20);
+    else showNow();
+  };
+  target.addEventListener('pointerleave', showNow, { once: true });
+  held.timer = window.setTimeout(lookAgain, AIMING_MS - (performance.now() - pointerMovedAt) + 20);
+}
+
+function release(target: HTMLElement): void {
+  const held = holds.get(target);
+  if (!held) return;
+  window.clearTimeout(held.timer);
+  holds.delete(target);
+  delete target.dataset.held;
 }

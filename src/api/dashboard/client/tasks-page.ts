@@ -35,7 +35,10 @@ export function mountTaskList(main: HTMLElement, params: URLSearchParams, ctx: P
   });
   const table = h('div', { class: 'scroll' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of tasks' });
-  main.replaceChildren(h('h1', {}, 'Tasks'), form, table, pager);
+  // Shown while the table holds its updates (swap's holdWhileAimedAt); its space is always kept, so the
+  // note appearing moves nothing either.
+  const heldNote = h('p', { class: 'held-note muted', 'aria-hidden': 'true' }, 'Updates wait while the pointer moves on the table.');
+  main.replaceChildren(h('h1', {}, 'Tasks'), form, table, heldNote, pager);
 
   const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
   for (const name of [...FILTERS, 'cursor'] as const) {
@@ -64,7 +67,7 @@ export function mountTaskList(main: HTMLElement, params: URLSearchParams, ctx: P
                 h('td', { class: 'actions' }, taskActions(task, ctx)),
               ))),
             ),
-      ]);
+      ], { holdWhileAimedAt: true });
       const newest = new URLSearchParams(params);
       newest.delete('cursor');
       const older = new URLSearchParams(params);
