@@ -2,7 +2,11 @@
 // build: ctl/ uses zod/mini and imports only zod-free internals of config/ and rpc/ (see
 // src/supervisor/index.ts). Zod names each schema class when it defines it, so the classic build
 // leaves "ZodObject"/"ZodString" in a minified bundle and zod/mini leaves "ZodMiniObject".
-import { readFileSync } from 'node:fs';
+// And the V8 code cache the build writes beside it must be one Node accepts.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect, it } from 'vitest';
 import { ROOT } from '../support/programs.js';
 
@@ -11,4 +15,23 @@ it('dist/supervisorctl-bundle.cjs carries zod/mini but not zod\'s full build', (
   expect(bundle).toContain('"ZodMiniObject"');
   expect(bundle).not.toContain('"ZodObject"');
   expect(bundle).not.toContain('"ZodString"');
+});
+
+it("the build's code cache is one this Node accepts (a rejected one would be written again at exit)", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ctl-cache-'));
+  try {
+    for (const name of ['supervisorctl.cjs', 'supervisorctl-bundle.cjs', 'supervisorctl-bundle.cjs.cache']) copyFileSync(`${ROOT}dist/${name}`, path.join(dir, name));
+    const cache = path.join(dir, 'supervisorctl-bundle.cjs.cache');
+    const before = readFileSync(cache);
+    const run = spawnSync(process.execPath, [path.join(dir, 'supervisorctl.cjs'), 'help'], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('default commands');
+    expect(readFileSync(cache).equals(before)).toBe(true);
+    // The same run with the cache gone writes one: the check above could fail.
+    rmSync(cache);
+    spawnSync(process.execPath, [path.join(dir, 'supervisorctl.cjs'), 'help']);
+    expect(existsSync(cache)).toBe(true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
