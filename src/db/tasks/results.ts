@@ -40,7 +40,8 @@ export type SubmissionRecord =
 /**
  * Store RunningHub's task id right after the create returned it. A webhook that arrived first (fast
  * tasks) is applied in the same transaction; the advisory lock on the RunningHub id orders this
- * against recordWebhookResult so that one of the two always sees the other.
+ * against recordWebhookResult so that one of the two always sees the other (the webhook's side in its
+ * second transaction when its one statement's snapshot was taken too early).
  */
 export async function recordSubmission(
   pool: pg.Pool,

@@ -82,7 +82,8 @@ describe('results and webhook events', () => {
       ]);
       applied.push(task!.id);
     }
-    // Nothing left for the safety net: the advisory lock made one side see the other every time.
+    // Nothing left for the safety net: the advisory lock made one side see the other every time (the
+    // webhook's second transaction included).
     expect(await applyStoredWebhookResults(db.pool, 100)).toEqual([]);
     const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ai_tasks WHERE status = 'FAILED' AND error_code = '805'`);
     expect(rows[0]!.n).toBe(50);
