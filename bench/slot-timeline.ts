@@ -32,6 +32,7 @@ function summary(values: number[]): { p50: number; p90: number; n: number } {
 
 /**
  * One row per handover (the k-th end frees the slot the (k+3)-th create takes), each step's share:
+ * end → webhook sent (RunningHub's part: the simulator's), webhook sent → next create sent (ours),
  * end → webhook answered (RunningHub's POST, the API's commit), end → the slot-freed notification
  * that led to the claim (the last before it), notification → claim started (0 when claimed at the
  * notification; longer when a claim under way had to end first), the claim's round trip, claim → create
@@ -48,6 +49,11 @@ export function slotHandovers(tasks: TaskView[], marks: Mark[], slots = 3): Reco
   const created = [...tasks].sort((a, b) => a.createdAt - b.createdAt);
   const steps: Record<string, number[]> = {
     gap: [],
+    // RunningHub's part (the simulator's): from the end to its webhook POST handed to the OS.
+    endToWebhookSent: [],
+    // Ours: the webhook's POST sent → the next create sent at the slot (the api's commit, the
+    // notification, the claim, the create's request built).
+    ourPartWebhookSentToCreateSent: [],
     endToWebhookAnswered: [],
     endToNotified: [],
     notifiedToClaimStart: [],
@@ -61,13 +67,15 @@ export function slotHandovers(tasks: TaskView[], marks: Mark[], slots = 3): Reco
     const next = created[k + slots]!;
     const endAt = end.endedAt!;
     steps.gap!.push(next.createdAt - endAt);
-    const answered = end.webhookAttempts.find((a) => a.ok)?.at;
-    if (answered !== undefined) steps.endToWebhookAnswered!.push(answered - endAt);
+    const delivered = end.webhookAttempts.find((a) => a.ok);
+    if (delivered !== undefined) steps.endToWebhookAnswered!.push(delivered.at - endAt);
+    if (delivered?.sentAt !== undefined) steps.endToWebhookSent!.push(delivered.sentAt - endAt);
     const taskId = byRunningHubId.get(next.taskId);
     if (taskId === undefined) continue;
     const claimEnd = claimEnds.find((m) => m.taskIds?.includes(taskId))?.at;
     const sent = sentAt.get(taskId);
     if (claimEnd === undefined || sent === undefined) continue;
+    if (delivered?.sentAt !== undefined) steps.ourPartWebhookSentToCreateSent!.push(sent - delivered.sentAt);
     const claimStart = lastAtOrBefore(
       claimStarts.map((m) => m.at),
       claimEnd,

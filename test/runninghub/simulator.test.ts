@@ -87,6 +87,8 @@ describe('simulator', () => {
       }
       const task = simulator.tasks().find((t) => t.taskId === created.taskId);
       expect(task?.webhookAttempts.map((a) => a.ok)).toEqual([false, true]);
+      // Each POST's send is recorded (bench:processor's slot timeline starts our part there), never after its reply.
+      for (const attempt of task?.webhookAttempts ?? []) expect(attempt.sentAt).toBeLessThanOrEqual(attempt.at + 1);
       expect(simulator.counters()).toMatchObject({ webhookAttempts: 2, webhooksDelivered: 1, webhooksAbandoned: 0 });
       // The docs' record: the event's own id, eventData as the event's eventData string, the receiver's
       // reply, times to the second without a zone.

@@ -19,27 +19,40 @@ export const keptOutputSchema = taskOutputSchema.extend({
 export type KeptOutput = z.output<typeof keptOutputSchema>;
 
 /**
- * RunningHub reported SUCCESS: the task enters keepingOutputs with RunningHub's outputs, gives its
- * slot back, and is due for keeping at once (the slot_freed wake-up brings a processor). Null when the
- * task is no longer a submitted ACTIVE one (already keeping, or ended): nothing happens twice.
+ * startKeepingOutputs's writes as CTEs (old, moved, freed), parameters numbered from $firstParam: `moved`
+ * returns the task's id, entity_name and runninghub_task_id. `andWhere` narrows which task (the webhook's
+ * statement adds its lock there, results.ts).
  */
-export async function startKeepingOutputs(db: Queryable, ref: TaskRef, outputs: unknown[]): Promise<FinishedTask | null> {
-  const where = refCondition(ref, 2);
-  const rows = await changeStatus<{ id: string; entity_name: string; runninghub_task_id: string | null }>(
-    db,
-    `WITH old AS (
+export function keepingOutputsCtes(ref: TaskRef, outputs: unknown[], firstParam: number, andWhere = ''): { sql: string; params: unknown[] } {
+  const where = refCondition(ref, firstParam + 1);
+  return {
+    sql: `old AS (
        SELECT id, slot_account FROM ai_tasks
-        WHERE ${where.sql} AND status = 'ACTIVE' AND runninghub_outputs IS NULL FOR UPDATE),
+        WHERE ${where.sql} AND status = 'ACTIVE' AND runninghub_outputs IS NULL ${andWhere} FOR UPDATE),
      moved AS (
-       UPDATE ai_tasks t SET runninghub_outputs = $1::jsonb, slot_account = NULL, claim_expires_at = NULL,
+       UPDATE ai_tasks t SET runninghub_outputs = $${firstParam}::jsonb, slot_account = NULL, claim_expires_at = NULL,
               next_check_at = now()
          FROM old WHERE t.id = old.id
        RETURNING t.id, t.entity_name, t.runninghub_task_id, old.slot_account),
      freed AS (
        UPDATE runninghub_accounts a SET running = a.running - 1, updated_at = now()
-         FROM moved WHERE a.fingerprint = moved.slot_account)
+         FROM moved WHERE a.fingerprint = moved.slot_account)`,
+    params: [JSON.stringify(outputs), ...where.params],
+  };
+}
+
+/**
+ * RunningHub reported SUCCESS: the task enters keepingOutputs with RunningHub's outputs, gives its
+ * slot back, and is due for keeping at once (the slot_freed wake-up brings a processor). Null when the
+ * task is no longer a submitted ACTIVE one (already keeping, or ended): nothing happens twice.
+ */
+export async function startKeepingOutputs(db: Queryable, ref: TaskRef, outputs: unknown[]): Promise<FinishedTask | null> {
+  const ctes = keepingOutputsCtes(ref, outputs, 1);
+  const rows = await changeStatus<{ id: string; entity_name: string; runninghub_task_id: string | null }>(
+    db,
+    `WITH ${ctes.sql}
      SELECT id, entity_name, runninghub_task_id FROM moved`,
-    [JSON.stringify(outputs), ...where.params],
+    ctes.params,
     // RunningHub's SUCCESS frees a slot here: prepared, as the claim that follows (one text per kind of ref).
     `start_keeping_outputs_by_${'runninghubTaskId' in ref ? 'runninghub_id' : 'claim'}`,
   );

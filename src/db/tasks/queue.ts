@@ -242,6 +242,35 @@ export function refCondition(ref: TaskRef, firstParam: number): { sql: string; p
 }
 
 /**
+ * finishTask's writes as CTEs (old, moved, freed), parameters numbered from $firstParam: `moved` returns
+ * the ended task's id, entity_name and runninghub_task_id. `andWhere` narrows which task (the webhook's
+ * statement adds its lock there, results.ts). The same text ends a task alone and inside a larger statement.
+ */
+export function finishTaskCtes(ref: TaskRef, end: TaskEnd, firstParam: number, andWhere = ''): { sql: string; params: unknown[] } {
+  assertEndOfActive(end.status);
+  const $ = (n: number): string => `$${firstParam + n}`;
+  const where = refCondition(ref, firstParam + 4);
+  const outputs = end.status === 'SUCCESS' ? JSON.stringify(end.outputs) : null;
+  const code = end.status === 'SUCCESS' ? null : (end.code ?? null);
+  const message = end.status === 'SUCCESS' ? null : (end.message ?? null);
+  return {
+    sql: `old AS (
+       SELECT id, slot_account FROM ai_tasks
+        -- A task keeping its outputs ends only through outputs.ts (RunningHub already said SUCCESS).
+        WHERE ${where.sql} AND status = 'ACTIVE' AND runninghub_outputs IS NULL ${andWhere} FOR UPDATE),
+     moved AS (
+       UPDATE ai_tasks t SET status = ${$(0)}, outputs = ${$(1)}::jsonb, error_code = ${$(2)}, error_message = ${$(3)},
+              finished_at = now(), slot_account = NULL, claim_expires_at = NULL, next_check_at = NULL
+         FROM old WHERE t.id = old.id
+       RETURNING t.id, t.entity_name, t.runninghub_task_id, old.slot_account),
+     freed AS (
+       UPDATE runninghub_accounts a SET running = a.running - 1, updated_at = now()
+         FROM moved WHERE a.fingerprint = moved.slot_account)`,
+    params: [end.status, outputs, code, message, ...where.params],
+  };
+}
+
+/**
  * End an ACTIVE task (SUCCESS, FAILED or CANCELLED) and give its slot back, in one statement.
  * Returns null when the task is no longer ACTIVE (someone else finished it: nothing happens twice).
  */
@@ -250,28 +279,12 @@ export async function finishTask(
   ref: TaskRef,
   end: TaskEnd,
 ): Promise<FinishedTask | null> {
-  assertEndOfActive(end.status);
-  const where = refCondition(ref, 5);
-  const outputs = end.status === 'SUCCESS' ? JSON.stringify(end.outputs) : null;
-  const code = end.status === 'SUCCESS' ? null : (end.code ?? null);
-  const message = end.status === 'SUCCESS' ? null : (end.message ?? null);
+  const ctes = finishTaskCtes(ref, end, 1);
   const rows = await changeStatus<{ id: string; entity_name: string; runninghub_task_id: string | null }>(
     db,
-    `WITH old AS (
-       SELECT id, slot_account FROM ai_tasks
-        -- A task keeping its outputs ends only through outputs.ts (RunningHub already said SUCCESS).
-        WHERE ${where.sql} AND status = 'ACTIVE' AND runninghub_outputs IS NULL FOR UPDATE),
-     done AS (
-       UPDATE ai_tasks t SET status = $1, outputs = $2::jsonb, error_code = $3, error_message = $4,
-              finished_at = now(), slot_account = NULL, claim_expires_at = NULL, next_check_at = NULL
-         FROM old WHERE t.id = old.id
-       RETURNING t.id, t.entity_name, t.runninghub_task_id, old.slot_account),
-     freed AS (
-       UPDATE runninghub_accounts a SET running = a.running - 1, updated_at = now()
-         FROM done WHERE a.fingerprint = done.slot_account)
-     SELECT id, entity_name, runninghub_task_id
-       FROM done`,
-    [end.status, outputs, code, message, ...where.params],
+    `WITH ${ctes.sql}
+     SELECT id, entity_name, runninghub_task_id FROM moved`,
+    ctes.params,
     // A result frees a slot here: prepared, as the claim that follows (one text per kind of ref).
     `finish_task_by_${'runninghubTaskId' in ref ? 'runninghub_id' : 'claim'}`,
   );

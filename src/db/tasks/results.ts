@@ -5,8 +5,9 @@
 import type pg from 'pg';
 import { inTransaction, type Queryable } from '../pool.js';
 import { endOf, type RemoteResult, type TaskResult } from './life.js';
-import { startKeepingOutputs } from './outputs.js';
-import { finishTask, type FinishedTask, type TaskRef } from './queue.js';
+import { changeStatus } from './row.js';
+import { keepingOutputsCtes, startKeepingOutputs } from './outputs.js';
+import { finishTask, finishTaskCtes, type FinishedTask, type TaskRef } from './queue.js';
 
 /**
  * The one path of a result: the end it leads to (endOf, life.ts), written with the slot given back
@@ -18,6 +19,12 @@ import { finishTask, type FinishedTask, type TaskRef } from './queue.js';
 export async function applyTaskResult(db: Queryable, ref: TaskRef, result: TaskResult): Promise<FinishedTask | null> {
   if (result.kind === 'success') return startKeepingOutputs(db, ref, result.outputs);
   return finishTask(db, ref, endOf(result));
+}
+
+/** applyTaskResult's writes as CTEs (the same text as startKeepingOutputs's or finishTask's), for a larger statement. */
+function taskResultCtes(ref: TaskRef, result: TaskResult, firstParam: number, andWhere: string): { sql: string; params: unknown[] } {
+  if (result.kind === 'success') return keepingOutputsCtes(ref, result.outputs, firstParam, andWhere);
+  return finishTaskCtes(ref, endOf(result), firstParam, andWhere);
 }
 
 // --- submitted: the id stored, and a webhook that came first applied ------------------------------
@@ -33,7 +40,8 @@ export type SubmissionRecord =
 /**
  * Store RunningHub's task id right after the create returned it. A webhook that arrived first (fast
  * tasks) is applied in the same transaction; the advisory lock on the RunningHub id orders this
- * against recordWebhookResult so that one of the two always sees the other.
+ * against recordWebhookResult so that one of the two always sees the other (the webhook's side in its
+ * second transaction when its one statement's snapshot was taken too early).
  */
 export async function recordSubmission(
   pool: pg.Pool,
@@ -78,27 +86,58 @@ export type WebhookRecord =
 /**
  * Record a RunningHub TASK_END callback once per RunningHub task id and, in the same transaction,
  * finish the task and give its slot back (the trigger of migration 003 wakes the processors to claim it).
+ *
+ * One statement, committed on its own (durable as any commit): the advisory lock (see recordSubmission),
+ * the result applied through applyTaskResult's own writes (taskResultCtes), and the event stored as
+ * applied when it was. Against BEGIN, two statements and COMMIT it saves three round trips between a
+ * task's end and the slot freed, the path bench:processor's slot gap measures. The statement's snapshot
+ * is taken before its lock is granted, so a recordSubmission that stored the id meanwhile is not seen:
+ * then, as whenever no task took the result, the event is stored unapplied and applied in a second
+ * transaction (applyStoredWebhookResult), whose snapshot comes after the lock. A crash in between leaves
+ * the unapplied event to applyStoredWebhookResults, as before. A repeated delivery finds the task
+ * already moved on, so nothing happens twice.
  */
 export async function recordWebhookResult(pool: pg.Pool, runninghubTaskId: string, result: RemoteResult): Promise<WebhookRecord> {
+  const apply = taskResultCtes({ runninghubTaskId }, result, 3, 'AND EXISTS (SELECT FROM locked)');
+  const rows = await changeStatus<{ fresh: boolean; id: string | null; entity_name: string | null; runninghub_task_id: string | null }>(
+    pool,
+    `WITH locked AS (SELECT pg_advisory_xact_lock(hashtext($1))),
+     ${apply.sql},
+     inserted AS (
+       INSERT INTO runninghub_webhook_events (runninghub_task_id, result, applied_at)
+       SELECT $1, $2::jsonb, (SELECT now() FROM moved) FROM locked
+       ON CONFLICT (runninghub_task_id) DO UPDATE SET deliveries = runninghub_webhook_events.deliveries + 1,
+              applied_at = coalesce(runninghub_webhook_events.applied_at, EXCLUDED.applied_at)
+       RETURNING (xmax = 0) AS fresh)
+     SELECT i.fresh, m.id, m.entity_name, m.runninghub_task_id FROM inserted i LEFT JOIN moved m ON true`,
+    [runninghubTaskId, JSON.stringify(result), ...apply.params],
+    // Prepared: this is the path of every webhook (one text per kind of result).
+    `record_webhook_${result.kind}`,
+  );
+  const row = rows[0];
+  if (row?.id) {
+    const status = result.kind === 'success' ? 'SUCCESS' : endOf(result).status;
+    return { state: 'applied', task: { id: row.id, entityName: row.entity_name ?? '', runninghubTaskId: row.runninghub_task_id, status } };
+  }
+  if (row?.fresh !== true) return { state: 'duplicate' };
+  return applyStoredWebhookResult(pool, runninghubTaskId);
+}
+
+/** The second chance of recordWebhookResult: a stored, unapplied event applied after its lock. */
+async function applyStoredWebhookResult(pool: pg.Pool, runninghubTaskId: string): Promise<WebhookRecord> {
   return inTransaction(pool, async (client): Promise<WebhookRecord> => {
-    // The lock (see recordSubmission) and the insert in one round trip; the finish below is a later
-    // statement, so its snapshot is taken after the lock was granted. A fresh event is stored as
-    // applied, the usual case, and set back to unapplied below when no task takes it (the same
-    // transaction, so nobody sees the difference): one round trip fewer between a task's end and the
-    // slot freed. Prepared, as the statements that follow: this is the path of every webhook.
-    const inserted = await client.query<{ fresh: boolean }>({
-      name: 'record_webhook_event',
-      text: `WITH locked AS (SELECT pg_advisory_xact_lock(hashtext($1)))
-       INSERT INTO runninghub_webhook_events (runninghub_task_id, result, applied_at) SELECT $1, $2::jsonb, now() FROM locked
-       ON CONFLICT (runninghub_task_id) DO UPDATE SET deliveries = runninghub_webhook_events.deliveries + 1
-       RETURNING (xmax = 0) AS fresh`,
-      values: [runninghubTaskId, JSON.stringify(result)],
-    });
-    if (inserted.rows[0]?.fresh !== true) return { state: 'duplicate' };
-    const task = await applyTaskResult(client, { runninghubTaskId }, result);
-    if (task) return { state: 'applied', task };
-    await client.query(`UPDATE runninghub_webhook_events SET applied_at = NULL WHERE runninghub_task_id = $1`, [runninghubTaskId]);
-    return { state: 'stored' };
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [runninghubTaskId]);
+    const event = await client.query<{ result: RemoteResult }>(
+      `SELECT result FROM runninghub_webhook_events WHERE runninghub_task_id = $1 AND applied_at IS NULL`,
+      [runninghubTaskId],
+    );
+    const stored = event.rows[0];
+    // Applied meanwhile (recordSubmission took it once our statement committed): nothing left to do.
+    if (!stored) return { state: 'stored' };
+    const task = await applyTaskResult(client, { runninghubTaskId }, stored.result);
+    if (!task) return { state: 'stored' };
+    await markWebhookApplied(client, runninghubTaskId);
+    return { state: 'applied', task };
   });
 }
 

@@ -23,6 +23,8 @@ export interface SimOutputFile {
 
 export interface SimWebhookAttempt {
   at: number;
+  /** When the POST was handed to the operating system (epoch ms, sub-millisecond), if it got that far. */
+  sentAt?: number;
   ok: boolean;
   /** HTTP status, or the transport error. */
   result: string;

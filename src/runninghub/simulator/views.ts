@@ -50,7 +50,8 @@ export const simulatorTaskViewSchema = z.object({
   startedAt: z.number().nullable(),
   endedAt: z.number().nullable(),
   webhookUrl: z.string().nullable(),
-  webhookAttempts: z.array(z.object({ at: z.number(), ok: z.boolean(), result: z.string() })),
+  /** `at`: answered or given up (epoch ms); `sentAt`: the POST handed to the operating system (sub-millisecond). */
+  webhookAttempts: z.array(z.object({ at: z.number(), sentAt: z.number().optional(), ok: z.boolean(), result: z.string() })),
   /** File URLs once SUCCESS. */
   outputs: z.array(z.string()),
 });

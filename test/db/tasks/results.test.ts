@@ -12,6 +12,7 @@ import {
 } from '../../../src/db/index.js';
 import { insertTasks } from '../../support/ai-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { waitFor } from '../../support/wait.js';
 import { ACCOUNT, statusOf } from './fixtures.js';
 
 let db: TestDatabase;
@@ -81,10 +82,40 @@ describe('results and webhook events', () => {
       ]);
       applied.push(task!.id);
     }
-    // Nothing left for the safety net: the advisory lock made one side see the other every time.
+    // Nothing left for the safety net: the advisory lock made one side see the other every time (the
+    // webhook's second transaction included).
     expect(await applyStoredWebhookResults(db.pool, 100)).toEqual([]);
     const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ai_tasks WHERE status = 'FAILED' AND error_code = '805'`);
     expect(rows[0]!.n).toBe(50);
     expect((await getAccountUsage(db.pool, ACCOUNT))!.running).toBe(0);
+  });
+
+  it('applies a webhook whose one statement began before the submission record committed', async () => {
+    // The webhook's statement takes its snapshot, then waits for the lock a submission record holds; once
+    // that commits (having found no event), the snapshot does not show the stored id: the second
+    // transaction must apply the result.
+    const [id] = await insertTasks(db.pool, 1);
+    const [task] = await claimPendingTasks(db.pool, { account: ACCOUNT, processorId: 'p', limit: 1, leaseMs: 30_000 });
+    const rh = '1910246754753897001';
+    const submission = await db.pool.connect();
+    try {
+      await submission.query('BEGIN');
+      await submission.query(`UPDATE ai_tasks SET runninghub_task_id = $2, submitted_at = now(), claim_expires_at = NULL WHERE id = $1`, [id, rh]);
+      await submission.query('SELECT pg_advisory_xact_lock(hashtext($1))', [rh]);
+      const webhook = recordWebhookResult(db.pool, rh, { kind: 'failed', code: '805', message: 'raced' });
+      await waitFor('the webhook to wait for the lock', async () => {
+        const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+        return rows[0]!.n === 1;
+      });
+      await submission.query('COMMIT');
+      expect(await webhook).toMatchObject({ state: 'applied', task: { id, status: 'FAILED' } });
+    } finally {
+      submission.release();
+    }
+    expect(task!.id).toBe(id);
+    expect(await statusOf(db.pool, id!)).toMatchObject({ status: 'FAILED', error_code: '805' });
+    expect((await getAccountUsage(db.pool, ACCOUNT))!.running).toBe(0);
+    const { rows } = await db.pool.query<{ applied: boolean }>(`SELECT applied_at IS NOT NULL AS applied FROM runninghub_webhook_events WHERE runninghub_task_id = $1`, [rh]);
+    expect(rows).toEqual([{ applied: true }]);
   });
 });
