@@ -35,8 +35,12 @@ export interface DownloadOptions {
   ca?: string | Buffer;
   /** false: the file is not fdatasync'ed here (the caller calls syncFile before committing it). */
   sync?: boolean;
-  /** Debug marks (the processor's timeline): the response's headers in, its last byte written. */
+  /** The response's headers in (the processor's timeline). */
   onHeaders?: () => void;
+  /**
+   * The body's last byte arrived (its writes, the fdatasync and the close follow): the processor gives its
+   * download slot back here, so that the next transfer starts while this file becomes durable.
+   */
   onLastByte?: () => void;
 }
 

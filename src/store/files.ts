@@ -155,7 +155,8 @@ async function writeFully(handle: FileHandle, chunks: Buffer[]): Promise<void> {
  * name survives a crash too: once this resolves the file is durable under its final name.
  */
 export async function commitFile(temporaryPath: string, finalPath: string, options: { syncDir?: boolean } = {}): Promise<void> {
-  await makeDurableDir(path.dirname(finalPath));
+  // A temporary file beside its final name: the folder exists, and was made durable when it was created.
+  if (path.dirname(temporaryPath) !== path.dirname(finalPath)) await makeDurableDir(path.dirname(finalPath));
   await rename(temporaryPath, finalPath);
   // `syncDir: false`: the caller commits several files into one folder and fsyncs it once (syncDir) after the last.
   if (options.syncDir ?? true) await syncDir(path.dirname(finalPath));
