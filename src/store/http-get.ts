@@ -263,6 +263,8 @@ class Exchange {
   private resolveBody: (() => void) | undefined;
   private rejectBody: ((error: Error) => void) | undefined;
   private readonly unlistenAbort: () => void;
+  /** Why the exchange failed before its reader came (given to readBody then). */
+  private failure: Error | undefined;
   readonly idleTimeoutMs: number;
 
   constructor(
@@ -344,7 +346,7 @@ class Exchange {
       this.rejectBody = reject;
     });
     if (this.state !== 'waiting') {
-      this.rejectBody!(new HttpGetError('the body was already read or discarded'));
+      this.rejectBody!(this.failure ?? new HttpGetError('the body was already read or discarded'));
       return body;
     }
     this.onPiece = onPiece;
@@ -381,6 +383,7 @@ class Exchange {
     const stale = this.reused && !this.anyByte && !(error instanceof HttpGetError);
     const failure = stale ? new StaleConnectionError(error.message) : error instanceof HttpGetError ? error : new HttpGetError(describe(error));
     const state = this.state;
+    this.failure = failure;
     this.finish(false);
     if (state === 'head') this.rejectHead(failure);
     else this.rejectBody?.(failure);
