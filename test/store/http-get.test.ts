@@ -195,6 +195,14 @@ describe('downloadToTemporary: HTTP/1.1 framing on real sockets', () => {
     expect(error).toMatchObject({ message: 'the body broke off: no data for 200 ms', retryable: true });
   });
 
+  it('stops at the abort signal, also between the head and the body, and keeps nothing', async () => {
+    const server = await serve(() => ok('Content-Length: 100\r\n', 'half'));
+    const controller = new AbortController();
+    const error = await failure(server.url('/stall'), { signal: controller.signal, onHeaders: () => controller.abort() });
+    expect(error).toMatchObject({ message: 'the body broke off: aborted', retryable: true });
+    expect((await failure(server.url('/stall'), { signal: AbortSignal.abort() })).message).toBe('aborted');
+  });
+
   it('speaks https with certificate checks, and reuses its TLS connection', async () => {
     const certDir = mkdtempSync(path.join(tmpdir(), 'http-get-tls-'));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem')], { stdio: 'ignore' });
