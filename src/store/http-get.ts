@@ -62,6 +62,7 @@ interface Slab {
 /** GET `target` (http: or https:); resolves with the response once its head arrived (after any 1xx). */
 export async function httpGet(target: URL, options: HttpGetOptions): Promise<HttpResponse> {
   const origin = poolKey(target, options);
+  if (options.signal?.aborted) throw new HttpGetError('aborted');
   for (;;) {
     const idle = takeIdle(origin);
     try {
