@@ -28,7 +28,6 @@ import {
   outputFilePath,
   removeTaskOutputs,
   syncDir,
-  syncFile,
 } from '../store/index.js';
 import { retryBackoffMs } from './policy.js';
 import { errorText, noteError, type ProcessorContext, type ProcessorState } from './state.js';
@@ -257,7 +256,13 @@ async function keepOutput(ctx: ProcessorContext, keeping: Keeping, n: number, ou
   const finalPath = outputFilePath(settings.outputDir, task.id, n);
   for (let attempt = 1; ; attempt++) {
     try {
-      const release = await keeperOf(ctx).slots.acquire(signal);
+      const releaseSlot = await keeperOf(ctx).slots.acquire(signal);
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        releaseSlot();
+      };
       let file;
       try {
         // A task that waited for a slot, or downloads for long: its lease is pushed before the next download.
@@ -265,29 +270,34 @@ async function keepOutput(ctx: ProcessorContext, keeping: Keeping, n: number, ou
           keeping.leasePushedAt = Date.now();
           if (!(await extendKeepingLease(state.pool, task, KEEP_LEASE_MS))) throw new KeepingLeaseLost('another processor took over keeping these outputs');
         }
-        await (keeping.folder ??= createDir(path.dirname(finalPath)).catch((error: unknown) => {
+        keeping.folder ??= createDir(path.dirname(finalPath)).catch((error: unknown) => {
           keeping.folder = undefined;
           throw error;
-        }));
+        });
+        // Not awaited before the request: the download creates the folder too when it is first (mkdir -p either
+        // way, and whichever created it fsyncs its parent before its file counts); keepTask awaits it at the end.
+        keeping.folder.catch(() => undefined);
         keeping.firstRequestAt ??= Date.now();
         ctx.timeline.mark('keep-request', { taskId: task.id, n });
-        // The slot is for the transfer; the fdatasync below runs while the next download already streams.
+        // The slot is for the transfer: it is given back at the body's last byte, and the file's last writes
+        // and fdatasync (in downloadToTemporary) run while the next download already streams.
         file = await downloadToTemporary(output.fileUrl, {
           dir: path.dirname(finalPath),
           idleTimeoutMs: settings.outputDownloadIdleTimeoutMs,
           allowHttp: true,
           signal,
-          sync: false,
           onHeaders: () => ctx.timeline.mark('keep-headers', { taskId: task.id, n }),
-          onLastByte: () => ctx.timeline.mark('keep-last-byte', { taskId: task.id, n }),
+          onLastByte: () => {
+            ctx.timeline.mark('keep-last-byte', { taskId: task.id, n });
+            release();
+          },
         });
+        ctx.timeline.mark('keep-datasynced', { taskId: task.id, n });
       } finally {
         release();
       }
       try {
-        // Data on disk, then the rename; the folder's fsync follows once for all of the task's outputs.
-        await syncFile(file.temporaryPath);
-        ctx.timeline.mark('keep-datasynced', { taskId: task.id, n });
+        // Data on disk (fdatasync'ed above), then the rename; the folder's fsync follows once for all of the task's outputs.
         await commitFile(file.temporaryPath, finalPath, { syncDir: false });
         ctx.timeline.mark('keep-renamed', { taskId: task.id, n });
       } catch (error) {

@@ -1,4 +1,5 @@
 // The `task-processor` program (supervisord runs it): submits PENDING ai_tasks to RunningHub.
+import './threadpool.js';
 import { loadConfigOrExit } from '../shared/env.js';
 import { createLogger } from '../shared/logger.js';
 import { runProgram } from '../shared/program.js';

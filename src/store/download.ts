@@ -1,10 +1,11 @@
-// Downloading a file by URL straight into a store's temporary file (files.ts): node:http(s) with the
-// response streamed to disk, so memory does not grow with the file, and a body that ends early (a
-// dropped connection, fewer bytes than Content-Length) is an error, never a short file.
-import http from 'node:http';
-import https from 'node:https';
+// Downloading a file by URL straight into a store's temporary file (files.ts): our GET client
+// (http-get.ts) hands the body's pieces to a writer that hashes and writes them from the same buffers, so
+// memory does not grow with the file, and a body that ends early (a dropped connection, fewer bytes than
+// Content-Length, a chunked body without its last chunk) is an error, never a short file.
 import { HostNotAllowedError, type AllowedHosts } from './allowed-hosts.js';
-import { FileTooLargeError, writeToTemporary, type WrittenFile } from './files.js';
+import { createTemporaryFile, discardFile, FileTooLargeError, type WrittenFile } from './files.js';
+import { httpGet, type HttpResponse } from './http-get.js';
+import { HashingPieceWriter } from './piece-writer.js';
 
 /** Why a download failed; `retryable` for transport trouble and 5xx/429, false for other statuses. */
 export class DownloadError extends Error {
@@ -30,10 +31,16 @@ export interface DownloadOptions {
   maxRedirects?: number;
   /** Only these hosts are requested, the URL's and every redirect's (HostNotAllowedError otherwise); unset: any. */
   allowedHosts?: AllowedHosts;
+  /** Certificates trusted for https besides Node's own (a test's CA). */
+  ca?: string | Buffer;
   /** false: the file is not fdatasync'ed here (the caller calls syncFile before committing it). */
   sync?: boolean;
-  /** Debug marks (the processor's timeline): the response's headers in, its last byte written. */
+  /** The response's headers in (the processor's timeline). */
   onHeaders?: () => void;
+  /**
+   * The body's last byte arrived (its writes, the fdatasync and the close follow): the processor gives its
+   * download slot back here, so that the next transfer starts while this file becomes durable.
+   */
   onLastByte?: () => void;
 }
 
@@ -47,41 +54,72 @@ export async function downloadToTemporary(url: string, options: DownloadOptions)
   for (let redirects = 0; ; redirects++) {
     const target = parseTarget(current, options.allowHttp);
     if (options.allowedHosts && !options.allowedHosts.allows(target.hostname)) throw new HostNotAllowedError(target.hostname, redirects > 0);
-    const response = await get(target, options);
+    let response: HttpResponse;
+    try {
+      response = await httpGet(target, { idleTimeoutMs: options.idleTimeoutMs, ...(options.signal ? { signal: options.signal } : {}), ...(options.ca ? { ca: options.ca } : {}) });
+    } catch (error) {
+      throw new DownloadError(errorText(error), true);
+    }
     options.onHeaders?.();
-    const status = response.statusCode ?? 0;
-    if (status >= 300 && status < 400 && response.headers.location !== undefined) {
-      response.resume();
-      if (redirects >= (options.maxRedirects ?? 3)) throw new DownloadError(`too many redirects (last to ${response.headers.location})`, false, status);
-      current = new URL(response.headers.location, target).toString();
+    const { status } = response;
+    const location = response.headers.get('location');
+    if (status >= 300 && status < 400 && location !== undefined) {
+      response.discard();
+      if (redirects >= (options.maxRedirects ?? 3)) throw new DownloadError(`too many redirects (last to ${location})`, false, status);
+      current = new URL(location, target).toString();
       continue;
     }
     if (status !== 200) {
-      response.resume();
+      response.discard();
       throw new DownloadError(`HTTP ${status} from ${target.host}`, status >= 500 || status === 429 || status === 408, status);
     }
-    const declared = response.headers['content-length'] === undefined ? undefined : Number(response.headers['content-length']);
+    const contentLength = response.headers.get('content-length');
+    const declared = contentLength === undefined ? undefined : Number(contentLength);
     if (declared !== undefined && options.maxBytes !== undefined && declared > options.maxBytes) {
-      response.destroy();
+      response.discard();
       throw new FileTooLargeError(options.maxBytes);
     }
-    let written: WrittenFile & { temporaryPath: string };
+    return { ...(await writeBody(response, options, status)), headerContentType: response.headers.get('content-type') };
+  }
+}
+
+/** The body into a new temporary file, hashed on the way; nothing is left behind when it fails. */
+async function writeBody(response: HttpResponse, options: DownloadOptions, status: number): Promise<WrittenFile & { temporaryPath: string }> {
+  let file: Awaited<ReturnType<typeof createTemporaryFile>>;
+  try {
+    file = await createTemporaryFile(options.dir);
+  } catch (error) {
+    response.discard();
+    throw error;
+  }
+  const { handle, temporaryPath, parentsSynced } = file;
+  const writer = new HashingPieceWriter(handle, options.maxBytes);
+  try {
     try {
-      written = await writeToTemporary(response, options.dir, {
-        ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.sync !== undefined ? { sync: options.sync } : {}),
-      });
+      await response.readBody((piece, release) => writer.write(piece, release));
       options.onLastByte?.();
     } catch (error) {
       if (error instanceof FileTooLargeError) throw error;
-      throw new DownloadError(`the body broke off: ${error instanceof Error ? error.message : String(error)}`, true, status);
+      throw new DownloadError(`the body broke off: ${errorText(error)}`, true, status);
     }
-    if (declared !== undefined && written.size !== declared) {
-      throw new DownloadError(`got ${written.size} of ${declared} bytes`, true, status);
-    }
-    return { ...written, headerContentType: response.headers['content-type'] };
+    await writer.flushed();
+    // Data and size on disk before anyone is told the file exists (the rename and its folder's fsync follow).
+    if (options.sync ?? true) await handle.datasync();
+    await handle.close();
+    await parentsSynced;
+  } catch (error) {
+    // Buffers still queued are given back as their writes end; the file goes once none is in flight.
+    await writer.flushed().catch(() => undefined);
+    await handle.close().catch(() => undefined);
+    await discardFile(temporaryPath);
+    await parentsSynced.catch(() => undefined);
+    throw error;
   }
+  return { temporaryPath, size: writer.size, sha256: writer.sha256(), head: writer.head() };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function parseTarget(url: string, allowHttp: boolean): URL {
@@ -95,12 +133,4 @@ function parseTarget(url: string, allowHttp: boolean): URL {
     throw new DownloadError(`only ${allowHttp ? 'http and https' : 'https'} URLs can be fetched, not ${target.protocol}`, false);
   }
   return target;
-}
-
-function get(target: URL, options: DownloadOptions): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const request = (target.protocol === 'https:' ? https : http).get(target, { signal: options.signal, headers: { accept: '*/*' } }, resolve);
-    request.setTimeout(options.idleTimeoutMs, () => request.destroy(new DownloadError(`no data for ${options.idleTimeoutMs} ms`, true)));
-    request.on('error', (error) => reject(error instanceof DownloadError ? error : new DownloadError(`${(error as NodeJS.ErrnoException).code ?? error.name}: ${error.message}`, true)));
-  });
 }

@@ -49,17 +49,8 @@ export async function writeToTemporary(
   dir: string,
   options: { maxBytes?: number; signal?: AbortSignal; sync?: boolean } = {},
 ): Promise<WrittenFile & { temporaryPath: string }> {
-  // A folder created here is made durable in its parent while the bytes stream (awaited before returning).
-  const parentsSynced = syncCreatedDirs(dir, await mkdir(dir, { recursive: true }));
-  const temporaryPath = path.join(dir, `.part-${randomBytes(8).toString('hex')}`);
-  let handle: FileHandle;
-  try {
-    // Opened before the pipeline runs: a failure can then never race the file's creation and leave it behind.
-    handle = await open(temporaryPath, 'wx');
-  } catch (error) {
-    await parentsSynced.catch(() => undefined);
-    throw error;
-  }
+  // Opened before the pipeline runs: a failure can then never race the file's creation and leave it behind.
+  const { handle, temporaryPath, parentsSynced } = await createTemporaryFile(dir);
   const sink = new HashingFileSink(handle, options.maxBytes, options.sync ?? true);
   try {
     await pipeline(source, sink, options.signal ? { signal: options.signal } : {});
@@ -72,6 +63,24 @@ export async function writeToTemporary(
     throw error;
   }
   return { temporaryPath, size: sink.size, sha256: sink.hash.digest('hex'), head: sink.head() };
+}
+
+/**
+ * A new temporary file in `dir` (created with its parents if need be), open for writing. `parentsSynced`
+ * resolves once a folder created here is durable in its parent: the caller awaits it before committing the
+ * file, and on its failure path too (it never rejects unhandled).
+ */
+export async function createTemporaryFile(dir: string): Promise<{ handle: FileHandle; temporaryPath: string; parentsSynced: Promise<void> }> {
+  // A folder created here is made durable in its parent while the bytes stream (awaited before returning).
+  const parentsSynced = syncCreatedDirs(dir, await mkdir(dir, { recursive: true }));
+  parentsSynced.catch(() => undefined);
+  const temporaryPath = path.join(dir, `.part-${randomBytes(8).toString('hex')}`);
+  try {
+    return { handle: await open(temporaryPath, 'wx'), temporaryPath, parentsSynced };
+  } catch (error) {
+    await parentsSynced.catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Writes what it is given to `handle` (batched by writev), hashing each chunk on the way; fdatasync at the end. */
@@ -146,7 +155,8 @@ async function writeFully(handle: FileHandle, chunks: Buffer[]): Promise<void> {
  * name survives a crash too: once this resolves the file is durable under its final name.
  */
 export async function commitFile(temporaryPath: string, finalPath: string, options: { syncDir?: boolean } = {}): Promise<void> {
-  await makeDurableDir(path.dirname(finalPath));
+  // A temporary file beside its final name: the folder exists, and was made durable when it was created.
+  if (path.dirname(temporaryPath) !== path.dirname(finalPath)) await makeDurableDir(path.dirname(finalPath));
   await rename(temporaryPath, finalPath);
   // `syncDir: false`: the caller commits several files into one folder and fsyncs it once (syncDir) after the last.
   if (options.syncDir ?? true) await syncDir(path.dirname(finalPath));

@@ -138,7 +138,7 @@ describe('kept outputs (in-process processor, simulator files)', () => {
     const [id] = await insertTasks(db.pool, 1);
     const [row] = await waitForStatuses(db.pool, [id!], ['SUCCESS', 'FAILED']);
     expect(row).toMatchObject({ status: 'FAILED', error_code: 'OUTPUTS_NOT_KEPT' });
-    expect(row!.error_message).toMatch(/^output 0 \(http:.*\): the body broke off: aborted; 3 attempts$/);
+    expect(row!.error_message).toMatch(/^output 0 \(http:.*\): the body broke off: the connection closed after 25000 of 50000 bytes; 3 attempts$/);
     // Nothing half-written stays in the store.
     const dir = path.dirname(outputFilePath(settings.outputDir, id!, 0));
     expect(await readdir(dir).catch(() => [])).toEqual([]);
