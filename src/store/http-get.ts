@@ -8,6 +8,7 @@
 // https goes through tls.connect (SNI and certificate checks as Node's defaults). A connection whose
 // response was read to its end goes back to a small idle pool per origin and serves the next download
 // there (production outputs come from an https CDN: no TLS handshake per file).
+import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { ResponseFormatError, ResponseParser, type ResponseHead } from './http-response.js';
@@ -21,8 +22,8 @@ export interface HttpGetOptions {
   /** No byte for this long while waiting for or reading the response: HttpGetError. */
   idleTimeoutMs: number;
   signal?: AbortSignal;
-  /** Certificates trusted besides Node's (tests' own CA). */
-  ca?: string | Buffer;
+  /** Certificates trusted instead of Node's roots (tests' own CA); unset: https.globalAgent's, else Node's. */
+  ca?: tls.SecureContextOptions['ca'];
 }
 
 /** A response whose head arrived; its body is read by `readBody`, or not at all (`discard`). */
@@ -60,7 +61,10 @@ interface Slab {
 }
 
 /** GET `target` (http: or https:); resolves with the response once its head arrived (after any 1xx). */
-export async function httpGet(target: URL, options: HttpGetOptions): Promise<HttpResponse> {
+export async function httpGet(target: URL, given: HttpGetOptions): Promise<HttpResponse> {
+  // As https.get does, the global agent's certificates apply when the caller names none.
+  const globalCa = https.globalAgent.options.ca;
+  const options = given.ca === undefined && globalCa !== undefined ? { ...given, ca: globalCa } : given;
   const origin = poolKey(target, options);
   if (options.signal?.aborted) throw new HttpGetError('aborted');
   for (;;) {
@@ -77,7 +81,7 @@ export async function httpGet(target: URL, options: HttpGetOptions): Promise<Htt
 
 /** Connections are shared by origin, and by the certificates trusted (a connection checked against other CAs is not reused). */
 function poolKey(target: URL, options: HttpGetOptions): string {
-  return `${target.protocol}//${target.host}${options.ca === undefined ? '' : ` ca:${options.ca.toString()}`}`;
+  return `${target.protocol}//${target.host}${options.ca === undefined ? '' : ` ca:${[options.ca].flat().join('\n')}`}`;
 }
 
 class StaleConnectionError extends HttpGetError {}
