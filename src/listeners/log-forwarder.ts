@@ -18,6 +18,7 @@
 // no string per line; only a line that looks like a JSON object is decoded and parsed.
 import { write as fsWrite, writeSync } from 'node:fs';
 import type { ListenerEvent, EventResult } from './protocol.js';
+import { OutputThread, type WrittenReport } from './output-thread.js';
 import { namespec, parseProcessLog } from './payload.js';
 
 /** Linux's PIPE_BUF: a write of at most this many bytes to a pipe is atomic. */
@@ -44,6 +45,11 @@ export interface ForwarderOptions {
    * write the pipe has no room for goes through `fd` in libuv's pool, where it may wait.
    */
   nonBlockingFd?: number;
+  /**
+   * A blocking descriptor of the output for a writer thread (output-thread.ts): the writes then go
+   * on while the main thread reads and formats events. Without it, writes are made from the main loop.
+   */
+  threadFd?: number;
   /** Clock for partial-line aging (tests). */
   now?: () => number;
 }
@@ -189,8 +195,50 @@ export class LogForwarder {
   private drainWaiters: (() => void)[] = [];
   private lowWaiters: { bytes: number; resolve: () => void }[] = [];
 
+  private thread: OutputThread | null = null;
+
   constructor(private readonly options: ForwarderOptions) {
     this.now = options.now ?? Date.now;
+    if (options.threadFd !== undefined) {
+      this.thread = new OutputThread(
+        options.threadFd,
+        options.maxWriteBytes,
+        (report) => this.threadWrote(report),
+        () => this.threadFailed(),
+      );
+    }
+  }
+
+  /** A block the thread has written (or failed to): the queue's bound and waiters follow. */
+  private threadWrote(report: WrittenReport): void {
+    if (report.error === null) this.stats.bytesWritten += report.bytes;
+    else this.stats.writeErrors += 1;
+    this.written(report.bytes);
+    if (this.thread?.pending === 0 && this.queueHead === this.queue.length) this.resolveDrained();
+  }
+
+  /** The thread died (it should not): what it held is lost, the main loop writes from now on. */
+  private threadFailed(): void {
+    const thread = this.thread;
+    this.thread = null;
+    if (thread === null) return;
+    this.stats.writeErrors += thread.pending;
+    this.queuedBytes -= this.threadBytes;
+    this.threadBytes = 0;
+    this.writeNext();
+    this.written(0);
+  }
+
+  /** Bytes handed to the thread and not yet written. */
+  private threadBytes = 0;
+
+  private resolveDrained(): void {
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
+  /** Ends the writer thread, if any (after drained(): it holds nothing then). */
+  async close(): Promise<void> {
+    await this.thread?.close();
   }
 
   /**
@@ -331,7 +379,7 @@ export class LogForwarder {
   /** Resolves when every queued line has been written. */
   drained(): Promise<void> {
     if (this.pendingEvents > 0) return new Promise((resolve) => setImmediate(resolve)).then(() => this.drained());
-    if (!this.writing && this.queueHead === this.queue.length) return Promise.resolve();
+    if (!this.writing && this.queueHead === this.queue.length && (this.thread?.pending ?? 0) === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -361,6 +409,18 @@ export class LogForwarder {
    * cut from the queued blocks at newlines.
    */
   private writeNext(): void {
+    const thread = this.thread;
+    if (thread !== null) {
+      // The thread cuts the writes at newlines; every queued block goes to it at once.
+      for (; this.queueHead < this.queue.length; this.queueHead += 1) {
+        const block = this.queue[this.queueHead] ?? Buffer.alloc(0);
+        this.threadBytes += block.length;
+        thread.write(block);
+      }
+      this.queue = [];
+      this.queueHead = 0;
+      return;
+    }
     while (!this.writing) {
       const buffer = this.nextWrite();
       if (buffer === null) return;
@@ -396,6 +456,7 @@ export class LogForwarder {
   /** `bytes` of the queue are out: the queue's bound and the answers held back follow. */
   private written(bytes: number): void {
     this.queuedBytes -= bytes;
+    if (this.thread !== null) this.threadBytes -= bytes;
     if (this.lowWaiters.length > 0) {
       const ready = this.lowWaiters.filter((waiter) => this.queuedBytes <= waiter.bytes);
       this.lowWaiters = this.lowWaiters.filter((waiter) => this.queuedBytes > waiter.bytes);
