@@ -411,7 +411,8 @@ export class LogForwarder {
   private writeNext(): void {
     const thread = this.thread;
     if (thread !== null) {
-      // The thread cuts the writes at newlines; every queued block goes to it at once.
+      // The thread cuts the writes at newlines; every queued block goes to it at once (and is not
+      // touched here again: its memory may move to the thread).
       for (; this.queueHead < this.queue.length; this.queueHead += 1) {
         const block = this.queue[this.queueHead] ?? Buffer.alloc(0);
         this.threadBytes += block.length;

@@ -79,11 +79,15 @@ export class OutputThread {
     return this.inFlight;
   }
 
+  /** Hands `block` over: the caller does not use it again (its memory may move to the thread). */
   write(block: Buffer): void {
     if (this.inFlight === 0) this.worker.ref();
     this.inFlight += 1;
-    // Copied into the thread's message (a Buffer may be a view of a shared pool slab: never transferred).
-    this.worker.postMessage(block);
+    // A block that is all of its memory moves to the thread without a copy; a view of a larger
+    // buffer (a pool slab that other Buffers share) is copied into the message.
+    const memory = block.buffer;
+    const whole = memory instanceof ArrayBuffer && block.byteOffset === 0 && block.byteLength === memory.byteLength;
+    this.worker.postMessage(block, whole ? [memory] : []);
   }
 
   /** Ends the thread (its pending blocks are abandoned). */
