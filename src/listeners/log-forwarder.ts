@@ -16,8 +16,9 @@
 //
 // The lines are assembled on bytes: a prefixed line is two copies into one output buffer per event,
 // no string per line; only a line that looks like a JSON object is decoded and parsed.
-// The writes are made by a thread of their own when the program gives it a blocking descriptor of
-// the output (output-thread.ts), so the output keeps moving while this thread reads and formats.
+// Once the output has been full, the writes are made by a thread of their own when the program gives
+// it a blocking descriptor of the output (output-thread.ts), so the output keeps moving while this
+// thread reads and formats.
 import { write as fsWrite, writeSync } from 'node:fs';
 import type { ListenerEvent, EventResult } from './protocol.js';
 import { CLOSE_BRACE, CR, formatLine, NEWLINE, OPEN_BRACE, prefixAll, splitLongLines, stream, type Stream } from './line-format.js';
@@ -49,8 +50,9 @@ export interface ForwarderOptions {
    */
   nonBlockingFd?: number;
   /**
-   * A blocking descriptor of the output for a writer thread (output-thread.ts): the writes then go
-   * on while the main thread reads and formats events. Without it, writes are made from the main loop.
+   * A blocking descriptor of the output for a writer thread (output-thread.ts), started at the first
+   * write the output has no room for: from then on the writes go on while the main thread reads and
+   * formats events. Without it, writes are made from the main loop.
    */
   threadFd?: number;
   /** Clock for partial-line aging (tests). */
@@ -66,7 +68,7 @@ interface Partial {
 
 export class LogForwarder {
   /** Figures for tests and the forwarder's notices. */
-  readonly stats = { lines: 0, dropped: 0, bytesWritten: 0, writeErrors: 0 };
+  readonly stats = { lines: 0, dropped: 0, bytesWritten: 0, writeErrors: 0, writerThread: false };
   private readonly partials = new Map<string, Partial>();
   private readonly streams = new Map<string, Stream>();
   /** When the last answer went back: a partial line ages only while the next event may come. */
@@ -83,18 +85,29 @@ export class LogForwarder {
   private drainWaiters: (() => void)[] = [];
   private lowWaiters: { bytes: number; resolve: () => void }[] = [];
 
+  /** The writer thread, started at the first write the output has no room for (threadFd given). */
   private thread: OutputThread | null = null;
+  /** The thread died once: the main loop writes from then on. */
+  private threadGone = false;
 
   constructor(private readonly options: ForwarderOptions) {
     this.now = options.now ?? Date.now;
-    if (options.threadFd !== undefined) {
-      this.thread = new OutputThread(
-        options.threadFd,
-        options.maxWriteBytes,
-        (report) => this.threadWrote(report),
-        () => this.threadFailed(),
-      );
-    }
+  }
+
+  /**
+   * The writer thread, started now if it can be. Not before it is needed: a forwarder whose output
+   * keeps up (most of its life) writes at once from the main loop and holds no second isolate (~10 MB).
+   */
+  private startThread(): OutputThread | null {
+    if (this.thread !== null || this.threadGone || this.options.threadFd === undefined) return this.thread;
+    this.thread = new OutputThread(
+      this.options.threadFd,
+      this.options.maxWriteBytes,
+      (report) => this.threadWrote(report),
+      () => this.threadFailed(),
+    );
+    this.stats.writerThread = true;
+    return this.thread;
   }
 
   /** A block the thread has written (or failed to): the queue's bound and waiters follow. */
@@ -109,6 +122,7 @@ export class LogForwarder {
   private threadFailed(): void {
     const thread = this.thread;
     this.thread = null;
+    this.threadGone = true;
     if (thread === null) return;
     this.stats.writeErrors += thread.pending;
     this.queuedBytes -= this.threadBytes;
@@ -297,17 +311,8 @@ export class LogForwarder {
    * cut from the queued blocks at newlines.
    */
   private writeNext(): void {
-    const thread = this.thread;
-    if (thread !== null) {
-      // The thread cuts the writes at newlines; every queued block goes to it at once (and is not
-      // touched here again: its memory may move to the thread).
-      for (; this.queueHead < this.queue.length; this.queueHead += 1) {
-        const block = this.queue[this.queueHead] ?? Buffer.alloc(0);
-        this.threadBytes += block.length;
-        thread.write(block);
-      }
-      this.queue = [];
-      this.queueHead = 0;
+    if (this.thread !== null) {
+      this.handToThread(this.thread);
       return;
     }
     while (!this.writing) {
@@ -318,6 +323,14 @@ export class LogForwarder {
         this.written(buffer.length);
         continue;
       }
+      const thread = written === 0 ? this.startThread() : null;
+      if (thread !== null) {
+        // No room in the pipe: the thread writes from now on, this write first.
+        this.threadBytes += buffer.length;
+        thread.write(buffer);
+        this.handToThread(thread);
+        return;
+      }
       // No room in the pipe (or a part of a write longer than PIPE_BUF went): the rest waits in libuv's pool.
       this.writing = true;
       this.writeAll(buffer.subarray(written), () => {
@@ -326,6 +339,20 @@ export class LogForwarder {
         this.writeNext();
       });
     }
+  }
+
+  /**
+   * Every queued block to the thread, which cuts the writes at newlines (a block is not touched here
+   * again: its memory may move to the thread).
+   */
+  private handToThread(thread: OutputThread): void {
+    for (; this.queueHead < this.queue.length; this.queueHead += 1) {
+      const block = this.queue[this.queueHead] ?? Buffer.alloc(0);
+      this.threadBytes += block.length;
+      thread.write(block);
+    }
+    this.queue = [];
+    this.queueHead = 0;
   }
 
   /** Bytes of `buffer` written at once through the non-blocking descriptor (0: none, or there is none). */

@@ -56,8 +56,6 @@ export class OutputThread {
 
   constructor(fd: number, limit: number, onWritten: (report: WrittenReport) => void, onFailure: (error: Error) => void) {
     this.worker = new Worker(WRITER_THREAD, { eval: true, workerData: { fd, limit } });
-    // Idle, the thread must not keep the forwarder alive; while it holds lines it does (ref below).
-    this.worker.unref();
     this.worker.on('message', (report: WrittenReport) => {
       this.inFlight -= 1;
       if (this.inFlight === 0) this.worker.unref();
@@ -67,6 +65,9 @@ export class OutputThread {
       this.failed = true;
       onFailure(error);
     });
+    // Idle, the thread must not keep the forwarder alive; while it holds lines it does (write()).
+    // After the listeners: adding a 'message' listener refs the worker again.
+    this.worker.unref();
   }
 
   /** False when the thread is gone: the caller writes by other means. */

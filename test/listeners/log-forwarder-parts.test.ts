@@ -71,8 +71,9 @@ describe('log forwarder: lines longer than an atomic write', () => {
     expect(joined).toBe('é'.repeat(3000));
   });
 
-  // Written from the main loop (non-blocking descriptor, libuv's pool when full) or by the writer thread (blocking descriptor).
-  for (const mode of ['main loop', 'writer thread'] as const) {
+  // Written from the main loop (non-blocking descriptor, libuv's pool when full), by the writer thread (blocking
+  // descriptor) from the first write, or from the main loop until the FIFO is full and by the thread after (as the program).
+  for (const mode of ['main loop', 'writer thread', 'main loop, then the thread'] as const) {
   it(`writes each part atomically on a FIFO shared with another writer: nothing torn, every line joins back (${mode})`, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fwd-parts-'));
     dirs.push(dir);
@@ -88,10 +89,12 @@ describe('log forwarder: lines longer than an atomic write', () => {
     const otherDone = new Promise((resolve) => other.once('exit', resolve));
     await waitFor('the other writer writing', () => Buffer.concat(chunks).includes('INFO other 100 '));
 
-    const twin = openSync(`/proc/self/fd/${fd}`, mode === 'main loop' ? constants.O_WRONLY | constants.O_NONBLOCK : constants.O_WRONLY);
+    const nonBlockingFd = mode === 'writer thread' ? undefined : openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK);
+    const threadFd = mode === 'main loop' ? undefined : openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY);
     const forwarder = new LogForwarder({
       fd,
-      ...(mode === 'main loop' ? { nonBlockingFd: twin } : { threadFd: twin }),
+      ...(nonBlockingFd === undefined ? {} : { nonBlockingFd }),
+      ...(threadFd === undefined ? {} : { threadFd }),
       maxQueueBytes: 64 * 1024 * 1024,
       maxLineBytes: 1024 * 1024,
       maxWriteBytes: PIPE_BUF,
@@ -114,7 +117,7 @@ describe('log forwarder: lines longer than an atomic write', () => {
     await forwarder.close();
     other.kill('SIGKILL');
     await otherDone;
-    closeSync(twin);
+    for (const twin of [nonBlockingFd, threadFd]) if (twin !== undefined) closeSync(twin);
     closeSync(fd);
     await readerDone;
 
@@ -127,6 +130,8 @@ describe('log forwarder: lines longer than an atomic write', () => {
     // Long lines went as parts, and no write was longer than PIPE_BUF (each part is one write).
     expect(lines.some((line) => line.startsWith('api +| '))).toBe(true);
     expect(lines.every((line) => Buffer.byteLength(line) + 1 <= PIPE_BUF)).toBe(true);
+    // The thread wrote when it had a descriptor: from the start, or once the FIFO had been full.
+    expect(forwarder.stats.writerThread).toBe(threadFd !== undefined);
     expect(forwarder.stats.bytesWritten).toBe(Buffer.concat(chunks).length - otherBytes(lines));
   }, 60_000);
   }
