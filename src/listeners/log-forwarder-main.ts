@@ -61,15 +61,15 @@ function nonBlockingTwin(fd: number): number | undefined {
 }
 
 /**
- * A blocking descriptor of the output for the writer thread: for a pipe, the pipe opened again
+ * A blocking descriptor of the output for the writer thread (a pipe only: a pipe's reader is what
+ * the thread keeps fed; a file is written through libuv's pool as before): the pipe opened again
  * without O_NONBLOCK (its own open file description: whoever made the shared one non-blocking keeps
- * it so); a file is written through `fd` itself. Only once a non-blocking open proved that the pipe
- * has a reader (a blocking open of a FIFO without one would wait for ever).
+ * it so). Only once a non-blocking open proved that the pipe has a reader (a blocking open of a FIFO
+ * without one would wait for ever).
  */
 function blockingTwin(fd: number, nonBlocking: number | undefined): number | undefined {
   try {
-    if (!fstatSync(fd).isFIFO()) return fd;
-    if (nonBlocking === undefined) return undefined;
+    if (!fstatSync(fd).isFIFO() || nonBlocking === undefined) return undefined;
     return openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY);
   } catch {
     return undefined;
