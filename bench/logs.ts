@@ -4,9 +4,12 @@
 //      lines lost (written - forwarded), torn lines, supervisord's CPU and its peak RSS over its baseline.
 //      Rows: Debian's supervisord 4.2.5 + a supervisor.childutils forwarder in Python (the baseline);
 //      Debian's supervisord + our log forwarder; our supervisord + our log forwarder.
+//      Then the ceiling: the same writer and reader with only a node prefixer between them.
 //   2. the memory monitor: a child crosses its limit; time from crossing to its SIGTERM and to its
 //      replacement RUNNING.
 // BENCH_DAEMONS=real,ours picks the daemons (default: both); BENCH_SECONDS the writer's time (10);
+// BENCH_BEFORE=dir also runs a before build (another dist/) of ours, BENCH_ROUNDS=n times alternating with
+// ours (medians compared); BENCH_SUPERVISORD_NODE_FLAGS replaces the node flags of bin/supervisord.js;
 // BENCH_PROFILE_DIR=dir writes our supervisord's CPU profile (node --cpu-prof) there, and our
 // forwarder's (under our supervisord) in dir/forwarder.
 // Goals (issue 10): ours ≥ 5x the baseline's throughput, 0 lines lost, supervisord RSS growth < 20 MiB;
@@ -27,8 +30,16 @@ const DAEMONS = (process.env.BENCH_DAEMONS ?? 'real,ours').split(',').map((d) =>
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const TICK = 100; // clock ticks per second (CONFIG_CLK_TCK on Linux)
 const SUPERVISORD = path.join(ROOT, 'bin/supervisord.js');
+const DIST = path.join(ROOT, 'dist');
 /** Node's flags from bin/supervisord.js's `#!/usr/bin/env -S node …` line: ours runs as installed. */
-const SHEBANG_FLAGS = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync(SUPERVISORD, 'utf8').split('\n')[0] ?? '')?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+const SHEBANG_FLAGS = (process.env.BENCH_SUPERVISORD_NODE_FLAGS ?? /^#!.*\bnode\b(.*)$/m.exec(readFileSync(SUPERVISORD, 'utf8').split('\n')[0] ?? '')?.[1] ?? '')
+  .trim()
+  .split(/\s+/)
+  .filter(Boolean);
+/** BENCH_BEFORE=dir: a "before" build (another dist/) measured in the same run as ours, alternating. */
+const BEFORE_DIST = process.env.BENCH_BEFORE;
+/** BENCH_ROUNDS: how many times our rows (and the before row) run, alternating; medians are compared. */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -92,12 +103,16 @@ interface Row {
   name: string;
   daemon: 'real' | 'ours';
   listener: string;
+  /** The build our supervisord and forwarder run from (dist/, or BENCH_BEFORE's). */
+  dist: string;
 }
 
-function daemonCommand(daemon: 'real' | 'ours', config: string): [string, string[]] {
+function daemonCommand(daemon: 'real' | 'ours', config: string, dist: string): [string, string[]] {
   if (daemon === 'real') return [REAL, ['-c', config]];
   const profile = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
-  return [process.execPath, [...SHEBANG_FLAGS, ...profile, SUPERVISORD, '-c', config]];
+  // bin/supervisord.js imports ../dist/supervisord.js: another build is started the same way, directly.
+  const program = dist === DIST ? SUPERVISORD : path.join(dist, 'supervisord.js');
+  return [process.execPath, [...SHEBANG_FLAGS, ...profile, program, '-c', config]];
 }
 
 /** With BENCH_PROFILE_DIR, our forwarder under our supervisord writes its CPU profile too (when it exits after SIGTERM). */
@@ -124,25 +139,17 @@ interface Started {
   stop(): Promise<void>;
 }
 
-/** supervisord with `sections`, its stdout on a FIFO we read and count. */
-async function startDaemon(daemon: 'real' | 'ours', label: string, sections: (dir: string) => string): Promise<Started> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `bench-logs-${label}-`));
-  const socket = path.join(dir, 'sock');
-  const config = path.join(dir, 'supervisord.conf');
-  writeFileSync(
-    config,
-    `[supervisord]\nlogfile=${dir}/main.log\npidfile=${dir}/pid\nchildlogdir=${dir}\nnodaemon=true\nuser=root\n` +
-      `[unix_http_server]\nfile=${socket}\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n` +
-      sections(dir),
-  );
+type StdoutCount = Started['stdout'];
+
+/** `command` with its stdout on a FIFO (as docker's) that this process reads and counts lines of. */
+function spawnOnCountedFifo(dir: string, command: string, args: string[]): { child: ChildProcess; stdout: StdoutCount; reader: Socket } {
   const fifo = path.join(dir, 'stdout.fifo');
   execFileSync('mkfifo', [fifo]);
   const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   const writeEnd = openSync(fifo, constants.O_WRONLY);
-  const [command, args] = daemonCommand(daemon, config);
   const child = spawn(command, args, { stdio: ['ignore', writeEnd, 'ignore'] });
   closeSync(writeEnd);
-  const stdout = { lines: 0, writerLines: 0, bytes: 0, torn: 0, lastLineAt: 0, firstLineAt: 0 };
+  const stdout: StdoutCount = { lines: 0, writerLines: 0, bytes: 0, torn: 0, lastLineAt: 0, firstLineAt: 0 };
   const reader = new Socket({ fd: readEnd, readable: true, writable: false });
   let rest = '';
   reader.setEncoding('latin1');
@@ -168,6 +175,63 @@ async function startDaemon(daemon: 'real' | 'ours', label: string, sections: (di
     rest = text.slice(start);
   });
   reader.on('error', () => undefined);
+  return { child, stdout, reader };
+}
+
+/** The cheapest prefixer: one replaceAll per read, blocking writes (the ceiling's middle stage). */
+const PREFIXER = `const fs = require('node:fs');
+let rest = '';
+process.stdin.setEncoding('latin1');
+process.stdin.on('data', (chunk) => {
+  const text = rest + chunk;
+  const last = text.lastIndexOf('\\n');
+  rest = text.slice(last + 1);
+  if (last >= 0) fs.writeSync(1, Buffer.from('writer | ' + text.slice(0, last).replaceAll('\\n', '\\nwriter | ') + '\\n', 'latin1'));
+});
+`;
+
+/** The same writer and FIFO reader with only a prefixer between them: what this machine can carry at all. */
+async function ceilingThroughput(): Promise<{ linesPerSecond: number; lost: number }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-logs-ceiling-'));
+  writeFileSync(path.join(dir, 'writer.js'), WRITER);
+  writeFileSync(path.join(dir, 'prefixer.js'), PREFIXER);
+  const startedAt = Date.now();
+  const { child, stdout, reader } = spawnOnCountedFifo(dir, '/bin/sh', [
+    '-c',
+    // The writer idles after writing its count: stopped once the count is there.
+    `${process.execPath} ${dir}/writer.js ${dir}/written | ${process.execPath} ${dir}/prefixer.js`,
+  ]);
+  const writtenFile = path.join(dir, 'written');
+  let lastCount = -1;
+  let quietSince = Date.now();
+  while (!existsSync(writtenFile) || Date.now() - quietSince < 1000) {
+    await sleep(200);
+    if (stdout.writerLines !== lastCount) {
+      lastCount = stdout.writerLines;
+      quietSince = Date.now();
+    }
+    if (Date.now() - startedAt > (SECONDS + 60) * 1000) break;
+  }
+  const written = Number(readFileSync(writtenFile, 'utf8'));
+  execFileSync('pkill', ['-P', String(child.pid)]);
+  reader.destroy();
+  rmSync(dir, { recursive: true, force: true });
+  return { linesPerSecond: stdout.writerLines / Math.max(SECONDS, (stdout.lastLineAt - startedAt) / 1000), lost: written - stdout.writerLines };
+}
+
+/** supervisord with `sections`, its stdout on a FIFO we read and count. */
+async function startDaemon(daemon: 'real' | 'ours', label: string, sections: (dir: string) => string, dist = DIST): Promise<Started> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `bench-logs-${label}-`));
+  const socket = path.join(dir, 'sock');
+  const config = path.join(dir, 'supervisord.conf');
+  writeFileSync(
+    config,
+    `[supervisord]\nlogfile=${dir}/main.log\npidfile=${dir}/pid\nchildlogdir=${dir}\nnodaemon=true\nuser=root\n` +
+      `[unix_http_server]\nfile=${socket}\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n` +
+      sections(dir),
+  );
+  const [command, args] = daemonCommand(daemon, config, dist);
+  const { child, stdout, reader } = spawnOnCountedFifo(dir, command, args);
   const client = new XmlRpcClient({ kind: 'unix', path: socket }, { username: null, password: null });
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -234,7 +298,7 @@ async function throughput(row: Row): Promise<Throughput> {
           writeFileSync(path.join(dir, 'forwarder.py'), PYTHON_FORWARDER);
           return `/usr/bin/python3 -u ${dir}/forwarder.py`;
         }
-      : () => `${process.execPath} ${forwarderProfileFlags(row)}${path.join(ROOT, "dist/log-forwarder.js")} ${process.env.BENCH_FORWARDER_ARGS ?? ""}`;
+      : () => `${process.execPath} ${forwarderProfileFlags(row)}${path.join(row.dist, 'log-forwarder.js')} ${process.env.BENCH_FORWARDER_ARGS ?? ""}`;
   const started = await startDaemon(row.daemon, row.listener, (dir) => {
     writeFileSync(path.join(dir, 'writer.js'), WRITER);
     return `
@@ -255,7 +319,7 @@ stderr_logfile=/dev/stdout
 stderr_logfile_maxbytes=0
 ${(process.env.BENCH_LISTENER_KEYS ?? '').split(';').join('\n')}
 `;
-  });
+  }, row.dist);
   const pid = started.child.pid ?? 0;
   await sleep(2000);
   const listenerPid = ((await started.client.call('supervisor.getProcessInfo', ['forwarder'])) as { pid: number }).pid;
@@ -354,12 +418,18 @@ stderr_logfile=${dir}/memmon.log
 const rows: Row[] = [];
 if (DAEMONS.includes('real')) {
   if (!existsSync(REAL)) throw new Error(`${REAL} missing (Debian package supervisor)`);
-  rows.push({ name: "Debian's supervisord 4.2.5 + Python childutils forwarder (baseline)", daemon: 'real', listener: 'python' });
-  rows.push({ name: "Debian's supervisord 4.2.5 + our log forwarder", daemon: 'real', listener: 'ours' });
+  rows.push({ name: "Debian's supervisord 4.2.5 + Python childutils forwarder (baseline)", daemon: 'real', listener: 'python', dist: DIST });
+  rows.push({ name: "Debian's supervisord 4.2.5 + our log forwarder", daemon: 'real', listener: 'ours', dist: DIST });
 }
-if (DAEMONS.includes('ours')) rows.push({ name: 'our supervisord + our log forwarder', daemon: 'ours', listener: 'ours' });
+/** Our rows, run ROUNDS times, alternating with the before build's. */
+const ourRows: Row[] = [];
+if (DAEMONS.includes('ours')) ourRows.push({ name: 'our supervisord + our log forwarder', daemon: 'ours', listener: 'ours', dist: DIST });
+if (BEFORE_DIST !== undefined) {
+  ourRows.push({ name: `before (${BEFORE_DIST}): our supervisord + our log forwarder`, daemon: 'ours', listener: 'ours', dist: path.resolve(BEFORE_DIST) });
+}
+for (let round = 0; round < ROUNDS; round += 1) rows.push(...ourRows);
 
-console.log(`bench:logs — ${SECONDS} s of a fast writer through a log-forwarding listener (${os.cpus().length} CPUs, node ${process.version})\n`);
+console.log(`bench:logs — ${SECONDS} s of a fast writer through a log-forwarding listener (${os.cpus().length} CPUs, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
 const results: Throughput[] = [];
 for (const row of rows) {
   const r = await throughput(row);
@@ -371,6 +441,11 @@ for (const row of rows) {
   console.log(`  supervisord CPU ${r.cpuSeconds.toFixed(2)} s, listener CPU ${r.listenerCpuSeconds.toFixed(2)} s, bench's FIFO reader CPU ${r.readerCpuSeconds.toFixed(2)} s; load average ${os.loadavg()[0]?.toFixed(1)}; supervisord RSS ${r.baselineRssKb} kB → peak ${r.peakRssKb} kB (+${((r.peakRssKb - r.baselineRssKb) / 1024).toFixed(1)} MiB)\n`);
 }
 
+// The ceiling of this machine for the same job: the writer piped through the cheapest prefixer
+// (node, one replaceAll per read) into the same FIFO reader, with no supervisord and no protocol.
+const ceiling = await ceilingThroughput();
+console.log(`ceiling (writer | node prefixer → the same FIFO reader, no supervisord): ${Math.round(ceiling.linesPerSecond)} lines/s, ${ceiling.lost} lost; load average ${os.loadavg()[0]?.toFixed(1)}\n`);
+
 const memmon: { daemon: string; toSigterm: number; toRunning: number }[] = [];
 for (const daemon of DAEMONS.filter((d): d is 'real' | 'ours' => d === 'real' || d === 'ours')) {
   const m = await memmonLatency(daemon);
@@ -379,16 +454,33 @@ for (const daemon of DAEMONS.filter((d): d is 'real' | 'ours' => d === 'real' ||
 }
 
 const baseline = results.find((r) => r.row.daemon === 'real' && r.row.listener === 'python');
-const ours = results.find((r) => r.row.daemon === 'ours');
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? Number.NaN) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+};
+const ourRuns = results.filter((r) => r.row.daemon === 'ours' && r.row.dist === DIST);
+const beforeRuns = results.filter((r) => r.row.daemon === 'ours' && r.row.dist !== DIST);
+// The run with the median throughput stands for ours (its losses and memory are checked too).
+const ours = ourRuns.find((r) => r.linesPerSecond === median(ourRuns.map((run) => run.linesPerSecond))) ?? ourRuns[0];
 const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT MET');
 console.log('\ngoals (issue 10):');
 if (ours === undefined) {
   console.log('  our supervisord: not measured (BENCH_DAEMONS has no "ours")');
 } else {
   const ratio = baseline === undefined ? Number.NaN : ours.linesPerSecond / baseline.linesPerSecond;
-  console.log(`  throughput ≥ 5x the baseline: ${verdict(ratio >= 5)} (${ratio.toFixed(1)}x)`);
-  console.log(`  0 lines lost: ${verdict(ours.written === ours.forwarded && ours.torn === 0)} (${ours.written - ours.forwarded} lost, ${ours.torn} torn)`);
-  console.log(`  supervisord RSS growth < 20 MiB: ${verdict(ours.peakRssKb - ours.baselineRssKb < 20 * 1024)} (+${((ours.peakRssKb - ours.baselineRssKb) / 1024).toFixed(1)} MiB)`);
+  console.log(`  throughput ≥ 5x the baseline: ${verdict(ratio >= 5)} (${ratio.toFixed(1)}x; ${ourRuns.length > 1 ? `median of ${ourRuns.length} runs: ` : ''}${Math.round(ours.linesPerSecond)} lines/s)`);
+  if (baseline !== undefined) {
+    console.log(`  (this machine's ceiling for the job, without supervisord: ${(ceiling.linesPerSecond / baseline.linesPerSecond).toFixed(1)}x the baseline)`);
+  }
+  if (beforeRuns.length > 0) {
+    const before = median(beforeRuns.map((run) => run.linesPerSecond));
+    console.log(`  vs before (${BEFORE_DIST ?? ''}), medians of ${ourRuns.length}/${beforeRuns.length} alternating runs: ${Math.round(ours.linesPerSecond)} vs ${Math.round(before)} lines/s = ${(ours.linesPerSecond / before).toFixed(2)}x`);
+  }
+  const worst = ourRuns.reduce((a, b) => (b.written - b.forwarded + b.torn > a.written - a.forwarded + a.torn ? b : a), ours);
+  const peak = Math.max(...ourRuns.map((run) => run.peakRssKb - run.baselineRssKb));
+  console.log(`  0 lines lost: ${verdict(worst.written === worst.forwarded && worst.torn === 0)} (worst run: ${worst.written - worst.forwarded} lost, ${worst.torn} torn)`);
+  console.log(`  supervisord RSS growth < 20 MiB: ${verdict(peak < 20 * 1024)} (largest: +${(peak / 1024).toFixed(1)} MiB)`);
 }
 for (const ourForwarder of results.filter((r) => r.row.daemon === 'real' && r.row.listener !== 'python')) {
   if (baseline === undefined) break;

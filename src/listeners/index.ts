@@ -4,7 +4,8 @@ export { ListenerChannel, parseHeader, parseTokens, ProtocolError, runListener, 
 export type { EventHeader, EventResult, ListenerEvent } from './protocol.js';
 export { namespec, parseProcessLog, parseProcessState, parseTick, stateOfEvent } from './payload.js';
 export type { ProcessLogPayload, ProcessStatePayload } from './payload.js';
-export { formatLine, LogForwarder, PIPE_BUF, splitLine, type ForwarderOptions } from './log-forwarder.js';
+export { LogForwarder, PIPE_BUF, type ForwarderOptions } from './log-forwarder.js';
+export { formatLine, splitLine } from './line-format.js';
 export { DEFAULT_TIMING, limitFor, MemoryMonitor, processTreeBytes, residentBytes, type MemoryLimits, type MonitorTiming } from './memory-monitor.js';
 export { CrashNotifier, NOTICE_FORMATS, noticeBody, type CrashNoticeBody, type CrashNoticeOptions, type NoticeFormat } from './crash-notice.js';
 export { SupervisorApi, supervisorApiFromEnv } from './rpc.js';

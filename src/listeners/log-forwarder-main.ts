@@ -60,6 +60,22 @@ function nonBlockingTwin(fd: number): number | undefined {
   }
 }
 
+/**
+ * A blocking descriptor of the output for the writer thread (a pipe only: a pipe's reader is what
+ * the thread keeps fed; a file is written through libuv's pool as before): the pipe opened again
+ * without O_NONBLOCK (its own open file description: whoever made the shared one non-blocking keeps
+ * it so). Only once a non-blocking open proved that the pipe has a reader (a blocking open of a FIFO
+ * without one would wait for ever).
+ */
+function blockingTwin(fd: number, nonBlocking: number | undefined): number | undefined {
+  try {
+    if (!fstatSync(fd).isFIFO() || nonBlocking === undefined) return undefined;
+    return openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY);
+  } catch {
+    return undefined;
+  }
+}
+
 runMain('log-forwarder', async () => {
   const { values } = parseArgs({
     options: {
@@ -79,13 +95,15 @@ runMain('log-forwarder', async () => {
   const flushAfterSeconds = positiveSeconds('flush-after', values['flush-after']);
   const stopWithinSeconds = positiveSeconds('stop-within', values['stop-within']);
   const fd = values.output === undefined ? 2 : openSync(values.output, 'a');
+  const nonBlockingFd = nonBlockingTwin(fd);
   const forwarder = new LogForwarder({
     fd,
     maxQueueBytes: parseByteSize(values['max-buffer']),
     maxLineBytes: parseByteSize(values['max-line']),
     maxWriteBytes: Math.max(1, values['write-size'] === undefined ? defaultWriteSize(fd) : parseByteSize(values['write-size'])),
     selfName: process.env.SUPERVISOR_PROCESS_NAME ?? 'log-forwarder',
-    nonBlockingFd: nonBlockingTwin(fd),
+    nonBlockingFd,
+    threadFd: blockingTwin(fd, nonBlockingFd),
   });
   const flushMs = flushAfterSeconds * 1000;
   const timer = setInterval(() => forwarder.flushPartials(flushMs), Math.min(flushMs, 1000));

@@ -1,7 +1,7 @@
 // The log forwarder: PROCESS_LOG_STDOUT/STDERR events → one line per program line on an output
 // (the listener's stderr, which the config sends to supervisord's stdout: `docker logs`).
 //
-// Line format (README "Logs on the container's stdout"):
+// Line format (README "Logs on the container's stdout"; line-format.ts):
 //   a JSON object line keeps being one JSON object: `{"program":"api","stream":"stdout",<the line's own fields>}`
 //   any other line gets a prefix:                     `api | text` (stdout), `api (stderr) | text`
 // so a collector tells programs apart with one rule and still parses the JSON lines as JSON.
@@ -16,8 +16,13 @@
 //
 // The lines are assembled on bytes: a prefixed line is two copies into one output buffer per event,
 // no string per line; only a line that looks like a JSON object is decoded and parsed.
+// Once the output has been full, the writes are made by a thread of their own when the program gives
+// it a blocking descriptor of the output (output-thread.ts), so the output keeps moving while this
+// thread reads and formats.
 import { write as fsWrite, writeSync } from 'node:fs';
 import type { ListenerEvent, EventResult } from './protocol.js';
+import { CLOSE_BRACE, CR, formatLine, NEWLINE, OPEN_BRACE, prefixAll, splitLongLines, stream, type Stream } from './line-format.js';
+import { OutputThread, type WrittenReport } from './output-thread.js';
 import { namespec, parseProcessLog } from './payload.js';
 
 /** Linux's PIPE_BUF: a write of at most this many bytes to a pipe is atomic. */
@@ -44,135 +49,26 @@ export interface ForwarderOptions {
    * write the pipe has no room for goes through `fd` in libuv's pool, where it may wait.
    */
   nonBlockingFd?: number;
+  /**
+   * A blocking descriptor of the output for a writer thread (output-thread.ts), started at the first
+   * write the output has no room for: from then on the writes go on while the main thread reads and
+   * formats events. Without it, writes are made from the main loop.
+   */
+  threadFd?: number;
   /** Clock for partial-line aging (tests). */
   now?: () => number;
 }
 
-/** Key names added to a JSON line; a line that already has one gets them prefixed. */
-function jsonKeys(parsed: Record<string, unknown>): { program: string; stream: string } {
-  const prefix = 'program' in parsed || 'stream' in parsed ? 'supervisor_' : '';
-  return { program: `${prefix}program`, stream: `${prefix}stream` };
-}
-
-/** One program line, formatted for the shared output (without the newline). */
-export function formatLine(program: string, channel: 'stdout' | 'stderr', line: string): string {
-  const text = line.endsWith('\r') ? line.slice(0, -1) : line;
-  if (text.startsWith('{') && text.endsWith('}')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
-      const keys = jsonKeys(parsed as Record<string, unknown>);
-      // The program's own bytes are kept (no re-serialisation): only our two fields go in front.
-      const ours = `{${JSON.stringify(keys.program)}:${JSON.stringify(program)},${JSON.stringify(keys.stream)}:"${channel}"`;
-      const rest = text.slice(1).trimStart();
-      return rest === '}' ? `${ours}}` : `${ours},${rest}`;
-    }
-  }
-  return channel === 'stdout' ? `${program} | ${text}` : `${program} (stderr) | ${text}`;
-}
-
+/** The start of a program's line whose newline has not come yet. */
 interface Partial {
   bytes: Buffer;
   pid: number;
   since: number;
 }
 
-const NEWLINE = 0x0a;
-const CR = 0x0d;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-
-/** Per program and channel: the prefix of its plain lines, and the most a JSON line grows by. */
-interface Stream {
-  program: string;
-  channel: 'stdout' | 'stderr';
-  prefix: Buffer;
-  /** The prefix's bytes as a latin1 string (one character per byte), for the whole-chunk path. */
-  prefixBytesText: string;
-  /** The most bytes formatting adds to one line (prefix or JSON keys). */
-  growth: number;
-  /** The prefix of a part of a line too long for one write, other than its last: `api +| `. */
-  continued: Buffer;
-}
-
-function stream(program: string, channel: 'stdout' | 'stderr'): Stream {
-  const prefix = Buffer.from(channel === 'stdout' ? `${program} | ` : `${program} (stderr) | `);
-  const jsonGrowth = Buffer.byteLength(`{"supervisor_program":${JSON.stringify(program)},"supervisor_stream":"${channel}",`);
-  const continued = Buffer.from(channel === 'stdout' ? `${program} +| ` : `${program} (stderr) +| `);
-  return { program, channel, prefix, prefixBytesText: prefix.toString('latin1'), growth: Math.max(prefix.length, jsonGrowth) + 1, continued };
-}
-
-/**
- * A formatted line longer than one write, as parts that each fit one write (README "Logs on the
- * container's stdout"): `api +| <piece>` for every part but the last, `api | <piece>` for the last,
- * so each part is written atomically and a collector joins a program's `+|` parts with the line that
- * follows them. The pieces, joined, are the formatted line (a JSON line's pieces are its JSON text).
- * Cut between UTF-8 characters. null when the limit leaves no room for a piece.
- */
-export function splitLine(info: { prefix: Buffer; continued: Buffer }, line: Buffer, limit: number): Buffer[] | null {
-  const body = line.subarray(0, info.prefix.length).equals(info.prefix) ? line.subarray(info.prefix.length) : line;
-  const room = limit - Math.max(info.prefix.length, info.continued.length) - 1;
-  if (room < 4) return null;
-  const parts: Buffer[] = [];
-  let start = 0;
-  while (body.length - start > room) {
-    let end = start + room;
-    // Back to the start of a character: never half of one in a part.
-    while (end > start + 1 && ((body[end] ?? 0) & 0xc0) === 0x80) end -= 1;
-    parts.push(Buffer.concat([info.continued, body.subarray(start, end), NEWLINE_BYTE]));
-    start = end;
-  }
-  parts.push(Buffer.concat([info.prefix, body.subarray(start), NEWLINE_BYTE]));
-  return parts;
-}
-
-const NEWLINE_BYTE = Buffer.from('\n');
-
-/** `block` (whole formatted lines) with every line longer than `limit` cut into parts (splitLine). */
-function splitLongLines(info: Stream, block: Buffer, limit: number): Buffer {
-  if (block.length <= limit) return block;
-  const pieces: Buffer[] = [];
-  let start = 0;
-  let copied = 0;
-  while (start < block.length) {
-    const newline = block.indexOf(NEWLINE, start);
-    const end = newline === -1 ? block.length : newline + 1;
-    if (end - start > limit) {
-      const parts = splitLine(info, block.subarray(start, end - 1), limit);
-      if (parts !== null) {
-        if (start > copied) pieces.push(block.subarray(copied, start));
-        pieces.push(...parts);
-        copied = end;
-      }
-    }
-    start = end;
-  }
-  if (copied === 0) return block;
-  if (copied < block.length) pieces.push(block.subarray(copied));
-  return Buffer.concat(pieces);
-}
-
-/**
- * Whole lines with no JSON candidate among them, prefixed in one pass over the chunk: as latin1 (a
- * character per byte, so UTF-8 passes through untouched) one replaceAll puts the prefix after every
- * newline, where a loop would cost a few calls per line. null when a line starts with `{`.
- */
-function prefixAll(info: Stream, bytes: Buffer, whole: number): { block: Buffer; lines: number } | null {
-  let text = bytes.toString('latin1', 0, whole);
-  if (text.includes('\r')) text = text.replaceAll('\r\n', '\n');
-  if (text.charCodeAt(0) === OPEN_BRACE || text.includes('\n{')) return null;
-  const prefix = info.prefixBytesText;
-  const out = `${prefix}${text.slice(0, -1).replaceAll('\n', `\n${prefix}`)}\n`;
-  return { block: Buffer.from(out, 'latin1'), lines: (out.length - text.length) / prefix.length };
-}
-
 export class LogForwarder {
   /** Figures for tests and the forwarder's notices. */
-  readonly stats = { lines: 0, dropped: 0, bytesWritten: 0, writeErrors: 0 };
+  readonly stats = { lines: 0, dropped: 0, bytesWritten: 0, writeErrors: 0, writerThread: false };
   private readonly partials = new Map<string, Partial>();
   private readonly streams = new Map<string, Stream>();
   /** When the last answer went back: a partial line ages only while the next event may come. */
@@ -189,8 +85,62 @@ export class LogForwarder {
   private drainWaiters: (() => void)[] = [];
   private lowWaiters: { bytes: number; resolve: () => void }[] = [];
 
+  /** The writer thread, started at the first write the output has no room for (threadFd given). */
+  private thread: OutputThread | null = null;
+  /** The thread died once: the main loop writes from then on. */
+  private threadGone = false;
+
   constructor(private readonly options: ForwarderOptions) {
     this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * The writer thread, started now if it can be. Not before it is needed: a forwarder whose output
+   * keeps up (most of its life) writes at once from the main loop and holds no second isolate (~10 MB).
+   */
+  private startThread(): OutputThread | null {
+    if (this.thread !== null || this.threadGone || this.options.threadFd === undefined) return this.thread;
+    this.thread = new OutputThread(
+      this.options.threadFd,
+      this.options.maxWriteBytes,
+      (report) => this.threadWrote(report),
+      () => this.threadFailed(),
+    );
+    this.stats.writerThread = true;
+    return this.thread;
+  }
+
+  /** A block the thread has written (or failed to): the queue's bound and waiters follow. */
+  private threadWrote(report: WrittenReport): void {
+    if (report.error === null) this.stats.bytesWritten += report.bytes;
+    else this.stats.writeErrors += 1;
+    this.written(report.bytes);
+    if (this.thread?.pending === 0 && this.queueHead === this.queue.length) this.resolveDrained();
+  }
+
+  /** The thread died (it should not): what it held is lost, the main loop writes from now on. */
+  private threadFailed(): void {
+    const thread = this.thread;
+    this.thread = null;
+    this.threadGone = true;
+    if (thread === null) return;
+    this.stats.writeErrors += thread.pending;
+    this.queuedBytes -= this.threadBytes;
+    this.threadBytes = 0;
+    this.writeNext();
+    this.written(0);
+  }
+
+  /** Bytes handed to the thread and not yet written. */
+  private threadBytes = 0;
+
+  private resolveDrained(): void {
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
+  /** Ends the writer thread, if any (after drained(): it holds nothing then). */
+  async close(): Promise<void> {
+    await this.thread?.close();
   }
 
   /**
@@ -331,7 +281,7 @@ export class LogForwarder {
   /** Resolves when every queued line has been written. */
   drained(): Promise<void> {
     if (this.pendingEvents > 0) return new Promise((resolve) => setImmediate(resolve)).then(() => this.drained());
-    if (!this.writing && this.queueHead === this.queue.length) return Promise.resolve();
+    if (!this.writing && this.queueHead === this.queue.length && (this.thread?.pending ?? 0) === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -361,6 +311,10 @@ export class LogForwarder {
    * cut from the queued blocks at newlines.
    */
   private writeNext(): void {
+    if (this.thread !== null) {
+      this.handToThread(this.thread);
+      return;
+    }
     while (!this.writing) {
       const buffer = this.nextWrite();
       if (buffer === null) return;
@@ -368,6 +322,14 @@ export class LogForwarder {
       if (written === buffer.length) {
         this.written(buffer.length);
         continue;
+      }
+      const thread = written === 0 ? this.startThread() : null;
+      if (thread !== null) {
+        // No room in the pipe: the thread writes from now on, this write first.
+        this.threadBytes += buffer.length;
+        thread.write(buffer);
+        this.handToThread(thread);
+        return;
       }
       // No room in the pipe (or a part of a write longer than PIPE_BUF went): the rest waits in libuv's pool.
       this.writing = true;
@@ -377,6 +339,20 @@ export class LogForwarder {
         this.writeNext();
       });
     }
+  }
+
+  /**
+   * Every queued block to the thread, which cuts the writes at newlines (a block is not touched here
+   * again: its memory may move to the thread).
+   */
+  private handToThread(thread: OutputThread): void {
+    for (; this.queueHead < this.queue.length; this.queueHead += 1) {
+      const block = this.queue[this.queueHead] ?? Buffer.alloc(0);
+      this.threadBytes += block.length;
+      thread.write(block);
+    }
+    this.queue = [];
+    this.queueHead = 0;
   }
 
   /** Bytes of `buffer` written at once through the non-blocking descriptor (0: none, or there is none). */
@@ -396,6 +372,7 @@ export class LogForwarder {
   /** `bytes` of the queue are out: the queue's bound and the answers held back follow. */
   private written(bytes: number): void {
     this.queuedBytes -= bytes;
+    if (this.thread !== null) this.threadBytes -= bytes;
     if (this.lowWaiters.length > 0) {
       const ready = this.lowWaiters.filter((waiter) => this.queuedBytes <= waiter.bytes);
       this.lowWaiters = this.lowWaiters.filter((waiter) => this.queuedBytes > waiter.bytes);

@@ -7,6 +7,7 @@ import { CaptureRecorder, Utf8Chunks, type Channel, type OutputFlow } from './ev
 import type { ManagedProcess, ProcessHost } from './process.js';
 import type { RotatingLogFile } from './rotating-file.js';
 import { pyRepr } from './spawn.js';
+import { outputRead } from './output-garbage.js';
 
 /** supervisord's stripEscapes: from `ESC[` to the first of its terminator letters. */
 // eslint-disable-next-line no-control-regex -- ESC (\x1b) is the character this matches
@@ -103,6 +104,9 @@ export function readOutput({ process, host, pid, stream, file, channel, isCurren
       logOutput(raw, true);
     };
   }
-  stream.on('data', onData);
+  stream.on('data', (raw: Buffer) => {
+    outputRead(raw.length);
+    onData(raw);
+  });
   stream.on('error', () => undefined);
 }

@@ -238,10 +238,17 @@ export class ManagedProcess extends EventEmitter<{ state: [StateChange] }> {
   }
 
   /** Write to the child's stdin; false when the pipe is closed (supervisord: EPIPE → NO_FILE). */
-  writeStdin(data: Buffer): boolean {
+  writeStdin(data: Buffer | readonly Buffer[]): boolean {
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed || !stdin.writable) return false;
-    stdin.write(data);
+    if (Buffer.isBuffer(data)) {
+      stdin.write(data);
+      return true;
+    }
+    // Corked, the pieces reach the pipe as one writev, none of them copied into a joined buffer.
+    stdin.cork();
+    for (const piece of data) stdin.write(piece);
+    stdin.uncork();
     return true;
   }
 

@@ -71,7 +71,10 @@ describe('log forwarder: lines longer than an atomic write', () => {
     expect(joined).toBe('é'.repeat(3000));
   });
 
-  it('writes each part atomically on a FIFO shared with another writer: nothing torn, every line joins back', async () => {
+  // Written from the main loop (non-blocking descriptor, libuv's pool when full), by the writer thread (blocking
+  // descriptor) from the first write, or from the main loop until the FIFO is full and by the thread after (as the program).
+  for (const mode of ['main loop', 'writer thread', 'main loop, then the thread'] as const) {
+  it(`writes each part atomically on a FIFO shared with another writer: nothing torn, every line joins back (${mode})`, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fwd-parts-'));
     dirs.push(dir);
     const fifo = path.join(dir, 'stdout.fifo');
@@ -86,8 +89,17 @@ describe('log forwarder: lines longer than an atomic write', () => {
     const otherDone = new Promise((resolve) => other.once('exit', resolve));
     await waitFor('the other writer writing', () => Buffer.concat(chunks).includes('INFO other 100 '));
 
-    const nonBlockingFd = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK);
-    const forwarder = new LogForwarder({ fd, nonBlockingFd, maxQueueBytes: 64 * 1024 * 1024, maxLineBytes: 1024 * 1024, maxWriteBytes: PIPE_BUF, selfName: 'fwd' });
+    const nonBlockingFd = mode === 'writer thread' ? undefined : openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK);
+    const threadFd = mode === 'main loop' ? undefined : openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY);
+    const forwarder = new LogForwarder({
+      fd,
+      ...(nonBlockingFd === undefined ? {} : { nonBlockingFd }),
+      ...(threadFd === undefined ? {} : { threadFd }),
+      maxQueueBytes: 64 * 1024 * 1024,
+      maxLineBytes: 1024 * 1024,
+      maxWriteBytes: PIPE_BUF,
+      selfName: 'fwd',
+    });
     const expected: string[] = [];
     for (let i = 0; i < 300; i += 1) {
       const size = 4000 + ((i * 7919) % 30_000);
@@ -102,9 +114,10 @@ describe('log forwarder: lines longer than an atomic write', () => {
       forwarder.accept('api', channel, 1, Buffer.from(`${line}\n`));
     }
     await forwarder.drained();
+    await forwarder.close();
     other.kill('SIGKILL');
     await otherDone;
-    closeSync(nonBlockingFd);
+    for (const twin of [nonBlockingFd, threadFd]) if (twin !== undefined) closeSync(twin);
     closeSync(fd);
     await readerDone;
 
@@ -117,5 +130,14 @@ describe('log forwarder: lines longer than an atomic write', () => {
     // Long lines went as parts, and no write was longer than PIPE_BUF (each part is one write).
     expect(lines.some((line) => line.startsWith('api +| '))).toBe(true);
     expect(lines.every((line) => Buffer.byteLength(line) + 1 <= PIPE_BUF)).toBe(true);
+    // The thread wrote when it had a descriptor: from the start, or once the FIFO had been full.
+    expect(forwarder.stats.writerThread).toBe(threadFd !== undefined);
+    expect(forwarder.stats.bytesWritten).toBe(Buffer.concat(chunks).length - otherBytes(lines));
   }, 60_000);
+  }
 });
+
+/** Bytes the other writer put on the FIFO. */
+function otherBytes(lines: string[]): number {
+  return lines.filter((line) => OTHER_LINE.test(line)).reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0);
+}

@@ -108,8 +108,57 @@ describe('LogForwarder', () => {
       if (seen.includes('fwd | dropped')) break;
     }
     expect(seen).toMatch(/fwd \| dropped \d+ lines: the output did not keep up/);
+    // Read until its last write is done: a write left in libuv's pool would land in whatever file
+    // reuses the descriptor's number after closeSync (the next test's).
+    let drained = false;
+    void forwarder.drained().then(() => (drained = true));
+    while (!drained) {
+      try {
+        readSync(reader, buffer);
+      } catch {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
     closeSync(reader);
     closeSync(fd);
+  });
+
+  it('with the writer thread: a stuck output drops lines beyond the bound, and every accepted line is written once it is read', async () => {
+    const fifo = path.join(scratch(), 'stuck-thread');
+    execFileSync('mkfifo', [fifo]);
+    // Read-write, blocking: the thread's writes block once the FIFO's 64 KiB are full, as on a stuck stdout.
+    const fd = openSync(fifo, constants.O_RDWR);
+    const maxQueueBytes = 256 * 1024;
+    const forwarder = new LogForwarder({ fd, threadFd: fd, maxQueueBytes, maxLineBytes: 1 << 16, maxWriteBytes: 4096, selfName: 'fwd' });
+    const line = `${'y'.repeat(99)}\n`;
+    const lineBytes = 'fast | '.length + line.length;
+    for (let i = 0; i < 20_000; i++) forwarder.accept('fast', 'stdout', 1, line);
+    expect(forwarder.stats.dropped).toBeGreaterThan(0);
+    expect(forwarder.stats.lines + forwarder.stats.dropped).toBe(20_000);
+    // Queued here or handed to the thread, the accepted lines stay within the bound.
+    expect(forwarder.stats.lines * lineBytes).toBeLessThanOrEqual(maxQueueBytes);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const buffer = Buffer.alloc(1 << 16);
+    let text = '';
+    let drained = false;
+    void forwarder.drained().then(() => (drained = true));
+    const readSome = (): number => {
+      try {
+        const count = readSync(reader, buffer);
+        text += buffer.toString('latin1', 0, count);
+        return count;
+      } catch {
+        return 0; // EAGAIN: nothing in the FIFO right now
+      }
+    };
+    while (!drained) if (readSome() === 0) await new Promise((resolve) => setImmediate(resolve));
+    while (readSome() > 0);
+    await forwarder.close();
+    closeSync(reader);
+    closeSync(fd);
+    expect(text.length).toBe(forwarder.stats.lines * lineBytes);
+    expect(forwarder.stats.bytesWritten).toBe(text.length);
+    expect(text.split('\n').slice(0, -1).every((written) => written === `fast | ${'y'.repeat(99)}`)).toBe(true);
   });
 
   it('holds its answer back while its output is behind, and answers once it has caught up', async () => {

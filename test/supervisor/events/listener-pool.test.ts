@@ -15,9 +15,9 @@ class StandInListener implements ListenerProcess {
   constructor(name: string) {
     this.config = { ...processConfig(name, ['x']), group: 'pool', eventListener: true };
   }
-  writeStdin(data: Buffer): boolean {
+  writeStdin(data: Buffer | readonly Buffer[]): boolean {
     if (!this.stdinOpen) return false;
-    this.written.push(data.toString());
+    this.written.push(Buffer.isBuffer(data) ? data.toString() : Buffer.concat(data).toString());
     return true;
   }
 }

@@ -64,7 +64,7 @@ describe('EventSystem', () => {
       config: { ...processConfig('l', ['x']), eventListener: true },
       state: ProcessState.RUNNING,
       writeStdin: (data) => {
-        written.push(data.toString());
+        written.push(Buffer.isBuffer(data) ? data.toString() : Buffer.concat(data).toString());
         return true;
       },
     };
