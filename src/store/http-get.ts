@@ -42,15 +42,43 @@ const SLAB_BYTES = 1024 * 1024;
 /** A slab with less free space than this is retired: reads stay large. */
 const MIN_READ_BYTES = 64 * 1024;
 /** Slabs a connection may have handed out and not yet got back before it pauses reading. */
-const SLABS_IN_FLIGHT = 4;
-/** Free slabs kept for the next connections (the rest are left to the garbage collector). */
-const SPARE_SLABS = 8;
+const SLABS_IN_FLIGHT = 2;
+/**
+ * Free slabs kept for reuse: enough for several downloads at once (each holds at most SLABS_IN_FLIGHT + 1),
+ * so that a steady stream of transfers allocates no new memory and leaves none for the garbage collector
+ * (resident memory then depends on the transfers at once, not on file sizes). Beyond it slabs are left to
+ * the collector; all spares are dropped once none was taken or given back for IDLE_CONNECTION_MS.
+ */
+const SPARE_SLABS = 16;
 /** An idle connection is closed after this long (servers close theirs after a few seconds too). */
 const IDLE_CONNECTION_MS = 4_000;
 const IDLE_CONNECTIONS_PER_ORIGIN = 8;
 
 const spareSlabs: Buffer[] = [];
+let spareSlabsUnused: NodeJS.Timeout | undefined;
 const idleByOrigin = new Map<string, Connection[]>();
+
+function takeSpareSlab(): Buffer | undefined {
+  spareSlabsUnused?.refresh();
+  return spareSlabs.pop();
+}
+
+function keepSpareSlab(buffer: Buffer): void {
+  if (spareSlabs.length < SPARE_SLABS) spareSlabs.push(buffer);
+  if (spareSlabsUnused) spareSlabsUnused.refresh();
+  else {
+    spareSlabsUnused = setTimeout(() => {
+      spareSlabs.length = 0;
+      spareSlabsUnused = undefined;
+    }, IDLE_CONNECTION_MS);
+    spareSlabsUnused.unref();
+  }
+}
+
+/** Spare slabs held now (tests). */
+export function spareSlabCount(): number {
+  return spareSlabs.length;
+}
 
 interface Slab {
   buffer: Buffer;
@@ -159,16 +187,15 @@ class Connection {
     let slab = this.current;
     if (!slab || slab.buffer.length - slab.used < MIN_READ_BYTES) {
       if (slab) this.retire(slab);
-      slab = { buffer: spareSlabs.pop() ?? Buffer.allocUnsafe(SLAB_BYTES), used: 0, held: 0 };
+      slab = { buffer: takeSpareSlab() ?? Buffer.allocUnsafe(SLAB_BYTES), used: 0, held: 0 };
       this.current = slab;
     }
     return slab.buffer.subarray(slab.used);
   }
 
   private retire(slab: Slab): void {
-    if (slab.held === 0) {
-      if (spareSlabs.length < SPARE_SLABS) spareSlabs.push(slab.buffer);
-    } else this.slabsOut++;
+    if (slab.held === 0) keepSpareSlab(slab.buffer);
+    else this.slabsOut++;
   }
 
   /** The bytes landed where nextReadBuffer pointed: the current slab's free space. */
@@ -192,7 +219,7 @@ class Connection {
     slab.held--;
     if (slab.held > 0 || slab === this.current) return;
     this.slabsOut--;
-    if (spareSlabs.length < SPARE_SLABS) spareSlabs.push(slab.buffer);
+    keepSpareSlab(slab.buffer);
     if (this.paused && this.slabsOut < SLABS_IN_FLIGHT && this.exchange && !this.exchange.waitingForReader) this.resume();
   }
 

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spareSlabCount } from '../../src/store/http-get.js';
 import { discardFile, DownloadError, downloadToTemporary, FileTooLargeError, type DownloadOptions } from '../../src/store/index.js';
+import { waitFor } from '../support/wait.js';
 
 /** What the server answers to one request, written as given; `close` ends the connection after it, `drop` drops it unanswered. */
 type Answer = { bytes: (Buffer | string)[]; close?: boolean; drop?: boolean };
@@ -220,5 +222,20 @@ describe('downloadToTemporary: HTTP/1.1 framing on real sockets', () => {
     // Without our CA the certificate is not trusted; by IP address it does not name the host either.
     expect((await failure(server.url('/secure.png'), { allowHttp: false })).message).toMatch(/self.signed certificate/i);
     expect((await failure(server.url('/secure.png').replace('localhost', '127.0.0.1'), { ca: cert })).message).toMatch(/IP: 127\.0\.0\.1 is not in the cert's list/);
+  });
+
+  it('reuses its read buffers across downloads at once (at most SPARE_SLABS kept) and drops them once unused', async () => {
+    const body = randomBytes(8 * 1024 * 1024);
+    const server = await serve(() => ok(`Content-Length: ${body.length}\r\n`, body));
+    const files = await Promise.all(Array.from({ length: 6 }, (_, i) => download(server.url(`/big-${i}.png`))));
+    for (const file of files) {
+      expect(sha256(readFileSync(file.temporaryPath))).toBe(sha256(body));
+      await discardFile(file.temporaryPath);
+    }
+    const spares = spareSlabCount();
+    expect(spares).toBeGreaterThan(0);
+    expect(spares).toBeLessThanOrEqual(16);
+    // Nothing taken or given back for a few seconds: the spares go (a poll with a deadline, not a sleep).
+    await waitFor('the spare read buffers dropped', () => spareSlabCount() === 0, { timeoutMs: 30_000, intervalMs: 100 });
   });
 });
