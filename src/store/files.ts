@@ -137,17 +137,22 @@ async function writeFully(handle: FileHandle, chunks: Buffer[]): Promise<void> {
   let pending = chunks;
   while (pending.length > 0) {
     const { bytesWritten } = await handle.writev(pending);
-    let skip = bytesWritten;
-    const rest: Buffer[] = [];
-    for (const chunk of pending) {
-      if (skip >= chunk.length) skip -= chunk.length;
-      else {
-        rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
-        skip = 0;
-      }
-    }
-    pending = rest;
+    pending = unwrittenPieces(pending, bytesWritten);
   }
+}
+
+/** What is left of `pieces` once a writev took `written` bytes of them (a regular file may take fewer). */
+export function unwrittenPieces(pieces: Buffer[], written: number): Buffer[] {
+  let skip = written;
+  const rest: Buffer[] = [];
+  for (const piece of pieces) {
+    if (skip >= piece.length) skip -= piece.length;
+    else {
+      rest.push(skip > 0 ? piece.subarray(skip) : piece);
+      skip = 0;
+    }
+  }
+  return rest;
 }
 
 /**

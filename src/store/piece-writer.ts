@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { writev } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { FileTooLargeError } from './files.js';
+import { FileTooLargeError, unwrittenPieces } from './files.js';
 
 /** iovecs per writev (the kernel's IOV_MAX is 1024). */
 const MAX_PIECES_PER_WRITE = 1024;
@@ -94,15 +94,7 @@ function writeAll(fd: number, pieces: Buffer[], done: (error: Error | null) => v
       done(error);
       return;
     }
-    let skip = written;
-    const rest: Buffer[] = [];
-    for (const piece of pieces) {
-      if (skip >= piece.length) skip -= piece.length;
-      else {
-        rest.push(skip > 0 ? piece.subarray(skip) : piece);
-        skip = 0;
-      }
-    }
+    const rest = unwrittenPieces(pieces, written);
     if (rest.length > 0) writeAll(fd, rest, done);
     else done(null);
   });
