@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Queryable } from '../pool.js';
 import { OUTPUTS_NOT_KEPT } from './life.js';
 import type { FinishedTask, TaskRef } from './queue.js';
-import { refCondition } from './queue.js';
+import { refCondition, slotReleasingCtes } from './queue.js';
 import { changeStatus, taskOutputSchema, type TaskOutput } from './row.js';
 
 /** One output as kept: RunningHub's fields (fileUrl is RunningHub's URL) and our copy. */
@@ -26,17 +26,10 @@ export type KeptOutput = z.output<typeof keptOutputSchema>;
 export function keepingOutputsCtes(ref: TaskRef, outputs: unknown[], firstParam: number, andWhere = ''): { sql: string; params: unknown[] } {
   const where = refCondition(ref, firstParam + 1);
   return {
-    sql: `old AS (
-       SELECT id, slot_account FROM ai_tasks
-        WHERE ${where.sql} AND status = 'ACTIVE' AND runninghub_outputs IS NULL ${andWhere} FOR UPDATE),
-     moved AS (
-       UPDATE ai_tasks t SET runninghub_outputs = $${firstParam}::jsonb, slot_account = NULL, claim_expires_at = NULL,
-              next_check_at = now()
-         FROM old WHERE t.id = old.id
-       RETURNING t.id, t.entity_name, t.runninghub_task_id, old.slot_account),
-     freed AS (
-       UPDATE runninghub_accounts a SET running = a.running - 1, updated_at = now()
-         FROM moved WHERE a.fingerprint = moved.slot_account)`,
+    sql: slotReleasingCtes(
+      `${where.sql} ${andWhere}`,
+      `runninghub_outputs = $${firstParam}::jsonb, slot_account = NULL, claim_expires_at = NULL, next_check_at = now()`,
+    ),
     params: [JSON.stringify(outputs), ...where.params],
   };
 }

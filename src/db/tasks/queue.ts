@@ -254,20 +254,35 @@ export function finishTaskCtes(ref: TaskRef, end: TaskEnd, firstParam: number, a
   const code = end.status === 'SUCCESS' ? null : (end.code ?? null);
   const message = end.status === 'SUCCESS' ? null : (end.message ?? null);
   return {
-    sql: `old AS (
-       SELECT id, slot_account FROM ai_tasks
-        -- A task keeping its outputs ends only through outputs.ts (RunningHub already said SUCCESS).
-        WHERE ${where.sql} AND status = 'ACTIVE' AND runninghub_outputs IS NULL ${andWhere} FOR UPDATE),
-     moved AS (
-       UPDATE ai_tasks t SET status = ${$(0)}, outputs = ${$(1)}::jsonb, error_code = ${$(2)}, error_message = ${$(3)},
-              finished_at = now(), slot_account = NULL, claim_expires_at = NULL, next_check_at = NULL
-         FROM old WHERE t.id = old.id
-       RETURNING t.id, t.entity_name, t.runninghub_task_id, old.slot_account),
-     freed AS (
-       UPDATE runninghub_accounts a SET running = a.running - 1, updated_at = now()
-         FROM moved WHERE a.fingerprint = moved.slot_account)`,
+    sql: slotReleasingCtes(
+      `${where.sql} ${andWhere}`,
+      `status = ${$(0)}, outputs = ${$(1)}::jsonb, error_code = ${$(2)}, error_message = ${$(3)},
+              finished_at = now(), slot_account = NULL, claim_expires_at = NULL, next_check_at = NULL`,
+    ),
     params: [end.status, outputs, code, message, ...where.params],
   };
+}
+
+/** Gives the slot of each task in `moved` (its old slot_account) back to the account: every statement that ends a hold. */
+const GIVE_SLOTS_BACK_CTE = `freed AS (
+       UPDATE runninghub_accounts a SET running = a.running - 1, updated_at = now()
+         FROM moved WHERE a.fingerprint = moved.slot_account)`;
+
+/**
+ * The CTEs of a result for a submitted task (finishTaskCtes, outputs.ts's keepingOutputsCtes): `old` locks
+ * the ACTIVE task `where` names, unless RunningHub already said SUCCESS for it (a task keeping its outputs
+ * ends only through outputs.ts); `moved` applies `set` and returns id, entity_name, runninghub_task_id and
+ * the old slot_account; `freed` gives that slot back.
+ */
+export function slotReleasingCtes(where: string, set: string): string {
+  return `old AS (
+       SELECT id, slot_account FROM ai_tasks
+        WHERE ${where} AND status = 'ACTIVE' AND runninghub_outputs IS NULL FOR UPDATE),
+     moved AS (
+       UPDATE ai_tasks t SET ${set}
+         FROM old WHERE t.id = old.id
+       RETURNING t.id, t.entity_name, t.runninghub_task_id, old.slot_account),
+     ${GIVE_SLOTS_BACK_CTE}`;
 }
 
 /**
@@ -341,9 +356,7 @@ export async function requeueTask(
               next_check_at = NULL
          FROM old WHERE t.id = old.id
        RETURNING t.id, t.entity_name, t.status, t.attempts, t.max_attempts, t.run_after, old.slot_account),
-     freed AS (
-       UPDATE runninghub_accounts a SET running = a.running - 1, updated_at = now()
-         FROM moved WHERE a.fingerprint = moved.slot_account)
+     ${GIVE_SLOTS_BACK_CTE}
      SELECT id, entity_name, status, attempts, max_attempts, run_after
        FROM moved`,
     [input.code, input.message, input.backoffMs, input.countAttempt, ...where.params],
