@@ -1,12 +1,9 @@
 // One HTTP exchange with RunningHub, shared by both API generations: POST a JSON body, read the reply
 // as text we can store, parse it as RunningHub JSON (big ids kept). What the reply means (v1's
 // {code, msg, data} envelope, v2's flat task object) is for the generation's client to decide.
-// node:http(s) over keep-alive agents, not fetch: undici's fetch costs ~0.5 ms of JavaScript per call
-// at the median and several at p90 (its web streams), and the create is on the path from a freed slot
-// to the next submission (npm run bench:processor's slot gap). Redirects are not followed (RunningHub's
-// API answers where it is asked; fetch would have turned a redirected POST into a GET).
-import http from 'node:http';
-import https from 'node:https';
+// Sent with httpExchange (keep-alive, not fetch: see src/shared/http-exchange.ts). Redirects are not
+// followed: RunningHub's API answers where it is asked (fetch would have turned a redirected POST into a GET).
+import { httpExchange, keepAliveAgents } from '../shared/http-exchange.js';
 import type { Logger } from '../shared/logger.js';
 import { decodeUtf8Replacing } from '../shared/text.js';
 import { RunningHubError } from './errors.js';
@@ -83,43 +80,16 @@ export function createTransport(options: TransportOptions): Transport {
 }
 
 /**
- * Connections kept open between calls (idle ones do not keep the process alive). An idle one is closed
- * after 4 s, as undici's fetch did: a server closing its end of a long-idle connection just as a call
- * reuses it would fail that call.
+ * Connections kept open between calls. An idle one is closed after 4 s, as undici's fetch did: a server
+ * closing its end of a long-idle connection just as a call reuses it would fail that call.
  */
-const IDLE_CONNECTION_MS = 4_000;
-const agents = {
-  http: new http.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_MS }),
-  https: new https.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_MS }),
-};
+const agents = keepAliveAgents({ idleTimeoutMs: 4_000 });
 
 /** One request; resolves with the status and the whole body once it has all arrived. */
-function exchange(url: string, json: string | undefined, apiKey: string, signal: AbortSignal): Promise<{ status: number; bytes: Uint8Array }> {
-  return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const secure = target.protocol === 'https:';
-    const headers: http.OutgoingHttpHeaders = { accept: 'application/json', authorization: `Bearer ${apiKey}` };
-    if (json !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = Buffer.byteLength(json);
-    }
-    const request = (secure ? https : http).request(
-      target,
-      { method: json === undefined ? 'GET' : 'POST', headers, agent: secure ? agents.https : agents.http, signal },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        // 'close' without the whole body (a connection cut, an abort): an error, never a short reply.
-        response.on('close', () => {
-          if (response.complete) resolve({ status: response.statusCode ?? 0, bytes: Buffer.concat(chunks) });
-          else reject(Object.assign(new Error('the connection closed before the reply was complete'), { code: 'ECONNRESET' }));
-        });
-      },
-    );
-    request.on('error', reject);
-    request.end(json);
-  });
+async function exchange(url: string, json: string | undefined, apiKey: string, signal: AbortSignal): Promise<{ status: number; bytes: Uint8Array }> {
+  const headers = { accept: 'application/json', authorization: `Bearer ${apiKey}`, ...(json === undefined ? {} : { 'content-type': 'application/json' }) };
+  const reply = await httpExchange(url, { agents, headers, body: json, signal });
+  return { status: reply.status, bytes: reply.body };
 }
 
 function transportFailure(operation: string, error: unknown, timeout: AbortSignal, timeoutMs: number, scrub: (text: string) => string): RunningHubError {

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import { httpExchange, keepAliveAgents } from '../../shared/http-exchange.js';
 import type { Logger } from '../../shared/logger.js';
 import type { SimTask, SimulatorCounters } from './engine.js';
 import type { SimulatorOptions } from './options.js';
@@ -10,62 +9,10 @@ const CALLBACK_RESPONSE_MAX_CHARS = 1000;
 // Delivers TASK_END events the way the reference describes: one POST per finished task, retried with
 // backoff on a non-2xx reply, a timeout or a connection error, up to `maxRetries` more times.
 //
-// Sent with node:http(s) over keep-alive agents rather than fetch: undici's fetch cost about 2 ms of
+// Sent with httpExchange over keep-alive agents rather than fetch: undici's fetch cost about 2 ms of
 // JavaScript per POST on the 2-core bench machine, on the path between a task's end and the next
 // create that bench:processor measures (the simulator stands in for RunningHub there; this shortens
 // its part, not ours).
-
-/** A receiver's reply: status, reason phrase and body text (up to what getWebhookDetail keeps). */
-interface Reply {
-  status: number;
-  statusText: string;
-  text: string;
-}
-
-interface Agents {
-  http: http.Agent;
-  https: https.Agent;
-}
-
-function post(agents: Agents, url: string, body: string, signal: AbortSignal, onSent: () => void): Promise<Reply> {
-  return new Promise<Reply>((resolve, reject) => {
-    const target = new URL(url);
-    const secure = target.protocol === 'https:';
-    if (!secure && target.protocol !== 'http:') {
-      reject(new Error(`unsupported protocol ${target.protocol}`));
-      return;
-    }
-    const request = (secure ? https : http).request(
-      target,
-      {
-        method: 'POST',
-        agent: secure ? agents.https : agents.http,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        signal,
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let kept = 0;
-        response.on('data', (chunk: Buffer) => {
-          // Read to the end (the socket goes back to the agent), keep only what is reported.
-          if (kept < CALLBACK_RESPONSE_MAX_CHARS * 4) {
-            chunks.push(chunk);
-            kept += chunk.length;
-          }
-        });
-        response.on('end', () => {
-          const status = response.statusCode ?? 0;
-          resolve({ status, statusText: response.statusMessage ?? '', text: Buffer.concat(chunks).toString('utf8').slice(0, CALLBACK_RESPONSE_MAX_CHARS) });
-        });
-        response.on('error', reject);
-      },
-    );
-    request.on('error', reject);
-    // 'finish': the whole request handed to the operating system.
-    request.on('finish', onSent);
-    request.end(body);
-  });
-}
 
 export class WebhookSender {
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -74,7 +21,7 @@ export class WebhookSender {
   /** Bumped by clear(): attempts begun before a reset must not touch the new counters. */
   private generation = 0;
   /** One connection kept open per receiver (Node closes an idle one before the receiver's keep-alive timeout). */
-  private readonly agents: Agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+  private readonly agents = keepAliveAgents();
 
   constructor(
     private readonly settings: () => SimulatorOptions['webhook'],
@@ -105,14 +52,22 @@ export class WebhookSender {
     let reply: string;
     let sentAt: number | undefined;
     try {
-      const response = await post(this.agents, url, body, controller.signal, () => {
-        sentAt = performance.timeOrigin + performance.now();
+      const response = await httpExchange(url, {
+        agents: this.agents,
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: controller.signal,
+        keepBodyBytes: CALLBACK_RESPONSE_MAX_CHARS * 4,
+        onSent: () => {
+          sentAt = performance.timeOrigin + performance.now();
+        },
       });
+      const text = response.body.toString('utf8').slice(0, CALLBACK_RESPONSE_MAX_CHARS);
       ok = response.status >= 200 && response.status < 300;
       result = String(response.status);
       // As the docs' getWebhookDetail example words it (a Java RestTemplate's messages): the reply body on
       // success, "<status> <reason>: [<body>]" on an error status.
-      reply = ok ? response.text : `${response.status} ${response.statusText}: [${response.text}]`;
+      reply = ok ? text : `${response.status} ${response.statusText}: [${text}]`;
     } catch (error) {
       result = controller.signal.aborted ? `timeout after ${timeoutMs} ms` : String(error);
       reply = `I/O error on POST request for "${url}": ${result}`;
