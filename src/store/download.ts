@@ -33,8 +33,6 @@ export interface DownloadOptions {
   allowedHosts?: AllowedHosts;
   /** Certificates trusted for https besides Node's own (a test's CA). */
   ca?: string | Buffer;
-  /** false: the file is not fdatasync'ed here (the caller calls syncFile before committing it). */
-  sync?: boolean;
   /** The response's headers in (the processor's timeline). */
   onHeaders?: () => void;
   /**
@@ -104,7 +102,7 @@ async function writeBody(response: HttpResponse, options: DownloadOptions, statu
     }
     await writer.flushed();
     // Data and size on disk before anyone is told the file exists (the rename and its folder's fsync follow).
-    if (options.sync ?? true) await handle.datasync();
+    await handle.datasync();
     await handle.close();
     await parentsSynced;
   } catch (error) {

@@ -40,18 +40,17 @@ export function uploadFilePath(uploadDir: string, sha256: string): string {
 
 /**
  * Stream `source` into a temporary file in `dir`, counting SHA-256 and size as the bytes pass; memory stays
- * at STORE_WRITE_BUFFER_BYTES whatever the size. The file's data is on disk (fdatasync) when this resolves,
- * unless `sync: false` (the caller then calls `syncFile` before committing it).
+ * at STORE_WRITE_BUFFER_BYTES whatever the size. The file's data is on disk (fdatasync) when this resolves.
  * Returns the temporary path: `commitFile` renames it, `discardFile` removes it; on failure nothing is left.
  */
 export async function writeToTemporary(
   source: Readable,
   dir: string,
-  options: { maxBytes?: number; signal?: AbortSignal; sync?: boolean } = {},
+  options: { maxBytes?: number; signal?: AbortSignal } = {},
 ): Promise<WrittenFile & { temporaryPath: string }> {
   // Opened before the pipeline runs: a failure can then never race the file's creation and leave it behind.
   const { handle, temporaryPath, parentsSynced } = await createTemporaryFile(dir);
-  const sink = new HashingFileSink(handle, options.maxBytes, options.sync ?? true);
+  const sink = new HashingFileSink(handle, options.maxBytes);
   try {
     await pipeline(source, sink, options.signal ? { signal: options.signal } : {});
     await handle.close();
@@ -92,7 +91,6 @@ class HashingFileSink extends Writable {
   constructor(
     private readonly handle: FileHandle,
     private readonly maxBytes: number | undefined,
-    private readonly sync: boolean,
   ) {
     super({ highWaterMark: STORE_WRITE_BUFFER_BYTES });
   }
@@ -114,8 +112,7 @@ class HashingFileSink extends Writable {
 
   override _final(done: (error?: Error | null) => void): void {
     // Data and size on disk before anyone is told the file exists (the rename and its folder's fsync follow).
-    if (this.sync) this.handle.datasync().then(() => done(), done);
-    else done();
+    this.handle.datasync().then(() => done(), done);
   }
 
   private writeChunks(chunks: Buffer[], done: (error?: Error | null) => void): void {
@@ -165,16 +162,6 @@ export async function commitFile(temporaryPath: string, finalPath: string, optio
   await rename(temporaryPath, finalPath);
   // `syncDir: false`: the caller commits several files into one folder and fsyncs it once (syncDir) after the last.
   if (options.syncDir ?? true) await syncDir(path.dirname(finalPath));
-}
-
-/** fdatasync a file written with `sync: false`: its data and size on disk. */
-export async function syncFile(filePath: string): Promise<void> {
-  const handle = await open(filePath, 'r');
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
 }
 
 export async function discardFile(temporaryPath: string): Promise<void> {
