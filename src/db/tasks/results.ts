@@ -56,14 +56,9 @@ export async function recordSubmission(
       [input.taskId, input.claimToken, input.runninghubTaskId, input.firstCheckInMs],
     );
     if (updated.rowCount !== 1) return { state: 'claim-lost' };
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [input.runninghubTaskId]);
-    const event = await client.query<{ result: RemoteResult }>(
-      `SELECT result FROM runninghub_webhook_events WHERE runninghub_task_id = $1 AND applied_at IS NULL`,
-      [input.runninghubTaskId],
-    );
-    const early = event.rows[0];
+    const early = await lockedUnappliedWebhook(client, input.runninghubTaskId);
     if (!early) return { state: 'tracking' };
-    const finished = await applyTaskResult(client, { runninghubTaskId: input.runninghubTaskId }, early.result);
+    const finished = await applyTaskResult(client, { runninghubTaskId: input.runninghubTaskId }, early);
     await markWebhookApplied(client, input.runninghubTaskId);
     return finished ? { state: 'finished', status: finished.status } : { state: 'tracking' };
   });
@@ -126,15 +121,10 @@ export async function recordWebhookResult(pool: pg.Pool, runninghubTaskId: strin
 /** The second chance of recordWebhookResult: a stored, unapplied event applied after its lock. */
 async function applyStoredWebhookResult(pool: pg.Pool, runninghubTaskId: string): Promise<WebhookRecord> {
   return inTransaction(pool, async (client): Promise<WebhookRecord> => {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [runninghubTaskId]);
-    const event = await client.query<{ result: RemoteResult }>(
-      `SELECT result FROM runninghub_webhook_events WHERE runninghub_task_id = $1 AND applied_at IS NULL`,
-      [runninghubTaskId],
-    );
-    const stored = event.rows[0];
+    const stored = await lockedUnappliedWebhook(client, runninghubTaskId);
     // Applied meanwhile (recordSubmission took it once our statement committed): nothing left to do.
     if (!stored) return { state: 'stored' };
-    const task = await applyTaskResult(client, { runninghubTaskId }, stored.result);
+    const task = await applyTaskResult(client, { runninghubTaskId }, stored);
     if (!task) return { state: 'stored' };
     await markWebhookApplied(client, runninghubTaskId);
     return { state: 'applied', task };
@@ -172,6 +162,19 @@ export async function applyStoredWebhookResults(db: Queryable, limit: number): P
     if (task) finished.push(task);
   }
   return finished;
+}
+
+/**
+ * The stored, not yet applied webhook result for a RunningHub id, read under that id's advisory lock (held
+ * to the end of the transaction): recordSubmission and recordWebhookResult's second transaction meet there.
+ */
+async function lockedUnappliedWebhook(client: Queryable, runninghubTaskId: string): Promise<RemoteResult | undefined> {
+  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [runninghubTaskId]);
+  const event = await client.query<{ result: RemoteResult }>(
+    `SELECT result FROM runninghub_webhook_events WHERE runninghub_task_id = $1 AND applied_at IS NULL`,
+    [runninghubTaskId],
+  );
+  return event.rows[0]?.result;
 }
 
 async function markWebhookApplied(db: Queryable, runninghubTaskId: string): Promise<void> {
