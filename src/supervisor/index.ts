@@ -4,7 +4,7 @@
 // supervisorctl-main imports ctl/ alone so its bundle carries neither the config loader nor the core.
 // Inside this one component the sub-folders (config/, rpc/, ctl/) share internal files deliberately:
 // ctl/ imports the zod-free config/expand.ts, config/ini.ts and rpc/xmlrpc.ts directly, never a
-// folder's index.ts or a module using full zod (ctl itself uses zod/mini), so its bundle stays small.
+// folder's index.ts or a module using zod (ctl parses its replies by hand, ctl/replies.ts), so its bundle stays small.
 // What both programs or both sides of the wire share is defined once, dependency-free, at this level:
 // getopt.ts (the command line of supervisord and supervisorctl, UsageError) and protocol.ts
 // (API_VERSION, namespecs).

@@ -1,7 +1,8 @@
-// The supervisorctl bundle (built by the test run's global setup) must stay free of zod's full
-// build: ctl/ uses zod/mini and imports only zod-free internals of config/ and rpc/ (see
-// src/supervisor/index.ts). Zod names each schema class when it defines it, so the classic build
-// leaves "ZodObject"/"ZodString" in a minified bundle and zod/mini leaves "ZodMiniObject".
+// The supervisorctl bundle (built by the test run's global setup) must stay free of zod: ctl/ parses its
+// replies by hand (ctl/replies.ts) and imports only zod-free internals of config/ and rpc/ (see
+// src/supervisor/index.ts), because zod's set-up is a measurable part of a `supervisorctl status` run.
+// Zod names each class when it defines it ("$ZodType", "ZodMiniObject", "ZodObject"), so a minified
+// bundle that carries any of it has one of those names.
 // And the V8 code cache the build writes beside it must be one Node accepts.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,11 +11,10 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { ROOT } from '../support/programs.js';
 
-it('dist/supervisorctl-bundle.cjs carries zod/mini but not zod\'s full build', () => {
+it('dist/supervisorctl-bundle.cjs carries no zod', () => {
   const bundle = readFileSync(`${ROOT}dist/supervisorctl-bundle.cjs`, 'utf8');
-  expect(bundle).toContain('"ZodMiniObject"');
-  expect(bundle).not.toContain('"ZodObject"');
-  expect(bundle).not.toContain('"ZodString"');
+  expect(bundle).toContain('supervisor.getAllProcessInfo');
+  expect(bundle).not.toMatch(/"\$?Zod[A-Za-z]*"/);
 });
 
 it("the build's code cache is one this Node accepts (a rejected one would be written again at exit)", () => {

@@ -7,7 +7,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { _default, object, optional, parse, string } from 'zod/mini';
 import { environmentExpansions, expand, withExpansions } from '../config/expand.js';
 import { IniDocument } from '../config/ini.js';
 import { pyRepr } from '../config/python.js';
@@ -83,14 +82,6 @@ export function parseCommandLine(argv: readonly string[]): { values: CliValues; 
 
 // ---- [supervisorctl] from an ini file ----
 
-const ctlSection = object({
-  serverurl: _default(string(), 'http://localhost:9001'),
-  username: optional(string()),
-  password: optional(string()),
-  prompt: _default(string(), 'supervisor'),
-  history_file: optional(string()),
-});
-
 function normalizePath(p: string): string {
   const home = p === '~' || p.startsWith('~/') ? homedir() + p.slice(1) : p;
   return path.resolve(home);
@@ -114,29 +105,30 @@ export function readCtlConfig(file: string): CtlFileSettings {
   }
   const absolute = normalizePath(file);
   const names = withExpansions(environmentExpansions(process.env), { here: path.dirname(absolute) });
-  const raw: Record<string, string> = {};
+  const raw = new Map<string, string>();
   try {
     const doc = new IniDocument();
     doc.read(text, absolute, file);
     if (!doc.has('supervisorctl')) throw new UsageError('.ini file does not include supervisorctl section');
     for (const key of doc.keys('supervisorctl')) {
       const entry = doc.get('supervisorctl', key);
-      if (entry !== undefined) raw[key] = expand(entry.value, names, `supervisorctl.${key}`);
+      if (entry !== undefined) raw.set(key, expand(entry.value, names, `supervisorctl.${key}`));
     }
   } catch (error) {
     // IniSyntaxError and the expansion errors carry configparser's/supervisorctl's own wording.
     if (error instanceof UsageError) throw error;
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  const parsed = parse(ctlSection, raw);
-  let serverurl = parsed.serverurl;
+  // The ini reader gives strings only: supervisorctl's defaults fill what the section leaves out.
+  let serverurl = raw.get('serverurl') ?? 'http://localhost:9001';
+  const historyFile = raw.get('history_file');
   if (serverurl.startsWith('unix://')) serverurl = `unix://${normalizePath(serverurl.slice(7))}`;
   return {
     serverurl,
-    username: parsed.username ?? null,
-    password: parsed.password ?? null,
-    prompt: parsed.prompt,
-    historyFile: parsed.history_file ? normalizePath(parsed.history_file) : null,
+    username: raw.get('username') ?? null,
+    password: raw.get('password') ?? null,
+    prompt: raw.get('prompt') ?? 'supervisor',
+    historyFile: historyFile ? normalizePath(historyFile) : null,
   };
 }
 

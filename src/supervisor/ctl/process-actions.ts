@@ -1,7 +1,7 @@
 // supervisorctl's process actions: status, start, stop, restart, signal, pid, fg.
 import { makeNamespec, splitNamespec } from '../protocol.js';
 import { FaultCode, ProcessState, STOPPED_STATES } from '../types.js';
-import { intReply, processInfo, processInfoList, resultList, type ProcessInfoReply, type ResultReply } from './replies.js';
+import { intReply, processInfo, processInfoList, resultList, stringReply, type ProcessInfoReply, type ResultReply } from './replies.js';
 import { ExitStatus, padRight, StatusExit, type ActionTable, type CtlSession } from './session.js';
 import { openStream, RpcFault } from './transport.js';
 
@@ -18,11 +18,13 @@ export function processActions(ctl: CtlSession): ActionTable {
 }
 
 export async function status(ctl: CtlSession, arg: string): Promise<void> {
-  // The read-only listing is requested alongside the upcheck instead of after it: the same two
-  // calls as the real client, one round trip less (status is what probes run, often).
-  const listing = ctl.rpc('supervisor.getAllProcessInfo', [], processInfoList);
+  // The real client's two calls (the upcheck's getVersion, then the listing) sent together in one
+  // system.multicall: one connection and one round trip instead of two (status is what probes run, often).
+  const replies = ctl.callTogether(['supervisor.getVersion', 'supervisor.getAllProcessInfo']);
+  const version = replies.then(([reply]) => ctl.parseReply('supervisor.getVersion', reply ?? null, stringReply));
+  const listing = replies.then(([, reply]) => ctl.parseReply('supervisor.getAllProcessInfo', reply ?? null, processInfoList));
   listing.catch(() => undefined);
-  if (!(await ctl.upcheck())) {
+  if (!(await ctl.upcheck(version))) {
     ctl.exitStatus = StatusExit.UNKNOWN;
     return;
   }

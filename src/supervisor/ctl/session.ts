@@ -1,11 +1,11 @@
 // The state one supervisorctl run shares between its actions (connection, options, exit status)
 // and the helpers every action uses: the version check, typed calls, supervisorctl's exit codes.
-import { safeParse, type ZodMiniType } from 'zod/mini';
 import { API_VERSION } from '../protocol.js';
 import { FaultCode } from '../types.js';
 import { HELP_TEXT } from './help.js';
 import type { CtlOptions } from './options.js';
-import { stringReply, UnexpectedReplyError, type ResultReply } from './replies.js';
+import { ReplyShapeError, stringReply, UnexpectedReplyError, type ReplyShape, type ResultReply } from './replies.js';
+import type { XmlRpcValue } from '../rpc/xmlrpc.js';
 import { parseServerUrl, RpcConnectionError, RpcFault, XmlRpcClient } from './transport.js';
 
 export const ExitStatus = {
@@ -70,13 +70,46 @@ export class CtlSession {
     return this.client.target.kind === 'unix';
   }
 
-  async rpc<T>(method: string, params: Array<string | number | boolean>, schema: ZodMiniType<T>): Promise<T> {
-    const parsed = safeParse(schema, await this.client.call(method, params));
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new UnexpectedReplyError(method, issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : 'invalid');
+  async rpc<T>(method: string, params: Array<string | number | boolean>, shape: ReplyShape<T>): Promise<T> {
+    return this.parseReply(method, await this.client.call(method, params), shape);
+  }
+
+  /**
+   * Calls without parameters made together in one system.multicall request (one connection instead of one
+   * per call): each element is that call's reply, or the RpcFault supervisord put in its place.
+   */
+  async callTogether(methods: readonly string[]): Promise<Array<XmlRpcValue | RpcFault>> {
+    let replies: XmlRpcValue;
+    try {
+      replies = await this.client.call('system.multicall', [methods.map((methodName) => ({ methodName, params: [] }))]);
+    } catch (error) {
+      // A server without system.multicall (every supervisord has it; a look-alike may not): one call each.
+      if (!(error instanceof RpcFault && error.faultCode === FaultCode.UNKNOWN_METHOD)) throw error;
+      const faultAsReply = (fault: unknown): RpcFault => {
+        if (fault instanceof RpcFault) return fault;
+        throw fault;
+      };
+      return Promise.all(methods.map((method) => this.client.call(method).catch(faultAsReply)));
     }
-    return parsed.data;
+    if (!Array.isArray(replies) || replies.length !== methods.length) {
+      throw new UnexpectedReplyError('system.multicall', `expected an array of ${methods.length} results`);
+    }
+    return replies.map((reply) => {
+      const fault = typeof reply === 'object' && reply !== null && !Array.isArray(reply) ? (reply as Record<string, XmlRpcValue>) : undefined;
+      if (fault && typeof fault.faultCode === 'number' && typeof fault.faultString === 'string') return new RpcFault(fault.faultCode, fault.faultString);
+      return reply;
+    });
+  }
+
+  /** One reply parsed with its shape; a fault in its place (callTogether) is thrown as the call would have. */
+  parseReply<T>(method: string, reply: XmlRpcValue | RpcFault, shape: ReplyShape<T>): T {
+    if (reply instanceof RpcFault) throw reply;
+    try {
+      return shape(reply, []);
+    } catch (error) {
+      if (!(error instanceof ReplyShapeError)) throw error;
+      throw new UnexpectedReplyError(method, `${error.path.join('.') || 'value'}: ${error.message}`);
+    }
   }
 
   helpFor(topic: string): void {
@@ -95,10 +128,13 @@ export class CtlSession {
     this.exitStatus = DEAD_PROGRAM_FAULTS.has(code) ? ExitStatus.NOT_RUNNING : ExitStatus.GENERIC;
   }
 
-  /** getVersion first, as the real client does, to tell "not running" from "not supervisord". */
-  async upcheck(): Promise<boolean> {
+  /**
+   * getVersion first, as the real client does, to tell "not running" from "not supervisord". `version` is
+   * that call already under way (status sends it together with its listing).
+   */
+  async upcheck(version?: Promise<string>): Promise<boolean> {
     try {
-      const api = await this.rpc('supervisor.getVersion', [], stringReply);
+      const api = await (version ?? this.rpc('supervisor.getVersion', [], stringReply));
       if (api !== API_VERSION) {
         this.output(
           `Sorry, this version of supervisorctl expects to talk to a server with API version ${API_VERSION}, but the remote version is ${api}.`,
