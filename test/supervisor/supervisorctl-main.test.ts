@@ -4,7 +4,8 @@
 // Zod names each class when it defines it ("$ZodType", "ZodMiniObject", "ZodObject"), so a minified
 // bundle that carries any of it has one of those names.
 // And the V8 code cache the build writes beside it must be one Node accepts.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,4 +35,15 @@ it("the build's code cache is one this Node accepts (a rejected one would be wri
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+it('a closed stdout pipe (`supervisorctl help | head -0`) ends it quietly with status 0, not a stack trace', async () => {
+  const child = spawn(process.execPath, [`${ROOT}dist/supervisorctl.cjs`, 'help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The reading end is gone before supervisorctl writes its first byte: that write fails with EPIPE.
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  expect(stderr).toBe('');
+  expect(code).toBe(0);
 });
