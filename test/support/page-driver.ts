@@ -97,8 +97,10 @@ export async function waitForValue<T>(what: string, read: () => Promise<T>, expe
 export async function clickToNewDocument(page: PageDriver, target: Target): Promise<void> {
   await page.evaluate('window.__oldDocument = true');
   await page.click(target);
+  // Not about:blank: while a slow answer (Restart All waits for every start) is awaited, a browser may
+  // show a blank document of its own between the old page and the new one.
   await waitFor(`a new document after clicking ${describeTarget(target)}`, async () =>
-    (await page.evaluate(`window.__oldDocument !== true && document.readyState === 'complete'`)) === true,
+    (await page.evaluate(`window.__oldDocument !== true && document.readyState === 'complete' && location.protocol !== 'about:'`)) === true,
   );
 }
 

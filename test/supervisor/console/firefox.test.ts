@@ -7,6 +7,7 @@
 import { expect, it } from 'vitest';
 import { describeWithFirefox, firefoxForFile, focusWithoutIndicator, newFirefoxPage, runAxe, saveScreenshot } from '../../support/browser.js';
 import { clickToNewDocument, text, texts, waitForValue, type PageDriver } from '../../support/page-driver.js';
+import { waitFor } from '../../support/wait.js';
 import { launcher, tempDirForFile } from '../fixtures.js';
 import { CONSOLE_PASSWORD, CONSOLE_USER, http, startPeer } from './peers.js';
 
@@ -23,6 +24,12 @@ async function act(page: PageDriver, name: string, action: string): Promise<stri
   await clickToNewDocument(page, `a[href="index.html?processname=${name}&action=${action}"]`);
   return text(page, '.status_msg');
 }
+
+/**
+ * The message of the page an action redirected to. Waited for, not read once: a CI run read none right
+ * after Restart All (its answer waits for every start), where the page then showed it.
+ */
+const shownMessage = (page: PageDriver): Promise<string> => waitFor('the status message', async () => (await text(page, '.status_msg')) ?? false);
 
 describeWithFirefox('our console in Firefox', () => {
   const firefox = firefoxForFile();
@@ -71,10 +78,10 @@ describeWithFirefox('our console in Firefox', () => {
     await page.goto(`${running.base}/`);
 
     await clickToNewDocument(page, { css: 'a.button', text: 'Stop All' });
-    expect(await text(page, '.status_msg')).toMatch(/^All stopped at /);
+    expect(await shownMessage(page)).toMatch(/^All stopped at /);
     expect(await texts(page, 'td.status span')).toEqual(['fatal', 'stopped', 'stopped']);
     await clickToNewDocument(page, { css: 'a.button', text: 'Restart All' });
-    expect(await text(page, '.status_msg')).toMatch(/^All restarted at /);
+    expect(await shownMessage(page)).toMatch(/^All restarted at /);
     expect(await texts(page, 'td.status span')).toEqual(['fatal', 'running', 'running']);
     await saveScreenshot(page, ARTIFACTS, '4-after-restart-all');
 
