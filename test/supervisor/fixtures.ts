@@ -3,7 +3,7 @@
 // ProcessConfig/SupervisordConfig built directly (no config parser involved), and an in-process
 // Supervisor whose main log lines are collected so tests can wait on them.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
@@ -11,6 +11,7 @@ import { MainLog } from '../../src/supervisor/main-log.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import type { GroupConfig, ProcessConfig, SupervisordConfig } from '../../src/supervisor/types.js';
 import { inCi } from '../support/ci.js';
+import { descendants } from '../support/processes.js';
 import { distProgram } from '../support/programs.js';
 import { waitFor } from '../support/wait.js';
 
@@ -78,30 +79,6 @@ export interface Launched {
   exited: Promise<number | null>;
 }
 
-/** Every process below `pid` (its children, theirs, …), from /proc: what a supervisord started, say. */
-function descendantsOf(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    // The fields after the command (which may hold spaces and parentheses): state, then the parent's pid.
-    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
-  }
-  const found: number[] = [];
-  for (let queue = [pid]; queue.length > 0; ) {
-    const below = queue.flatMap((p) => children.get(p) ?? []);
-    found.push(...below);
-    queue = below;
-  }
-  return found;
-}
-
 /**
  * A spawner whose children are SIGKILLed after each test if still alive, with every process they
  * started (a supervisord killed that way cannot stop its programs: they would live on as orphans),
@@ -114,9 +91,9 @@ export function launcher(): (command: string, args: readonly string[], options?:
     await Promise.all(
       alive.map((child) => {
         const exited = new Promise((resolve) => child.once('exit', resolve));
-        const below = child.pid === undefined ? [] : descendantsOf(child.pid);
+        const below = child.pid === undefined ? [] : descendants(child.pid);
         child.kill('SIGKILL');
-        for (const pid of below) {
+        for (const { pid } of below) {
           try {
             process.kill(pid, 'SIGKILL');
           } catch {
