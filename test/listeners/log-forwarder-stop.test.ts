@@ -103,6 +103,9 @@ for (const peer of DAEMONS) {
       });
       const running = daemon;
       await waitFor('the writer done', () => running.read('writer.err.log').includes('writer done'), { timeoutMs: 50_000, intervalMs: 50 });
+      // The forwarder is up (it has written a line): on a loaded machine the writer can finish its burst before
+      // the listener has started, and a listener stopped before its first event forwards nothing to check.
+      await waitFor('the first forwarded line', () => forwardedSeqs(running.stdout()).length > 0, { timeoutMs: 50_000, intervalMs: 10 });
       // Shut supervisord down at once: the forwarder has lines queued and events in flight.
       running.launched.child.kill('SIGTERM');
       await running.launched.exited;
