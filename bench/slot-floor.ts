@@ -10,18 +10,16 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { summary } from './slot-timeline.js';
 
 export interface SlotFloor {
   samples: number;
   /** Claim sent → create answered, ms. */
-  claimPlusCreateMs: { p50: number; p90: number };
+  claimPlusCreateMs: { p50: number; p90: number; n: number };
   /** The claim's round trip alone and the create's alone, p50 ms. */
   claimMsP50: number;
   createMsP50: number;
 }
-
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** `samples` PENDING tasks must be due in the database; the account (fingerprint of `apiKey`) exists with a free slot. */
 export async function measureSlotFloor(input: { databaseUrl: string; simulatorUrl: string; apiKey: string; account: string; samples: number }): Promise<SlotFloor> {
@@ -72,12 +70,11 @@ async function child(): Promise<void> {
   } finally {
     await pool.end();
   }
-  const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
   const floor: SlotFloor = {
     samples,
-    claimPlusCreateMs: { p50: round2(percentile(sorted(both), 50)), p90: round2(percentile(sorted(both), 90)) },
-    claimMsP50: round2(percentile(sorted(claims), 50)),
-    createMsP50: round2(percentile(sorted(creates), 50)),
+    claimPlusCreateMs: summary(both),
+    claimMsP50: summary(claims).p50,
+    createMsP50: summary(creates).p50,
   };
   process.stdout.write(JSON.stringify(floor));
 }

@@ -24,7 +24,8 @@ export async function readTimeline(file: string): Promise<Mark[]> {
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 
-function summary(values: number[]): { p50: number; p90: number; n: number } {
+/** p50 and p90 (2 decimals) and the count of the finite values. */
+export function summary(values: number[]): { p50: number; p90: number; n: number } {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   const round = (v: number | undefined) => (v === undefined ? NaN : Number(v.toFixed(2)));
   return { p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), n: sorted.length };

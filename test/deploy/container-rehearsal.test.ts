@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../src/db/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { ROOT } from '../support/programs.js';
+import { descendants } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 import { readRepoFile, requireCommand } from './support/files.js';
 import {
   createTaskAndWaitForSuccess,
   ctl,
-  descendants,
   parseStatus,
   startSimulatorProgram,
   supervisordCommand,

@@ -11,7 +11,7 @@ import { MainLog } from '../../src/supervisor/main-log.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import type { GroupConfig, ProcessConfig, SupervisordConfig } from '../../src/supervisor/types.js';
 import { inCi } from '../support/ci.js';
-import { descendants } from '../support/processes.js';
+import { descendants, killQuietly } from '../support/processes.js';
 import { distProgram } from '../support/programs.js';
 import { waitFor } from '../support/wait.js';
 
@@ -93,13 +93,7 @@ export function launcher(): (command: string, args: readonly string[], options?:
         const exited = new Promise((resolve) => child.once('exit', resolve));
         const below = child.pid === undefined ? [] : descendants(child.pid);
         child.kill('SIGKILL');
-        for (const { pid } of below) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
+        for (const { pid } of below) killQuietly(pid);
         return exited;
       }),
     );

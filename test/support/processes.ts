@@ -26,3 +26,12 @@ export function descendants(pid: number): { pid: number; cmdline: string }[] {
   }
   return found;
 }
+
+/** SIGKILL `pid` if it is still there. */
+export function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}

@@ -145,8 +145,6 @@ export async function createTaskAndWaitForSuccess(apiUrl: string, label: string,
   }
 }
 
-export { descendants } from '../../support/processes.js';
-
 /** Processes (other than zombies) whose command line contains `marker`. */
 export function processesMentioning(marker: string): { pid: number; cmdline: string }[] {
   const found: { pid: number; cmdline: string }[] = [];

@@ -8,40 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../../src/db/index.js';
-import { normalize, describeWithRealPeers, runCtl, startDaemons, type Daemon, type Peer } from './harness.js';
-import { supervisorctlCommand } from '../fixtures.js';
+import { bothClients, describeWithRealPeers, runCtl, startDaemons, type Daemon, type Peer } from './harness.js';
 
 const PROGRAMS = '[program:a]\ncommand=sleep infinity\nstartsecs=0\n';
 const AUTH_ERROR =
   "Server requires authentication\nerror: <class 'xmlrpc.client.ProtocolError'>, <ProtocolError for 127.0.0.1/RPC2: 401 Unauthorized>: file: /usr/lib/python3/dist-packages/supervisor/xmlrpc.py line: 539\n";
-
-async function bothClients(args: string[], dirs: string[] = [], options: { asUser?: string } = {}): Promise<string> {
-  const texts: string[] = [];
-  for (const client of ['real', 'ours'] as const) {
-    let result;
-    if (options.asUser) {
-      const [command, argv] = supervisorctlCommand(client, args);
-      result = await runAs(options.asUser, command, argv);
-    } else {
-      result = await runCtl(client, args);
-    }
-    texts.push(`${normalize(result.stdout + result.stderr, dirs)}[rc=${result.exitCode}]`);
-  }
-  expect(texts[1], `our supervisorctl vs the real one for ${JSON.stringify(args)}`).toBe(texts[0]);
-  return texts[0] ?? '';
-}
-
-function runAs(user: string, command: string, args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('runuser', ['-u', user, '--', command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ stdout, stderr, exitCode: code ?? -1 }));
-  });
-}
 
 describeWithRealPeers('supervisorctl connection handling (ours vs real)', () => {
   let scratch: string;

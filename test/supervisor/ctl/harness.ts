@@ -5,7 +5,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { expect } from 'vitest';
 import { XmlRpcClient } from '../../../src/supervisor/ctl/index.js';
+import { killQuietly } from '../../support/processes.js';
 import { waitFor } from '../../support/wait.js';
 import { describeWithPeers, REAL_SUPERVISORCTL, REAL_SUPERVISORD, supervisorctlCommand, supervisordCommand, type Peer } from '../fixtures.js';
 
@@ -125,14 +127,6 @@ async function childPids(client: XmlRpcClient): Promise<number[]> {
   return infos.map((info) => info.pid).filter((pid) => pid > 0);
 }
 
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
@@ -163,6 +157,38 @@ export function normalize(text: string, dirs: string[] = []): string {
     .replace(/pid \d+, uptime [\d:, a-z]+/g, 'pid <PID>, uptime <UPTIME>')
     .replace(/[A-Z][a-z]{2} \d{2} \d{2}:\d{2} [AP]M/g, '<DATE>')
     .replace(/^[1-9]\d*$/gm, '<NUMBER>');
+}
+
+/**
+ * Runs `supervisorctl args…` with the real client and ours (as `asUser` through runuser when given) and
+ * requires the same output and exit code: returns that text, normalised, with `[rc=N]` appended.
+ */
+export async function bothClients(args: string[], dirs: string[] = [], options: { asUser?: string } = {}): Promise<string> {
+  const texts: string[] = [];
+  for (const client of ['real', 'ours'] as const) {
+    let result;
+    if (options.asUser) {
+      const [command, argv] = supervisorctlCommand(client, args);
+      result = await runAs(options.asUser, command, argv);
+    } else {
+      result = await runCtl(client, args);
+    }
+    texts.push(`${normalize(result.stdout + result.stderr, dirs)}[rc=${result.exitCode}]`);
+  }
+  expect(texts[1], `our supervisorctl vs the real one for ${JSON.stringify(args)}`).toBe(texts[0]);
+  return texts[0] ?? '';
+}
+
+function runAs(user: string, command: string, args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('runuser', ['-u', user, '--', command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ stdout, stderr, exitCode: code ?? -1 }));
+  });
 }
 
 /** A status listing as `name state` pairs, for polling until processes settle. */

@@ -4,28 +4,20 @@
 // The servers: Debian's supervisord 4.2.5 without [rpcinterface:supervisor], and small XML-RPC servers of
 // our own on a unix socket for what no real supervisord answers (another API version, malformed replies).
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { decodeCall, encodeFault, encodeResult, type XmlRpcValue } from '../../../src/supervisor/rpc/xmlrpc.js';
-import { describeWithRealPeers, normalize, runCtl } from './harness.js';
-import { REAL_SUPERVISORD } from '../fixtures.js';
+import { bothClients, describeWithRealPeers, runCtl } from './harness.js';
+import { REAL_SUPERVISORD, tempDirForFile } from '../fixtures.js';
 
 const RUNNING_A = { name: 'a', group: 'a', start: 0, stop: 0, now: 0, state: 20, statename: 'RUNNING', spawnerr: '', exitstatus: 0, logfile: '', stdout_logfile: '', stderr_logfile: '', pid: 4242, description: 'pid 4242, uptime 0:00:01' };
 
-/** Both clients' output and exit code for `args` against `socket`; they must be the same. */
-async function bothClients(socket: string, args: string[], dir: string): Promise<string> {
-  const texts: string[] = [];
-  for (const client of ['real', 'ours'] as const) {
-    const result = await runCtl(client, ['-s', `unix://${socket}`, ...args]);
-    texts.push(`${normalize(result.stdout + result.stderr, [dir])}[rc=${result.exitCode}]`);
-  }
-  expect(texts[1], `our supervisorctl vs the real one for ${JSON.stringify(args)}`).toBe(texts[0]);
-  return texts[0] ?? '';
-}
+const tmp = tempDirForFile('ctl-upcheck');
+
+/** Both clients' output and exit code for `args` against `socket`: they must be the same. */
+const againstSocket = (socket: string, args: string[]): Promise<string> => bothClients(['-s', `unix://${socket}`, ...args], [tmp.dir]);
 
 /** An XML-RPC server on a unix socket: `answer` gives each method's result (or throws: UNKNOWN_METHOD). */
 async function fakeServer(socket: string, answer: (method: string) => XmlRpcValue, options: { multicall: boolean } = { multicall: true }): Promise<http.Server> {
@@ -64,20 +56,12 @@ async function fakeServer(socket: string, answer: (method: string) => XmlRpcValu
 }
 
 describeWithRealPeers('supervisorctl upcheck and reply shapes (ours vs real)', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'ctl-upcheck-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
   it('supervisord 4.2.5 without [rpcinterface:supervisor]: the same "did not recognize" message and exit codes', async () => {
-    const conf = path.join(dir, 'no-rpc.conf');
-    const socket = path.join(dir, 'no-rpc.sock');
+    const conf = tmp.file('no-rpc.conf');
+    const socket = tmp.file('no-rpc.sock');
     await writeFile(
       conf,
-      `[unix_http_server]\nfile=${socket}\n[supervisord]\nlogfile=${dir}/no-rpc.log\npidfile=${dir}/no-rpc.pid\n[program:a]\ncommand=sleep infinity\nstartsecs=0\n`,
+      `[unix_http_server]\nfile=${socket}\n[supervisord]\nlogfile=${tmp.dir}/no-rpc.log\npidfile=${tmp.dir}/no-rpc.pid\n[program:a]\ncommand=sleep infinity\nstartsecs=0\n`,
     );
     const daemon: ChildProcess = spawn(REAL_SUPERVISORD, ['-n', '-c', conf], { stdio: 'ignore' });
     try {
@@ -89,10 +73,10 @@ describeWithRealPeers('supervisorctl upcheck and reply shapes (ours vs real)', (
         if (Date.now() > deadline) throw new Error(`supervisord did not come up: ${probe.stdout}${probe.stderr}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      const text = await bothClients(socket, ['status'], dir);
+      const text = await againstSocket(socket, ['status']);
       expect(text).toContain('did not recognize the supervisor namespace commands');
       expect(text).toMatch(/\[rc=4\]$/);
-      await bothClients(socket, ['pid'], dir);
+      await againstSocket(socket, ['pid']);
     } finally {
       daemon.kill('SIGTERM');
       if (daemon.exitCode === null) await once(daemon, 'exit');
@@ -100,23 +84,23 @@ describeWithRealPeers('supervisorctl upcheck and reply shapes (ours vs real)', (
   });
 
   it('a server of another API version: the same "Sorry, this version of supervisorctl expects" message', async () => {
-    const socket = path.join(dir, 'v2.sock');
+    const socket = tmp.file('v2.sock');
     const server = await fakeServer(socket, (method) => {
       if (method === 'supervisor.getVersion') return '2.0';
       if (method === 'supervisor.getAllProcessInfo') return [RUNNING_A];
       throw new Error(method);
     });
     try {
-      const text = await bothClients(socket, ['status'], dir);
+      const text = await againstSocket(socket, ['status']);
       expect(text).toContain('expects to talk to a server with API version 3.0, but the remote version is 2.0.');
-      await bothClients(socket, ['pid'], dir);
+      await againstSocket(socket, ['pid']);
     } finally {
       server.close();
     }
   });
 
   it('a listing of the wrong shape: our client names the method, the member and what it got', async () => {
-    const socket = path.join(dir, 'bad.sock');
+    const socket = tmp.file('bad.sock');
     const server = await fakeServer(socket, (method) => {
       if (method === 'supervisor.getVersion') return '3.0';
       if (method === 'supervisor.getAllProcessInfo') return [RUNNING_A, { ...RUNNING_A, pid: 'none' }];
@@ -132,7 +116,7 @@ describeWithRealPeers('supervisorctl upcheck and reply shapes (ours vs real)', (
   });
 
   it('a server without system.multicall (a look-alike): our client makes the two calls, the same listing', async () => {
-    const socket = path.join(dir, 'no-multicall.sock');
+    const socket = tmp.file('no-multicall.sock');
     const server = await fakeServer(
       socket,
       (method) => {
@@ -143,7 +127,7 @@ describeWithRealPeers('supervisorctl upcheck and reply shapes (ours vs real)', (
       { multicall: false },
     );
     try {
-      const text = await bothClients(socket, ['status'], dir);
+      const text = await againstSocket(socket, ['status']);
       expect(text).toBe('a                                RUNNING   pid <PID>, uptime <UPTIME>\n[rc=0]');
     } finally {
       server.close();
