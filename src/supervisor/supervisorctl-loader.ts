@@ -25,8 +25,9 @@ const script = new Script(`(function (exports, require, module, __filename, __di
   cachedData,
 });
 if (cachedData === undefined || script.cachedDataRejected === true) {
-  // Written at exit, so the functions this run compiled are in it too. Atomic: two runs may race.
-  process.once('beforeExit', () => {
+  // Written at exit (the client ends with process.exit), so the functions this run compiled are in it too.
+  // Atomic: two runs may race.
+  process.once('exit', () => {
     try {
       const temporary = `${cacheFile}.${process.pid}`;
       writeFileSync(temporary, script.createCachedData());
