@@ -8,7 +8,8 @@
 //     file from its `outputs.kept` log lines) against plain `curl` writing them to files with the same number
 //     of transfers at once (`--parallel-max`), alternated over BENCH_KEEP_ROUNDS rounds; goal: median ratio
 //     >= 0.8. curl does not fsync, the processor does (a kept file is durable before SUCCESS): curl followed
-//     by `sync` of its files (same durability) and curl one file at a time are printed too, for reference.
+//     by `sync` of its files (same durability) and curl one file at a time are printed too, for reference, and
+//     a plain durable keeper written the obvious way in Node (bench/plain-keeper.ts), with and without SHA-256.
 //   - the processor's peak RSS (VmHWM) over the latency run, goal: independent of the file size.
 // BENCH_KEEP_BEFORE_DIST=<dir of another build's dist/>[,<another>…] (standalone run only) keeps the same files
 // with those builds' processors too, alternated in the same rounds: before/after in one run. BENCH_KEEP_PROFILE_DIR=<dir>
@@ -241,6 +242,21 @@ async function curlRound(urls: string[], dir: string, parallel: number, durable 
   return { bytes: stdout.trim().split('\n').map(Number).reduce((a, b) => a + b, 0), wallMs };
 }
 
+/**
+ * A plain durable Node keeper (bench/plain-keeper.ts: GET, SHA-256 unless `hash` is false, write, fsync, rename,
+ * the folder's fsync; nothing else), the same files and transfers at once as curl: a reference, not a ceiling.
+ */
+async function plainKeeperRound(urls: string[], dir: string, parallel: number, hash: boolean): Promise<{ bytes: number; wallMs: number }> {
+  await rm(dir, { recursive: true, force: true });
+  const script = path.join(path.dirname(new URL(import.meta.url).pathname), 'plain-keeper.ts');
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', script, ...(hash ? [] : ['--no-hash']), dir, String(parallel), ...urls], {
+    encoding: 'utf8',
+    maxBuffer: 16 * MB,
+  });
+  await rm(dir, { recursive: true, force: true });
+  return JSON.parse(stdout) as { bytes: number; wallMs: number };
+}
+
 async function oneSize(deps: OutputKeepingBenchDeps, bytes: number, tasks: number, workDir: string) {
   const outputDir = path.join(workDir, 'kept');
   const latency = await latencyRun(deps, bytes, tasks, outputDir);
@@ -254,6 +270,8 @@ async function oneSize(deps: OutputKeepingBenchDeps, bytes: number, tasks: numbe
     curl: () => curlRound(urls, path.join(workDir, 'curl'), CONCURRENCY),
     curlOneAtATime: () => curlRound(urls, path.join(workDir, 'curl'), 1),
     curlThenFsync: () => curlRound(urls, path.join(workDir, 'curl'), CONCURRENCY, true),
+    plainNodeKeeper: () => plainKeeperRound(urls, path.join(workDir, 'plain'), CONCURRENCY, true),
+    plainNodeKeeperNoHash: () => plainKeeperRound(urls, path.join(workDir, 'plain'), CONCURRENCY, false),
   };
   const startBefore = deps.startProcessorFrom;
   if (startBefore) {
@@ -266,6 +284,7 @@ async function oneSize(deps: OutputKeepingBenchDeps, bytes: number, tasks: numbe
   const mbps: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const ratios: number[] = [];
   const durableRatios: number[] = [];
+  const plainKeeperRatios: number[] = [];
   // Per processor variant: one task's keeping (taken → SUCCESS committed), p50 over every round: where the time goes.
   const taskMs: Record<string, number[]> = {};
   // Per processor variant and step of a keeping: every round's durations (the split's p50 and p90 below).
@@ -285,6 +304,7 @@ async function oneSize(deps: OutputKeepingBenchDeps, bytes: number, tasks: numbe
       mbps[name]!.push(round1(figures[name]));
     }
     ratios.push(figures.processor! / figures.curl!);
+    plainKeeperRatios.push(figures.plainNodeKeeper! / figures.curl!);
     durableRatios.push(figures.processor! / figures.curlThenFsync!);
   }
   return {
@@ -299,6 +319,8 @@ async function oneSize(deps: OutputKeepingBenchDeps, bytes: number, tasks: numbe
     ratio: Number(median(ratios).toFixed(2)),
     // Not the goal: against curl whose files are then fsync'ed as ours are (the price of durability shown apart).
     ratioAgainstCurlThenFsync: Number(median(durableRatios).toFixed(2)),
+    // A plain durable Node keeper (plain-keeper.ts) against the same curl: what the obvious Node code reaches here.
+    plainNodeKeeperRatio: Number(median(plainKeeperRatios).toFixed(2)),
     // The processor's CPU (user + system, its start included) per round beside the round's wall clock above.
     processorCpuMsPerRound: cpuMsPerRound,
     taskKeepingMsP50: Object.fromEntries(Object.entries(taskMs).map(([n, ms]) => [n, round1(median(ms))])),
