@@ -227,7 +227,7 @@ describe('RunningHub client against the simulator', () => {
     expect(rawId).toMatch(/^\d{19}$/);
     expect(BigInt(rawId!)).toBeGreaterThan(BigInt(Number.MAX_SAFE_INTEGER));
     // Plain JSON.parse would round it: the reason the client parses the text itself.
-    expect(String((JSON.parse(raw) as { data: { taskId: number } }).data.taskId)).not.toBe(rawId);
+    expect(BigInt((JSON.parse(raw) as { data: { taskId: number } }).data.taskId)).not.toBe(BigInt(rawId!));
 
     const created = await client.createTask({ workflowId: '1' });
     expect(typeof created.taskId).toBe('string');
