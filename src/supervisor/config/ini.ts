@@ -37,9 +37,13 @@ const COMMENT_PREFIXES = ['#', ';'] as const;
 const INLINE_COMMENT_PREFIXES = [';', '#'] as const;
 const DEFAULT_SECTION = 'DEFAULT';
 
+// Whitespace below is ECMAScript's (WhiteSpace and LineTerminator): what `\s` matches and what trim() removes.
+// The reader uses the string methods, not regular expressions: V8 compiles each regular expression on its first
+// uses, which was most of a first read's time (supervisorctl reads its file once per run, npm run bench:ctl).
+
 /** Python's str.isspace for the characters that can occur in a config line. */
 function isSpace(ch: string | undefined): boolean {
-  return ch !== undefined && /\s/u.test(ch);
+  return ch !== undefined && ch !== '' && ch.trim() === '';
 }
 
 /**
@@ -68,7 +72,24 @@ function strip(text: string): string {
   return text.trim();
 }
 
-const OPTION_LINE = /^(.*?)\s*([=:])\s*(.*)$/su;
+/**
+ * configparser's option line `(?P<option>.*?)\s*(?P<vi>[=:])\s*(?P<value>.*)$`: the key ends at the first `=` or
+ * `:`, without the whitespace before it; null when there is no separator.
+ */
+function optionLine(value: string): { key: string; value: string } | null {
+  const equals = value.indexOf('=');
+  const colon = value.indexOf(':');
+  const separator = equals === -1 ? colon : colon === -1 ? equals : Math.min(equals, colon);
+  if (separator === -1) return null;
+  return { key: value.slice(0, separator).trimEnd(), value: value.slice(separator + 1).trimStart() };
+}
+
+/** configparser's section header `\[(?P<header>.+)\]`: greedy, so the name ends at the last `]`. */
+function sectionHeader(value: string): string | null {
+  if (!value.startsWith('[')) return null;
+  const close = value.lastIndexOf(']');
+  return close >= 2 ? value.slice(1, close) : null;
+}
 
 /**
  * Sections and keys of one or more files, merged as RawConfigParser merges them:
@@ -105,9 +126,10 @@ export class IniDocument {
    */
   read(text: string, file: string, displayName: string = file): void {
     // Python reads text files with universal newlines.
-    const lines = text.replace(/\r\n?/g, '\n').split('\n');
+    const universal = text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
+    const lines = universal.split('\n');
     if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-    const hadFinalNewline = /\n$/.test(text.replace(/\r\n?/g, '\n'));
+    const hadFinalNewline = universal.endsWith('\n');
 
     let current: { values: Map<string, IniValue> } | null = null;
     // Parts of the value being read: the key line's value, then continuation lines.
@@ -118,7 +140,7 @@ export class IniDocument {
     const flush = (): void => {
       if (pending === null) return;
       pending.target.set(pending.key, {
-        value: pending.parts.join('\n').replace(/\s+$/u, ''),
+        value: pending.parts.join('\n').trimEnd(),
         file,
         line: pending.line,
       });
@@ -138,19 +160,17 @@ export class IniDocument {
         if (commentStart === null && current !== null && pending !== null) pending.parts.push('');
         return;
       }
-      const indent = rawLine.search(/\S/u);
-      const currentIndent = indent === -1 ? 0 : indent;
+      // The first non-whitespace character's index (value is not empty, so there is one).
+      const currentIndent = rawLine.length - rawLine.trimStart().length;
       if (current !== null && pending !== null && currentIndent > indentLevel) {
         pending.parts.push(value);
         return;
       }
       indentLevel = currentIndent;
-      const header = /^\[(.+)\]/su.exec(value);
-      if (header !== null) {
+      const name = sectionHeader(value);
+      if (name !== null) {
         flush();
         pending = null;
-        // Greedy like configparser's `\[(?P<header>.+)\]`: the header ends at the last `]`.
-        const name = header[1] ?? '';
         if (name === DEFAULT_SECTION) {
           current = { values: this.defaults };
         } else {
@@ -170,9 +190,8 @@ export class IniDocument {
           lineNumber,
         );
       }
-      const option = OPTION_LINE.exec(value);
-      const key = option?.[1];
-      if (option === null || key === undefined || key === '') {
+      const option = optionLine(value);
+      if (option === null || option.key === '') {
         // configparser keeps the current key after a bad line, so indented lines below it
         // still continue that key rather than count as more errors.
         errors.push({ line: lineNumber, raw: rawWithNewline });
@@ -181,8 +200,8 @@ export class IniDocument {
       flush();
       pending = {
         target: current.values,
-        key: key.replace(/\s+$/u, '').toLowerCase(),
-        parts: [strip(option[3] ?? '')],
+        key: option.key.toLowerCase(),
+        parts: [strip(option.value)],
         line: lineNumber,
       };
     });

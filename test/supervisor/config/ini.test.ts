@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { IniDocument, IniSyntaxError } from '../../../src/supervisor/config/ini.js';
+import { describeWithPeers } from '../fixtures.js';
 
 function parse(text: string): IniDocument {
   const doc = new IniDocument();
@@ -128,5 +130,74 @@ describe('ini reader (RawConfigParser rules)', () => {
     const doc = parse('[a]\r\nx=1\r\ny=2');
     expect(value(doc, 'a', 'x')).toBe('1');
     expect(value(doc, 'a', 'y')).toBe('2');
+  });
+});
+
+// The same texts through supervisord's own parser (supervisor.options.UnhosedConfigParser, run by the Python
+// Debian's supervisor is installed with): the sections, keys and raw values must be ours. The texts aim at the
+// reader's line rules (separators, headers, whitespace, comments, continuations, line endings). Whitespace is
+// kept to what Python's str.isspace and ECMAScript agree on (not U+001C–U+001F nor U+FEFF).
+const PYTHON = '/usr/bin/python3';
+// Each text is read as supervisord reads a file: with universal newlines (StringIO's newline=None).
+const DUMP = `
+import io, json, sys
+from supervisor.options import UnhosedConfigParser
+out = []
+for text in json.load(sys.stdin):
+    parser = UnhosedConfigParser()
+    try:
+        parser.read_file(io.StringIO(text, newline=None))
+        out.append({s: {k: parser.get(s, k, raw=True) for k in parser.options(s)} for s in parser.sections()})
+    except Exception as e:
+        out.append(type(e).__name__)
+print(json.dumps(out))
+`;
+
+const TEXTS = [
+  '[a]\nk = v\n',
+  '[a]\nk=v\nK : w\n',
+  '[a]\nk : = v\n',
+  '[a]\nk = : v\n',
+  '[a]\nk:v=w\n',
+  '[a]\n  k\t=\tv\t\n',
+  '[a]\nk\u00a0=\u00a0v\u00a0\n',
+  '[a]\n\u3000k\u2003: v\u2009\n',
+  '[a]\n= v\n',
+  '[a]\nnovalue\n',
+  '[]]\nx=1\n',
+  '[]\nx=1\n',
+  '[a] tail\nk=v\n',
+  '[a]b]\nk=v\n',
+  '  [a]\nk=v\n',
+  '[a]\nk=v\n  [b]\nx=1\n',
+  '[a]\nk = one\n  two\n\n  three\n\n\n[b]\nx=1\n',
+  '[a]\nk = one\n# comment\n  two\n',
+  '[a]\nk = v ; comment\nj = v;not\nm = v #c\n',
+  '[a]\r\nk = v\r\n  w\r\n',
+  '[a]\rk = v\r',
+  '[a]\nk = v',
+  '[DEFAULT]\nd = 1\n[a]\nk = v\n',
+  'k = v\n',
+  '[a]\nk = v\n[a]\nk = w\nj = x\n',
+];
+
+describeWithPeers([PYTHON])('ini reader against supervisord\'s own parser', () => {
+  it('reads every text as UnhosedConfigParser does', () => {
+    const run = spawnSync(PYTHON, ['-c', DUMP], { input: JSON.stringify(TEXTS), encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    const theirs = JSON.parse(run.stdout) as unknown[];
+    const ours = TEXTS.map((text) => {
+      try {
+        const doc = parse(text);
+        return Object.fromEntries(doc.sectionNames().map((s) => [s, Object.fromEntries(doc.keys(s).map((k) => [k, value(doc, s, k)]))]));
+      } catch (error) {
+        if (error instanceof IniSyntaxError) return 'error';
+        throw error;
+      }
+    });
+    TEXTS.forEach((text, i) => {
+      const expected = typeof theirs[i] === 'string' ? 'error' : theirs[i];
+      expect(ours[i], JSON.stringify(text)).toEqual(expected);
+    });
   });
 });
