@@ -18,6 +18,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Pool } from '../src/db/index.js';
 import type { RunningSimulator } from '../src/runninghub/simulator/index.js';
@@ -248,7 +249,7 @@ async function curlRound(urls: string[], dir: string, parallel: number, durable 
  */
 async function plainKeeperRound(urls: string[], dir: string, parallel: number, hash: boolean): Promise<{ bytes: number; wallMs: number }> {
   await rm(dir, { recursive: true, force: true });
-  const script = path.join(path.dirname(new URL(import.meta.url).pathname), 'plain-keeper.ts');
+  const script = fileURLToPath(new URL('./plain-keeper.ts', import.meta.url));
   const { stdout } = await run(process.execPath, ['--import', 'tsx', script, ...(hash ? [] : ['--no-hash']), dir, String(parallel), ...urls], {
     encoding: 'utf8',
     maxBuffer: 16 * MB,
@@ -361,7 +362,6 @@ export async function benchOutputKeeping(deps: OutputKeepingBenchDeps, scale: nu
 // ---- alone: `npx tsx bench/output-keeping.ts` (the same set-up as bench/processor.ts, part 6 only) ----
 
 async function main(): Promise<void> {
-  const { fileURLToPath } = await import('node:url');
   const { findFreePort } = await import('../src/db/index.js');
   const { startSimulator } = await import('../src/runninghub/simulator/index.js');
   const { children, startBenchDatabase, startProgram, stopProgram, until } = await import('./programs.js');

@@ -29,7 +29,7 @@ runSupervisorctl(process.argv.slice(2), progname, { stdin: () => process.stdin, 
     process.exitCode = code;
     if (made.every((stream) => stream.writableLength === 0)) {
       // Everything written has reached the pipe, file or terminal: exit now rather than tear Node down at the
-      // loop's end (~1 ms of a `status` run, npm run bench:ctl).
+      // loop's end (~1.5 ms of a `status` run, npm run bench:ctl).
       process.exit(code);
     }
     // Otherwise let the output drain, so piped output is never cut short. A Ctrl-C listener may still be
@@ -42,5 +42,5 @@ runSupervisorctl(process.argv.slice(2), progname, { stdin: () => process.stdin, 
   },
 );
 // The command's first request is on its way (runSupervisorctl runs synchronously up to its first wait):
-// make stdout now, while supervisord answers, rather than after (1–3 ms, npm run bench:ctl).
+// make stdout now (~0.3 ms), while the connection is made, rather than after supervisord's answer.
 stdout();

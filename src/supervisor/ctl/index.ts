@@ -13,7 +13,7 @@ export { parseServerUrl, RpcConnectionError, RpcFault, RpcProtocolError, XmlRpcC
 export interface SupervisorctlStreams {
   /**
    * Getters: touching process.stdin opens it, which a one-shot command should not pay for, and making
-   * process.stdout costs 1–3 ms, which supervisorctl-main.ts spends while the first request is under way.
+   * process.stdout costs ~0.3 ms, which supervisorctl-main.ts spends while the first request is under way.
    */
   stdin: () => NodeJS.ReadableStream;
   stdout: () => NodeJS.WritableStream;
