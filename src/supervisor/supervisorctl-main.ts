@@ -1,33 +1,71 @@
 // supervisorctl entry point (bundled, minified CommonJS in dist/supervisorctl.cjs for a fast start).
-import { runSupervisorctl } from './ctl/index.js';
+import { writeSync } from 'node:fs';
+import { runSupervisorctl, useLibuvHandles } from './ctl/index.js';
 
 const progname = process.argv[1] ?? 'supervisorctl';
 
-/** The standard streams made so far. */
-const made: NodeJS.WriteStream[] = [];
+/** process.stdout or process.stderr, made on first use (the shell's line reader) with the handler every write needs. */
+class StandardStream {
+  private stream: NodeJS.WriteStream | undefined;
+  constructor(private readonly make: () => NodeJS.WriteStream) {}
 
-/** process.stdout / process.stderr, made on first use with the handler every write needs. */
-function guarded(make: () => NodeJS.WriteStream): () => NodeJS.WriteStream {
-  let stream: NodeJS.WriteStream | undefined;
-  return () => {
-    if (stream) return stream;
-    stream = make();
-    made.push(stream);
+  get made(): boolean {
+    return this.stream !== undefined;
+  }
+
+  get(): NodeJS.WriteStream {
+    if (this.stream) return this.stream;
+    const stream = this.make();
+    this.stream = stream;
     // `supervisorctl status | head -1`: a closed pipe ends the program quietly, not with a stack trace.
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
       throw error;
     });
     return stream;
+  }
+
+  /** Nothing queued: everything written has reached the pipe, file or terminal. */
+  get drained(): boolean {
+    return this.stream === undefined || this.stream.writableLength === 0;
+  }
+}
+
+const stdout = new StandardStream(() => process.stdout);
+const stderr = new StandardStream(() => process.stderr);
+
+/**
+ * Writes to descriptor `fd` directly (fs.writeSync) while its stream is not made: on a pipe or a terminal
+ * process.stdout is a net.Socket, and making it loads node:net (~2.5 ms of a `status` run). Node writes
+ * those streams synchronously on Linux anyway. Once the stream exists (the shell's line reader made it, or
+ * the descriptor is non-blocking and full), everything goes through it, in order.
+ */
+function writerTo(fd: number, standard: StandardStream): (text: string) => void {
+  let direct = true;
+  return (text) => {
+    let rest = Buffer.from(text, 'utf8');
+    if (direct && !standard.made) {
+      try {
+        while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest));
+        return;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
+        if (code !== 'EAGAIN') throw error;
+        direct = false;
+      }
+    }
+    standard.get().write(rest);
   };
 }
-const stdout = guarded(() => process.stdout);
-const stderr = guarded(() => process.stderr);
 
-runSupervisorctl(process.argv.slice(2), progname, { stdin: () => process.stdin, stdout, stderr }).then(
+const err = writerTo(2, stderr);
+// The request goes through libuv's handles rather than node:net (ctl/connection.ts): the same ~2.5 ms.
+useLibuvHandles();
+runSupervisorctl(process.argv.slice(2), progname, { stdin: () => process.stdin, stdout: () => stdout.get(), out: writerTo(1, stdout), err }).then(
   (code) => {
     process.exitCode = code;
-    if (made.every((stream) => stream.writableLength === 0)) {
+    if (stdout.drained && stderr.drained) {
       // Everything written has reached the pipe, file or terminal: exit now rather than tear Node down at the
       // loop's end (~1.5 ms of a `status` run, npm run bench:ctl).
       process.exit(code);
@@ -37,10 +75,7 @@ runSupervisorctl(process.argv.slice(2), progname, { stdin: () => process.stdin, 
     process.removeAllListeners('SIGINT');
   },
   (error: unknown) => {
-    stderr().write(`supervisorctl: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    err(`supervisorctl: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;
   },
 );
-// The command's first request is on its way (runSupervisorctl runs synchronously up to its first wait):
-// make stdout now (~0.3 ms), while the connection is made, rather than after supervisord's answer.
-stdout();

@@ -6,11 +6,13 @@
 // And the V8 code cache the build writes beside it must be one Node accepts.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/programs.js';
+import { waitFor } from '../support/wait.js';
+import { startDaemon, states, type Daemon } from './ctl/harness.js';
 
 it('dist/supervisorctl-bundle.cjs carries no zod', () => {
   const bundle = readFileSync(`${ROOT}dist/supervisorctl-bundle.cjs`, 'utf8');
@@ -46,4 +48,104 @@ it('a closed stdout pipe (`supervisorctl help | head -0`) ends it quietly with s
   const [code] = (await once(child, 'exit')) as [number | null];
   expect(stderr).toBe('');
   expect(code).toBe(0);
+});
+
+// A `status` run reaches supervisord through libuv's handles and writes with fs.writeSync (ctl/connection.ts,
+// supervisorctl-main.ts), so node:net is never loaded: the point of both (~4-5 ms, npm run bench:ctl).
+describe('supervisorctl against our daemon: output straight to the descriptors, node:net not loaded', () => {
+  const BIG_LOG_BYTES = 200_000;
+  let daemon: Daemon;
+  let scratch: string;
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'ctl-main-'));
+    writeFileSync(
+      path.join(scratch, 'modules.cjs'),
+      "process.on('exit', () => require('node:fs').writeFileSync(process.env.MODULES_OUT, process.moduleLoadList.join('\\n')));\n",
+    );
+    daemon = await startDaemon('ours', {
+      programs: `[program:a]\ncommand=sleep infinity\nstartsecs=0\n\n[program:big]\ncommand=sh -c 'head -c ${BIG_LOG_BYTES} /dev/zero | tr "\\0" x; exec sleep infinity'\nstartsecs=0\n`,
+    });
+    await waitFor('both programs running', async () => Object.values(await states(daemon.client)).every((state) => state === 'RUNNING'));
+  });
+
+  afterAll(async () => {
+    await daemon.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  /** `status` with our client, stdout a pipe or a file; returns its output and the built-in modules it loaded. */
+  function status(options: { stdout: 'pipe' | 'file'; nodeOptions?: string }) {
+    const modulesOut = path.join(scratch, 'modules.txt');
+    const outFile = path.join(scratch, 'out.txt');
+    const fd = options.stdout === 'file' ? openSync(outFile, 'w') : undefined;
+    try {
+      const run = spawnSync(process.execPath, ['-r', path.join(scratch, 'modules.cjs'), `${ROOT}dist/supervisorctl.cjs`, '-c', daemon.conf, 'status'], {
+        encoding: 'utf8',
+        stdio: ['ignore', fd ?? 'pipe', 'pipe'],
+        env: { ...process.env, MODULES_OUT: modulesOut, NODE_OPTIONS: options.nodeOptions ?? '' },
+      });
+      const stdout = fd === undefined ? run.stdout : readFileSync(outFile, 'utf8');
+      return { stdout, stderr: run.stderr, status: run.status, modules: readFileSync(modulesOut, 'utf8').split('\n') };
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  it('through a pipe and into a file: the listing, and node:net never loaded', () => {
+    for (const stdout of ['pipe', 'file'] as const) {
+      const run = status({ stdout });
+      expect(run.stderr, stdout).toBe('');
+      expect(run.status, stdout).toBe(0);
+      expect(run.stdout, stdout).toMatch(/^a {32}RUNNING {3}pid \d+, uptime [\d:]+\nbig {30}RUNNING {3}pid \d+, uptime [\d:]+\n$/);
+      expect(run.modules, stdout).toContain('NativeModule fs');
+      expect(run.modules.filter((m) => m === 'NativeModule net' || m === 'NativeModule stream'), stdout).toEqual([]);
+    }
+  });
+
+  it('with --pending-deprecation: node:net instead of the handles, and no deprecation warning', () => {
+    const run = status({ stdout: 'pipe', nodeOptions: '--pending-deprecation' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^a {32}RUNNING/);
+    expect(run.modules).toContain('NativeModule net');
+  });
+
+  it('a non-blocking stdout pipe that is full: the rest waits in process.stdout, and every byte arrives', async () => {
+    await waitFor('the whole log', async () => {
+      const log = await daemon.client.call('supervisor.readProcessStdoutLog', ['big', 0, 0]);
+      return typeof log === 'string' && log.length === BIG_LOG_BYTES;
+    });
+    // Python makes the pipe, sets O_NONBLOCK on the end supervisorctl writes to, and reads nothing until the
+    // pipe is full (so the next direct write fails with EAGAIN), then everything.
+    const reader = `
+import array, fcntl, os, subprocess, sys, termios, time
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+capacity = fcntl.fcntl(w, 1032)  # F_GETPIPE_SZ
+child = subprocess.Popen(sys.argv[1:], stdout=w)
+os.close(w)
+queued = array.array('i', [0])
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline and child.poll() is None:
+    fcntl.ioctl(r, termios.FIONREAD, queued)
+    if queued[0] >= capacity:
+        break
+    time.sleep(0.005)
+full = queued[0] >= capacity
+data = b''
+while True:
+    chunk = os.read(r, 65536)
+    if not chunk:
+        break
+    data += chunk
+print(full, len(data), data.count(b'x'), child.wait())
+`;
+    const run = spawnSync('/usr/bin/python3', ['-c', reader, process.execPath, `${ROOT}dist/supervisorctl.cjs`, '-c', daemon.conf, 'tail', `-${BIG_LOG_BYTES}`, 'big'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe(`True ${BIG_LOG_BYTES + 1} ${BIG_LOG_BYTES} 0\n`);
+  });
 });

@@ -1,9 +1,9 @@
-// A minimal HTTP/1.1 client over node:net, for the one request per connection that supervisorctl
-// makes. node:http costs ~10 ms of start-up (agent, parser, streams) in a program that lives
+// A minimal HTTP/1.1 client over a connection (connection.ts), for the one request per connection that
+// supervisorctl makes. node:http costs ~10 ms of start-up (agent, parser, streams) in a program that lives
 // ~60 ms; this reads a status line, headers and a Content-Length, chunked or until-close body.
-import { connect, type Socket } from 'node:net';
+import { openConnection, type ConnectTarget } from './connection.js';
 
-export type ConnectTarget = { kind: 'unix'; path: string } | { kind: 'http'; host: string; port: number };
+export type { ConnectTarget } from './connection.js';
 
 export interface ResponseHead {
   status: number;
@@ -24,12 +24,11 @@ const HEADER_LIMIT = 64 * 1024;
 
 /** Sends `request` (complete bytes) and feeds the response to `handlers`; returns a way to abort. */
 export function exchange(target: ConnectTarget, request: Buffer, handlers: ExchangeHandlers): { close(): void } {
-  const socket: Socket = target.kind === 'unix' ? connect(target.path) : connect(target.port, target.host);
   let finished = false;
   const finish = (error?: NodeJS.ErrnoException): void => {
     if (finished) return;
     finished = true;
-    socket.destroy();
+    connection.close();
     if (error) handlers.error(error);
     else handlers.end();
   };
@@ -75,8 +74,7 @@ export function exchange(target: ConnectTarget, request: Buffer, handlers: Excha
     }
   };
 
-  socket.on('connect', () => socket.write(request));
-  socket.on('data', (data: Buffer) => {
+  const onData = (data: Buffer): void => {
     if (finished) return;
     if (headBuffer === null) {
       feedBody(data);
@@ -114,12 +112,16 @@ export function exchange(target: ConnectTarget, request: Buffer, handlers: Excha
     handlers.head({ status: Number(statusLine[1]), reason: statusLine[2] ?? '', headers });
     if (mode === 'length' && remaining === 0) finish();
     else feedBody(rest);
+  };
+  const connection = openConnection(target, {
+    connected: () => connection.write(request),
+    data: onData,
+    end: () => {
+      if (headBuffer !== null) malformed('connection closed before the headers');
+      else if (mode === 'length' && remaining > 0) malformed('connection closed inside the body');
+      else finish();
+    },
+    error: (error) => finish(error),
   });
-  socket.on('end', () => {
-    if (headBuffer !== null) malformed('connection closed before the headers');
-    else if (mode === 'length' && remaining > 0) malformed('connection closed inside the body');
-    else finish();
-  });
-  socket.on('error', (error: NodeJS.ErrnoException) => finish(error));
   return { close: () => finish() };
 }

@@ -9,15 +9,19 @@ import { resolveOptions, UsageError, type CtlOptions } from './options.js';
 export { Controller, ExitStatus, parseLine, type CtlIo } from './controller.js';
 export { parseCommandLine, readCtlConfig, resolveOptions, UsageError, type CtlOptions } from './options.js';
 export { parseServerUrl, RpcConnectionError, RpcFault, RpcProtocolError, XmlRpcClient } from './transport.js';
+export { useLibuvHandles } from './connection.js';
 
 export interface SupervisorctlStreams {
   /**
-   * Getters: touching process.stdin opens it, which a one-shot command should not pay for, and making
-   * process.stdout costs ~0.3 ms, which supervisorctl-main.ts spends while the first request is under way.
+   * Getters, for the shell's and the questions' line reader only: touching process.stdin opens it, and
+   * process.stdout on a pipe or a terminal is a net.Socket (node:net loaded, ~2.5 ms), neither of which a
+   * one-shot command should pay for.
    */
   stdin: () => NodeJS.ReadableStream;
   stdout: () => NodeJS.WritableStream;
-  stderr: () => NodeJS.WritableStream;
+  /** The command's output and errors (supervisorctl-main.ts writes them to the descriptors directly). */
+  out: (text: string) => void;
+  err: (text: string) => void;
 }
 
 /** Ctrl-C during `tail -f`/`fg` ends that action; elsewhere it ends the program as usual. */
@@ -138,11 +142,11 @@ export async function runSupervisorctl(argv: readonly string[], progname: string
     options = resolveOptions(argv, progname);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    streams.stderr().write(usageErrorText(error.message, progname));
+    streams.err(usageErrorText(error.message, progname));
     return 2;
   }
   if (options.help) {
-    streams.stdout().write(USAGE.replaceAll('%s', progname));
+    streams.out(USAGE.replaceAll('%s', progname));
     return 0;
   }
   const shellMode = options.args.length === 0;
@@ -150,8 +154,8 @@ export async function runSupervisorctl(argv: readonly string[], progname: string
   let reader: Promise<LineReader> | null = null;
   const lineReader = (): Promise<LineReader> => (reader ??= LineReader.open(streams, history));
   const io: CtlIo = {
-    out: (text) => streams.stdout().write(text),
-    err: (text) => streams.stderr().write(text),
+    out: streams.out,
+    err: streams.err,
     ask: shellMode ? async (question) => (await (await lineReader()).ask(question)) ?? '' : null,
     readLine: async () => (await lineReader()).next(),
     interrupted: interruptedBySigint,

@@ -42,7 +42,9 @@ export function parseServerUrl(serverurl: string): ServerTarget {
   if (serverurl.startsWith('unix://')) return { kind: 'unix', path: serverurl.slice('unix://'.length) };
   const url = new URL(serverurl);
   if (url.protocol !== 'http:') throw new Error(`value '${serverurl}' is not a URL`);
-  return { kind: 'http', host: url.hostname || 'localhost', port: url.port === '' ? 80 : Number(url.port) };
+  // An IPv6 address without its URL brackets, as Python's urlparse gives `hostname` (node:net wants it so too).
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  return { kind: 'http', host: host || 'localhost', port: url.port === '' ? 80 : Number(url.port) };
 }
 
 export interface Credentials {
@@ -57,7 +59,9 @@ function authorizationHeader(credentials: Credentials): string | undefined {
 }
 
 function hostHeader(target: ServerTarget): string {
-  return target.kind === 'unix' ? 'localhost' : `${target.host}:${target.port}`;
+  if (target.kind === 'unix') return 'localhost';
+  // http.client's Host header puts an IPv6 address back in brackets.
+  return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
 }
 
 function requestBytes(head: string[], body: Buffer = Buffer.alloc(0)): Buffer {

@@ -52,6 +52,8 @@ describeWithRealPeers('supervisorctl connection handling (ours vs real)', () => 
     );
     const port = await findFreePort();
     expect(await bothClients(['-s', `http://127.0.0.1:${port}`, 'status'])).toBe(`http://127.0.0.1:${port} refused connection\n[rc=4]`);
+    // An IPv6 address in the URL: both clients connect to it (no name lookup of "[::1]").
+    expect(await bothClients(['-s', `http://[::1]:${port}`, 'status'])).toBe(`http://[::1]:${port} refused connection\n[rc=4]`);
     expect(await bothClients(['-s', `http://127.0.0.1:${port}`, 'avail'])).toBe(
       "error: <class 'ConnectionRefusedError'>, [Errno 111] Connection refused: file: /usr/lib/python3.11/socket.py line: 836\n[rc=1]",
     );

@@ -52,6 +52,11 @@ describe('parseServerUrl', () => {
     expect(parseServerUrl('http://127.0.0.1:9001')).toEqual({ kind: 'http', host: '127.0.0.1', port: 9001 });
     expect(parseServerUrl('http://localhost')).toEqual({ kind: 'http', host: 'localhost', port: 80 });
   });
+
+  it('gives an IPv6 host without its URL brackets, as Python\'s urlparse does', () => {
+    expect(parseServerUrl('http://[::1]:9001')).toEqual({ kind: 'http', host: '::1', port: 9001 });
+    expect(parseServerUrl('http://[2001:db8::1]')).toEqual({ kind: 'http', host: '2001:db8::1', port: 80 });
+  });
 });
 
 describe('[supervisorctl] from a config file', () => {
