@@ -36,8 +36,8 @@ const stderr = new StandardStream(() => process.stderr);
 
 /**
  * Writes to descriptor `fd` directly (fs.writeSync) while its stream is not made: on a pipe or a terminal
- * process.stdout is a net.Socket, and making it loads node:net (~2.5 ms of a `status` run). Node writes
- * those streams synchronously on Linux anyway. Once the stream exists (the shell's line reader made it, or
+ * process.stdout is a net.Socket, and making it loads node:net, which the connection avoids too
+ * (ctl/connection.ts). Node writes those streams synchronously on Linux anyway. Once the stream exists (the shell's line reader made it, or
  * the descriptor is non-blocking and full), everything goes through it, in order.
  */
 function writerTo(fd: number, standard: StandardStream): (text: string) => void {
@@ -60,7 +60,8 @@ function writerTo(fd: number, standard: StandardStream): (text: string) => void 
 }
 
 const err = writerTo(2, stderr);
-// The request goes through libuv's handles rather than node:net (ctl/connection.ts): the same ~2.5 ms.
+// The request goes through libuv's handles rather than node:net (ctl/connection.ts); with the direct writes
+// above, 4-7 ms of a `status` run (npm run bench:ctl).
 useLibuvHandles();
 runSupervisorctl(process.argv.slice(2), progname, { stdin: () => process.stdin, stdout: () => stdout.get(), out: writerTo(1, stdout), err }).then(
   (code) => {

@@ -2,9 +2,10 @@
 // - node:net, the default (the event listeners' RPC client, tests, any long-lived process);
 // - libuv's stream handles straight from Node's bindings, for the command-line client only
 //   (useLibuvHandles, called by supervisorctl-main.ts). supervisorctl lives ~70 ms, and loading node:net
-//   with node:stream costs ~2.5 ms of it; the client also writes its output with fs.writeSync rather than
-//   through process.stdout, which on a pipe or a terminal is a net.Socket and would load them anyway.
-//   Together ~4-5 ms of a `status` run (bench/FINDINGS.md, 2026-12-07, night).
+//   with node:stream and making a net.Socket is a large part of what it adds to a bare Node start; the
+//   client also writes its output with fs.writeSync rather than through process.stdout, which on a pipe or a
+//   terminal is a net.Socket and would load them anyway. Together 4-7 ms of a `status` run (npm run
+//   bench:ctl; bench/FINDINGS.md, 2026-12-07, night).
 // The handles are Node internals (process.binding, deprecated in the documentation only: DEP0111), so
 // they are used only when every piece looks as this code expects (checked on Node 20, 22 and 24), never
 // under --pending-deprecation (which would print a warning), never for a host name (node:net resolves

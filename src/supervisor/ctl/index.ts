@@ -14,8 +14,8 @@ export { useLibuvHandles } from './connection.js';
 export interface SupervisorctlStreams {
   /**
    * Getters, for the shell's and the questions' line reader only: touching process.stdin opens it, and
-   * process.stdout on a pipe or a terminal is a net.Socket (node:net loaded, ~2.5 ms), neither of which a
-   * one-shot command should pay for.
+   * process.stdout on a pipe or a terminal is a net.Socket (node:net loaded), neither of which a one-shot
+   * command should pay for.
    */
   stdin: () => NodeJS.ReadableStream;
   stdout: () => NodeJS.WritableStream;
