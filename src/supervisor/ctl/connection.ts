@@ -202,7 +202,7 @@ function socketConstant(wrap: Record<string, unknown>): number | undefined {
 /** 4 or 6 for an IP address (IPv6 without brackets, as parseServerUrl gives it), undefined for a host name. */
 function ipFamily(host: string): 4 | 6 | undefined {
   if (/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host.split('.').every((part) => Number(part) <= 255)) return 4;
-  // Hex groups and colons (an IPv4 tail allowed); libuv rejects a malformed one, and node:net is used then.
+  // Hex groups and colons (an IPv4 tail allowed); one libuv does not read goes to node:net (handleConnection).
   if (/^[0-9a-f:.]+$/i.test(host) && host.includes(':')) return 6;
   return undefined;
 }
@@ -267,6 +267,8 @@ function handleConnection(bindings: HandleBindings, target: ConnectTarget, ip: 4
     else if (ip === 6 && handle.connect6) status = handle.connect6(connect, target.host, target.port);
     else if (ip === 4) status = handle.connect(connect, target.host, target.port);
     else throw new Error('no way to connect to this address through the handles');
+    // An address libuv does not read (it passed ipFamily's rough test): node:net decides what it is.
+    if (target.kind === 'http' && status < 0 && getSystemErrorName(status) === 'EINVAL') throw new Error(`libuv does not read ${target.host}`);
   } catch (error) {
     // openConnection falls back to node:net: this handle goes.
     close();

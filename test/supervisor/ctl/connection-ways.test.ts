@@ -135,6 +135,16 @@ describe('supervisorctl connections: libuv handles and node:net', () => {
     else expect(result.error.code).toBe('ECONNREFUSED');
   });
 
+  it('an address that only looks like IPv6 goes to node:net (whose name lookup then fails)', () => {
+    const events: string[] = [];
+    const record = (event: string) => () => events.push(event);
+    const connection = openConnection({ kind: 'http', host: '1:2:3', port: 9 }, { connected: record('connected'), data: record('data'), end: record('end'), error: record('error') }, { handles: true });
+    expect(connection.way).toBe('node:net');
+    // Closed before the lookup answers (which could wait for a resolver here): no handler runs after close().
+    connection.close();
+    expect(events).toEqual([]);
+  });
+
   it('a missing socket and a closed port: the same errors, worded as node:net words them, never from inside openConnection', async () => {
     const missing = path.join(dir, 'nosock');
     const port = await closedPort();
