@@ -127,6 +127,41 @@ describe('supervisorctl connections: libuv handles and node:net', () => {
     });
   }
 
+  it('a request larger than the socket buffers (written partly later) arrives whole on both ways', async () => {
+    const big = Buffer.from(Array.from({ length: 4 * 1024 * 1024 }, (_, i) => (i * 13 + (i >> 12)) % 253));
+    const received = { bytes: Buffer.alloc(0) };
+    const server = net.createServer((socket) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        length += chunk.length;
+        if (length >= big.length) {
+          received.bytes = Buffer.concat(chunks);
+          socket.end('ok');
+        }
+      });
+    });
+    await listen(server, path.join(dir, 'big-request'));
+    try {
+      for (const handles of [true, false]) {
+        received.bytes = Buffer.alloc(0);
+        const reply = await new Promise<string>((resolve, reject) => {
+          let text = '';
+          const connection = openConnection(
+            { kind: 'unix', path: path.join(dir, 'big-request') },
+            { connected: () => connection.write(big), data: (chunk) => (text += chunk.toString()), end: () => resolve(text), error: reject },
+            { handles },
+          );
+        });
+        expect(reply).toBe('ok');
+        expect(received.bytes.equals(big), `${handles ? 'libuv handles' : 'node:net'}: ${received.bytes.length} bytes`).toBe(true);
+      }
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('a host name goes through node:net even when the handles are wanted (node:net resolves it)', async () => {
     const result = await talk({ kind: 'http', host: 'localhost', port: portOf(servers[1]!) }, true);
     expect(result.way).toBe('node:net');
