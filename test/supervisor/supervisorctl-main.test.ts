@@ -75,12 +75,13 @@ describe('supervisorctl against our daemon: output straight to the descriptors, 
   });
 
   /** `status` with our client, stdout a pipe or a file; returns its output and the built-in modules it loaded. */
-  function status(options: { stdout: 'pipe' | 'file'; nodeOptions?: string }) {
+  function status(options: { stdout: 'pipe' | 'file'; nodeOptions?: string; nodeFlags?: string[] }) {
     const modulesOut = path.join(scratch, 'modules.txt');
     const outFile = path.join(scratch, 'out.txt');
     const fd = options.stdout === 'file' ? openSync(outFile, 'w') : undefined;
     try {
-      const run = spawnSync(process.execPath, ['-r', path.join(scratch, 'modules.cjs'), `${ROOT}dist/supervisorctl.cjs`, '-c', daemon.conf, 'status'], {
+      const args = [...(options.nodeFlags ?? []), '-r', path.join(scratch, 'modules.cjs'), `${ROOT}dist/supervisorctl.cjs`, '-c', daemon.conf, 'status'];
+      const run = spawnSync(process.execPath, args, {
         encoding: 'utf8',
         stdio: ['ignore', fd ?? 'pipe', 'pipe'],
         env: { ...process.env, MODULES_OUT: modulesOut, NODE_OPTIONS: options.nodeOptions ?? '' },
@@ -108,6 +109,15 @@ describe('supervisorctl against our daemon: output straight to the descriptors, 
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^a {32}RUNNING/);
+    expect(run.modules).toContain('NativeModule net');
+  });
+
+  it("under Node's permission model (process.binding refused): node:net, and the same listing", () => {
+    const run = status({ stdout: 'pipe', nodeFlags: ['--experimental-permission', '--allow-fs-read=*', '--allow-fs-write=*'] });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^a {32}RUNNING/);
+    // Node warns that the permission model is experimental; nothing else.
+    expect(run.stderr.split('\n').filter((line) => line !== '' && !/ExperimentalWarning|--trace-warnings/.test(line))).toEqual([]);
     expect(run.modules).toContain('NativeModule net');
   });
 
