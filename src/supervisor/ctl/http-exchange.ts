@@ -3,7 +3,7 @@
 // ~60 ms; this reads a status line, headers and a Content-Length, chunked or until-close body.
 import { openConnection, type ConnectTarget } from './connection.js';
 
-export type { ConnectTarget } from './connection.js';
+export type { ConnectTarget };
 
 export interface ResponseHead {
   status: number;

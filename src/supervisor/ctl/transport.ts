@@ -1,6 +1,6 @@
 // supervisorctl's side of the wire: one XML-RPC call per HTTP connection (as Python's
 // SupervisorTransport), to `unix:///path` or `http://host:port`, with the same request headers.
-import { exchange } from './http-exchange.js';
+import { exchange, type ConnectTarget } from './http-exchange.js';
 import { decodeResponse, encodeCall, XmlRpcParseError, type XmlRpcValue } from '../rpc/xmlrpc.js';
 
 /** The server answered with an XML-RPC fault. */
@@ -36,7 +36,8 @@ export class RpcConnectionError extends Error {
   }
 }
 
-export type ServerTarget = { kind: 'unix'; path: string } | { kind: 'http'; host: string; port: number };
+/** Where supervisord listens: a Unix socket, or a host (an IPv6 address without brackets) and port. */
+export type ServerTarget = ConnectTarget;
 
 export function parseServerUrl(serverurl: string): ServerTarget {
   if (serverurl.startsWith('unix://')) return { kind: 'unix', path: serverurl.slice('unix://'.length) };
