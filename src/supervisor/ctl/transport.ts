@@ -59,10 +59,12 @@ function authorizationHeader(credentials: Credentials): string | undefined {
   return `Basic ${token}`;
 }
 
-function hostHeader(target: ServerTarget): string {
+/** The Host header, as Python's http.client writes it (exported for its test). */
+export function hostHeader(target: ServerTarget): string {
   if (target.kind === 'unix') return 'localhost';
-  // http.client's Host header puts an IPv6 address back in brackets.
-  return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
+  // As http.client writes it: an IPv6 address back in brackets, and no port when it is HTTP's own 80.
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  return target.port === 80 ? host : `${host}:${target.port}`;
 }
 
 function requestBytes(head: string[], body: Buffer = Buffer.alloc(0)): Buffer {

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../../src/db/index.js';
@@ -57,6 +58,36 @@ describeWithRealPeers('supervisorctl connection handling (ours vs real)', () => 
     expect(await bothClients(['-s', `http://127.0.0.1:${port}`, 'avail'])).toBe(
       "error: <class 'ConnectionRefusedError'>, [Errno 111] Connection refused: file: /usr/lib/python3.11/socket.py line: 836\n[rc=1]",
     );
+  });
+
+  it('the request head is the real client\'s, byte for byte but the length (IPv4 and IPv6 servers)', async () => {
+    for (const host of ['127.0.0.1', '::1']) {
+      // A server that keeps the first request's head and closes: each client then reports an error, unread here.
+      const heads: string[] = [];
+      const server = net.createServer((socket) => {
+        let got = '';
+        socket.on('data', (chunk: Buffer) => {
+          got += chunk.toString('latin1');
+          const end = got.indexOf('\r\n\r\n');
+          if (end >= 0) {
+            heads.push(got.slice(0, end));
+            socket.destroy();
+          }
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
+      const { port } = server.address() as net.AddressInfo;
+      const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      try {
+        for (const client of ['real', 'ours'] as const) await runCtl(client, ['-s', url, 'status']);
+      } finally {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+      // The real client's first call is getVersion, ours a multicall of it and getAllProcessInfo: only the length differs.
+      const [real, ours] = heads.map((head) => head.replace(/^Content-Length: \d+$/m, 'Content-Length: <N>'));
+      expect(real).toContain(`Host: ${host.includes(':') ? `[${host}]` : host}:${port}\r\n`);
+      expect(ours, url).toBe(real);
+    }
   });
 
   it('command-line and config errors: usage message on stderr, rc 2', async () => {
