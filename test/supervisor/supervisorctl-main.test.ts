@@ -104,12 +104,14 @@ describe('supervisorctl against our daemon: output straight to the descriptors, 
     }
   });
 
-  it('with --pending-deprecation: node:net instead of the handles, and no deprecation warning', () => {
-    const run = status({ stdout: 'pipe', nodeOptions: '--pending-deprecation' });
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^a {32}RUNNING/);
-    expect(run.modules).toContain('NativeModule net');
+  it('with --pending-deprecation, however spelt: node:net instead of the handles, and no deprecation warning', () => {
+    for (const nodeOptions of ['--pending-deprecation', '--pending_deprecation', '--pending-deprecation=true']) {
+      const run = status({ stdout: 'pipe', nodeOptions });
+      expect(run.stderr, nodeOptions).toBe('');
+      expect(run.status, nodeOptions).toBe(0);
+      expect(run.stdout, nodeOptions).toMatch(/^a {32}RUNNING/);
+      expect(run.modules, nodeOptions).toContain('NativeModule net');
+    }
   });
 
   it("under Node's permission model (process.binding refused): node:net, and the same listing", () => {

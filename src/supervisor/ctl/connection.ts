@@ -8,8 +8,8 @@
 //   bench:ctl; bench/FINDINGS.md, 2026-12-07, night).
 // The handles are Node internals (process.binding, deprecated in the documentation only: DEP0111), so
 // they are used only when every piece looks as this code expects (checked on Node 20, 22 and 24), never
-// under --pending-deprecation (which would print a warning), never for a host name (node:net resolves
-// it), and a failure to set them up falls back to node:net before anything is sent.
+// when using them would print a deprecation warning (--pending-deprecation), never for a host name (node:net
+// resolves it), and a failure to set them up falls back to node:net before anything is sent.
 import { getSystemErrorName } from 'node:util';
 
 export type ConnectTarget = { kind: 'unix'; path: string } | { kind: 'http'; host: string; port: number };
@@ -126,7 +126,10 @@ function handleBindings(): HandleBindings | null {
   if (loaded !== undefined) return loaded;
   loaded = null;
   const binding = (process as { binding?: unknown }).binding;
-  if (typeof binding !== 'function' || pendingDeprecation()) return loaded;
+  // Node's own function is named `binding`. Under --pending-deprecation (however it is spelt: flag, NODE_OPTIONS,
+  // NODE_PENDING_DEPRECATION=1), and in any Node that deprecates it at run time, it is wrapped by util.deprecate
+  // (named `deprecated`) and would print a warning: node:net then.
+  if (typeof binding !== 'function' || binding.name !== 'binding') return loaded;
   try {
     const load = (name: string): Record<string, unknown> => {
       const value: unknown = binding.call(process, name);
@@ -173,12 +176,6 @@ function handleBindings(): HandleBindings | null {
     // The permission model (process.binding throws ERR_ACCESS_DENIED), or another Node: node:net.
   }
   return loaded;
-}
-
-/** --pending-deprecation turns DEP0111 into a printed warning: the handles are not worth one. */
-function pendingDeprecation(): boolean {
-  const flag = '--pending-deprecation';
-  return process.execArgv.includes(flag) || (process.env.NODE_OPTIONS ?? '').split(/\s+/).includes(flag) || process.env.NODE_PENDING_DEPRECATION === '1';
 }
 
 function constructor(value: unknown): Constructor | undefined {
