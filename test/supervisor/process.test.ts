@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeProcess } from '../../src/supervisor/rpc/process-info.js';
 import { FaultCode, ProcessState, SupervisorFault } from '../../src/supervisor/types.js';
+import { pidFromFile } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 import { group, processConfig, startSupervisor, supervisordConfig, tempDir, type Harness, type TempDir } from './fixtures.js';
 
@@ -217,8 +218,8 @@ describe('stopping', () => {
       group(processConfig('grouped', ['sh', '-c', `sleep 1000 & echo $! > ${grouped}; wait`], { startsecs: 0, stopasgroup: true, killasgroup: true })),
       group(processConfig('single', ['sh', '-c', `sleep 1000 & echo $! > ${single}; wait`], { startsecs: 0 })),
     );
-    const groupedChild = await waitFor('grouped grandchild', () => existsSync(grouped) && Number(readFileSync(grouped, 'utf8')));
-    const singleChild = await waitFor('single grandchild', () => existsSync(single) && Number(readFileSync(single, 'utf8')));
+    const groupedChild = await waitFor('grouped grandchild', () => pidFromFile(grouped));
+    const singleChild = await waitFor('single grandchild', () => pidFromFile(single));
     try {
       // The orphan is checked the moment its parent is STOPPED: a 1000 s sleep left to outlive a slow
       // wait on the other program can meet things outside this test (a CI run once saw it gone).

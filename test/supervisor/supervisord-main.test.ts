@@ -2,6 +2,7 @@
 // signals TERM (ordered stop, exit 0), HUP (restart with the re-read config) and USR2 (reopen logs).
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { pidFromFile } from '../support/processes.js';
 import { distProgram } from '../support/programs.js';
 import { waitFor } from '../support/wait.js';
 import { launcher, tempDir, tempDirForFile, type Launched } from './fixtures.js';
@@ -75,7 +76,7 @@ describe('daemon mode and AUTO logs', () => {
     const file = writeConfig('daemon.conf', `[program:bg]\ncommand=sleep 100\nstartsecs=0\n`);
     const run = supervisord(['-c', file]);
     expect(await run.exited).toBe(0);
-    const daemonPid = await waitFor('the pidfile', () => existsSync(tmp.file('supervisord.pid')) && Number(readFileSync(tmp.file('supervisord.pid'), 'utf8')));
+    const daemonPid = await waitFor('the pidfile', () => pidFromFile(tmp.file('supervisord.pid')));
     try {
       expect(daemonPid).not.toBe(run.child.pid);
       await waitFor('bg RUNNING', () => /success: bg /.test(mainLog()));

@@ -35,3 +35,20 @@ export function killQuietly(pid: number): void {
     // already gone
   }
 }
+
+/**
+ * The pid a file holds once it is whole (`echo $! > file`, a pidfile): undefined while it is missing, empty or
+ * still without its line's end. A shell creates the file before it writes the number, so a reader polling it can
+ * see it empty, which Number('') would read as 0 (and process.kill(0) is the whole process group).
+ */
+export function pidFromFile(file: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  if (!text.endsWith('\n')) return undefined;
+  const pid = Number(text.trim());
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
