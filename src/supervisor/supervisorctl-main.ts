@@ -41,18 +41,17 @@ const stderr = new StandardStream(() => process.stderr);
  * the descriptor is non-blocking and full), everything goes through it, in order.
  */
 function writerTo(fd: number, standard: StandardStream): (text: string) => void {
-  let direct = true;
   return (text) => {
     let rest = Buffer.from(text, 'utf8');
-    if (direct && !standard.made) {
+    if (!standard.made) {
       try {
         while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest));
         return;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
+        // Full (EAGAIN): the stream made below takes the rest, and every write after it.
         if (code !== 'EAGAIN') throw error;
-        direct = false;
       }
     }
     standard.get().write(rest);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/programs.js';
 import { waitFor } from '../support/wait.js';
-import { startDaemon, states, type Daemon } from './ctl/harness.js';
+import { bigLogProgram, startDaemon, states, waitForWholeLog, type Daemon } from './ctl/harness.js';
 
 it('dist/supervisorctl-bundle.cjs carries no zod', () => {
   const bundle = readFileSync(`${ROOT}dist/supervisorctl-bundle.cjs`, 'utf8');
@@ -64,7 +64,7 @@ describe('supervisorctl against our daemon: output straight to the descriptors, 
       "process.on('exit', () => require('node:fs').writeFileSync(process.env.MODULES_OUT, process.moduleLoadList.join('\\n')));\n",
     );
     daemon = await startDaemon('ours', {
-      programs: `[program:a]\ncommand=sleep infinity\nstartsecs=0\n\n[program:big]\ncommand=sh -c 'head -c ${BIG_LOG_BYTES} /dev/zero | tr "\\0" x; exec sleep infinity'\nstartsecs=0\n`,
+      programs: `[program:a]\ncommand=sleep infinity\nstartsecs=0\n\n${bigLogProgram('big', BIG_LOG_BYTES)}`,
     });
     await waitFor('both programs running', async () => Object.values(await states(daemon.client)).every((state) => state === 'RUNNING'));
   });
@@ -124,10 +124,7 @@ describe('supervisorctl against our daemon: output straight to the descriptors, 
   });
 
   it('a non-blocking stdout pipe that is full: the rest waits in process.stdout, and every byte arrives', async () => {
-    await waitFor('the whole log', async () => {
-      const log = await daemon.client.call('supervisor.readProcessStdoutLog', ['big', 0, 0]);
-      return typeof log === 'string' && log.length === BIG_LOG_BYTES;
-    });
+    await waitForWholeLog(daemon, 'big', BIG_LOG_BYTES);
     // Python makes the pipe, sets O_NONBLOCK on the end supervisorctl writes to, and reads nothing until the
     // pipe is full (so the next direct write fails with EAGAIN), then everything.
     const reader = `

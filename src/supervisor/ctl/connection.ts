@@ -196,11 +196,13 @@ function socketConstant(wrap: Record<string, unknown>): number | undefined {
   return typeof socket === 'number' ? socket : undefined;
 }
 
-/** 4 or 6 for an IP address (IPv6 without brackets, as parseServerUrl gives it), undefined for a host name. */
+/**
+ * 4 or 6 for what looks like an IP address (IPv6 without brackets, as parseServerUrl gives it), undefined for a
+ * host name. Rough on purpose: one libuv does not read goes to node:net (handleConnection).
+ */
 function ipFamily(host: string): 4 | 6 | undefined {
-  if (/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host.split('.').every((part) => Number(part) <= 255)) return 4;
-  // Hex groups and colons (an IPv4 tail allowed); one libuv does not read goes to node:net (handleConnection).
   if (/^[0-9a-f:.]+$/i.test(host) && host.includes(':')) return 6;
+  if (/^[\d.]+$/.test(host)) return 4;
   return undefined;
 }
 

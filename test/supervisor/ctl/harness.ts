@@ -196,3 +196,16 @@ export async function states(client: XmlRpcClient): Promise<Record<string, strin
   const infos = (await client.call('supervisor.getAllProcessInfo')) as Array<{ name: string; group: string; statename: string }>;
   return Object.fromEntries(infos.map((i) => [i.group === i.name ? i.name : `${i.group}:${i.name}`, i.statename]));
 }
+
+/** A program section whose program writes `bytes` of `x` to its stdout log, then sleeps: output larger than a pipe. */
+export function bigLogProgram(name: string, bytes: number): string {
+  return `[program:${name}]\ncommand=sh -c 'head -c ${bytes} /dev/zero | tr "\\0" x; exec sleep infinity'\nstartsecs=0\n`;
+}
+
+/** Until the daemon's stdout log of `name` holds all `bytes` (written by bigLogProgram's program). */
+export async function waitForWholeLog(daemon: Daemon, name: string, bytes: number): Promise<void> {
+  await waitFor(`the whole log of ${name}`, async () => {
+    const log = await daemon.client.call('supervisor.readProcessStdoutLog', [name, 0, 0]);
+    return typeof log === 'string' && log.length === bytes;
+  });
+}

@@ -1,22 +1,15 @@
 // Output larger than a pipe holds (64 KiB) reaches the reader whole: supervisorctl ends with process.exit once
 // its output is written, so an exit that came before the last write was taken would cut it short.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { waitFor } from '../../support/wait.js';
-import { describeWithRealPeers, runCtl, startDaemons, type Daemon } from './harness.js';
+import { bigLogProgram, describeWithRealPeers, runCtl, startDaemons, waitForWholeLog, type Daemon } from './harness.js';
 
 const BIG_LOG_BYTES = 200_000;
-
-const PROGRAMS = `
-[program:big]
-command=sh -c 'head -c ${BIG_LOG_BYTES} /dev/zero | tr "\\0" x; exec sleep infinity'
-startsecs=0
-`;
 
 describeWithRealPeers('output larger than a pipe', () => {
   const daemons: Daemon[] = [];
 
   beforeAll(async () => {
-    daemons.push(...(await startDaemons(['real', 'ours'], () => ({ programs: PROGRAMS }))));
+    daemons.push(...(await startDaemons(['real', 'ours'], () => ({ programs: bigLogProgram('big', BIG_LOG_BYTES) }))));
   });
 
   afterAll(async () => {
@@ -25,10 +18,7 @@ describeWithRealPeers('output larger than a pipe', () => {
 
   it('tail of 200 kB through a pipe arrives whole from both clients', async () => {
     for (const daemon of daemons) {
-      await waitFor('the whole log', async () => {
-        const log = await daemon.client.call('supervisor.readProcessStdoutLog', ['big', 0, 0]);
-        return typeof log === 'string' && log.length === BIG_LOG_BYTES;
-      });
+      await waitForWholeLog(daemon, 'big', BIG_LOG_BYTES);
       for (const client of ['real', 'ours'] as const) {
         const result = await runCtl(client, ['-c', daemon.conf, 'tail', `-${BIG_LOG_BYTES}`, 'big']);
         expect(result.exitCode, `${client} client, ${daemon.kind} supervisord`).toBe(0);
