@@ -146,7 +146,7 @@ for (const program of ['database', 'runninghub-simulator', 'api', 'task-processo
 }
 
 // Its output passes through this script, which reads supervisord's log lines as they go by.
-const supervisord = spawn(process.execPath, ['--lite-mode', '--max-semi-space-size=1', 'dist/supervisord.js', '-n', '-c', config], {
+const supervisord = spawn(process.execPath, ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1', 'dist/supervisord.js', '-n', '-c', config], {
   cwd: root,
   env,
   stdio: ['ignore', 'pipe', 'inherit'],

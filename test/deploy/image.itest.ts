@@ -207,6 +207,9 @@ describe('the storyboard-api image, run with --network host', () => {
     const forwarded = logs.split('\n').filter((line) => line.startsWith('{"program":'));
     expect(forwarded.length).toBeGreaterThan(0);
     for (const line of forwarded) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    // Nothing else: no V8 warning on top ("disabling flag --expose_wasm", lite mode's without --no-expose-wasm).
+    const supervisordLine = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ /;
+    expect(logs.split('\n').filter((line) => line !== '' && !line.startsWith('{"program":') && !supervisordLine.test(line))).toEqual([]);
   });
 
   it('docker exec storyboard-api supervisorctl restart task-processor, then restart api', async () => {
