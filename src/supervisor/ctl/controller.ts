@@ -13,10 +13,39 @@ import { RpcConnectionError, RpcFault, RpcProtocolError } from './transport.js';
 export { ExitStatus, type CtlIo } from './session.js';
 
 /**
+ * Python's exception for the errors a connection meets, by the errno name Node gives: its OSError
+ * subclass, the number and glibc's strerror text, which Python prints (`[Errno 113] No route to host`).
+ */
+export const OS_ERRORS: Partial<Record<string, { pythonClass: string; errno: number; text: string }>> = {
+  EPERM: { pythonClass: 'PermissionError', errno: 1, text: 'Operation not permitted' },
+  ENOENT: { pythonClass: 'FileNotFoundError', errno: 2, text: 'No such file or directory' },
+  EACCES: { pythonClass: 'PermissionError', errno: 13, text: 'Permission denied' },
+  EINVAL: { pythonClass: 'OSError', errno: 22, text: 'Invalid argument' },
+  EPIPE: { pythonClass: 'BrokenPipeError', errno: 32, text: 'Broken pipe' },
+  ENOTSOCK: { pythonClass: 'OSError', errno: 88, text: 'Socket operation on non-socket' },
+  EADDRNOTAVAIL: { pythonClass: 'OSError', errno: 99, text: 'Cannot assign requested address' },
+  ENETUNREACH: { pythonClass: 'OSError', errno: 101, text: 'Network is unreachable' },
+  ECONNABORTED: { pythonClass: 'ConnectionAbortedError', errno: 103, text: 'Software caused connection abort' },
+  ECONNRESET: { pythonClass: 'ConnectionResetError', errno: 104, text: 'Connection reset by peer' },
+  ETIMEDOUT: { pythonClass: 'TimeoutError', errno: 110, text: 'Connection timed out' },
+  ECONNREFUSED: { pythonClass: 'ConnectionRefusedError', errno: 111, text: 'Connection refused' },
+  EHOSTUNREACH: { pythonClass: 'OSError', errno: 113, text: 'No route to host' },
+};
+
+/**
+ * A host name that does not resolve: Python's getaddrinfo raises socket.gaierror with the EAI_ number.
+ * Node names EAI_NONAME and EAI_NODATA both ENOTFOUND; the first is what an unknown name gives.
+ */
+export const NAME_LOOKUP_ERRORS: Partial<Record<string, { errno: number; text: string }>> = {
+  ENOTFOUND: { errno: -2, text: 'Name or service not known' },
+  EAI_AGAIN: { errno: -3, text: 'Temporary failure in name resolution' },
+};
+
+/**
  * The real client reports unexpected exceptions as Python's `compact_traceback()` line. We print
  * the same line for the same conditions so that log scrapers written for it keep matching.
  */
-function pythonErrorLine(error: unknown, serverIsUnix: boolean): string {
+export function pythonErrorLine(error: unknown, serverIsUnix: boolean): string {
   const rpcFile = '/usr/lib/python3/dist-packages/supervisor/xmlrpc.py';
   if (error instanceof RpcFault) {
     return `error: <class 'xmlrpc.client.Fault'>, ${error.message}: file: /usr/lib/python3.11/xmlrpc/client.py line: 668`;
@@ -26,16 +55,13 @@ function pythonErrorLine(error: unknown, serverIsUnix: boolean): string {
   }
   if (error instanceof RpcConnectionError) {
     const where = serverIsUnix ? `${rpcFile} line: 557` : '/usr/lib/python3.11/socket.py line: 836';
-    switch (error.code) {
-      case 'ENOENT':
-        return `error: <class 'FileNotFoundError'>, [Errno 2] No such file or directory: file: ${where}`;
-      case 'ECONNREFUSED':
-        return `error: <class 'ConnectionRefusedError'>, [Errno 111] Connection refused: file: ${where}`;
-      case 'EACCES':
-        return `error: <class 'PermissionError'>, [Errno 13] Permission denied: file: ${where}`;
-      default:
-        return `error: <class 'OSError'>, ${error.message}: file: ${where}`;
+    const lookup = NAME_LOOKUP_ERRORS[error.code];
+    if (lookup !== undefined && !serverIsUnix) {
+      return `error: <class 'socket.gaierror'>, [Errno ${lookup.errno}] ${lookup.text}: file: /usr/lib/python3.11/socket.py line: 962`;
     }
+    const known = OS_ERRORS[error.code];
+    if (known === undefined) return `error: <class 'OSError'>, ${error.message}: file: ${where}`;
+    return `error: <class '${known.pythonClass}'>, [Errno ${known.errno}] ${known.text}: file: ${where}`;
   }
   if (error instanceof UnexpectedReplyError) {
     return `error: <class 'ValueError'>, ${error.message}: file: supervisorctl line: 0`;
