@@ -242,7 +242,7 @@ describeWithChromium('the dashboard in Chromium', () => {
     await close();
   });
 
-  it('shows a storyboard filling in live (SSE), a failed shot with its error, a larger view, and retry-failed', async () => {
+  it('shows a storyboard filling in live (SSE), a failed shot with its error, a larger view, retry-failed, and a shot leading back to it', async () => {
     const { page, close } = await openDashboard(TOKEN, '#/storyboards');
     await expect.poll(async () => page.locator('#live').textContent(), { timeout: 20_000 }).toBe('live');
     // One of the four shots fails at RunningHub (whichever is created first).
@@ -280,6 +280,14 @@ describeWithChromium('the dashboard in Chromium', () => {
     await page.getByRole('status').filter({ hasText: /Retry failed shots: Harbour at dawn is running/ }).waitFor();
     await expect.poll(async () => shots.locator('img').count(), { timeout: 30_000 }).toBe(4);
     expect(await page.getByRole('button', { name: /^Retry / }).count()).toBe(0);
+
+    // A shot's page says which shot it is and leads back to its storyboard.
+    await shots.getByRole('link', { name: 'Harbour at dawn #2' }).click();
+    await page.waitForURL(/#\/tasks\/[0-9a-f-]{36}$/);
+    await expect.poll(async () => page.locator('main dl').first().textContent(), { timeout: 20_000 }).toContain('Shot2 of its storyboard');
+    await page.getByRole('link', { name: '← Storyboard' }).click();
+    await page.waitForURL(new RegExp(`#/storyboards/${storyboard.id}$`));
+    await page.getByRole('heading', { name: /^Harbour at dawn/ }).waitFor();
     expect(await sameDocument(page)).toBe(true);
     await close();
   });

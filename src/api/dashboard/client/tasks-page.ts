@@ -84,11 +84,18 @@ const IMAGE = /\.(png|jpe?g|webp|gif)(\?|$)/i;
 
 export function mountTaskDetail(main: HTMLElement, id: string, ctx: PageContext): View {
   const body = h('div');
-  main.replaceChildren(h('p', {}, h('a', { href: '#/tasks' }, '← Tasks')), body);
+  // A shot's page leads back to its storyboard (where a producer came from), any other task's to the list.
+  const back = h('a', { href: '#/tasks' }, '← Tasks');
+  main.replaceChildren(h('p', {}, back), body);
   return {
     async refresh() {
       const task = await call<Task>(`/api/tasks/${encodeURIComponent(id)}`);
       await ctx.ready();
+      const storyboardHref = task.storyboardId === null ? null : `#/storyboards/${encodeURIComponent(task.storyboardId)}`;
+      if (storyboardHref !== null && back.getAttribute('href') !== storyboardHref) {
+        back.href = storyboardHref;
+        back.textContent = '← Storyboard';
+      }
       const fact = (term: string, value: Node | string): Node[] => [h('dt', {}, term), h('dd', {}, value)];
       swap(body, JSON.stringify([task, ctx.access]), [
         h('h1', {}, task.entityName, ' ', statusBadge(task.status)),
@@ -98,6 +105,7 @@ export function mountTaskDetail(main: HTMLElement, id: string, ctx: PageContext)
           h('dl', { class: 'facts' },
             fact('Id', h('code', {}, task.id)),
             fact('Entity', `${task.entityType} / ${task.entityId}`),
+            storyboardHref === null ? [] : fact('Shot', h('a', { href: storyboardHref }, `${(task.shotIndex ?? 0) + 1} of its storyboard`)),
             fact(task.workflowId ? 'Workflow' : 'AI app', task.workflowId ?? task.webappId ?? '—'),
             fact('RunningHub task id', task.runninghubTaskId ?? '—'),
             fact('Status', task.cancelRequested && task.status === 'ACTIVE' ? `${task.status} (cancel requested)` : task.status),
