@@ -33,6 +33,13 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH',
 };
 
+/** Fastify says only "Unsupported Media Type": name the type that came and the ones that are taken. */
+function unsupportedMediaTypeMessage(request: FastifyRequest): string {
+  const given = request.headers['content-type'];
+  const got = given === undefined || given === '' ? 'a body without content-type' : `content-type ${JSON.stringify(given.slice(0, 100))}`;
+  return `${request.method} ${request.url.split('?')[0]} does not take ${got}: bodies are application/json (POST /api/uploads: multipart/form-data)`;
+}
+
 function isFastifyError(error: unknown): error is FastifyError {
   return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
 }
@@ -61,7 +68,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
     }
     if (isFastifyError(error) && error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       const code = FASTIFY_CODES[error.code] ?? error.code.replace(/^FST_ERR_/, '');
-      return reply.code(error.statusCode).send(errorBody(code, error.message));
+      const message = error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? unsupportedMediaTypeMessage(request) : error.message;
+      return reply.code(error.statusCode).send(errorBody(code, message));
     }
     if (isUnsafeTextParameter(error)) {
       // The database refused text that every boundary should have refused first (text-boundary.ts):

@@ -77,8 +77,13 @@ describe('API errors', () => {
       .send('entityType=shot')
       .expect(415);
     expectErrorShape(res.body, 'UNSUPPORTED_MEDIA_TYPE');
+    // The message names what came and what is taken (Fastify's own says only "Unsupported Media Type").
+    expect(res.body.error.message).toBe(
+      'POST /api/tasks does not take content-type "text/plain": bodies are application/json (POST /api/uploads: multipart/form-data)',
+    );
     const form = await request(app.server).post('/api/tasks').type('form').send({ entityType: 'shot' }).expect(415);
     expectErrorShape(form.body, 'UNSUPPORTED_MEDIA_TYPE');
+    expect(form.body.error.message).toMatch(/^POST \/api\/tasks does not take content-type "application\/x-www-form-urlencoded": /);
   });
 
   it('answers 400 for a bad Idempotency-Key', async () => {
