@@ -56,8 +56,18 @@ async function keepUpload(
   return insertUpload(pool, { sha256: file.sha256, size: file.size, contentType, originalName: names.originalName ?? null, sourceUrl: names.sourceUrl ?? null });
 }
 
-/** Store a multipart file stream; `truncated` tells whether the multipart limit cut it. */
-export async function storeUploadedStream(pool: Pool, store: UploadStore, stream: Readable & { truncated?: boolean }, originalName: string): Promise<Upload> {
+/**
+ * Store a multipart file stream; `truncated` tells whether the multipart limit cut it. `beforeKeep` runs
+ * once the file is written and before it is kept (the rest of the body read, say); if it throws, the
+ * file is discarded and nothing is recorded.
+ */
+export async function storeUploadedStream(
+  pool: Pool,
+  store: UploadStore,
+  stream: Readable & { truncated?: boolean },
+  originalName: string,
+  beforeKeep: () => Promise<void> = async () => undefined,
+): Promise<Upload> {
   let file: WrittenFile & { temporaryPath: string };
   try {
     file = await writeToTemporary(stream, store.uploadDir, { maxBytes: store.uploadMaxBytes });
@@ -68,6 +78,12 @@ export async function storeUploadedStream(pool: Pool, store: UploadStore, stream
   if (stream.truncated === true) {
     await discardFile(file.temporaryPath);
     throw tooLarge(store.uploadMaxBytes);
+  }
+  try {
+    await beforeKeep();
+  } catch (error) {
+    await discardFile(file.temporaryPath);
+    throw error;
   }
   return keepUpload(pool, store, file, { originalName });
 }

@@ -69,6 +69,39 @@ describe('uploads API', () => {
     await request(app.server).post('/api/uploads').set('content-type', 'application/json').send({ file: 'x' }).expect(415);
   });
 
+  it('refuses a second file, a body without boundary and a body cut short with 400 by name, keeping nothing', async () => {
+    // A colour no other test stores: a file kept by mistake would show in the store.
+    const png = solidPngForTests([1, 2, 3]);
+    const storedFiles = async () => (await readdir(uploadDir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).length;
+    const filesBefore = await storedFiles();
+    const two = await request(app.server).post('/api/uploads').attach('file', png, 'a.png').attach('file', png, 'b.png').expect(400);
+    expect(two.body.error).toMatchObject({ code: 'TOO_MANY_FILES', message: 'one image per upload: a second file came in the field "file"' });
+    const other = await request(app.server).post('/api/uploads').attach('file', png, 'a.png').attach('extra', png, 'b.png').expect(400);
+    expect(other.body.error.message).toBe('one image per upload: a second file came in the field "extra"');
+
+    const noBoundary = await request(app.server).post('/api/uploads').set('content-type', 'multipart/form-data').send('x').expect(400);
+    expect(noBoundary.body.error).toMatchObject({ code: 'INVALID_MULTIPART', message: 'the multipart/form-data body cannot be read: Multipart: Boundary not found' });
+    // The file's part begins and the body ends before its closing boundary.
+    const head = '--XX\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n';
+    const cut = await request(app.server)
+      .post('/api/uploads')
+      .set('content-type', 'multipart/form-data; boundary=XX')
+      .send(Buffer.concat([Buffer.from(head), png]))
+      .expect(400);
+    expect(cut.body.error.code).toBe('INVALID_MULTIPART');
+    expect(cut.body.error.message).toMatch(/^the multipart\/form-data body cannot be read: .*unexpected end of multipart data/);
+
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM uploads');
+    expect(rows[0].n).toBe(0);
+    expect(await storedFiles()).toBe(filesBefore);
+    expect(await leftovers()).toEqual([]);
+    // A field before the file is fine.
+    const withField = await request(app.server).post('/api/uploads').field('note', 'reference for shot 3').attach('file', png, 'a.png').expect(201);
+    expect(withField.body.contentType).toBe('image/png');
+    const after = await db.pool.query('SELECT count(*)::int AS n FROM uploads');
+    expect(after.rows[0].n).toBe(1);
+  });
+
   it('lets a task refer to an upload, and answers 422 naming the entry for an unknown id or a URL it cannot fetch', async () => {
     const { id } = (await upload(solidPngForTests()).expect(201)).body as { id: string };
     const ok = await request(app.server)
