@@ -13,6 +13,7 @@ import {
   type UnsafeTextIssue,
   type InvalidUtf8,
 } from '../shared/text.js';
+import { assertJsonNesting, JsonTooDeepError } from '../shared/json-nesting.js';
 import { ApiError } from './errors.js';
 
 export type TextLocation = 'body' | 'querystring' | 'params' | 'headers';
@@ -56,6 +57,12 @@ export function checkParsedText(location: TextLocation, value: unknown, bytes?: 
 export function parseJsonBodyStrictly(bytes: Uint8Array, parseJson: (text: string) => unknown): unknown {
   const { text, invalid } = decodeUtf8Marking(bytes);
   if (text.trim() === '') return undefined;
+  try {
+    assertJsonNesting(text);
+  } catch (error) {
+    if (!(error instanceof JsonTooDeepError)) throw error;
+    throw new ApiError(400, 'JSON_TOO_DEEP', `the JSON body nests deeper than ${error.limit} levels of arrays and objects`);
+  }
   let value: unknown;
   try {
     value = parseJson(text);

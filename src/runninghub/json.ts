@@ -1,3 +1,4 @@
+import { assertJsonNesting } from '../shared/json-nesting.js';
 import { replaceUnsafeTextIn } from '../shared/text.js';
 
 // RunningHub's schema declares task ids as int64 although the examples send strings. A 19-digit id sent
@@ -9,6 +10,8 @@ import { replaceUnsafeTextIn } from '../shared/text.js';
  * Everything else, including small numbers and numbers inside strings, is what JSON.parse gives.
  */
 export function parseJsonKeepingBigIntegers(text: string): unknown {
+  // Deeper than any reply of RunningHub's: refused as not JSON we read (src/shared/json-nesting.ts).
+  assertJsonNesting(text);
   return JSON.parse(quoteUnsafeIntegers(text));
 }
 

@@ -4,6 +4,7 @@
 // Sent with httpExchange (keep-alive, not fetch: see src/shared/http-exchange.ts). Redirects are not
 // followed: RunningHub's API answers where it is asked (fetch would have turned a redirected POST into a GET).
 import { httpExchange, keepAliveAgents } from '../shared/http-exchange.js';
+import { JsonTooDeepError } from '../shared/json-nesting.js';
 import type { Logger } from '../shared/logger.js';
 import { decodeUtf8Replacing } from '../shared/text.js';
 import { RunningHubError } from './errors.js';
@@ -60,8 +61,8 @@ export function createTransport(options: TransportOptions): Transport {
     let problem: string | undefined;
     try {
       json = parseRunningHubJson(text, (paths) => repairedFields.push(...paths));
-    } catch {
-      problem = `not JSON: ${JSON.stringify(scrub(text.slice(0, 200)))}`;
+    } catch (error) {
+      problem = error instanceof JsonTooDeepError ? error.message : `not JSON: ${JSON.stringify(scrub(text.slice(0, 200)))}`;
     }
     if (repairedFields.length > 0) {
       logger?.warn(

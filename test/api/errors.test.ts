@@ -86,6 +86,16 @@ describe('API errors', () => {
     expect(form.body.error.message).toMatch(/^POST \/api\/tasks does not take content-type "application\/x-www-form-urlencoded": /);
   });
 
+  it('answers 400 JSON_TOO_DEEP, not 500, to a body nested deeper than the limit', async () => {
+    for (const body of ['['.repeat(300) + ']'.repeat(300), `{"entityType":${'{"a":'.repeat(300)}1${'}'.repeat(301)}`]) {
+      const res = await request(app.server).post('/api/tasks').set('content-type', 'application/json').send(body).expect(400);
+      expect(res.body.error).toEqual({ code: 'JSON_TOO_DEEP', message: 'the JSON body nests deeper than 256 levels of arrays and objects', details: null });
+    }
+    // Deep is not the same as long: a long flat body is read as usual (and validated).
+    const flat = await request(app.server).post('/api/tasks').set('content-type', 'application/json').send(`[${'1,'.repeat(1_000)}1]`).expect(400);
+    expect(flat.body.error.code).toBe('VALIDATION_ERROR');
+  });
+
   it('answers 400 for a bad Idempotency-Key', async () => {
     const res = await request(app.server).post('/api/tasks').set('Idempotency-Key', 'k'.repeat(256)).send(validTask).expect(400);
     expect(res.body.error.details[0]).toMatchObject({ location: 'headers', path: 'idempotency-key' });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseJsonKeepingBigIntegers } from '../../src/runninghub/index.js';
+import { parseJsonKeepingBigIntegers, parseRunningHubJson } from '../../src/runninghub/index.js';
+import { JsonTooDeepError, MAX_JSON_NESTING } from '../../src/shared/json-nesting.js';
 
 describe('parseJsonKeepingBigIntegers', () => {
   it('keeps a 19-digit integer beyond 2^53 exact, as a string', () => {
@@ -24,5 +25,15 @@ describe('parseJsonKeepingBigIntegers', () => {
 
   it('still rejects invalid JSON', () => {
     expect(() => parseJsonKeepingBigIntegers('{"code":0,"data":{"taskId":')).toThrow(SyntaxError);
+  });
+});
+
+describe('parseRunningHubJson and nesting', () => {
+  it('refuses a reply nested deeper than MAX_JSON_NESTING as not JSON, and reads one at the limit', () => {
+    const at = '{"code":0,"data":' + '['.repeat(MAX_JSON_NESTING - 1) + ']'.repeat(MAX_JSON_NESTING - 1) + '}';
+    expect(parseRunningHubJson(at)).toMatchObject({ code: 0 });
+    const deeper = '{"code":0,"data":' + '['.repeat(20_000) + ']'.repeat(20_000) + '}';
+    expect(() => parseRunningHubJson(deeper)).toThrow(JsonTooDeepError);
+    expect(() => parseJsonKeepingBigIntegers(deeper)).toThrow(SyntaxError);
   });
 });

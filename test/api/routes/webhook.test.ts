@@ -135,6 +135,15 @@ describe('RunningHub webhook route', () => {
     expect(res.body).toEqual({ error: { code: 'INVALID_WEBHOOK', message: expect.stringContaining('webhook body'), details: null } });
   });
 
+  it('answers 400, not 500, to a body nested too deeply to walk', async () => {
+    const res = await request(app.server)
+      .post(`/api/runninghub/webhook?secret=${SECRET}`)
+      .set('content-type', 'application/json')
+      .send(`{"event":"TASK_END","taskId":"1","eventData":${'['.repeat(20_000)}${']'.repeat(20_000)}}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'INVALID_WEBHOOK', message: 'webhook body is not JSON: JSON nested deeper than 256 levels of arrays and objects' });
+  });
+
   it('keeps the secret out of the request log', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
