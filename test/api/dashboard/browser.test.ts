@@ -267,6 +267,12 @@ describeWithChromium('the dashboard in Chromium', () => {
     await expect.poll(async () => page.evaluate<number>(loadedImages), { timeout: 20_000 }).toBe(3);
     const failedShot = shots.locator('li.s-failed');
     expect(await failedShot.locator('.placeholder').textContent()).toMatch(/^805: /);
+    // Every card's caption sits as far down its card, under a thumbnail (a button) or a placeholder alike.
+    const captionOffsets = await shots
+      .locator('li.shot > p')
+      .evaluateAll((captions) => captions.map((p) => Math.round(p.getBoundingClientRect().top - (p.parentElement ?? p).getBoundingClientRect().top)));
+    expect(captionOffsets).toHaveLength(4);
+    expect(new Set(captionOffsets).size, JSON.stringify(captionOffsets)).toBe(1);
     expect(await runAxe(page)).toEqual([]);
     await saveScreenshot(page, ARTIFACTS, 'storyboard-shots');
 

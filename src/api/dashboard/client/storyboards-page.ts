@@ -45,6 +45,14 @@ function thumbnailOf(shot: Task): string | null {
   return output ? (typeof output.url === 'string' ? output.url : output.fileUrl) : null;
 }
 
+/**
+ * What stands in for a shot's image: its state, or a failed shot's error. A long error is cut to a few
+ * lines (all of it in the tooltip and on the shot's page), so that every card keeps the thumbnail's size.
+ */
+function placeholder(text: string): HTMLElement {
+  return h('div', { class: 'placeholder', title: text }, h('span', {}, text));
+}
+
 export function mountStoryboard(main: HTMLElement, id: string, ctx: PageContext): View {
   const head = h('div');
   const grid = h('ul', { class: 'shots', 'aria-label': 'Shots', 'data-testid': 'shots' });
@@ -99,7 +107,7 @@ export function mountStoryboard(main: HTMLElement, id: string, ctx: PageContext)
           url
             ? h('button', { type: 'button', class: 'thumb', 'aria-label': `Enlarge ${shot.entityName}`, onclick: () => open(shot, url) },
                 showImage(h('img', { alt: '', loading: 'lazy', width: 160, height: 120 }), url))
-            : h('div', { class: 'placeholder' },
+            : placeholder(
                 shot.status === 'FAILED' ? (shot.error ? `${shot.error.code}: ${shot.error.message}` : 'failed')
                   : shot.status === 'ACTIVE' ? 'generating…'
                   : shot.status === 'CANCELLED' ? 'cancelled'
