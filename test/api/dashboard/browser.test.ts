@@ -269,16 +269,21 @@ describeWithChromium('the dashboard in Chromium', () => {
     expect(await failedShot.locator('.placeholder').textContent()).toMatch(/^805: /);
     // Every card's caption sits as far down its card, under a thumbnail (a button) or a placeholder alike.
     const captionOffsets = await shots
-      .locator('li.shot > p')
+      .locator('li.shot > p.name')
       .evaluateAll((captions) => captions.map((p) => Math.round(p.getBoundingClientRect().top - (p.parentElement ?? p).getBoundingClientRect().top)));
     expect(captionOffsets).toHaveLength(4);
     expect(new Set(captionOffsets).size, JSON.stringify(captionOffsets)).toBe(1);
+    // Each card shows its prompt, to tell the frames apart.
+    expect(await shots.locator('li.shot .prompt').allTextContents()).toEqual(['wide', 'close', 'gull', 'boat'].map((word) => `harbour, ${word}`));
     expect(await runAxe(page)).toEqual([]);
     await saveScreenshot(page, ARTIFACTS, 'storyboard-shots');
 
     await shots.getByRole('button', { name: /^Enlarge / }).first().click();
     const viewer = page.getByRole('dialog');
     await viewer.locator('img').waitFor();
+    // Larger than the thumbnail whatever the image's own size (the simulator's are a few pixels).
+    const thumbWidth = (await shots.locator('img').first().boundingBox())?.width ?? 0;
+    await expect.poll(async () => (await viewer.locator('img').boundingBox())?.width ?? 0, { timeout: 10_000 }).toBeGreaterThan(2 * thumbWidth);
     await saveScreenshot(page, ARTIFACTS, 'storyboard-larger-view');
     await viewer.getByRole('button', { name: 'Close' }).click();
 

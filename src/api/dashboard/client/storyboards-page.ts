@@ -5,6 +5,7 @@
 // larger view on click), with its retry-failed and cancel buttons.
 import { ApiCallError, call, showImage } from './api.js';
 import { h, statusBadge, swap } from './dom.js';
+import { promptOf } from './prompt.js';
 import type { PageContext, Storyboard, StoryboardPage, StoryboardSummary, Task, View } from './types.js';
 
 function progressBar(s: StoryboardSummary): HTMLElement {
@@ -63,11 +64,14 @@ export function mountStoryboard(main: HTMLElement, id: string, ctx: PageContext)
   main.replaceChildren(h('p', {}, h('a', { href: '#/storyboards' }, '← Storyboards')), head, grid, viewer);
 
   const open = (shot: Task, url: string): void => {
-    viewer.replaceChildren(
+    const prompt = promptOf(shot);
+    const parts: Node[] = [
       showImage(h('img', { alt: shot.entityName }), url),
       h('p', {}, h('a', { href: `#/tasks/${shot.id}` }, shot.entityName), ' ', statusBadge(shot.status)),
-      h('button', { type: 'button', class: 'secondary', onclick: () => viewer.close() }, 'Close'),
-    );
+    ];
+    if (prompt !== null) parts.push(h('p', { class: 'prompt' }, prompt));
+    parts.push(h('button', { type: 'button', class: 'secondary', onclick: () => viewer.close() }, 'Close'));
+    viewer.replaceChildren(...parts);
     viewer.showModal();
   };
 
@@ -103,6 +107,7 @@ export function mountStoryboard(main: HTMLElement, id: string, ctx: PageContext)
       ].filter((n): n is HTMLElement => n !== null));
       swap(grid, JSON.stringify(details.map((s) => [s.id, s.status, s.outputs, s.error, s.cancelRequested])), details.map((shot) => {
         const url = thumbnailOf(shot);
+        const prompt = promptOf(shot);
         return h('li', { class: `shot s-${shot.status.toLowerCase()}`, 'data-task': shot.id },
           url
             ? h('button', { type: 'button', class: 'thumb', 'aria-label': `Enlarge ${shot.entityName}`, onclick: () => open(shot, url) },
@@ -113,7 +118,8 @@ export function mountStoryboard(main: HTMLElement, id: string, ctx: PageContext)
                   : shot.status === 'CANCELLED' ? 'cancelled'
                   : shot.status === 'SUCCESS' ? 'no image'
                   : 'waiting'),
-          h('p', {}, h('a', { href: `#/tasks/${shot.id}` }, shot.entityName), ' ', statusBadge(shot.status)),
+          h('p', { class: 'name' }, h('a', { href: `#/tasks/${shot.id}` }, shot.entityName), ' ', statusBadge(shot.status)),
+          prompt === null ? null : h('p', { class: 'prompt', title: prompt }, prompt),
         );
       }));
     },
