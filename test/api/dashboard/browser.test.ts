@@ -257,6 +257,8 @@ describeWithChromium('the dashboard in Chromium', () => {
     const listed = page.locator(`[data-storyboard="${storyboard.id}"]`);
     await listed.waitFor({ timeout: 20_000 });
     await expect.poll(async () => listed.locator('.progress-text').textContent(), { timeout: 30_000 }).toMatch(/^3 done · 1 failed · 0 cancelled · 0 running · 0 waiting, of 4$/);
+    // Whose it is and when it ran, once every shot has ended.
+    await expect.poll(async () => listed.locator('.storyboard-facts').textContent(), { timeout: 20_000 }).toMatch(/^episode \/ ep-1 · created \S.* · finished \S.*$/);
     await saveScreenshot(page, ARTIFACTS, 'storyboards');
 
     await listed.getByRole('link', { name: 'Harbour at dawn' }).click();

@@ -4,7 +4,7 @@
 // storyboard's shots as a grid of thumbnails (placeholders while waiting, the error of a failed shot, a
 // larger view on click), with its retry-failed and cancel buttons.
 import { ApiCallError, call, showImage } from './api.js';
-import { h, statusBadge, swap } from './dom.js';
+import { h, statusBadge, swap, time } from './dom.js';
 import { promptOf } from './prompt.js';
 import type { PageContext, Storyboard, StoryboardPage, StoryboardSummary, Task, View } from './types.js';
 
@@ -19,6 +19,12 @@ function progressBar(s: StoryboardSummary): HTMLElement {
   );
 }
 
+/** Whose storyboard it is and when it ran: "episode / ep-1 · created … · finished …". */
+function storyboardFacts(s: StoryboardSummary): HTMLElement {
+  const finished = s.finishedAt === null ? '' : ` · finished ${time(s.finishedAt)}`;
+  return h('p', { class: 'muted storyboard-facts' }, `${s.entityType} / ${s.entityId} · created ${time(s.createdAt)}${finished}`);
+}
+
 export function mountStoryboardList(main: HTMLElement): View {
   const list = h('div');
   main.replaceChildren(h('h1', {}, 'Storyboards'), list);
@@ -31,6 +37,7 @@ export function mountStoryboardList(main: HTMLElement): View {
           : h('ul', { class: 'storyboards', 'data-testid': 'storyboards' }, page.items.map((s) =>
               h('li', { class: 'card', 'data-storyboard': s.id },
                 h('h2', {}, h('a', { href: `#/storyboards/${s.id}` }, s.name), ' ', h('span', { class: `badge sb-${s.status}` }, s.status.replaceAll('_', ' '))),
+                storyboardFacts(s),
                 progressBar(s),
               ))),
       ]);
@@ -99,6 +106,7 @@ export function mountStoryboard(main: HTMLElement, id: string, ctx: PageContext)
       const { details, ...summary } = storyboard;
       swap(head, JSON.stringify([summary, ctx.access]), [
         h('h1', {}, storyboard.name, ' ', h('span', { class: `badge sb-${storyboard.status}` }, storyboard.status.replaceAll('_', ' '))),
+        storyboardFacts(storyboard),
         progressBar(storyboard),
         ctx.access === 'read' ? null : h('div', { class: 'actions' },
           retryable > 0 ? h('button', { type: 'button', class: 'primary', 'data-key': 'retry-storyboard', onclick: act('retry', 'Retry failed shots') }, `Retry ${retryable} failed`) : null,
