@@ -23,6 +23,9 @@ interface Implementation {
   command: (config: string) => string[];
 }
 
+/** bin/supervisord.js's V8 flags (test/deploy/supervisord-flags.test.ts keeps the launchers in step). */
+const V8_FLAGS = ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1'];
+
 const implementations: Implementation[] = [
   { name: 'ours: node dist/supervisord.js', command: (config) => [process.execPath, path.join(ROOT, 'dist/supervisord.js'), '-n', '-c', config] },
   {
@@ -30,8 +33,8 @@ const implementations: Implementation[] = [
     command: (config) => [path.join(ROOT, 'bin/supervisord.js'), '-n', '-c', config],
   },
   {
-    name: 'ours: node --lite-mode --no-expose-wasm --max-semi-space-size=1',
-    command: (config) => [process.execPath, '--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1', path.join(ROOT, 'dist/supervisord.js'), '-n', '-c', config],
+    name: `ours: node ${V8_FLAGS.join(' ')}`,
+    command: (config) => [process.execPath, ...V8_FLAGS, path.join(ROOT, 'dist/supervisord.js'), '-n', '-c', config],
   },
 ];
 // BENCH_BASELINE=<another checkout, built>: its bin/supervisord.js runs beside ours (before/after in one run).
@@ -135,7 +138,7 @@ function rssKiB(pid: number): number {
 /** VmRSS of a Node process that loads nothing and idles, with bin/supervisord.js's flags: what no program of ours can go under. */
 function nodeFloorKiB(): number {
   const script = "setInterval(() => {}, 1e9); setTimeout(() => { process.stdout.write(/VmRSS:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]); process.exit(0); }, 2000);";
-  return Number(execFileSync(process.execPath, ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1', '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  return Number(execFileSync(process.execPath, [...V8_FLAGS, '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
 }
 
 const successCount = (dir: string, name: string): number => readLog(dir).filter((l) => l.message.startsWith(`success: ${name} `)).length;
