@@ -84,19 +84,18 @@ interface StoryboardRow {
 const STORYBOARD_COLUMNS = `id, name, entity_type, entity_id, workflow_id, webapp_id, priority, max_attempts, instance_type,
   profile, callback_url, pending, active, success, failed, cancelled, created_at, updated_at, finished_at, cancelled_at`;
 
-/** The status as SQL (for filters): the same rule as statusOf. */
-const STATUS_SQL = `CASE WHEN pending + active > 0 THEN 'running'
-  WHEN cancelled_at IS NOT NULL THEN 'cancelled'
-  WHEN failed + cancelled > 0 THEN 'done_with_failures' ELSE 'done' END`;
+/** The status as SQL (for filters): storyboard_status (migration 009), the same rule as statusOf. */
+const STATUS_SQL = 'storyboard_status(pending, active, failed, cancelled, cancelled_at)';
 
 /**
  * Derived from the counts: running while any shot is PENDING or ACTIVE; then cancelled if the
- * storyboard was cancelled (and not retried since), done with failures if any shot FAILED or was
- * cancelled alone, else done.
+ * storyboard was cancelled and a shot is still CANCELLED (a cancel that came too late, or whose
+ * shots were all retried and succeeded, leaves it done), done with failures if any shot FAILED or
+ * was cancelled, else done. migration 009's storyboard_status is the same rule in SQL.
  */
 export function statusOf(counts: StoryboardCounts, cancelledAt: Date | null): StoryboardStatus {
   if (counts.pending + counts.active > 0) return 'running';
-  if (cancelledAt !== null) return 'cancelled';
+  if (cancelledAt !== null && counts.cancelled > 0) return 'cancelled';
   return counts.failed + counts.cancelled > 0 ? 'done_with_failures' : 'done';
 }
 
@@ -151,6 +150,9 @@ export function storyboardFingerprint(input: NewStoryboard): string {
       t.nodeInfoList.map((n) => [n.nodeId, n.fieldName, n.fieldValue]),
       t.priority,
       t.maxAttempts,
+      // Only when set (as requestFingerprint does), so fingerprints of shots without them stay what they were.
+      ...(t.callbackUrl ? [t.callbackUrl] : []),
+      ...(t.instanceType ? [t.instanceType] : []),
     ]),
   ]);
   return createHash('sha256').update(canonical).digest('hex');

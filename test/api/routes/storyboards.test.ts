@@ -110,6 +110,14 @@ describe('storyboards API', () => {
       expect(rows[0].n).toBe(2);
     });
 
+    it("refuses an Idempotency-Key reused with another shot's GPU, as POST /api/tasks does", async () => {
+      const first = await post(board([shot('a', { instanceType: 'plus' })]), 'board-key-gpu').expect(201);
+      await post(board([shot('a', { instanceType: 'plus' })]), 'board-key-gpu').expect(200);
+      const other = await post(board([shot('a', { instanceType: 'default' })]), 'board-key-gpu').expect(409);
+      expect(other.body.error).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', details: { storyboardId: first.body.id } });
+      await post(board([shot('a')]), 'board-key-gpu').expect(409);
+    });
+
     it('makes exactly one storyboard when many creates with one key run at once', async () => {
       const replies = await Promise.all(Array.from({ length: 8 }, () => post(board([shot('a'), shot('b'), shot('c')]), 'race-key')));
       expect(replies.filter((r) => r.status === 201)).toHaveLength(1);
@@ -290,6 +298,42 @@ describe('storyboards API', () => {
       const none = await request(app.server).post(`/api/storyboards/${created.body.id}/retry`).expect(409);
       expect(none.body.error).toMatchObject({ code: 'NOTHING_TO_DO', details: { status: 'running' } });
       await request(app.server).post('/api/storyboards/00000000-0000-4000-8000-000000000000/retry').expect(404);
+    });
+
+    it('calls a storyboard done, in its status, its list filter and its callback, when its cancel came too late', async () => {
+      const created = await post(board([shot('a'), shot('b')], { callbackUrl: 'https://example.test/done' })).expect(201);
+      const ids = created.body.details.map((x: { id: string }) => x.id) as string[];
+      await activateTask(db.pool, ids);
+      const cancel = await request(app.server).post(`/api/storyboards/${created.body.id}/cancel`).expect(200);
+      expect(cancel.body).toMatchObject({ status: 'running', active: 2, cancelledAt: expect.any(String) });
+      // Both shots finished at RunningHub before the processor carried the cancel out.
+      await db.pool.query(`UPDATE ai_tasks SET status = 'SUCCESS', finished_at = now(), outputs = '[]' WHERE id = ANY($1)`, [ids]);
+      const res = await request(app.server).get(`/api/storyboards/${created.body.id}`).expect(200);
+      expect(res.body).toMatchObject({ status: 'done', success: 2, cancelled: 0, cancelledAt: expect.any(String) });
+      const done = await request(app.server).get('/api/storyboards?status=done').expect(200);
+      expect(done.body.items.map((s: { id: string }) => s.id)).toEqual([created.body.id]);
+      const cancelled = await request(app.server).get('/api/storyboards?status=cancelled').expect(200);
+      expect(cancelled.body.items).toEqual([]);
+      const { rows } = await db.pool.query<{ payload: { status: string } }>('SELECT payload FROM task_callbacks WHERE storyboard_id = $1', [created.body.id]);
+      expect(rows.map((r) => r.payload.status)).toEqual(['done']);
+    });
+
+    it('calls a cancelled storyboard done once its cancelled shots, retried one by one, have all succeeded', async () => {
+      const created = await post(board([shot('a'), shot('b')])).expect(201);
+      const ids = created.body.details.map((x: { id: string }) => x.id) as string[];
+      await request(app.server).post(`/api/storyboards/${created.body.id}/cancel`).expect(200);
+      const retryAndSucceed = async (id: string) => {
+        await request(app.server).post(`/api/tasks/${id}/retry`).expect(200);
+        await activateTask(db.pool, id);
+        await db.pool.query(`UPDATE ai_tasks SET status = 'SUCCESS', finished_at = now(), outputs = '[]' WHERE id = $1`, [id]);
+      };
+      await retryAndSucceed(ids[0]!);
+      // One shot is still as the cancel left it.
+      const half = await request(app.server).get(`/api/storyboards/${created.body.id}`).expect(200);
+      expect(half.body).toMatchObject({ status: 'cancelled', success: 1, cancelled: 1 });
+      await retryAndSucceed(ids[1]!);
+      const res = await request(app.server).get(`/api/storyboards/${created.body.id}`).expect(200);
+      expect(res.body).toMatchObject({ status: 'done', success: 2, cancelled: 0 });
     });
 
     it('still lets one shot be handled alone through /api/tasks/:id', async () => {
