@@ -156,10 +156,15 @@ export function encodeCursor(cursor: TaskCursor): string {
   return Buffer.from(`${cursor.createdAtMicros}.${cursor.id}`).toString('base64url');
 }
 
+/** 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z in µs since the epoch. */
+const CURSOR_MIN_MICROS = -62_135_596_800_000_000n;
+const CURSOR_MAX_MICROS = 253_402_300_799_999_999n;
+
 export const cursorSchema = z.string().transform((text, ctx): TaskCursor => {
   const decoded = Buffer.from(text, 'base64url').toString('utf8');
   const match = /^(-?\d{1,20})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(decoded);
-  if (!match) {
+  // A creation time this API wrote lies within years 1 to 9999; outside, PostgreSQL could not even compute it.
+  if (!match || BigInt(match[1]!) < CURSOR_MIN_MICROS || BigInt(match[1]!) > CURSOR_MAX_MICROS) {
     ctx.addIssue({ code: 'custom', message: 'not a cursor returned by this API (use nextCursor as given)' });
     return z.NEVER;
   }

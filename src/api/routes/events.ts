@@ -10,7 +10,19 @@ import { safeText } from '../../shared/text-schema.js';
 import { ApiError } from '../errors.js';
 import type { RouteDeps } from './index.js';
 
-const eventId = z.string().regex(/^[0-9]{1,19}$/, 'an event id is the decimal `id:` of an event this API sent');
+const EVENT_ID_MESSAGE = 'an event id is the decimal `id:` of an event this API sent';
+/** Event ids are PostgreSQL bigints (task_events.id): beyond the largest, no event has it and the replay's query would fail. */
+const MAX_EVENT_ID = 9_223_372_036_854_775_807n;
+const eventId = z.string().refine((id) => /^[0-9]{1,19}$/.test(id) && BigInt(id) <= MAX_EVENT_ID, EVENT_ID_MESSAGE);
+
+/** The stream's headers, for GET and for HEAD (which gets them and no stream). */
+const STREAM_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  // nginx would otherwise buffer the stream.
+  'x-accel-buffering': 'no',
+};
 
 export const eventsQuerySchema = z.strictObject({
   taskId: z.uuid({ error: 'task ids are UUIDs' }).optional(),
@@ -47,16 +59,12 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteDeps & { hub: EventHub }> =
       if (filter.entityId !== undefined && filter.entityType === undefined) {
         throw new ApiError(400, 'VALIDATION_ERROR', 'entityId needs entityType (an entity is the pair)', { field: 'entityType' });
       }
+      // HEAD (Fastify's, from this GET): the headers a GET would get, then the end; a stream never ends.
+      if (request.method === 'HEAD') return reply.code(200).headers(STREAM_HEADERS).send();
       const lastEventId = request.headers['last-event-id'] ?? queryLastId;
       const res: ServerResponse = reply.raw;
       reply.hijack();
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        // nginx would otherwise buffer the stream.
-        'x-accel-buffering': 'no',
-      });
+      res.writeHead(200, STREAM_HEADERS);
       res.write('retry: 2000\n\n');
 
       let ended = false;

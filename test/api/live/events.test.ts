@@ -141,6 +141,22 @@ describe('GET /api/events', () => {
     expect(badId.body.error.message).toMatch(/last-event-id/i);
     const unknown = await request(app.server).get('/api/events?colour=red').expect(400);
     expect(unknown.body.error.message).toMatch(/colour/);
+    // Beyond a bigint: no event has such an id (it was a 200 stream that closed at once, the replay's query failing).
+    const huge = await request(app.server).get('/api/events').set('Last-Event-ID', '9999999999999999999').expect(400);
+    expect(huge.body.error.message).toMatch(/last-event-id.*an event id is the decimal/i);
+    const hugeQuery = await request(app.server).get('/api/events?lastEventId=9223372036854775808').expect(400);
+    expect(hugeQuery.body.error.message).toMatch(/lastEventId/);
+  });
+
+  it('answers HEAD with the headers of a stream, and ends', async () => {
+    // It never answered before: the stream was written to a HEAD response, which sends nothing until it ends.
+    const res = await fetch(`${base}/api/events`, { method: 'HEAD', signal: AbortSignal.timeout(20_000) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('no-cache, no-transform');
+    expect(await res.text()).toBe('');
+    const bad = await fetch(`${base}/api/events?taskId=nope`, { method: 'HEAD' });
+    expect(bad.status).toBe(400);
   });
 
   it('ends open streams when the api closes', async () => {

@@ -226,6 +226,19 @@ describe('tasks API', () => {
       expect(badStatus.body.error.message).toMatch(/status must be/);
       const forged = await request(app.server).get('/api/tasks?cursor=bm90LWEtY3Vyc29y').expect(400);
       expect(forged.body.error.message).toMatch(/cursor/);
+      // Well formed but out of any time PostgreSQL can compute (it answered 500 "interval out of range").
+      const uuid = '00000000-0000-4000-8000-000000000000';
+      for (const micros of ['99999999999999999999', '9223372036854775807', '-9223372036854775808', '253402300800000000']) {
+        const cursor = Buffer.from(`${micros}.${uuid}`).toString('base64url');
+        for (const list of ['/api/tasks', '/api/storyboards']) {
+          const res = await request(app.server).get(`${list}?cursor=${cursor}`).expect(400);
+          expect(res.body.error.message).toMatch(/not a cursor returned by this API/);
+        }
+      }
+      // The bounds themselves are times PostgreSQL takes: an empty page, not an error.
+      for (const micros of ['253402300799999999', '-62135596800000000']) {
+        await request(app.server).get(`/api/tasks?cursor=${Buffer.from(`${micros}.${uuid}`).toString('base64url')}`).expect(200);
+      }
       const unknown = await request(app.server).get('/api/tasks?colour=red').expect(400);
       expect(unknown.body.error.code).toBe('VALIDATION_ERROR');
     });
