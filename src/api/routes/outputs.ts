@@ -1,5 +1,6 @@
 // GET /api/tasks/:id/outputs/:n: a kept output (src/processor/keep.ts put it in the output store),
-// with its content type, a strong ETag (its SHA-256), single byte ranges and long-lived cache headers
+// with its content type, a strong ETag (its SHA-256), Last-Modified, the conditional requests of RFC 9110,
+// single byte ranges and long-lived cache headers
 // (a SUCCESS task's outputs never change: SUCCESS is an end without a retry).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -21,7 +22,8 @@ const outputParamsSchema = z.object({
 /** A single byte range of a file of `size` bytes, or 'unsatisfiable', or null (no or unsupported Range: send all). */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
   if (header === undefined) return null;
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  // The unit is case-insensitive (RFC 9110 §14.1).
+  const match = /^bytes=(\d*)-(\d*)$/i.exec(header.trim());
   // Several ranges, or another unit: RFC 9110 lets us ignore the header and send the whole file.
   if (!match || (match[1] === '' && match[2] === '')) return null;
   if (match[1] === '') {
@@ -35,13 +37,57 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
+/** The entity-tags of an If-Match / If-None-Match list (`*` stays `*`), each with whether it is weak. */
+function entityTags(header: string): { tag: string; weak: boolean }[] {
+  return header
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part) => (part.startsWith('W/') ? { tag: part.slice(2), weak: true } : { tag: part, weak: false }));
+}
+
+/** An HTTP-date (IMF-fixdate and the two obsolete forms Date.parse reads) in whole seconds, or null. */
+function httpDateSeconds(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
+}
+
+/**
+ * RFC 9110 §13.2.2's order for a GET or HEAD of a file with a strong ETag and a Last-Modified: If-Match
+ * (strong comparison) or else If-Unmodified-Since can fail with 412; then If-None-Match (weak comparison) or
+ * else If-Modified-Since answer 304. 'proceed': send the file (Range and If-Range are looked at next).
+ */
+export function evaluatePreconditions(
+  headers: { 'if-match'?: string | undefined; 'if-none-match'?: string | undefined; 'if-modified-since'?: string | undefined; 'if-unmodified-since'?: string | undefined },
+  etag: string,
+  lastModifiedSeconds: number,
+): 'proceed' | 'not-modified' | 'precondition-failed' {
+  const ifMatch = headers['if-match'];
+  if (ifMatch !== undefined) {
+    if (!entityTags(ifMatch).some(({ tag, weak }) => tag === '*' || (!weak && tag === etag))) return 'precondition-failed';
+  } else {
+    const unmodifiedSince = httpDateSeconds(headers['if-unmodified-since']);
+    if (unmodifiedSince !== null && lastModifiedSeconds > unmodifiedSince) return 'precondition-failed';
+  }
+  const ifNoneMatch = headers['if-none-match'];
+  if (ifNoneMatch !== undefined) {
+    if (entityTags(ifNoneMatch).some(({ tag }) => tag === '*' || tag === etag)) return 'not-modified';
+  } else {
+    const modifiedSince = httpDateSeconds(headers['if-modified-since']);
+    if (modifiedSince !== null && lastModifiedSeconds <= modifiedSince) return 'not-modified';
+  }
+  return 'proceed';
+}
+
 export const outputRoutes: FastifyPluginAsyncZod<RouteDeps & { outputDir: string }> = async (app, { pool, outputDir }) => {
   app.get(
     '/tasks/:id/outputs/:n',
     {
       schema: {
         summary: 'A kept output file of a SUCCESS task',
-        description: 'The bytes as kept from RunningHub (outputs[n].url of the task). ETag, Range (one range: 206, beyond the end: 416), If-None-Match (304).',
+        description:
+          'The bytes as kept from RunningHub (outputs[n].url of the task). ETag and Last-Modified; Range (one range: 206, beyond the end: 416) with If-Range; If-None-Match and If-Modified-Since (304); If-Match and If-Unmodified-Since (412).',
         tags: ['tasks'],
         params: outputParamsSchema,
         // No response schemas: the body is a file stream (errors have the usual {error} shape).
@@ -71,17 +117,25 @@ export const outputRoutes: FastifyPluginAsyncZod<RouteDeps & { outputDir: string
         throw new ApiError(404, 'OUTPUT_FILE_MISSING', `output ${n} of task ${id} is recorded but its file is not in the output store`);
       }
       const etag = `"${kept.data.sha256}"`;
+      // Kept before the task read SUCCESS, and never changed after (SUCCESS is an end without a retry).
+      const lastModified = task.finishedAt ?? task.updatedAt;
       reply
         .header('content-type', kept.data.contentType)
         .header('etag', etag)
+        .header('last-modified', lastModified.toUTCString())
         .header('cache-control', 'private, max-age=31536000, immutable')
         .header('accept-ranges', 'bytes');
-      const ifNoneMatch = request.headers['if-none-match'];
-      if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) {
-        return reply.code(304).send();
+      const preconditions = evaluatePreconditions(request.headers, etag, Math.floor(lastModified.getTime() / 1000));
+      if (preconditions === 'precondition-failed') {
+        return reply
+          .code(412)
+          .header('content-type', 'application/json; charset=utf-8')
+          .send(errorBody('PRECONDITION_FAILED', `output ${n} of task ${id} is ${etag}, not what If-Match or If-Unmodified-Since asks for`, { etag }));
       }
+      if (preconditions === 'not-modified') return reply.code(304).send();
+      // Range is for GET alone (RFC 9110 §14.2): a HEAD gets the whole file's headers.
       const ifRange = request.headers['if-range'];
-      const range = ifRange === undefined || ifRange === etag ? parseRange(request.headers.range, size) : null;
+      const range = request.method === 'GET' && (ifRange === undefined || ifRange === etag) ? parseRange(request.headers.range, size) : null;
       if (range === 'unsatisfiable') {
         return reply
           .code(416)

@@ -85,6 +85,41 @@ describe('GET /api/tasks/:id/outputs/:n', () => {
     expect(stale.status).toBe(200);
   });
 
+  it('follows RFC 9110 on conditional requests: weak If-None-Match, If-Match, the dates, and Range for GET alone', async () => {
+    const first = await get(0);
+    const lastModified = first.headers['last-modified'] as string;
+    const { rows } = await db.pool.query<{ finished_at: Date }>('SELECT finished_at FROM ai_tasks WHERE id = $1', [taskId]);
+    expect(lastModified).toBe(rows[0]!.finished_at.toUTCString());
+    // If-None-Match compares weakly (§13.1.2): a W/ tag of the same file is that file.
+    expect((await get(0, { 'if-none-match': `W/"${sha}"` })).status).toBe(304);
+    expect((await get(0, { 'if-none-match': '"other", W/"another"' })).status).toBe(200);
+    // If-Match compares strongly (§13.1.1): another tag, or a weak one, fails with 412; * or the tag passes.
+    const failed = await get(0, { 'if-match': '"nope"' });
+    expect(failed.status).toBe(412);
+    expect(failed.body.error).toMatchObject({ code: 'PRECONDITION_FAILED', details: { etag: `"${sha}"` } });
+    expect((await get(0, { 'if-match': `W/"${sha}"` })).status).toBe(412);
+    expect((await get(0, { 'if-match': `"x", "${sha}"` })).status).toBe(200);
+    expect((await get(0, { 'if-match': '*' })).status).toBe(200);
+    // If-Match comes before If-None-Match (§13.2.2).
+    expect((await get(0, { 'if-match': '"nope"', 'if-none-match': `"${sha}"` })).status).toBe(412);
+    // The dates, each looked at only without its tag counterpart.
+    const later = new Date(Date.parse(lastModified) + 60_000).toUTCString();
+    const earlier = new Date(Date.parse(lastModified) - 60_000).toUTCString();
+    expect((await get(0, { 'if-modified-since': lastModified })).status).toBe(304);
+    expect((await get(0, { 'if-modified-since': earlier })).status).toBe(200);
+    expect((await get(0, { 'if-modified-since': lastModified, 'if-none-match': '"other"' })).status).toBe(200);
+    expect((await get(0, { 'if-unmodified-since': earlier })).status).toBe(412);
+    expect((await get(0, { 'if-unmodified-since': later })).status).toBe(200);
+    expect((await get(0, { 'if-modified-since': 'not a date' })).status).toBe(200);
+    // Range is for GET alone (§14.2): HEAD with a Range gets the whole file's headers.
+    const head = await request(app.server).head(`/api/tasks/${taskId}/outputs/0`).set({ ...auth, range: 'bytes=0-3' });
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe(String(bytes.length));
+    expect(head.headers['content-range']).toBeUndefined();
+    // The unit is case-insensitive.
+    expect((await get(0, { range: 'BYTES=0-3' })).headers['content-range']).toBe(`bytes 0-3/${bytes.length}`);
+  });
+
   it('names the problem: no such output, a task that is not SUCCESS, a bad number, a missing file; and needs the token', async () => {
     expect((await get(1)).body.error).toMatchObject({ code: 'OUTPUT_NOT_FOUND', message: expect.stringContaining('has 1 output(s): no output 1') });
     expect((await get('01')).status).toBe(400);
