@@ -220,6 +220,14 @@ describeWithChromium('the dashboard in Chromium', () => {
     await expect.poll(async () => page.locator('main').textContent(), { timeout: 20_000 }).toMatch(/RunningHub task id\d{19}/);
     expect(await page.locator('main').textContent()).toContain(validTask.nodeInfoList[0]!.fieldValue);
     await page.getByRole('img', { name: /Output 1 of Shot fails-/ }).waitFor();
+    // The output's link is our kept copy (RunningHub's URL expires), opened with the token in a new tab.
+    const outputLink = page.getByRole('link', { name: /^Output 1(?! of)/ });
+    expect(await outputLink.getAttribute('href')).toBe(`/api/tasks/${failedId}/outputs/0`);
+    const [tab] = await Promise.all([page.context().waitForEvent('page'), outputLink.click()]);
+    await expect.poll(() => tab.url(), { timeout: 20_000 }).toMatch(/^blob:/);
+    await expect.poll(async () => Number(await tab.evaluate(`document.querySelector('img')?.naturalWidth ?? 0`)), { timeout: 20_000 }).toBeGreaterThan(0);
+    await tab.close();
+    expect(await page.locator('link[rel="icon"]').count()).toBe(1);
     expect(await runAxe(page)).toEqual([]);
     await saveScreenshot(page, ARTIFACTS, 'task-detail');
     await close();

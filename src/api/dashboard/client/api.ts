@@ -64,3 +64,29 @@ export function showImage(img: HTMLImageElement, url: string): HTMLImageElement 
     .catch(() => undefined);
   return img;
 }
+
+/**
+ * A link to one of our kept outputs (/api/tasks/:id/outputs/:n). Without a token the browser follows it;
+ * with one, which a link cannot send, a click fetches the file with it and shows it in a new tab from a
+ * blob URL (RunningHub's own URL would do without a token, but it expires after about a day).
+ */
+export function keptOutputLink(link: HTMLAnchorElement): HTMLAnchorElement {
+  link.addEventListener('click', (event) => {
+    const headers = authHeaders();
+    if (headers.authorization === undefined || !(link.getAttribute('href') ?? '').startsWith('/api/')) return;
+    event.preventDefault();
+    // Opened in the click itself: a tab opened once the file is here would be a blocked pop-up.
+    const tab = window.open('', '_blank');
+    void fetch(link.href, { headers })
+      .then(async (response) => {
+        if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+        const blobUrl = URL.createObjectURL(await response.blob());
+        if (tab) tab.location.href = blobUrl;
+        else window.location.href = blobUrl;
+      })
+      .catch((error: unknown) => {
+        if (tab) tab.document.body.textContent = `The output could not be loaded: ${String(error)}`;
+      });
+  });
+  return link;
+}

@@ -6,6 +6,7 @@
 import { ApiCallError, call, showImage } from './api.js';
 import { h, statusBadge, swap, time } from './dom.js';
 import { promptOf } from './prompt.js';
+import { retryLabel } from './retry-label.js';
 import type { PageContext, Storyboard, StoryboardPage, StoryboardSummary, Task, View } from './types.js';
 
 function progressBar(s: StoryboardSummary): HTMLElement {
@@ -109,7 +110,7 @@ export function mountStoryboard(main: HTMLElement, id: string, ctx: PageContext)
         storyboardFacts(storyboard),
         progressBar(storyboard),
         ctx.access === 'read' ? null : h('div', { class: 'actions' },
-          retryable > 0 ? h('button', { type: 'button', class: 'primary', 'data-key': 'retry-storyboard', onclick: act('retry', 'Retry failed shots') }, `Retry ${retryable} failed`) : null,
+          retryable > 0 ? h('button', { type: 'button', class: 'primary', 'data-key': 'retry-storyboard', onclick: act('retry', 'Retry failed shots') }, retryLabel(storyboard)) : null,
           unfinished > 0 ? h('button', { type: 'button', class: 'secondary', 'data-key': 'cancel-storyboard', onclick: act('cancel', 'Cancel storyboard') }, 'Cancel storyboard') : null,
         ),
       ].filter((n): n is HTMLElement => n !== null));

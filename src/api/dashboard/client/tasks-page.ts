@@ -3,7 +3,7 @@
 // The Tasks page: a filterable, paginated table (filters and cursor live in the URL's hash, so Back works
 // and a view can be shared), and a task's detail with its inputs, ids, attempts, timings, outputs, error
 // and actions.
-import { call, showImage } from './api.js';
+import { call, keptOutputLink, showImage } from './api.js';
 import { taskActions } from './actions.js';
 import { age, h, secondsBetween, statusBadge, swap, time } from './dom.js';
 import type { PageContext, Task, TaskPage, View } from './types.js';
@@ -15,9 +15,12 @@ const PAGE_SIZE = 50;
 export function mountTaskList(main: HTMLElement, params: URLSearchParams, ctx: PageContext, withStoryboards: boolean): View {
   const field = (name: (typeof FILTERS)[number], label: string): HTMLElement =>
     h('label', {}, label, h('input', { name, value: params.get(name) ?? '', autocomplete: 'off' }));
+  // A list of statuses (`?status=FAILED,CANCELLED`, a link or the Retry flow) is an option of its own.
+  const given = params.get('status') ?? '';
   const status = h('select', { name: 'status' },
     h('option', { value: '' }, 'any'),
-    STATUSES.map((s) => h('option', { value: s, selected: params.get('status') === s }, s)),
+    STATUSES.map((s) => h('option', { value: s, selected: given === s }, s)),
+    given !== '' && !(STATUSES as readonly string[]).includes(given) ? h('option', { value: given, selected: true }, given.replaceAll(',', ', ')) : null,
   );
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter tasks' },
     h('label', {}, 'Status', status),
@@ -126,13 +129,16 @@ export function mountTaskDetail(main: HTMLElement, id: string, ctx: PageContext)
             h('tbody', {}, task.nodeInfoList.map((n) => h('tr', {}, h('td', {}, n.nodeId), h('td', {}, n.fieldName), h('td', { class: 'value' }, n.fieldValue)))),
           ))),
         h('section', { class: 'card', 'aria-labelledby': 'outputs-h' }, h('h2', { id: 'outputs-h' }, 'Outputs'),
-          !task.outputs || task.outputs.length === 0 ? h('p', { class: 'muted' }, 'None yet.') : h('ul', { class: 'outputs' }, task.outputs.map((o, n) =>
-            h('li', {},
+          !task.outputs || task.outputs.length === 0 ? h('p', { class: 'muted' }, task.status === 'PENDING' || task.status === 'ACTIVE' ? 'None yet.' : 'None.') : h('ul', { class: 'outputs' }, task.outputs.map((o, n) => {
+            // Our kept copy where there is one: RunningHub's URL expires after about a day.
+            const href = typeof o.url === 'string' ? o.url : o.fileUrl;
+            return h('li', {},
               IMAGE.test(o.fileUrl) || /png|jpe?g|webp|gif/i.test(o.fileType ?? '')
-                ? h('a', { href: o.fileUrl, target: '_blank', rel: 'noopener' }, showImage(h('img', { alt: `Output ${n + 1} of ${task.entityName}`, loading: 'lazy', width: 160, height: 160 }), typeof o.url === 'string' ? o.url : o.fileUrl))
+                ? keptOutputLink(h('a', { href, target: '_blank', rel: 'noopener' }, showImage(h('img', { alt: `Output ${n + 1} of ${task.entityName}`, loading: 'lazy', width: 160, height: 160 }), href)))
                 : null,
-              h('a', { href: o.fileUrl, target: '_blank', rel: 'noopener' }, `Output ${n + 1}${o.fileType ? ` (${o.fileType})` : ''}`),
-            ))),
+              keptOutputLink(h('a', { href, target: '_blank', rel: 'noopener' }, `Output ${n + 1}${o.fileType ? ` (${o.fileType})` : ''}`)),
+            );
+          })),
         ),
       ].filter((n): n is HTMLElement => n !== null));
     },
