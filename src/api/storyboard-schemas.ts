@@ -65,6 +65,22 @@ export const createStoryboardBodySchema = z
   .meta({ id: 'CreateStoryboard' });
 export type CreateStoryboardBody = z.output<typeof createStoryboardBodySchema>;
 
+/** Longest entity name (the tasks' schema, safeText().max(500): UTF-16 code units). */
+const MAX_ENTITY_NAME = 500;
+
+/**
+ * "<storyboard name> #n", the name shortened (with "…") rather than the number cut off when the two do not
+ * fit; never between the two halves of a surrogate pair.
+ */
+export function defaultShotName(storyboardName: string, n: number): string {
+  const suffix = ` #${n}`;
+  if (storyboardName.length + suffix.length <= MAX_ENTITY_NAME) return storyboardName + suffix;
+  let cut = MAX_ENTITY_NAME - suffix.length - 1;
+  const last = storyboardName.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut -= 1;
+  return `${storyboardName.slice(0, cut)}…${suffix}`;
+}
+
 /** Each shot with the shared settings filled in (a shot's own target replaces the shared one). */
 export function resolveShots(body: CreateStoryboardBody, defaultMaxAttempts: number): NewTask[] {
   return body.shots.map((shot, index) => {
@@ -72,7 +88,7 @@ export function resolveShots(body: CreateStoryboardBody, defaultMaxAttempts: num
     return {
       entityType: shot.entityType ?? 'shot',
       entityId: shot.entityId ?? String(index + 1),
-      entityName: shot.entityName ?? `${body.name} #${index + 1}`.slice(0, 500),
+      entityName: shot.entityName ?? defaultShotName(body.name, index + 1),
       workflowId: (ownTarget ? shot.workflowId : body.workflowId) ?? null,
       webappId: (ownTarget ? shot.webappId : body.webappId) ?? null,
       nodeInfoList: shot.nodeInfoList,
