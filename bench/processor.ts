@@ -23,6 +23,7 @@ import { accountFingerprint } from '../src/processor/index.js';
 import { startSimulator, type RunningSimulator } from '../src/runninghub/simulator/index.js';
 import { benchOutputKeeping } from './output-keeping.js';
 import { children, startBenchDatabase, startProgram, stopProgram, until } from './programs.js';
+import { measureHandoverFloor, type HandoverFloor } from './handover-floor.js';
 import { measureSlotFloor, type SlotFloor } from './slot-floor.js';
 import { readTimeline, slotHandovers } from './slot-timeline.js';
 
@@ -169,14 +170,16 @@ async function main(): Promise<void> {
       return { result1, result2, result3, handoverMs };
     };
     // The anchor of the slot gap, in the same run: one claim transaction + one create, back to back (slot-floor.ts).
-    const slotFloor = async (): Promise<SlotFloor> => {
+    const slotFloor = async (): Promise<SlotFloor & { handover: HandoverFloor }> => {
       simulator.reset();
       simulator.setOptions({ runningMs: [20, 20] });
       await pool.query('TRUNCATE ai_tasks, runninghub_webhook_events');
       await insertBacklog(pool, 210, 'floor');
       const floor = await measureSlotFloor({ databaseUrl: pg.url, simulatorUrl: simulator.url, apiKey: API_KEY, account: ACCOUNT, samples: 200 });
       await pool.query('TRUNCATE ai_tasks, runninghub_webhook_events');
-      return floor;
+      // And the floor of our part of a handover (webhook sent → create sent) from bare parts (handover-floor.ts).
+      const handover = await measureHandoverFloor({ databaseUrl: pg.url, sim: simulator, apiKey: API_KEY, samples: 200 });
+      return { ...floor, handover };
     };
     if (ONLY_SLOT) {
       const builds = [...BEFORE_DISTS.map((dist) => ({ name: dist, dist })), { name: 'this build', dist: undefined }];
