@@ -52,42 +52,64 @@ async function check(ctx: ProcessorContext, task: TaskToCheck): Promise<void> {
   try {
     // Ask first, also for a cancel or a timeout: with the webhook lost, RunningHub may have finished
     // the task already, and its result (outputs, or its own failure) beats our CANCELLED/TIMEOUT.
-    const outcome = await state.client.getOutputs(task.runninghubTaskId);
+    const outcome = await askRunningHub(ctx, task, taskLog);
+    if (outcome === 'done') return;
     let result: TaskResult;
     if (outcome.status === 'SUCCESS') {
       result = { kind: 'success', outputs: outcome.outputs };
     } else if (outcome.status === 'FAILED') {
       result = { kind: 'failed', code: outcome.error.code, message: describeTaskFailure(outcome.error) };
     } else if (task.cancelRequested || task.timedOut) {
-      // Still QUEUED or RUNNING: cancel at RunningHub first, its slot must be free before ours is given back.
+      // Still QUEUED or RUNNING (or unknown): cancel at RunningHub first, its slot must be free before ours is given back.
       await state.client.cancelTask(task.runninghubTaskId);
+      const where = outcome.status === 'UNKNOWN' ? `its status unreadable (${outcome.why})` : `still ${outcome.status}`;
       result = task.cancelRequested
         ? { kind: 'cancelled' }
-        : { kind: 'timed-out', message: `still ${outcome.status} after ${Math.round(task.timeoutMs / 1000)} s; cancelled at RunningHub` };
+        : { kind: 'timed-out', message: `${where} after ${Math.round(task.timeoutMs / 1000)} s; cancelled at RunningHub` };
     } else {
       // Still at RunningHub: its own phase is shown beside our status (a change makes a queued/running event).
-      await recordRunningHubPhase(state.pool, task.runninghubTaskId, outcome.status);
+      if (outcome.status !== 'UNKNOWN') await recordRunningHubPhase(state.pool, task.runninghubTaskId, outcome.status);
       return;
     }
     const done = await applyTaskResult(state.pool, ref, result);
     const via = result.kind === 'cancelled' ? 'cancel' : result.kind === 'timed-out' ? 'timeout' : 'poll';
     if (done) noteTaskEnded(ctx, result.kind, taskLog, task.runninghubTaskId, via);
   } catch (error) {
-    if (isRunningHubError(error) && error.code === '807') {
-      // RunningHub has no such task (lost on their side): submit it again, as an attempt.
-      const back = await requeueTask(state.pool, ref, { code: error.code, message: error.remoteMessage, backoffMs: 0, countAttempt: true });
-      if (back) {
-        state.counters.retried++;
-        taskLog.warn({ event: 'task.retrying', reason: 'lost', code: error.code, status: back.status }, 'RunningHub lost the task');
-      }
-      return;
-    }
     if (isRunningHubError(error)) {
-      // Tolerated: the next check (or the webhook) will tell.
-      taskLog.warn({ event: 'task.check_failed', code: error.code, err: error.remoteMessage }, 'could not ask RunningHub about the task');
+      // Tolerated (here the cancel at RunningHub failed): the next check (or the webhook) will tell.
+      taskLog.warn({ event: 'task.check_failed', code: error.code, err: error.remoteMessage }, 'could not cancel the task at RunningHub');
       if (error.kind === 'retryable') noteError(ctx, `RUNNINGHUB_${error.code}`, error);
       return;
     }
     throw error;
+  }
+}
+
+type Outcome = Awaited<ReturnType<ProcessorContext['state']['client']['getOutputs']>>;
+
+/**
+ * RunningHub's outcome of the task; 'done' when the check ends here (RunningHub lost the task: it is
+ * submitted again). A status RunningHub will not give (an error, a malformed reply) is UNKNOWN: tolerated
+ * until our cancel or timeout is due, which then goes ahead without it, or a task whose status query keeps
+ * failing would hold its slot for ever.
+ */
+async function askRunningHub(ctx: ProcessorContext, task: TaskToCheck, taskLog: ProcessorContext['log']): Promise<Outcome | { status: 'UNKNOWN'; why: string } | 'done'> {
+  const { state } = ctx;
+  try {
+    return await state.client.getOutputs(task.runninghubTaskId);
+  } catch (error) {
+    if (!isRunningHubError(error)) throw error;
+    if (error.code === '807') {
+      // RunningHub has no such task (lost on their side): submit it again, as an attempt.
+      const back = await requeueTask(state.pool, { runninghubTaskId: task.runninghubTaskId }, { code: error.code, message: error.remoteMessage, backoffMs: 0, countAttempt: true });
+      if (back) {
+        state.counters.retried++;
+        taskLog.warn({ event: 'task.retrying', reason: 'lost', code: error.code, status: back.status }, 'RunningHub lost the task');
+      }
+      return 'done';
+    }
+    taskLog.warn({ event: 'task.check_failed', code: error.code, err: error.remoteMessage }, 'could not ask RunningHub about the task');
+    if (error.kind === 'retryable') noteError(ctx, `RUNNINGHUB_${error.code}`, error);
+    return { status: 'UNKNOWN', why: `${error.code}: ${error.remoteMessage}` };
   }
 }

@@ -189,6 +189,22 @@ describe('task processor (in-process)', () => {
     expect(sim.counters().inFlight).toBe(0);
   });
 
+  it("times out a task whose status RunningHub will not give (its slot is not held for ever), and cancels one the same way", async () => {
+    sim.setOptions({ runningMs: [20_000, 20_000], faults: { outputs: { kind: 'malformed' }, status: { kind: 'malformed' } } });
+    await start({ taskTimeoutMs: 1_000, checkIntervalMs: 200 });
+    const [timedOut, cancelled] = await insertTasks(db.pool, 2);
+    await waitFor('both tasks to be submitted', async () => (await tasksById(db.pool, [timedOut!, cancelled!])).every((t) => t.runninghub_task_id !== null));
+    expect((await cancelTask(db.pool, cancelled!)).outcome).toBe('done');
+    const rows = await waitForStatuses(db.pool, [timedOut!, cancelled!], ['FAILED', 'CANCELLED', 'SUCCESS'], 20_000);
+    expect(rows.map((r) => [r.status, r.error_code])).toEqual([
+      ['FAILED', 'TIMEOUT'],
+      ['CANCELLED', 'CANCELLED'],
+    ]);
+    expect(rows[0]!.error_message).toMatch(/its status unreadable \(MALFORMED_REPLY: .*\) after 1 s; cancelled at RunningHub/);
+    expect(sim.counters().cancels).toBe(2);
+    expect(sim.counters().inFlight).toBe(0);
+  });
+
   it('keeps the result of a task that finished at RunningHub before its timeout was acted on (webhook lost)', async () => {
     // No webhook and a check due only after 60 s: both end at RunningHub long before anyone looks.
     await start({ checkIntervalMs: 60_000, taskTimeoutMs: 1_500 });
