@@ -64,6 +64,7 @@ export {
   finishTask,
   requeueTask,
   recoverExpiredClaims,
+  extendClaimLease,
   takeTasksToCheck,
   cancelRequestedPendingTasks,
   msUntilNextDueTask,

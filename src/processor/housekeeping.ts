@@ -24,6 +24,14 @@ export async function housekeeping(ctx: ProcessorContext): Promise<void> {
       { event: 'task.recovered', taskId: task.id, entityName: task.entityName, claimedBy: task.claimedBy, status: task.status },
       'claim lease expired; task released',
     );
+    if (task.status === 'FAILED') {
+      // Its attempts were used up: the end of the task, said as every other failure is.
+      state.counters.failed++;
+      log.error(
+        { event: 'task.failed', taskId: task.id, entityName: task.entityName, code: 'LEASE_EXPIRED', err: `claim lease expired with no attempt left (was ${task.claimedBy ?? '?'})` },
+        'task failed',
+      );
+    }
   }
   for (const task of await cancelRequestedPendingTasks(state.pool)) {
     state.counters.cancelled++;

@@ -1,6 +1,6 @@
 // Claiming and submitting: claim due PENDING tasks, create each at RunningHub beside the loop, store
 // the RunningHub id (recordSubmission), and decide what a failed create means for the task.
-import { claimPendingTasks, finishTask, recordSubmission, requeueTask, type ClaimedTask } from '../db/index.js';
+import { claimPendingTasks, extendClaimLease, finishTask, recordSubmission, requeueTask, type ClaimedTask } from '../db/index.js';
 import { isRunningHubError, type CreateTaskRequest } from '../runninghub/index.js';
 import type { Logger } from '../shared/logger.js';
 import type { Profile } from '../shared/profiles.js';
@@ -121,7 +121,15 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
   let runninghubTaskId: string;
   try {
     // Reference images go up just before the create; an upload failure is handled as a create failure.
-    if (request.nodeInfoList) request = { ...request, nodeInfoList: await resolveUploads(ctx, request.nodeInfoList) };
+    // Each upload, and the create after them, gets a whole claim lease: a live processor's claim is not
+    // taken back (and the task created twice) because its images took long.
+    let uploaded = false;
+    const keepClaim = async () => {
+      uploaded = true;
+      if (!(await extendClaimLease(state.pool, ref, settings.claimLeaseMs))) throw new ClaimLostError();
+    };
+    if (request.nodeInfoList) request = { ...request, nodeInfoList: await resolveUploads(ctx, request.nodeInfoList, keepClaim) };
+    if (uploaded) await keepClaim();
     ctx.timeline.mark('create-sent', { taskId: task.id });
     const created = await state.client.createTask(request);
     runninghubTaskId = created.taskId;
@@ -193,9 +201,21 @@ async function cancelOrphan(ctx: ProcessorContext, taskLog: Logger, runninghubTa
   }
 }
 
+/** The claim was taken back before the create (its lease ran out): the task is another claim's now. */
+class ClaimLostError extends Error {
+  override name = 'ClaimLostError';
+  constructor() {
+    super('the claim was recovered before the create; the task is left to its new claim');
+  }
+}
+
 async function handleCreateFailure(ctx: ProcessorContext, task: ClaimedTask, error: unknown, taskLog: Logger): Promise<void> {
   const { state, settings } = ctx;
   const ref = { taskId: task.id, claimToken: task.claimToken };
+  if (error instanceof ClaimLostError) {
+    taskLog.warn({ event: 'task.claim_lost', err: error.message }, 'claim lost before the create; nothing sent');
+    return;
+  }
   if (isRunningHubError(error) && error.balance) {
     await pauseForBalance(ctx, task, error, taskLog);
     return;

@@ -13,8 +13,12 @@ export class UnresolvableUploadError extends Error {
   override name = 'UnresolvableUploadError';
 }
 
-/** The list as RunningHub must see it. RunningHub errors of the upload propagate (a create failure). */
-export async function resolveUploads(ctx: ProcessorContext, nodeInfoList: NodeInfo[]): Promise<NodeInfo[]> {
+/**
+ * The list as RunningHub must see it. RunningHub errors of the upload propagate (a create failure).
+ * `beforeUpload` runs before each wait for an upload to RunningHub (each up to a RunningHub timeout): the
+ * caller keeps its claim there, and may end the work by throwing.
+ */
+export async function resolveUploads(ctx: ProcessorContext, nodeInfoList: NodeInfo[], beforeUpload: () => Promise<void>): Promise<NodeInfo[]> {
   const wanted = new Map<number, string>();
   for (const [i, entry] of nodeInfoList.entries()) {
     const match = UPLOAD_REFERENCE.exec(entry.fieldValue);
@@ -29,11 +33,16 @@ export async function resolveUploads(ctx: ProcessorContext, nodeInfoList: NodeIn
     if (!upload) throw new UnresolvableUploadError(`nodeInfoList[${i}] names upload ${id}, which does not exist`);
     let fileName = await findRunningHubUpload(state.pool, deps.account, upload.sha256, settings.runninghubUploadReuseMarginMs);
     if (fileName === null) {
+      // Joined or started with no wait in between: another task's upload of the same content ending meanwhile
+      // would otherwise leave this one to upload it again.
       let inFlight = state.uploadsInFlight.get(upload.sha256);
       if (!inFlight) {
         inFlight = uploadOnce(ctx, i, upload).finally(() => state.uploadsInFlight.delete(upload.sha256));
+        // Its failure is each waiter's to handle; if beforeUpload ends this task's wait, nobody else may wait.
+        inFlight.catch(() => undefined);
         state.uploadsInFlight.set(upload.sha256, inFlight);
       }
+      await beforeUpload();
       fileName = await inFlight;
     }
     resolved[i] = { ...nodeInfoList[i]!, fieldValue: fileName };

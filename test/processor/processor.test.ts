@@ -298,6 +298,20 @@ describe('task processor (in-process)', () => {
     );
   });
 
+  it("fails, as a failure, a task whose lost claim used its last attempt (LEASE_EXPIRED)", async () => {
+    const [id] = await insertTasks(db.pool, 1);
+    // A processor claimed it with its last attempt and died before the create's reply was stored.
+    await db.pool.query(
+      `UPDATE ai_tasks SET status = 'ACTIVE', attempts = max_attempts, claimed_by = 'dead-processor', claim_token = gen_random_uuid(),
+              claim_expires_at = now() - interval '1 second' WHERE id = $1`,
+      [id],
+    );
+    const running = await start();
+    const [row] = await waitForStatuses(db.pool, [id!], ['FAILED']);
+    expect(row).toMatchObject({ status: 'FAILED', error_code: 'LEASE_EXPIRED' });
+    expect(running.counters()).toMatchObject({ recovered: 1, failed: 1 });
+  });
+
   it('submits higher priority first, then oldest', async () => {
     const low = await insertTasks(db.pool, 2, { priority: 0, prefix: 'low' });
     const high = await insertTasks(db.pool, 2, { priority: 10, prefix: 'high' });

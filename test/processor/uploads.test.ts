@@ -40,8 +40,8 @@ describe('reference images (in-process processor, simulator uploads)', () => {
     if (usage) expect(usage).toMatchObject({ running: 0, holders: 0 });
   });
 
-  const start = async () => {
-    processor = inProcessProcessor(db.url, sim.url, { ...settings, processorId: `uploads-${Math.random().toString(36).slice(2, 8)}` });
+  const start = async (overrides: Partial<typeof settings> = {}) => {
+    processor = inProcessProcessor(db.url, sim.url, { ...settings, processorId: `uploads-${Math.random().toString(36).slice(2, 8)}`, ...overrides });
     await processor.start();
   };
 
@@ -96,6 +96,27 @@ describe('reference images (in-process processor, simulator uploads)', () => {
     const [failed] = await waitForStatuses(db.pool, [missing!], ['SUCCESS', 'FAILED']);
     expect(failed).toMatchObject({ status: 'FAILED', error_code: 'INVALID_TASK', attempts: 1 });
     expect(failed!.error_message).toContain('names upload 00000000-0000-4000-8000-000000000000, which does not exist');
+  });
+
+  it("keeps its claim while slow uploads run longer than the claim's lease: one create, no LEASE_EXPIRED", async () => {
+    const [red, blue] = [await storedUpload([200, 0, 0]), await storedUpload([0, 0, 200])];
+    // Two uploads of 1 s each, one after the other, against a lease of 1.5 s that housekeeping looks at every 200 ms.
+    sim.setOptions({ faults: { upload: { kind: 'delay', ms: 1_000, times: 2 } } });
+    await start({ claimLeaseMs: 1_500, pollIntervalMs: 200 });
+    const { rows } = await db.pool.query<{ id: string }>(
+      `INSERT INTO ai_tasks (entity_type, entity_id, entity_name, workflow_id, node_info_list)
+       VALUES ('shot', 'two-refs', 'Two refs', '1904136902449209346',
+               jsonb_build_array(jsonb_build_object('nodeId', '6', 'fieldName', 'text', 'fieldValue', 'two references'),
+                                 jsonb_build_object('nodeId', '10', 'fieldName', 'image', 'fieldValue', $1::text),
+                                 jsonb_build_object('nodeId', '10', 'fieldName', 'image', 'fieldValue', $2::text)))
+       RETURNING id`,
+      [`upload:${red.id}`, `upload:${blue.id}`],
+    );
+    const [row] = await waitForStatuses(db.pool, [rows[0]!.id], ['SUCCESS', 'FAILED']);
+    expect(row).toMatchObject({ status: 'SUCCESS', attempts: 1 });
+    expect(sim.counters().callsByEndpoint.upload).toBe(2);
+    expect(sim.counters().tasksCreated).toBe(1);
+    expect(processor!.counters().recovered).toBe(0);
   });
 
   it('fails the task for good when RunningHub refuses the file (809 is permanent)', async () => {

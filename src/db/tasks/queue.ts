@@ -416,6 +416,20 @@ export async function recoverExpiredClaims(db: Queryable, backoffMs: number): Pr
   return rows.map((r) => ({ id: r.id, entityName: r.entity_name, claimedBy: r.claimed_by, status: r.status }));
 }
 
+/**
+ * Push the claim's lease on (`leaseMs` from now) while its processor is still at work before the create
+ * (uploading reference images, one RunningHub timeout each): recoverExpiredClaims would otherwise take
+ * back the claim of a live processor. False when the claim is no longer this one (recovered meanwhile).
+ */
+export async function extendClaimLease(db: Queryable, ref: { taskId: string; claimToken: string }, leaseMs: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE ai_tasks SET claim_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+      WHERE id = $1 AND claim_token = $2 AND status = 'ACTIVE' AND runninghub_task_id IS NULL`,
+    [ref.taskId, ref.claimToken, leaseMs],
+  );
+  return rowCount === 1;
+}
+
 // --- checked while it runs -----------------------------------------------------------------------
 
 export interface TaskToCheck {
