@@ -9,7 +9,8 @@ import type { TaskProcessor } from '../../src/processor/index.js';
 import type { RunningSimulator } from '../../src/runninghub/simulator/index.js';
 import { outputFilePath } from '../../src/store/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { ACCOUNT, getAccountUsage, inProcessProcessor, insertTasks, resetTestState, startTestSimulator, testSettings, waitForStatuses } from './harness.js';
+import { ACCOUNT, cancelTask, getAccountUsage, inProcessProcessor, insertTasks, resetTestState, startTestSimulator, testSettings, waitForStatuses } from './harness.js';
+import { waitFor } from '../support/wait.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const SHIPPED_WORKFLOW = '1904136902449209346'; // what insertTasks (test/support/ai-tasks.ts) submits
@@ -110,6 +111,25 @@ describe('kept outputs (in-process processor, simulator files)', () => {
       expect(at('keep-dir-synced')).toBeGreaterThanOrEqual(Math.max(...renamed));
       expect(at('keep-committed')).toBeGreaterThanOrEqual(at('keep-dir-synced'));
     }
+  });
+
+  it('ignores a cancel that comes while the outputs are being kept: one keeping, SUCCESS', async () => {
+    // The download waits 1.5 s: the cancel arrives during it.
+    sim.setOptions({ faults: { files: { kind: 'delay', ms: 1_500, times: 1 } } });
+    await start();
+    const [id] = await insertTasks(db.pool, 1);
+    await waitFor('the task to be keeping its outputs', async () => {
+      const { rows } = await db.pool.query(`SELECT 1 FROM ai_tasks WHERE id = $1 AND runninghub_outputs IS NOT NULL`, [id]);
+      return rows.length === 1;
+    });
+    const before = await db.pool.query<{ next_check_at: Date }>('SELECT next_check_at FROM ai_tasks WHERE id = $1', [id]);
+    expect((await cancelTask(db.pool, id!)).outcome).toBe('done');
+    // The keeper's lease stands (it made the task due, and the same processor took it again and kept it twice).
+    const after = await db.pool.query<{ next_check_at: Date }>('SELECT next_check_at FROM ai_tasks WHERE id = $1', [id]);
+    expect(after.rows[0]!.next_check_at).toEqual(before.rows[0]!.next_check_at);
+    const [row] = await waitForStatuses(db.pool, [id!], ['SUCCESS', 'FAILED', 'CANCELLED']);
+    expect(row).toMatchObject({ status: 'SUCCESS' });
+    expect(sim.counters().callsByEndpoint.files).toBe(1);
   });
 
   it('retries a failing download (5xx, a body cut off) and then keeps the file', async () => {

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { inTransaction } from '../pool.js';
 import { TASK_COLUMNS, changeStatus, toTask, type AiTask, type NewTask, type TaskRow } from '../tasks/row.js';
+import { CANCEL_REQUEST_NEXT_CHECK_SQL } from '../tasks/life.js';
 
 /** What the client sent as shared settings (null: not given); each shot holds what it resolved to. */
 export interface StoryboardSettings {
@@ -341,7 +342,7 @@ export async function cancelStoryboard(pool: pg.Pool, id: string): Promise<Story
           error_code = CASE WHEN status = 'PENDING' THEN 'CANCELLED' ELSE error_code END,
           error_message = CASE WHEN status = 'PENDING' THEN 'the storyboard was cancelled' ELSE error_message END,
           cancel_requested_at = COALESCE(cancel_requested_at, now()),
-          next_check_at = CASE WHEN status = 'ACTIVE' AND cancel_requested_at IS NULL THEN now() ELSE next_check_at END,
+          next_check_at = ${CANCEL_REQUEST_NEXT_CHECK_SQL},
           claimed_by = CASE WHEN status = 'PENDING' THEN NULL ELSE claimed_by END,
           claim_expires_at = CASE WHEN status = 'PENDING' THEN NULL ELSE claim_expires_at END
         WHERE storyboard_id = $1 AND status IN ('PENDING', 'ACTIVE') AND cancel_requested_at IS NULL

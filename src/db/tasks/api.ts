@@ -4,7 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { insertTask, type TaskInsert } from './create-batch.js';
-import { TASK_STATUSES, type TaskStatus } from './life.js';
+import { CANCEL_REQUEST_NEXT_CHECK_SQL, TASK_STATUSES, type TaskStatus } from './life.js';
 import { TASK_COLUMNS, changeStatus, toTask, type AiTask, type NewTask, type TaskRow } from './row.js';
 
 // --- created and read ----------------------------------------------------------------------------
@@ -166,7 +166,7 @@ export async function cancelTask(pool: pg.Pool, id: string): Promise<TransitionR
         status = CASE WHEN status = 'PENDING' THEN 'CANCELLED' ELSE status END,
         finished_at = CASE WHEN status = 'PENDING' THEN now() ELSE finished_at END,
         cancel_requested_at = COALESCE(cancel_requested_at, now()),
-        next_check_at = CASE WHEN status = 'ACTIVE' AND cancel_requested_at IS NULL THEN now() ELSE next_check_at END,
+        next_check_at = ${CANCEL_REQUEST_NEXT_CHECK_SQL},
         claimed_by = CASE WHEN status = 'PENDING' THEN NULL ELSE claimed_by END,
         claim_expires_at = CASE WHEN status = 'PENDING' THEN NULL ELSE claim_expires_at END
       WHERE id = $1 AND status IN ('PENDING', 'ACTIVE')

@@ -167,6 +167,15 @@ export type TaskEnd =
   | { status: 'CANCELLED'; code?: string; message?: string };
 
 /** The error code of a task whose outputs RunningHub made but we could not download after every attempt. */
+/**
+ * next_check_at of a task a cancel request reaches (cancelTask, cancelStoryboard): a submitted or claimed
+ * task becomes due at once, for the processor to cancel it at RunningHub. A task keeping its outputs is
+ * left alone: its next_check_at is the keeper's lease (a due one would be taken again and kept twice), and
+ * the request is ignored (RunningHub said SUCCESS already).
+ */
+export const CANCEL_REQUEST_NEXT_CHECK_SQL =
+  "CASE WHEN status = 'ACTIVE' AND cancel_requested_at IS NULL AND runninghub_outputs IS NULL THEN now() ELSE next_check_at END";
+
 export const OUTPUTS_NOT_KEPT = 'OUTPUTS_NOT_KEPT';
 
 export function endOf(result: TaskResult): TaskEnd {
