@@ -1,7 +1,8 @@
 // The embedded PostgreSQL as a supervised program (`dist/database.js`, `[program:database]` in
 // supervisor/supervisord.dev.conf): starts the server, applies the migrations, then stays in the
 // foreground until SIGTERM/SIGINT, when it stops PostgreSQL cleanly and exits 0. supervisord only
-// sees this process, so PostgreSQL must never outlive it on a normal stop.
+// sees this process, so PostgreSQL must never outlive it on a normal stop, and this process must not
+// outlive PostgreSQL either: when the server dies on its own, it exits 1 and supervisord restarts it.
 import path from 'node:path';
 import { z } from 'zod';
 import { envBool, envInt, loadConfigOrExit, logLevel, parseEnv } from '../shared/env.js';
@@ -105,6 +106,14 @@ async function main(): Promise<void> {
   // The URL without the password: the password is the embedded default, but logs get copied around.
   log.info({ port: server.port, url: server.url.replace(/:[^:@/]+@/, ':***@') }, 'PostgreSQL accepting connections');
   if (stopRequested) return stop(stopRequested);
+  // A server killed or crashed behind our back: exit, so that supervisord starts this program (and the
+  // server) again. Staying up would show `database RUNNING` over a system with no database.
+  server.watchExit((pid) => {
+    if (stopping) return;
+    log.fatal({ pid }, 'PostgreSQL exited by itself; exiting so that supervisord starts it again');
+    log.flush();
+    process.exit(1);
+  });
   // Stay alive until a signal: this timer is the program's reason to live, so it is not unref'd.
   setInterval(() => undefined, 1 << 30);
 }

@@ -26,6 +26,11 @@ export interface RunningPostgres {
   port: number;
   dataDir: string;
   stop(): Promise<void>;
+  /**
+   * Calls `onExit` once when the server's postmaster is gone without stop() (killed, crashed): looked at
+   * every half second (an unref'd timer). No postmaster.pid to read counts as gone.
+   */
+  watchExit(onExit: (pid: number | null) => void): void;
 }
 
 const USER = 'postgres';
@@ -103,11 +108,26 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       cause: error,
     });
   }
+  let stopped = false;
   return {
     url,
     port,
     dataDir,
-    stop: () => server.stop(),
+    stop: () => {
+      stopped = true;
+      return server.stop();
+    },
+    watchExit(onExit) {
+      const pid = postmasterPid(dataDir);
+      const timer = setInterval(() => {
+        if (stopped) clearInterval(timer);
+        else if (pid === null || !isAlive(pid)) {
+          clearInterval(timer);
+          onExit(pid);
+        }
+      }, 500);
+      timer.unref();
+    },
   };
 }
 
@@ -162,13 +182,19 @@ function assertReachableByOthers(dir: string): void {
  * locked. Stop it with the bundled pg_ctl so this start can take over.
  */
 function stopStaleServer(pgCtl: string, dataDir: string, isRoot: boolean): void {
-  const pidFile = path.join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  const pid = postmasterPid(dataDir);
+  if (pid === null || !isAlive(pid)) return;
   const args = ['-D', dataDir, 'stop', '-m', 'fast', '-w'];
   if (isRoot) execFileSync('runuser', ['-u', USER, '--', pgCtl, ...args], { stdio: 'ignore' });
   else execFileSync(pgCtl, args, { stdio: 'ignore' });
+}
+
+/** The postmaster's pid: the first line of postmaster.pid in the data folder (as pg_ctl reads it); null without one. */
+function postmasterPid(dataDir: string): number | null {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return null;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
 }
 
 function isAlive(pid: number): boolean {

@@ -125,6 +125,28 @@ describe('dist/database.js', () => {
     expect((await once(second.child, 'exit'))[0]).toBe(0);
   });
 
+  it('exits 1, saying why, when PostgreSQL dies behind its back (supervisord then starts it again), and starts again on the same data', async () => {
+    const dataDir = path.join(root, 'postmaster-killed');
+    const port = await findFreePort();
+    const db = await startDatabase(dataDir, port);
+    await query(db.url, 'CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)');
+    // It stayed RUNNING over a system with no database: supervisord had nothing to restart.
+    process.kill(postmasterPid(dataDir), 'SIGKILL');
+    const [code] = (await once(db.child, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    expect(db.output()).toContain('PostgreSQL exited by itself; exiting so that supervisord starts it again');
+    // What supervisord's restart does: the same program on the same folder, again while it exits early (a
+    // backend of the killed server may still hold its shared memory for a moment), as startretries allows.
+    let again: Started | undefined;
+    for (let attempt = 1; again === undefined; attempt++) {
+      again = await startDatabase(dataDir, port).catch((error: unknown) => {
+        if (attempt >= 5) throw error;
+        return undefined;
+      });
+    }
+    expect(await query<{ n: number }>(again.url, 'SELECT n FROM kept')).toEqual([{ n: 7 }]);
+  });
+
   it('stops PostgreSQL by itself when its parent (supervisord) dies without stopping it', async () => {
     const dataDir = path.join(root, 'orphan');
     const port = await findFreePort();
