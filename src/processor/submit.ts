@@ -142,7 +142,8 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
     return;
   }
 
-  // The create succeeded: until the id is committed, a kill here is the one way to a duplicate.
+  // The create succeeded: until the id is committed, a kill here leads to a duplicate (as does a create
+  // whose reply was lost: RunningHub has no idempotency key, so its retry runs the task twice).
   // Keep trying (the database may be restarting): the claim_token check in recordSubmission makes a
   // late success safe, since a claim recovered meanwhile comes back as claim-lost and is cancelled.
   // Only a shutdown ends the retries, and then the RunningHub task is cancelled rather than left to
@@ -166,6 +167,9 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
       ctx.timeline.mark('recorded', { taskId: task.id });
       taskLog.info({ event: 'task.submitted', runninghubTaskId }, 'submitted to RunningHub');
       if (recorded.state === 'finished') noteTaskEnded(ctx, resultKindOf(recorded.status), taskLog, runninghubTaskId, 'webhook');
+      // A cancel asked during the create: its notification came while the task had no RunningHub id to
+      // cancel, so the housekeeping pass that carries it out is asked for now, not at the next poll.
+      else if (recorded.cancelRequested) kick(ctx, true);
       return;
     } catch (error) {
       noteError(ctx, 'DATABASE', error);

@@ -254,6 +254,18 @@ describe('task processor (in-process)', () => {
     expect(sim.counters().tasksCreated).toBe(1);
   });
 
+  it('carries out a cancel asked during the create as soon as the id is stored, not at the next poll', async () => {
+    sim.setOptions({ runningMs: [30_000, 30_000], faults: { create: { kind: 'delay', ms: 1_500, times: 1 } } });
+    // No poll within the test's deadline: only the processor's own kick can carry the cancel out in time.
+    await start({ pollIntervalMs: 60_000 });
+    const [id] = await insertTasks(db.pool, 1);
+    await waitFor('the create to reach RunningHub', () => sim.counters().tasksCreated === 1);
+    expect((await cancelTask(db.pool, id!)).outcome).toBe('done');
+    const [row] = await waitForStatuses(db.pool, [id!], ['CANCELLED', 'SUCCESS', 'FAILED'], 20_000);
+    expect(row).toMatchObject({ status: 'CANCELLED' });
+    expect(sim.counters().cancels).toBe(1);
+  });
+
   it('cancels the RunningHub task when it cannot store its id before shutdown (no double run)', async () => {
     // A real failure of the one write that stores the RunningHub id; everything else keeps working.
     await db.pool.query(`

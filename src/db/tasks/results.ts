@@ -30,8 +30,8 @@ function taskResultCtes(ref: TaskRef, result: TaskResult, firstParam: number, an
 // --- submitted: the id stored, and a webhook that came first applied ------------------------------
 
 export type SubmissionRecord =
-  /** The id is stored; the task is tracked until it ends. */
-  | { state: 'tracking' }
+  /** The id is stored; the task is tracked until it ends. `cancelRequested`: a cancel came during the create (it is due now). */
+  | { state: 'tracking'; cancelRequested: boolean }
   /** A webhook for this RunningHub task had already arrived: the task is finished with it. */
   | { state: 'finished'; status: FinishedTask['status'] }
   /** Our claim is gone (lease expired and recovered, or the task was changed): the RunningHub task is an orphan. */
@@ -52,15 +52,18 @@ export async function recordSubmission(
       `UPDATE ai_tasks SET runninghub_task_id = $3, submitted_at = now(), claim_expires_at = NULL,
               next_check_at = CASE WHEN cancel_requested_at IS NOT NULL THEN now()
                                    ELSE now() + make_interval(secs => $4::double precision / 1000) END
-        WHERE id = $1 AND claim_token = $2 AND status = 'ACTIVE' AND runninghub_task_id IS NULL`,
+        WHERE id = $1 AND claim_token = $2 AND status = 'ACTIVE' AND runninghub_task_id IS NULL
+        RETURNING cancel_requested_at IS NOT NULL AS cancel_requested`,
       [input.taskId, input.claimToken, input.runninghubTaskId, input.firstCheckInMs],
     );
-    if (updated.rowCount !== 1) return { state: 'claim-lost' };
+    const row = updated.rows[0] as { cancel_requested: boolean } | undefined;
+    if (!row) return { state: 'claim-lost' };
+    const tracking = { state: 'tracking', cancelRequested: row.cancel_requested } as const;
     const early = await lockedUnappliedWebhook(client, input.runninghubTaskId);
-    if (!early) return { state: 'tracking' };
+    if (!early) return tracking;
     const finished = await applyTaskResult(client, { runninghubTaskId: input.runninghubTaskId }, early);
     await markWebhookApplied(client, input.runninghubTaskId);
-    return finished ? { state: 'finished', status: finished.status } : { state: 'tracking' };
+    return finished ? { state: 'finished', status: finished.status } : tracking;
   });
 }
 
