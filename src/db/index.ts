@@ -81,6 +81,8 @@ export {
 export {
   applyTaskResult,
   recordSubmission,
+  findTaskEnd,
+  type FoundTaskEnd,
   recordPolledResult,
   recordWebhookResult,
   applyStoredWebhookResults,

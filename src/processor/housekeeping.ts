@@ -4,6 +4,7 @@ import {
   applyStoredWebhookResults,
   applyTaskResult,
   cancelRequestedPendingTasks,
+  findTaskEnd,
   recordRunningHubPhase,
   recoverExpiredClaims,
   requeueTask,
@@ -38,7 +39,7 @@ export async function housekeeping(ctx: ProcessorContext): Promise<void> {
     log.info({ event: 'task.cancelled', taskId: task.id, entityName: task.entityName, via: 'pending' }, 'task cancelled');
   }
   for (const task of await applyStoredWebhookResults(state.pool, settings.maxActiveBatch)) {
-    noteTaskEnded(ctx, resultKindOf(task.status), log.child({ taskId: task.id, entityName: task.entityName }), task.runninghubTaskId, 'webhook-late');
+    noteTaskEnded(ctx, { taskId: task.id, result: resultKindOf(task.status), runninghubTaskId: task.runninghubTaskId, via: 'webhook-late' }, log.child({ taskId: task.id, entityName: task.entityName }));
   }
   await checkBalanceIfDue(ctx);
   const due = await takeTasksToCheck(state.pool, {
@@ -81,7 +82,10 @@ async function check(ctx: ProcessorContext, task: TaskToCheck): Promise<void> {
     }
     const done = await applyTaskResult(state.pool, ref, result);
     const via = result.kind === 'cancelled' ? 'cancel' : result.kind === 'timed-out' ? 'timeout' : 'poll';
-    if (done) noteTaskEnded(ctx, result.kind, taskLog, task.runninghubTaskId, via);
+    if (done) {
+      const failure = result.kind === 'failed' ? { code: result.code, err: result.message } : {};
+      noteTaskEnded(ctx, { taskId: task.id, result: result.kind, runninghubTaskId: task.runninghubTaskId, via, ...failure }, taskLog);
+    }
   } catch (error) {
     if (isRunningHubError(error)) {
       // Tolerated (here the cancel at RunningHub failed): the next check (or the webhook) will tell.
@@ -120,4 +124,20 @@ async function askRunningHub(ctx: ProcessorContext, task: TaskToCheck, taskLog: 
     if (error.kind === 'retryable') noteError(ctx, `RUNNINGHUB_${error.code}`, error);
     return { status: 'UNKNOWN', why: `${error.code}: ${error.remoteMessage}` };
   }
+}
+
+/**
+ * A slot of ours was freed by a statement that was not ours (the api's webhook route, as a rule): log the
+ * task's end here too, once, as if we had recorded it, so that the processor's log tells every end of its
+ * tasks (the operations guide watches it for 失败) whichever way RunningHub's result came.
+ */
+export async function noteEndRecordedElsewhere(ctx: ProcessorContext, taskId: string): Promise<void> {
+  const end = await findTaskEnd(ctx.state.pool, taskId, ctx.settings.processorId);
+  if (!end) return;
+  const result = resultKindOf(end.status);
+  noteTaskEnded(
+    ctx,
+    { taskId, result, runninghubTaskId: end.runninghubTaskId, via: 'webhook', ...(result === 'failed' ? { code: end.errorCode, err: end.errorMessage } : {}) },
+    ctx.log.child({ taskId, entityName: end.entityName }),
+  );
 }

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { LIVE_CHANNELS, TASK_CHANNELS, ensureAccount, markProcessorStopped, msUntilNextDueTask, recordHeartbeat, syncProfiles } from '../db/index.js';
 import { startBackgroundWork, type BackgroundWork } from './background.js';
-import { housekeeping } from './housekeeping.js';
+import { housekeeping, noteEndRecordedElsewhere } from './housekeeping.js';
 import { listenForNotifications } from './listener.js';
 import { errorBackoffMs } from './policy.js';
 import {
@@ -65,13 +65,18 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
         channels: [TASK_CHANNELS.pending, TASK_CHANNELS.slotFreed, TASK_CHANNELS.cancel, LIVE_CHANNELS.callbacksDue],
         applicationName: `task-processor-listen ${settings.processorId}`.slice(0, 63),
         logger: log,
-        onNotification: (channel) => {
+        onNotification: (channel, payload) => {
           ctx.timeline.mark('notified', { channel });
           if (channel === LIVE_CHANNELS.callbacksDue) background?.wakeCallbacks();
           else if (channel === TASK_CHANNELS.cancel) kick(ctx, true);
-          // A freed slot may be a task now keeping its outputs: the loop takes those, after the claim.
-          else if (channel === TASK_CHANNELS.slotFreed) claimBesideLoop(ctx, () => wakeLoop(ctx));
-          else claimBesideLoop(ctx);
+          else if (channel === TASK_CHANNELS.slotFreed) {
+            // After the claim (the handover's hurry): the loop takes a task now keeping its outputs, and the
+            // end, if a statement not ours recorded it (the webhook), goes into our log too.
+            claimBesideLoop(ctx, () => {
+              wakeLoop(ctx);
+              noteEndRecordedElsewhere(ctx, payload).catch((error: unknown) => noteError(ctx, 'DATABASE', error));
+            });
+          } else claimBesideLoop(ctx);
         },
         onConnected: () => {
           kick(ctx, true);

@@ -95,6 +95,8 @@ export interface ProcessorState {
   /** Tasks whose outputs are being kept beside the loop (keep.ts), by task id: a keeping lease of ours on any
    *  other task is stale (its attempt died, e.g. with the database) and is taken again at once. */
   readonly keepings: Map<string, Promise<void>>;
+  /** The runs (task id and RunningHub id) whose end was noted lately (noteTaskEnded), oldest first: each is logged once. */
+  readonly endsNoted: Set<string>;
   /** Reference images being uploaded to RunningHub, by SHA-256: concurrent submissions share one upload. */
   readonly uploadsInFlight: Map<string, Promise<string>>;
   /** Aborted by stop(): downloads under way end at once and their tasks are given back. */
@@ -164,6 +166,7 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
       submissions: new Set(),
       keepings: new Map(),
       uploadsInFlight: new Map(),
+      endsNoted: new Set(),
       stopSignal: new AbortController(),
       shutdown: undefined,
       recordingDeadline: undefined,
@@ -206,20 +209,44 @@ export async function selfHealIfNeeded({ state, settings, deps, log }: Processor
   await old.end().catch(() => undefined);
 }
 
+/** An end this processor counts and logs (noteTaskEnded). */
+export interface TaskEnd {
+  taskId: string;
+  result: TaskResult['kind'];
+  runninghubTaskId: string | null;
+  via: ResultSource;
+  /** RunningHub's failure (its code and message), when known. */
+  code?: string | null | undefined;
+  err?: string | null | undefined;
+}
+
+/** How many ended task ids a processor remembers, so that an end it hears of twice is logged once. */
+const ENDS_REMEMBERED = 10_000;
+
 /**
- * The processor's side of a result that ended a task (applied by us or found applied): count it,
- * log it, and claim the freed slot. Every result source goes through here (`via` says which).
+ * The processor's side of a result that ended a task (applied by us, or found applied: by the api's
+ * webhook route, or early): count it, log it once, and claim the freed slot. Every result source goes
+ * through here (`via` says which).
  */
-export function noteTaskEnded(ctx: ProcessorContext, result: TaskResult['kind'], taskLog: Logger, runninghubTaskId: string | null, via: ResultSource): void {
-  const { counters } = ctx.state;
-  switch (result) {
+export function noteTaskEnded(ctx: ProcessorContext, end: TaskEnd, taskLog: Logger): void {
+  const { counters, endsNoted } = ctx.state;
+  // Per run: a retried task ends again under another RunningHub id.
+  const key = `${end.taskId} ${end.runninghubTaskId ?? ''}`;
+  if (endsNoted.has(key)) return;
+  endsNoted.add(key);
+  if (endsNoted.size > ENDS_REMEMBERED) endsNoted.delete(endsNoted.values().next().value!);
+  const { runninghubTaskId, via } = end;
+  switch (end.result) {
     case 'success':
       counters.succeeded++;
       taskLog.info({ event: 'task.succeeded', runninghubTaskId, via }, 'task succeeded');
       break;
     case 'failed':
       counters.failed++;
-      taskLog.warn({ event: 'task.failed', runninghubTaskId, via }, 'task failed at RunningHub');
+      taskLog.warn(
+        { event: 'task.failed', runninghubTaskId, via, ...(end.code ? { code: end.code } : {}), ...(end.err ? { err: end.err } : {}) },
+        'task failed at RunningHub',
+      );
       break;
     case 'cancelled':
       counters.cancelled++;

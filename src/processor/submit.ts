@@ -166,7 +166,7 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
       state.counters.submitted++;
       ctx.timeline.mark('recorded', { taskId: task.id });
       taskLog.info({ event: 'task.submitted', runninghubTaskId }, 'submitted to RunningHub');
-      if (recorded.state === 'finished') noteTaskEnded(ctx, resultKindOf(recorded.status), taskLog, runninghubTaskId, 'webhook');
+      if (recorded.state === 'finished') noteTaskEnded(ctx, { taskId: task.id, result: resultKindOf(recorded.status), runninghubTaskId, via: 'webhook' }, taskLog);
       // A cancel asked during the create: its notification came while the task had no RunningHub id to
       // cancel, so the housekeeping pass that carries it out is asked for now, not at the next poll.
       else if (recorded.cancelRequested) kick(ctx, true);

@@ -55,7 +55,7 @@ describe('task processor (in-process)', () => {
   };
 
   it('takes a task to SUCCESS with its outputs (polling) and records a heartbeat', async () => {
-    await start({ processorId: 'happy' });
+    const running = await start({ processorId: 'happy' });
     const ids = await insertTasks(db.pool, 4);
     const rows = await waitForStatuses(db.pool, ids, ['SUCCESS', 'FAILED']);
     for (const row of rows) {
@@ -69,6 +69,9 @@ describe('task processor (in-process)', () => {
     const live = await listLiveProcessors(db.pool);
     expect(live.map((p) => p.processorId)).toContain('happy');
     expect(await getAccountUsage(db.pool, ACCOUNT)).toMatchObject({ running: 0, holders: 0 });
+    // Each end noted once: the poll's own record and the slot-freed notification of the same end.
+    await running.stop();
+    expect(running.counters()).toMatchObject({ succeeded: 4, failed: 0 });
   });
 
   it('finishes tasks from the webhook without polling RunningHub', async () => {
@@ -93,6 +96,24 @@ describe('task processor (in-process)', () => {
       // The API's webhook handler finished them; /api/stats credits the processor that claimed them.
       const [hooked] = (await listLiveProcessors(db.pool)).filter((p) => p.processorId === 'hooked');
       expect(hooked).toMatchObject({ submitted: expect.any(Number), succeeded: 3, failed: 0 });
+    } finally {
+      await receiver.app.close();
+    }
+  });
+
+  it("notes (counts and logs) each end the webhook recorded, once, as it notes its own: the guide watches its log for 失败", async () => {
+    const receiver = await startWebhookReceiver(db.pool);
+    try {
+      const running = await start({ webhookUrl: receiver.callbackUrl, checkIntervalMs: 30_000, pollIntervalMs: 30_000 });
+      const [ok] = await insertTasks(db.pool, 1);
+      const [broken] = await insertTasks(db.pool, 1, { fieldValue: 'broken [sim:fail]', prefix: 'broken' });
+      const rows = await waitForStatuses(db.pool, [ok!, broken!], ['SUCCESS', 'FAILED']);
+      expect(rows.map((r) => r.status)).toEqual(['SUCCESS', 'FAILED']);
+      expect(sim.counters().callsByEndpoint.outputs ?? 0).toBe(0);
+      await waitFor('both ends noted by the processor', () => running.counters().succeeded === 1 && running.counters().failed === 1);
+      // Its own keeping of the outputs and the notification of the same end count once.
+      await running.stop();
+      expect(running.counters()).toMatchObject({ succeeded: 1, failed: 1 });
     } finally {
       await receiver.app.close();
     }

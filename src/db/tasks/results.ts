@@ -67,6 +67,33 @@ export async function recordSubmission(
   });
 }
 
+/** A submitted task's end as found in the table (findTaskEnd). */
+export interface FoundTaskEnd {
+  entityName: string;
+  runninghubTaskId: string;
+  status: 'SUCCESS' | 'FAILED' | 'CANCELLED';
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+/**
+ * The end of a task this processor submitted (claimed_by), if it has one: SUCCESS also while its outputs
+ * are being kept (RunningHub said SUCCESS). For a processor that hears of an end another statement
+ * recorded (the api's webhook route): it logs the end as it logs those it records itself.
+ */
+export async function findTaskEnd(db: Queryable, taskId: string, processorId: string): Promise<FoundTaskEnd | null> {
+  const { rows } = await db.query<{ entity_name: string; runninghub_task_id: string; status: string; error_code: string | null; error_message: string | null; keeping: boolean }>(
+    `SELECT entity_name, runninghub_task_id, status, error_code, error_message, runninghub_outputs IS NOT NULL AS keeping
+       FROM ai_tasks WHERE id = $1 AND claimed_by = $2 AND runninghub_task_id IS NOT NULL`,
+    [taskId, processorId],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const status = row.status === 'ACTIVE' && row.keeping ? 'SUCCESS' : row.status;
+  if (status !== 'SUCCESS' && status !== 'FAILED' && status !== 'CANCELLED') return null;
+  return { entityName: row.entity_name, runninghubTaskId: row.runninghub_task_id, status, errorCode: row.error_code, errorMessage: row.error_message };
+}
+
 // --- results from the outputs poll and from webhooks ---------------------------------------------
 
 /** Apply a result the outputs poll returned for a submitted task. Null if the task had already ended. */
