@@ -70,11 +70,12 @@ async function check(ctx: ProcessorContext, task: TaskToCheck): Promise<void> {
       result = { kind: 'failed', code: outcome.error.code, message: describeTaskFailure(outcome.error) };
     } else if (task.cancelRequested || task.timedOut) {
       // Still QUEUED or RUNNING (or unknown): cancel at RunningHub first, its slot must be free before ours is given back.
-      await state.client.cancelTask(task.runninghubTaskId);
+      const refused = await cancelAtRunningHub(ctx, task.runninghubTaskId);
       const where = outcome.status === 'UNKNOWN' ? `its status unreadable (${outcome.why})` : `still ${outcome.status}`;
+      const cancelled = refused === undefined ? 'cancelled at RunningHub' : `RunningHub refused the cancel (${refused})`;
       result = task.cancelRequested
         ? { kind: 'cancelled' }
-        : { kind: 'timed-out', message: `${where} after ${Math.round(task.timeoutMs / 1000)} s; cancelled at RunningHub` };
+        : { kind: 'timed-out', message: `${where} after ${Math.round(task.timeoutMs / 1000)} s; ${cancelled}` };
     } else {
       // Still at RunningHub: its own phase is shown beside our status (a change makes a queued/running event).
       if (outcome.status !== 'UNKNOWN') await recordRunningHubPhase(state.pool, task.runninghubTaskId, outcome.status);
@@ -97,6 +98,24 @@ async function check(ctx: ProcessorContext, task: TaskToCheck): Promise<void> {
   }
 }
 
+/**
+ * Cancel at RunningHub. A retryable failure (network, 5xx) throws: the next check tries again, the slot kept
+ * meanwhile. A refusal on the merits (no such task, 807 or the older 423; a code RunningHub will give again)
+ * is returned, as `code: message`: retrying it for ever would hold our slot for ever.
+ */
+async function cancelAtRunningHub(ctx: ProcessorContext, runninghubTaskId: string): Promise<string | undefined> {
+  try {
+    await ctx.state.client.cancelTask(runninghubTaskId);
+    return undefined;
+  } catch (error) {
+    if (isRunningHubError(error) && error.kind === 'permanent') return `${error.code}: ${error.remoteMessage}`;
+    throw error;
+  }
+}
+
+/** RunningHub has no such task: 807, or 423 (TASK_NOT_FOUNED) in the older variant of its documentation. */
+const TASK_NOT_FOUND_CODES = new Set(['807', '423']);
+
 type Outcome = Awaited<ReturnType<ProcessorContext['state']['client']['getOutputs']>>;
 
 /**
@@ -111,7 +130,7 @@ async function askRunningHub(ctx: ProcessorContext, task: TaskToCheck, taskLog: 
     return await state.client.getOutputs(task.runninghubTaskId);
   } catch (error) {
     if (!isRunningHubError(error)) throw error;
-    if (error.code === '807') {
+    if (TASK_NOT_FOUND_CODES.has(error.code)) {
       // RunningHub has no such task (lost on their side): submit it again, as an attempt.
       const back = await requeueTask(state.pool, { runninghubTaskId: task.runninghubTaskId }, { code: error.code, message: error.remoteMessage, backoffMs: 0, countAttempt: true });
       if (back) {

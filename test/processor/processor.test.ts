@@ -226,6 +226,24 @@ describe('task processor (in-process)', () => {
     expect(sim.counters().inFlight).toBe(0);
   });
 
+  it('ends a timed-out task whose cancel RunningHub refuses on its merits (it was held for ever, retried at each check)', async () => {
+    sim.setOptions({ runningMs: [20_000, 20_000], faults: { outputs: { kind: 'malformed' }, cancel: { kind: 'code', code: 423, msg: 'TASK_NOT_FOUNED' } } });
+    await start({ taskTimeoutMs: 1_000, checkIntervalMs: 200 });
+    const [id] = await insertTasks(db.pool, 1);
+    const [row] = await waitForStatuses(db.pool, [id!], ['FAILED', 'SUCCESS', 'CANCELLED'], 20_000);
+    expect(row).toMatchObject({ status: 'FAILED', error_code: 'TIMEOUT' });
+    expect(row!.error_message).toMatch(/after 1 s; RunningHub refused the cancel \(423: TASK_NOT_FOUNED\)$/);
+  });
+
+  it("resubmits a task RunningHub says it does not have in its older words (423), as for 807", async () => {
+    sim.setOptions({ runningMs: [300, 300], faults: { outputs: { kind: 'code', code: 423, msg: 'TASK_NOT_FOUNED', times: 1 } } });
+    await start({ checkIntervalMs: 200 });
+    const [id] = await insertTasks(db.pool, 1);
+    const [row] = await waitForStatuses(db.pool, [id!], ['SUCCESS', 'FAILED'], 20_000);
+    expect(row).toMatchObject({ status: 'SUCCESS', attempts: 2 });
+    expect(sim.counters().tasksCreated).toBe(2);
+  });
+
   it('keeps the result of a task that finished at RunningHub before its timeout was acted on (webhook lost)', async () => {
     // No webhook and a check due only after 60 s: both end at RunningHub long before anyone looks.
     await start({ checkIntervalMs: 60_000, taskTimeoutMs: 1_500 });
