@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { TaskOutcome, TaskOutput } from './types.js';
-import { failedReasonSchema, idSchema, lenientNumber, optionalText } from './schemas.js';
+import { extensionOf, failedReasonSchema, idSchema, lenientNumber, optionalText } from './schemas.js';
 
 // Zod schemas of RunningHub's v2 replies (`/openapi/v2/*`, reference §0, §2.5, §4): a flat task object
 // `{taskId, status, errorCode, errorMessage, results, usage, failedReason, clientId, promptTips}`
@@ -46,11 +46,6 @@ export const v2TaskSchema = z
   })
   .loose();
 export type V2Task = z.infer<typeof v2TaskSchema>;
-
-function extensionOf(url: string): string {
-  const match = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(url);
-  return match?.[1]?.toLowerCase() ?? '';
-}
 
 /**
  * A v2 task object as the outcome the processor knows from v1. A v2 failure without a code reads as

@@ -44,12 +44,28 @@ const taskStatusSchema = z
   .enum(['CREATE', 'QUEUED', 'RUNNING', 'SUCCESS', 'FAILED'])
   .transform((s): TaskStatus => (s === 'CREATE' ? 'QUEUED' : s));
 
+/**
+ * A create's `data`. Once its taskId reads, RunningHub has created the task: a field beside it in a shape we
+ * did not expect must not turn the reply into MALFORMED_REPLY, which the processor retries as a create (the
+ * task would run twice). So the others fall back to what "unknown" means for each.
+ */
 export const createDataSchema = z.object({
   taskId: idSchema,
-  clientId: optionalText,
-  taskStatus: taskStatusSchema.optional().transform((s) => s ?? 'QUEUED'),
-  netWssUrl: z.string().nullish().transform((v) => v ?? null),
-  promptTips: z.string().nullish().transform((v) => v ?? null),
+  clientId: optionalText.catch(null),
+  taskStatus: taskStatusSchema
+    .optional()
+    .transform((s) => s ?? 'QUEUED')
+    .catch('QUEUED'),
+  netWssUrl: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? null)
+    .catch(null),
+  // A JSON string as documented; an object (seen in the wild) is taken as its JSON text.
+  promptTips: z
+    .unknown()
+    .transform((v) => (typeof v === 'string' ? v : v === null || v === undefined ? null : JSON.stringify(v)))
+    .catch(null),
 });
 
 /** promptTips is a JSON string with ComfyUI's validation result; only `node_errors` matters to us. */
@@ -73,30 +89,32 @@ export function nodeErrorsOf(promptTips: string | null, parse: (text: string) =>
 
 export const statusDataSchema = taskStatusSchema;
 
-const outputItemSchema = z
-  .object({
-    fileUrl: z.string().min(1),
-    fileType: z.string().nullish(),
-    nodeId: optionalText,
-    taskCostTime: lenientNumber,
-    consumeCoins: lenientNumber,
-  })
-  .transform(
-    (item): TaskOutput => ({
-      fileUrl: item.fileUrl,
-      fileType: item.fileType ?? extensionOf(item.fileUrl),
-      nodeId: item.nodeId,
-      taskCostTime: item.taskCostTime,
-      consumeCoins: item.consumeCoins,
-    }),
-  );
+const outputItemSchema = z.object({
+  fileUrl: z.string().nullish(),
+  fileType: z.string().nullish(),
+  nodeId: optionalText,
+  taskCostTime: lenientNumber,
+  consumeCoins: lenientNumber,
+});
 
-function extensionOf(url: string): string {
+/** The extension of a URL's path, lower case ("" without one): the file type when RunningHub gives none. */
+export function extensionOf(url: string): string {
   const match = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(url);
   return match?.[1]?.toLowerCase() ?? '';
 }
 
-export const outputsDataSchema = z.array(outputItemSchema).nullable().optional();
+/** The outputs that are files; an item without a fileUrl (a text output) is left out, as v2's results are. */
+export const outputsDataSchema = z
+  .array(outputItemSchema)
+  .nullable()
+  .optional()
+  .transform((items) =>
+    items?.flatMap((item): TaskOutput[] =>
+      item.fileUrl
+        ? [{ fileUrl: item.fileUrl, fileType: item.fileType ?? extensionOf(item.fileUrl), nodeId: item.nodeId, taskCostTime: item.taskCostTime, consumeCoins: item.consumeCoins }]
+        : [],
+    ),
+  );
 
 export const failedReasonSchema = z
   .object({

@@ -449,3 +449,47 @@ describe('text in replies that cannot be stored', () => {
     ]);
   });
 });
+
+// Replies as some RunningHub versions and clients in the wild show them, beside what the documentation shows.
+describe('replies in shapes beside the documented ones', () => {
+  let server: Server;
+  let url: string;
+  const replies = new Map<string, string>();
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(replies.get(req.url ?? '') ?? '{"code":0,"msg":"","data":null}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('takes a create whose taskId reads, whatever the fields beside it (a MALFORMED_REPLY would be retried: the task twice)', async () => {
+    replies.set(
+      '/task/openapi/create',
+      JSON.stringify({ code: 0, msg: 'success', data: { taskId: '1910246754753896450', clientId: { odd: true }, taskStatus: 'PREPARING', netWssUrl: 7, promptTips: { node_errors: { '6': 'bad' } } } }),
+    );
+    const created = await createRunningHubClient({ baseUrl: url, apiKey: API_KEY }).createTask({ workflowId: '1', nodeInfoList: [] });
+    expect(created).toMatchObject({ taskId: '1910246754753896450', clientId: null, taskStatus: 'QUEUED', netWssUrl: null });
+    expect(created.nodeErrors).toEqual(['6: "bad"']);
+    // A reply without a readable taskId is still malformed.
+    replies.set('/task/openapi/create', JSON.stringify({ code: 0, msg: 'success', data: { taskStatus: 'QUEUED' } }));
+    const error = await rejection(createRunningHubClient({ baseUrl: url, apiKey: API_KEY }).createTask({ workflowId: '1', nodeInfoList: [] }));
+    expect(error.code).toBe('MALFORMED_REPLY');
+  });
+
+  it('leaves out an output without a fileUrl (a text output), as v2 does, rather than failing the whole reply', async () => {
+    replies.set(
+      '/task/openapi/outputs',
+      JSON.stringify({ code: 0, msg: 'success', data: [{ fileUrl: null, fileType: 'txt', nodeId: '12' }, { fileUrl: '', nodeId: '13' }, { fileUrl: 'https://rh.example/o/a.PNG', nodeId: '9' }] }),
+    );
+    const outcome = await createRunningHubClient({ baseUrl: url, apiKey: API_KEY }).getOutputs('1910246754753896450');
+    expect(outcome).toEqual({ status: 'SUCCESS', outputs: [{ fileUrl: 'https://rh.example/o/a.PNG', fileType: 'png', nodeId: '9', taskCostTime: null, consumeCoins: null }] });
+  });
+});
