@@ -12,8 +12,8 @@ import {
   type TaskResult,
   type TaskToCheck,
 } from '../db/index.js';
-import { describeTaskFailure, isRunningHubError } from '../runninghub/index.js';
-import { checkBalanceIfDue } from './balance.js';
+import { describeTaskFailure, isBalanceFailure, isRunningHubError } from '../runninghub/index.js';
+import { checkBalanceIfDue, pauseForBalanceFailure } from './balance.js';
 import { noteError, noteTaskEnded, resultKindOf, type ProcessorContext } from './state.js';
 
 export async function housekeeping(ctx: ProcessorContext): Promise<void> {
@@ -86,6 +86,7 @@ async function check(ctx: ProcessorContext, task: TaskToCheck): Promise<void> {
     if (done) {
       const failure = result.kind === 'failed' ? { code: result.code, err: result.message } : {};
       noteTaskEnded(ctx, { taskId: task.id, result: result.kind, runninghubTaskId: task.runninghubTaskId, via, ...failure }, taskLog);
+      if (result.kind === 'failed' && isBalanceFailure(result.message)) await pauseForBalanceFailure(ctx, result.code, result.message);
     }
   } catch (error) {
     if (isRunningHubError(error)) {
@@ -159,4 +160,5 @@ export async function noteEndRecordedElsewhere(ctx: ProcessorContext, taskId: st
     { taskId, result, runninghubTaskId: end.runninghubTaskId, via: 'webhook', ...(result === 'failed' ? { code: end.errorCode, err: end.errorMessage } : {}) },
     ctx.log.child({ taskId, entityName: end.entityName }),
   );
+  if (result === 'failed' && end.errorMessage !== null && isBalanceFailure(end.errorMessage)) await pauseForBalanceFailure(ctx, end.errorCode, end.errorMessage);
 }

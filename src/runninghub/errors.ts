@@ -35,6 +35,17 @@ export function isBalanceRefusal(code: string, message: string): boolean {
   return /^\d+$/.test(code) && BALANCE_MESSAGE.test(message);
 }
 
+/**
+ * A task that ran and FAILED for lack of coins (v2 reports it so, reference §2.5): its failure message names
+ * the wallet and its want together, not only a word ("balance" alone is also a ComfyUI node's name).
+ */
+const BALANCE_FAILURE = /(insufficient|not enough|不足|exhausted|用尽).{0,40}(balance|coins?|money|wallet|funds|余额|钱包|算力)|(balance|coins?|money|wallet|funds|余额|钱包|算力).{0,40}(insufficient|not enough|不足|exhausted|用尽)/i;
+
+/** True when a task's failure message says the account ran out of coins: the account pauses. */
+export function isBalanceFailure(message: string): boolean {
+  return BALANCE_FAILURE.test(message);
+}
+
 export function classifyCode(code: string): { kind: RunningHubErrorKind; capacity: boolean } {
   if (CAPACITY_CODES.has(code)) return { kind: 'retryable', capacity: true };
   if (RETRYABLE_CODES.has(code) || /^HTTP_5\d\d$/.test(code)) return { kind: 'retryable', capacity: false };

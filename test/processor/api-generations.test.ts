@@ -79,6 +79,29 @@ describe.each(['v1', 'v2'] as const)('processor on RUNNINGHUB_API=%s: balance pa
     expect(eventsIn(output, 'task.failed')).toHaveLength(0);
   });
 
+  it('a task that ran out of coins at RunningHub keeps its FAILED and pauses the account, told by the poll or by the webhook', async () => {
+    const receiver = await startWebhookReceiver(db.pool);
+    try {
+      // The balance check a minute away: the pause stays for the test to see it.
+      const settings = { balanceCheckBackoffMs: 60_000, balanceCheckBackoffMaxMs: 60_000 };
+      for (const told of ['poll', 'webhook'] as const) {
+        await resetTestState(db.pool, sim);
+        processor = inProcessProcessor(db.url, sim.url, testSettings({ ...settings, ...(told === 'webhook' ? { webhookUrl: receiver.callbackUrl, checkIntervalMs: 30_000 } : {}) }), api);
+        await processor.start();
+        const [id] = await insertTasks(db.pool, 1, { fieldValue: 'no coins left [sim:fail-balance]', prefix: `coins-${told}` });
+        const [row] = await waitForStatuses(db.pool, [id!], ['FAILED', 'SUCCESS']);
+        expect(row!.status).toBe('FAILED');
+        expect(row!.error_message).toMatch(/Insufficient balance/);
+        const pause = await waitFor(`the account to be paused (${told})`, async () => (await getSystemStats(db.pool)).accountPauses[0]);
+        expect(pause.reason).toMatch(/Insufficient balance: not enough coins/);
+        await processor.stop();
+        processor = undefined;
+      }
+    } finally {
+      await receiver.app.close();
+    }
+  });
+
   it("finishes tasks from this generation's webhook (v2: the task object) through the api's route, without polling", async () => {
     const receiver = await startWebhookReceiver(db.pool);
     try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RunningHubError, classifyCode } from '../../src/runninghub/index.js';
+import { RunningHubError, classifyCode, isBalanceFailure } from '../../src/runninghub/index.js';
 
 describe('classifyCode', () => {
   it.each(['421', '415', '814', '1520', '1003', 'HTTP_429'])('%s is a capacity refusal: retry, not a failure', (code) => {
@@ -18,5 +18,26 @@ describe('classifyCode', () => {
     const error = new RunningHubError({ operation: 'create', code: '802', remoteMessage: 'APIKEY_UNAUTHORIZED' });
     expect(error).toMatchObject({ kind: 'permanent', code: '802', remoteMessage: 'APIKEY_UNAUTHORIZED', operation: 'create', retryable: false });
     expect(error.message).toBe('RunningHub create failed: 802 APIKEY_UNAUTHORIZED');
+  });
+});
+
+describe('isBalanceFailure', () => {
+  it.each([
+    'Insufficient balance: not enough coins to run this task',
+    'insufficient balance',
+    'Your wallet balance is not enough',
+    '账户余额不足',
+    'coins exhausted',
+  ])('"%s" says the coins ran out', (message) => {
+    expect(isBalanceFailure(message)).toBe(true);
+  });
+
+  it.each([
+    "Error in node ColorBalance: expected 3 channels, got 4",
+    'simulated failure',
+    'CUDA out of memory',
+    'insufficient memory on the GPU',
+  ])('"%s" does not', (message) => {
+    expect(isBalanceFailure(message)).toBe(false);
   });
 });

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Logger } from '../../shared/logger.js';
 import { parseJsonKeepingBigIntegers } from '../json.js';
-import type { BusinessError, SimTask, SimulatorEngine } from './engine.js';
+import { failureMessageOf, type BusinessError, type SimTask, type SimulatorEngine } from './engine.js';
 import { idInput, instanceTypeInput, keyOf, netWssUrlOf, nodeInfoInput } from './endpoints.js';
 import { envelope, HttpReply, numericIds } from './http.js';
 import type { SimulatorEndpoint } from './options.js';
@@ -94,9 +94,9 @@ export class RunningHubV2Endpoints {
       taskId: task.taskId,
       status: task.status === 'CANCELLED' ? 'CANCEL' : task.status,
       errorCode: failed ? '805' : '',
-      errorMessage: failed ? 'simulated failure' : '',
+      errorMessage: failed ? failureMessageOf(task) : '',
       failedReason: failed
-        ? { node_id: '3', node_name: 'KSampler', exception_type: 'RuntimeError', exception_message: 'simulated failure', traceback: '[]' }
+        ? { node_id: '3', node_name: 'KSampler', exception_type: 'RuntimeError', exception_message: failureMessageOf(task), traceback: '[]' }
         : {},
       usage: {
         consumeMoney: null,

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { Logger } from '../../shared/logger.js';
 import { parseJsonKeepingBigIntegers } from '../json.js';
-import type { BusinessError, SimOutputFile, SimTask, SimulatorEngine } from './engine.js';
+import { failureMessageOf, type BusinessError, type SimOutputFile, type SimTask, type SimulatorEngine } from './engine.js';
 import { BinaryReply, envelope, HttpReply, numericIds, PartsReply } from './http.js';
 import type { SimulatorEndpoint } from './options.js';
 import { apiCallDemoData, webhookDetailData } from './endpoints-debug.js';
@@ -256,7 +256,7 @@ export class RunningHubEndpoints {
               node_id: '3',
               node_name: 'KSampler',
               exception_type: cancelled ? 'TaskCancelled' : 'RuntimeError',
-              exception_message: cancelled ? 'task was cancelled' : 'simulated failure',
+              exception_message: cancelled ? 'task was cancelled' : failureMessageOf(task),
               traceback: '[]',
               current_inputs: '{}',
               current_outputs: '{}',

@@ -10,7 +10,13 @@ export type { SimulatorCounters } from './views.js';
 // server.ts translates requests into these calls and results into envelopes.
 
 export type SimTaskStatus = 'QUEUED' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'CANCELLED';
-export type PlannedOutcome = 'SUCCESS' | 'FAILED' | 'NO_OUTPUT';
+/** FAILED_BALANCE: FAILED with the message RunningHub gives a task that ran out of coins (`[sim:fail-balance]`). */
+export type PlannedOutcome = 'SUCCESS' | 'FAILED' | 'FAILED_BALANCE' | 'NO_OUTPUT';
+
+/** The failure message of a task: RunningHub's words for an empty wallet (v2, reference §2.5), or ours. */
+export function failureMessageOf(task: { planned: PlannedOutcome }): string {
+  return task.planned === 'FAILED_BALANCE' ? 'Insufficient balance: not enough coins to run this task' : 'simulated failure';
+}
 
 export interface SimOutputFile {
   nodeId: string;
@@ -367,6 +373,7 @@ export class SimulatorEngine {
     for (const node of nodes) {
       if (typeof node.fieldValue !== 'string') continue;
       if (node.fieldValue.includes('[sim:fail]')) return 'FAILED';
+      if (node.fieldValue.includes('[sim:fail-balance]')) return 'FAILED_BALANCE';
       if (node.fieldValue.includes('[sim:no-output]')) return 'NO_OUTPUT';
     }
     const forced = this.options.nextOutcomes.shift();
@@ -408,7 +415,7 @@ export class SimulatorEngine {
 
   private finish(task: SimTask): void {
     if (isTerminal(task.status)) return;
-    if (task.planned === 'FAILED') {
+    if (task.planned === 'FAILED' || task.planned === 'FAILED_BALANCE') {
       this.setStatus(task, 'FAILED');
     } else {
       this.setStatus(task, 'SUCCESS');
