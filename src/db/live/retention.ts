@@ -40,7 +40,7 @@ export async function pruneFinished(pool: pg.Pool, input: PruneInput): Promise<P
     // only when no shot is live and no delivery pending; their shots go first, then the storyboard.
     const shots = await db.query<{ id: string; storyboard_id: string }>(
       `WITH boards AS (
-         SELECT s.id FROM storyboards s
+         SELECT s.* FROM storyboards s
           WHERE s.finished_at < now() - make_interval(secs => $1::double precision / 1000)
             AND NOT EXISTS (SELECT 1 FROM ai_tasks t WHERE t.storyboard_id = s.id AND t.status IN ('PENDING', 'ACTIVE'))
             AND NOT EXISTS (SELECT 1 FROM task_callbacks c WHERE c.storyboard_id = s.id AND c.state = 'pending')
@@ -52,6 +52,11 @@ export async function pruneFinished(pool: pg.Pool, input: PruneInput): Promise<P
        archived AS (
          INSERT INTO ai_tasks_archive (id, finished_at, task)
          SELECT id, coalesce(finished_at, now()), to_jsonb(gone) FROM gone WHERE $3 = 'archive'
+         ON CONFLICT (id) DO NOTHING),
+       -- The storyboard as it was before its shots went (their delete's trigger counts them down to 0).
+       archived_boards AS (
+         INSERT INTO storyboards_archive (id, finished_at, storyboard)
+         SELECT id, finished_at, to_jsonb(boards) FROM boards WHERE $3 = 'archive'
          ON CONFLICT (id) DO NOTHING)
        SELECT boards.id AS storyboard_id, gone.id FROM boards LEFT JOIN gone ON gone.storyboard_id = boards.id`,
       params,
@@ -59,13 +64,10 @@ export async function pruneFinished(pool: pg.Pool, input: PruneInput): Promise<P
     const boardIds = [...new Set(shots.rows.map((r) => r.storyboard_id))];
     if (boardIds.length > 0) {
       await db.query(
-        `WITH gone AS (DELETE FROM storyboards WHERE id = ANY($1::uuid[]) RETURNING *),
-         callbacks AS (DELETE FROM task_callbacks c USING gone WHERE c.storyboard_id = gone.id),
-         archived AS (
-           INSERT INTO storyboards_archive (id, finished_at, storyboard)
-           SELECT id, finished_at, to_jsonb(gone) FROM gone WHERE $2 = 'archive' ON CONFLICT (id) DO NOTHING)
+        `WITH gone AS (DELETE FROM storyboards WHERE id = ANY($1::uuid[]) RETURNING id),
+         callbacks AS (DELETE FROM task_callbacks c USING gone WHERE c.storyboard_id = gone.id)
          SELECT count(*) FROM gone`,
-        [boardIds, input.mode],
+        [boardIds],
       );
     }
     const tasks = await db.query<{ id: string }>(
