@@ -334,6 +334,8 @@ export type StoryboardActionResult =
  */
 export async function cancelStoryboard(pool: pg.Pool, id: string): Promise<StoryboardActionResult> {
   const changed = await inTransaction(pool, async (client) => {
+    // For the finish this cancel may cause before cancelled_at is set below (migration 010's callback).
+    await client.query(`SELECT set_config('storyboards.cancelling', $1, true)`, [id]);
     const shots = await changeStatus<{ id: string }>(
       client,
       `UPDATE ai_tasks SET
@@ -367,6 +369,8 @@ export async function cancelStoryboard(pool: pg.Pool, id: string): Promise<Story
 /** Only the FAILED and CANCELLED shots go back to PENDING, as retryTask does for one task. */
 export async function retryStoryboard(pool: pg.Pool, id: string): Promise<StoryboardActionResult> {
   const changed = await inTransaction(pool, async (client) => {
+    // For the finish this cancel may cause before cancelled_at is set below (migration 010's callback).
+    await client.query(`SELECT set_config('storyboards.cancelling', $1, true)`, [id]);
     const shots = await changeStatus<{ id: string }>(
       client,
       `UPDATE ai_tasks SET

@@ -318,6 +318,14 @@ describe('storyboards API', () => {
       expect(rows.map((r) => r.payload.status)).toEqual(['done']);
     });
 
+    it("says cancelled in the finished callback of a cancel that itself finished the storyboard (its shots all PENDING)", async () => {
+      const created = await post(board([shot('a'), shot('b')], { callbackUrl: 'https://example.test/done' })).expect(201);
+      const res = await request(app.server).post(`/api/storyboards/${created.body.id}/cancel`).expect(200);
+      expect(res.body).toMatchObject({ status: 'cancelled', cancelled: 2, finishedAt: expect.any(String) });
+      const { rows } = await db.pool.query<{ payload: { status: string; cancelled: number } }>('SELECT payload FROM task_callbacks WHERE storyboard_id = $1', [created.body.id]);
+      expect(rows.map((r) => r.payload)).toEqual([expect.objectContaining({ status: 'cancelled', cancelled: 2 })]);
+    });
+
     it('calls a cancelled storyboard done once its cancelled shots, retried one by one, have all succeeded', async () => {
       const created = await post(board([shot('a'), shot('b')])).expect(201);
       const ids = created.body.details.map((x: { id: string }) => x.id) as string[];
