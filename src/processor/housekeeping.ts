@@ -75,7 +75,7 @@ async function check(ctx: ProcessorContext, task: TaskToCheck): Promise<void> {
       const cancelled = refused === undefined ? 'cancelled at RunningHub' : `RunningHub refused the cancel (${refused})`;
       result = task.cancelRequested
         ? { kind: 'cancelled' }
-        : { kind: 'timed-out', message: `${where} after ${Math.round(task.timeoutMs / 1000)} s; ${cancelled}` };
+        : { kind: 'timed-out', message: `${where} ${Math.round(task.runningForMs / 1000)} s after its submission (timeout ${Math.round(task.timeoutMs / 1000)} s); ${cancelled}` };
     } else {
       // Still at RunningHub: its own phase is shown beside our status (a change makes a queued/running event).
       if (outcome.status !== 'UNKNOWN') await recordRunningHubPhase(state.pool, task.runninghubTaskId, outcome.status);

@@ -154,7 +154,8 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
         taskId: task.id,
         claimToken: task.claimToken,
         runninghubTaskId,
-        firstCheckInMs: profileOf(ctx, task)?.pollInterval ?? settings.checkIntervalMs,
+        // The first check at the poll interval, or at the timeout if that comes first.
+        firstCheckInMs: Math.min(profileOf(ctx, task)?.pollInterval ?? settings.checkIntervalMs, profileOf(ctx, task)?.timeout ?? settings.taskTimeoutMs),
       });
       state.counters.consecutiveErrors = 0;
       if (recorded.state === 'claim-lost') {

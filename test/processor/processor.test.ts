@@ -221,7 +221,7 @@ describe('task processor (in-process)', () => {
       ['FAILED', 'TIMEOUT'],
       ['CANCELLED', 'CANCELLED'],
     ]);
-    expect(rows[0]!.error_message).toMatch(/its status unreadable \(MALFORMED_REPLY: .*\) after 1 s; cancelled at RunningHub/);
+    expect(rows[0]!.error_message).toMatch(/its status unreadable \(MALFORMED_REPLY: .*\) \d+ s after its submission \(timeout 1 s\); cancelled at RunningHub/);
     expect(sim.counters().cancels).toBe(2);
     expect(sim.counters().inFlight).toBe(0);
   });
@@ -232,7 +232,7 @@ describe('task processor (in-process)', () => {
     const [id] = await insertTasks(db.pool, 1);
     const [row] = await waitForStatuses(db.pool, [id!], ['FAILED', 'SUCCESS', 'CANCELLED'], 20_000);
     expect(row).toMatchObject({ status: 'FAILED', error_code: 'TIMEOUT' });
-    expect(row!.error_message).toMatch(/after 1 s; RunningHub refused the cancel \(423: TASK_NOT_FOUNED\)$/);
+    expect(row!.error_message).toMatch(/\d+ s after its submission \(timeout 1 s\); RunningHub refused the cancel \(423: TASK_NOT_FOUNED\)$/);
   });
 
   it("resubmits a task RunningHub says it does not have in its older words (423), as for 807", async () => {
@@ -244,20 +244,22 @@ describe('task processor (in-process)', () => {
     expect(sim.counters().tasksCreated).toBe(2);
   });
 
+  it('acts on a timeout shorter than the check interval at the timeout, not one interval later', async () => {
+    sim.setOptions({ runningMs: [20_000, 20_000] });
+    // The first check would come after 30 s: within the test's deadline only the timeout's own check can end it.
+    await start({ taskTimeoutMs: 1_000, checkIntervalMs: 30_000 });
+    const [id] = await insertTasks(db.pool, 1);
+    const [row] = await waitForStatuses(db.pool, [id!], ['FAILED', 'SUCCESS'], 20_000);
+    expect(row).toMatchObject({ status: 'FAILED', error_code: 'TIMEOUT' });
+    expect(row!.error_message).toMatch(/^still (QUEUED|RUNNING) \d+ s after its submission \(timeout 1 s\); cancelled at RunningHub$/);
+  });
+
   it('keeps the result of a task that finished at RunningHub before its timeout was acted on (webhook lost)', async () => {
-    // No webhook and a check due only after 60 s: both end at RunningHub long before anyone looks.
+    // No webhook, and the check interval 60 s: the first look at them comes at their timeout (1.5 s), long
+    // after both ended at RunningHub, so it looks with the timeout already passed.
     await start({ checkIntervalMs: 60_000, taskTimeoutMs: 1_500 });
     const [ok] = await insertTasks(db.pool, 1);
     const [broken] = await insertTasks(db.pool, 1, { fieldValue: 'broken [sim:fail]', prefix: 'broken' });
-    await waitFor('both tasks to end at RunningHub', () => sim.counters().tasksByStatus.SUCCESS + sim.counters().tasksByStatus.FAILED === 2);
-    await waitFor('both tasks to be past their timeout', async () => {
-      const { rows } = await db.pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM ai_tasks WHERE status = 'ACTIVE' AND submitted_at < now() - interval '2 seconds'`,
-      );
-      return rows[0]!.n === 2;
-    });
-    // Their check comes due: the first look at them happens with the timeout already passed.
-    await db.pool.query(`UPDATE ai_tasks SET next_check_at = now() WHERE status = 'ACTIVE'`);
     const rows = await waitForStatuses(db.pool, [ok!, broken!], ['SUCCESS', 'FAILED'], 20_000);
     expect(rows.map((r) => [r.status, r.error_code])).toEqual([
       ['SUCCESS', null],
@@ -265,6 +267,11 @@ describe('task processor (in-process)', () => {
     ]);
     expect(rows[0]!.outputs?.[0]?.fileUrl).toContain(sim.url);
     expect(sim.counters().cancels).toBe(0);
+    const { rows: looked } = await db.pool.query<{ ms: number }>(
+      `SELECT (extract(epoch FROM finished_at - submitted_at) * 1000)::float8 AS ms FROM ai_tasks WHERE id = ANY($1)`,
+      [[ok, broken]],
+    );
+    for (const { ms } of looked) expect(ms).toBeGreaterThanOrEqual(1_500);
   });
 
   it('keeps the result of a task that finished at RunningHub before its cancel request (webhook lost)', async () => {

@@ -440,11 +440,13 @@ export interface TaskToCheck {
   timedOut: boolean;
   /** The timeout that applied (the task's profile's, or the processor's). */
   timeoutMs: number;
+  /** Since its submission (submitted_at), as the check began. */
+  runningForMs: number;
 }
 
 /**
  * Submitted ACTIVE tasks that need a look now: their check is due (no webhook came), a cancel was
- * requested, or they ran past `timeoutMs`. Each is pushed `recheckMs` into the future in the same
+ * requested, or they ran past `timeoutMs`. Each is pushed `recheckMs` into the future (or to its timeout, if sooner) in the same
  * statement, so several processors share the work instead of all asking RunningHub about the same task.
  */
 export async function takeTasksToCheck(
@@ -458,6 +460,7 @@ export async function takeTasksToCheck(
     cancel_requested: boolean;
     timed_out: boolean;
     timeout_ms: number;
+    running_for_ms: number;
   }>(
     // A task under a profile uses the profile's timeout and poll interval (migration 006) when it has them.
     `WITH due AS (
@@ -474,11 +477,17 @@ export async function takeTasksToCheck(
      timing AS (
        SELECT due.id, coalesce(p.poll_ms, $2::int) AS poll_ms, coalesce(p.timeout_ms, $3::int) AS timeout_ms
          FROM due JOIN ai_tasks t ON t.id = due.id LEFT JOIN task_profiles p ON p.name = t.slot_profile)
-     UPDATE ai_tasks t SET next_check_at = now() + make_interval(secs => timing.poll_ms::double precision / 1000)
+     -- The next check after the poll interval, or at the timeout if that comes first (a timeout shorter than
+     -- the poll interval would otherwise be acted on one interval late).
+     UPDATE ai_tasks t SET next_check_at = CASE
+              WHEN t.submitted_at + make_interval(secs => timing.timeout_ms::double precision / 1000) > now()
+              THEN least(now() + make_interval(secs => timing.poll_ms::double precision / 1000),
+                         t.submitted_at + make_interval(secs => timing.timeout_ms::double precision / 1000))
+              ELSE now() + make_interval(secs => timing.poll_ms::double precision / 1000) END
        FROM timing WHERE t.id = timing.id
      RETURNING t.id, t.entity_name, t.runninghub_task_id, t.cancel_requested_at IS NOT NULL AS cancel_requested,
                t.submitted_at < now() - make_interval(secs => timing.timeout_ms::double precision / 1000) AS timed_out,
-               timing.timeout_ms`,
+               timing.timeout_ms, (extract(epoch FROM now() - t.submitted_at) * 1000)::float8 AS running_for_ms`,
     [input.limit, input.recheckMs, input.timeoutMs],
   );
   return rows.map((r) => ({
@@ -488,6 +497,7 @@ export async function takeTasksToCheck(
     cancelRequested: r.cancel_requested,
     timedOut: r.timed_out,
     timeoutMs: r.timeout_ms,
+    runningForMs: r.running_for_ms,
   }));
 }
 
