@@ -334,7 +334,7 @@ export type StoryboardActionResult =
  */
 export async function cancelStoryboard(pool: pg.Pool, id: string): Promise<StoryboardActionResult> {
   const changed = await inTransaction(pool, async (client) => {
-    // For the finish this cancel may cause before cancelled_at is set below (migration 010's callback).
+    // For the finish this cancel may cause before cancelled_at is set below (migration 009's callback).
     await client.query(`SELECT set_config('storyboards.cancelling', $1, true)`, [id]);
     const shots = await changeStatus<{ id: string }>(
       client,
@@ -369,8 +369,6 @@ export async function cancelStoryboard(pool: pg.Pool, id: string): Promise<Story
 /** Only the FAILED and CANCELLED shots go back to PENDING, as retryTask does for one task. */
 export async function retryStoryboard(pool: pg.Pool, id: string): Promise<StoryboardActionResult> {
   const changed = await inTransaction(pool, async (client) => {
-    // For the finish this cancel may cause before cancelled_at is set below (migration 010's callback).
-    await client.query(`SELECT set_config('storyboards.cancelling', $1, true)`, [id]);
     const shots = await changeStatus<{ id: string }>(
       client,
       `UPDATE ai_tasks SET
