@@ -91,7 +91,7 @@ async function check(ctx: ProcessorContext, task: TaskToCheck): Promise<void> {
   } catch (error) {
     if (isRunningHubError(error)) {
       // Tolerated (here the cancel at RunningHub failed): the next check (or the webhook) will tell.
-      taskLog.warn({ event: 'task.check_failed', code: error.code, err: error.remoteMessage }, 'could not cancel the task at RunningHub');
+      taskLog.warn({ event: 'task.cancel_failed', code: error.code, err: error.remoteMessage }, 'could not cancel the task at RunningHub');
       if (error.kind === 'retryable') noteError(ctx, `RUNNINGHUB_${error.code}`, error);
       return;
     }

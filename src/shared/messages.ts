@@ -47,6 +47,7 @@ export const LOG_MESSAGES: Readonly<Record<string, CatalogueEntry>> = {
   'outputs.download_failed': { zh: '输出文件 {n} 下载失败（第 {attempt} 次），{retryInMs} 毫秒后重试：{err}', en: 'output {n} download failed (attempt {attempt}), retrying in {retryInMs} ms: {err}' },
   'outputs.lease_lost': { zh: '另一个处理器已接手保存这些输出文件', en: 'another processor took over keeping these outputs' },
   'outputs.event_failed': { zh: '输出文件 {n} 已保存，但发送实时事件失败（错误）：{err}', en: 'output {n} kept, but its live event could not be written: {err}' },
+  'task.cancel_failed': { zh: '在 RunningHub 取消任务失败 {code}：{err}（下次检查时重试）', en: 'could not cancel the task at RunningHub {code}: {err} (tried again at the next check)' },
   'task.claim_lost': { zh: '领取在提交前已被回收，未提交到 RunningHub（任务留给新的领取）', en: 'claim recovered before the create; nothing sent (the task is left to its new claim)' },
   'task.recovered': { zh: '回收了超时的领取（原处理器 {claimedBy}）', en: 'recovered an expired claim (was {claimedBy})' },
   'callback.delivered': { zh: '回调已送达（HTTP {status}）', en: 'callback delivered (HTTP {status})' },

@@ -166,7 +166,6 @@ export type TaskEnd =
   | { status: 'FAILED'; code: string; message: string }
   | { status: 'CANCELLED'; code?: string; message?: string };
 
-/** The error code of a task whose outputs RunningHub made but we could not download after every attempt. */
 /**
  * next_check_at of a task a cancel request reaches (cancelTask, cancelStoryboard): a submitted or claimed
  * task becomes due at once, for the processor to cancel it at RunningHub. A task keeping its outputs is
@@ -176,6 +175,7 @@ export type TaskEnd =
 export const CANCEL_REQUEST_NEXT_CHECK_SQL =
   "CASE WHEN status = 'ACTIVE' AND cancel_requested_at IS NULL AND runninghub_outputs IS NULL THEN now() ELSE next_check_at END";
 
+/** The error code of a task whose outputs RunningHub made but we could not download after every attempt. */
 export const OUTPUTS_NOT_KEPT = 'OUTPUTS_NOT_KEPT';
 
 export function endOf(result: TaskResult): TaskEnd {
