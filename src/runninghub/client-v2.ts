@@ -128,7 +128,8 @@ export function createV2Client(ctx: V2Context, v1: RunningHubClient): RunningHub
 /**
  * "v2 is missing" for an operation: RunningHub answers a path it does not serve with HTTP 404 (the
  * simulator and the real service add 412 TOKEN_INVALID, "API path misspelt"). Then that operation
- * uses v1 from now on; any other failure (5xx, 421, a timeout) is v2's answer and is passed on.
+ * uses v1 for a while (AUTO_V1_FOR_MS); any other failure (5xx, 421, a timeout) is v2's answer and is
+ * passed on.
  */
 export function isMissingPath(error: unknown): boolean {
   return error instanceof RunningHubError && (error.httpStatus === 404 || error.code === '412');
@@ -136,16 +137,34 @@ export function isMissingPath(error: unknown): boolean {
 
 type Operation = 'createWorkflow' | 'createApp' | 'query';
 
-export function createAutoClient(v2: RunningHubClient, v1: RunningHubClient, logger: Logger | undefined): RunningHubClient {
-  const onV1 = new Set<Operation>();
+/**
+ * How long an operation v2 answered "missing" for stays on v1 before v2 is asked again: a 404 can be a
+ * gateway's passing fault, and v1's status and outputs are the generation RunningHub no longer maintains.
+ */
+export const AUTO_V1_FOR_MS = 10 * 60_000;
+
+export function createAutoClient(
+  v2: RunningHubClient,
+  v1: RunningHubClient,
+  logger: Logger | undefined,
+  clock: { now: () => number } = { now: Date.now },
+): RunningHubClient {
+  /** Per operation on v1: until when, and whether that was logged (once per operation, at warn). */
+  const onV1 = new Map<Operation, number>();
+  const warned = new Set<Operation>();
   async function either<T>(operation: Operation, viaV2: () => Promise<T>, viaV1: () => Promise<T>): Promise<T> {
-    if (onV1.has(operation)) return viaV1();
+    if ((onV1.get(operation) ?? 0) > clock.now()) return viaV1();
     try {
-      return await viaV2();
+      const result = await viaV2();
+      onV1.delete(operation);
+      return result;
     } catch (error) {
       if (!isMissingPath(error)) throw error;
-      onV1.add(operation);
-      logger?.warn({ event: 'runninghub.v2_missing', operation, code: (error as RunningHubError).code }, 'RunningHub v2 does not serve this operation; using v1 for it');
+      onV1.set(operation, clock.now() + AUTO_V1_FOR_MS);
+      const line = { event: 'runninghub.v2_missing', operation, code: (error as RunningHubError).code, retryInMs: AUTO_V1_FOR_MS };
+      if (warned.has(operation)) logger?.debug(line, 'RunningHub v2 still does not serve this operation; using v1 for it');
+      else logger?.warn(line, 'RunningHub v2 does not serve this operation; using v1 for it');
+      warned.add(operation);
       return viaV1();
     }
   }

@@ -65,7 +65,7 @@ export const LOG_MESSAGES: Readonly<Record<string, CatalogueEntry>> = {
   'account.limit_check_failed': { zh: '读取 RunningHub 账户并发上限失败 {code}：{err}；沿用 {keeping}', en: 'could not read the account limit from RunningHub {code}: {err}; keeping {keeping}' },
   'account.limit_unusable': { zh: 'RunningHub 报告的并发上限 {reported} 不是不小于 1 的整数；沿用 {keeping}', en: 'RunningHub reported account limit {reported}, not a whole number from 1; keeping {keeping}' },
   'account.limit_update_failed': { zh: '无法保存账户并发上限：{err}；沿用 {keeping}', en: 'could not store the account limit: {err}; keeping {keeping}' },
-  'runninghub.v2_missing': { zh: 'RunningHub v2 不支持 {operation}（{code}），改用 v1', en: 'RunningHub v2 does not serve {operation} ({code}); using v1 for it' },
+  'runninghub.v2_missing': { zh: 'RunningHub v2 不支持 {operation}（{code}），改用 v1，{retryInMs} 毫秒后再试 v2', en: 'RunningHub v2 does not serve {operation} ({code}); using v1 for it, v2 again in {retryInMs} ms' },
   'runninghub.call': { zh: '调用 RunningHub {operation}：{code}（{ms} 毫秒）', en: 'RunningHub {operation}: {code} ({ms} ms)' },
   // api
   'events.listener_lost': { zh: '任务事件的 LISTEN 连接断开（错误），正在重连：{err}', en: 'task events LISTEN connection lost, reconnecting: {err}' },

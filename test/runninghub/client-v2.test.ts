@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RunningHubError, createRunningHubClient, parseWebhookEvent, type RunningHubClient, type TaskOutcome } from '../../src/runninghub/index.js';
 import { LENIENT_SIMULATOR, startSimulator, type RunningSimulator } from '../../src/runninghub/simulator/index.js';
 import { waitFor } from '../support/wait.js';
+import { AUTO_V1_FOR_MS, createAutoClient } from '../../src/runninghub/client-v2.js';
 
 const API_KEY = 'sk-v2-test-0123456789abcdef012345';
 const WORKFLOW = '1904136902449209346';
@@ -170,6 +171,25 @@ describe('RUNNINGHUB_API=auto', () => {
     // Following still speaks v2 (its query path is there), for tasks of either generation.
     for (const task of [first, second, third]) expect((await finalOutcome(auto, task.taskId)).status).toBe('SUCCESS');
     expect(simulator.counters().callsByEndpoint.outputs ?? 0).toBe(0);
+  });
+
+  it('asks v2 again once the fallback has lasted AUTO_V1_FOR_MS (a 404 may be a gateway passing by)', async () => {
+    const clock = { now: () => 1_000_000 };
+    const auto = createAutoClient(
+      createRunningHubClient({ baseUrl: simulator.url, apiKey: API_KEY, api: 'v2' }),
+      createRunningHubClient({ baseUrl: simulator.url, apiKey: API_KEY, api: 'v1' }),
+      undefined,
+      clock,
+    );
+    simulator.setOptions({ faults: { v2RunWorkflow: { kind: 'http', status: 404, times: 1 } } });
+    await auto.createTask({ workflowId: WORKFLOW });
+    await auto.createTask({ workflowId: WORKFLOW });
+    expect(simulator.tasks().map((t) => t.api)).toEqual(['v1', 'v1']);
+    // The gateway's 404 is long gone: after the fallback's time, creates are v2's again.
+    clock.now = () => 1_000_000 + AUTO_V1_FOR_MS + 1;
+    await auto.createTask({ workflowId: WORKFLOW });
+    expect(simulator.tasks().map((t) => t.api)).toEqual(['v1', 'v1', 'v2']);
+    expect(simulator.counters().callsByEndpoint.v2RunWorkflow).toBe(2);
   });
 
   it('does not fall back on a v2 answer that is not "missing" (421 stays 421)', async () => {
