@@ -16,7 +16,7 @@ export const DEFAULT_CALLBACK_SETTINGS: CallbackSettings = {
   timeoutMs: 10_000,
 };
 
-/** Deliveries claimed per pass. */
+/** Callback POSTs under way at once, per processor. */
 const CALLBACK_BATCH = 20;
 
 export interface BackgroundWork {
@@ -48,22 +48,40 @@ export function startBackgroundWork(ctx: ProcessorContext): BackgroundWork {
       if (stopping) done();
     });
 
+  // Up to CALLBACK_BATCH POSTs at once, each on its own: a delivery that ends makes room for the next due
+  // one at once, so a receiver that hangs until CALLBACK_TIMEOUT delays nobody else's callbacks.
   const callbackLoop = async () => {
     if (callbacks.signingSecret === undefined) return;
+    const posting = new Set<Promise<void>>();
     while (!stopping) {
       let waitMs = ctx.settings.pollIntervalMs;
       try {
         callbackWanted = false;
-        const due = await claimDueCallbacks(ctx.state.pool, { limit: CALLBACK_BATCH, leaseMs: callbacks.timeoutMs + 5_000 });
-        await Promise.all(due.map((delivery) => deliver(ctx, callbacks, delivery)));
-        const next = due.length === CALLBACK_BATCH ? 0 : await msUntilNextCallback(ctx.state.pool);
-        if (next !== null) waitMs = Math.min(waitMs, next);
+        const room = CALLBACK_BATCH - posting.size;
+        // Full: a POST that ends wakes this loop.
+        const due = room > 0 ? await claimDueCallbacks(ctx.state.pool, { limit: room, leaseMs: callbacks.timeoutMs + 5_000 }) : [];
+        for (const delivery of due) {
+          const post: Promise<void> = deliver(ctx, callbacks, delivery)
+            .catch((error: unknown) => ctx.log.warn({ event: 'callback.pass_failed', err: errorText(error) }, 'callback pass failed'))
+            .finally(() => {
+              posting.delete(post);
+              callbackWanted = true;
+              wakeCallbacks?.();
+            });
+          posting.add(post);
+        }
+        if (room > 0) {
+          const next = due.length === room ? 0 : await msUntilNextCallback(ctx.state.pool);
+          if (next !== null) waitMs = Math.min(waitMs, next);
+        }
       } catch (error) {
         ctx.log.warn({ event: 'callback.pass_failed', err: errorText(error) }, 'callback pass failed');
       }
       if (!callbackWanted && !stopping) await sleep(waitMs, (wake) => (wakeCallbacks = wake));
       wakeCallbacks = undefined;
     }
+    // Stopping: the POSTs under way end (each within CALLBACK_TIMEOUT) and record their outcome.
+    await Promise.all(posting);
   };
 
   const retentionLoop = async () => {

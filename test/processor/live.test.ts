@@ -130,6 +130,23 @@ describe('the processor live work', () => {
     expect(JSON.parse(last.body)).toMatchObject({ type: 'task.finished', taskId: id, status: 'SUCCESS', outputs: [expect.objectContaining({ fileUrl: expect.any(String) })] });
   });
 
+  it("does not hold a callback back behind another receiver's hanging POST", async () => {
+    const hanging = await startReceiver(() => undefined); // reads the POST, never answers
+    const answering = await startReceiver((_n, res) => res.writeHead(204).end());
+    closers.push(answering.close);
+    await start(callbacks({ timeoutMs: 30_000 }));
+    const [slow] = await insertTasks(db.pool, 1);
+    await db.pool.query('UPDATE ai_tasks SET callback_url = $2 WHERE id = $1', [slow, hanging.url]);
+    await waitForStatuses(db.pool, [slow!], ['SUCCESS']);
+    await waitFor('the hanging receiver to have the POST', () => hanging.received.length === 1);
+    const [quick] = await insertTasks(db.pool, 1);
+    await db.pool.query('UPDATE ai_tasks SET callback_url = $2 WHERE id = $1', [quick, answering.url]);
+    await waitFor('the other callback to be delivered', async () => (await listTaskCallbacks(db.pool, quick!))[0]?.state === 'delivered');
+    // Delivered while the first POST still hangs (its timeout is 30 s away): before, it waited for that POST's end.
+    expect(await listTaskCallbacks(db.pool, slow!)).toEqual([expect.objectContaining({ state: 'pending', lastError: null, lastStatus: null })]);
+    await hanging.close(); // the hanging POST ends (a connection error, retried later) before the processor stops
+  });
+
   it("POSTs a storyboard's result once its last shot ends, signed", async () => {
     const receiver = await startReceiver((_n, res) => res.writeHead(200).end());
     closers.push(receiver.close);
