@@ -71,10 +71,13 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
           else if (channel === TASK_CHANNELS.cancel) kick(ctx, true);
           else if (channel === TASK_CHANNELS.slotFreed) {
             // After the claim (the handover's hurry): the loop takes a task now keeping its outputs, and the
-            // end, if a statement not ours recorded it (the webhook), goes into our log too.
+            // end, if the api's webhook route recorded it, goes into our log too (with no webhook URL of ours
+            // sent to RunningHub, every end of our tasks is recorded by us: no query then).
             claimBesideLoop(ctx, () => {
               wakeLoop(ctx);
-              noteEndRecordedElsewhere(ctx, payload).catch((error: unknown) => noteError(ctx, 'DATABASE', error));
+              if (settings.webhookUrl !== undefined) {
+                noteEndRecordedElsewhere(ctx, payload).catch((error: unknown) => noteError(ctx, 'DATABASE', error));
+              }
             });
           } else claimBesideLoop(ctx);
         },

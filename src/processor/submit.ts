@@ -148,14 +148,16 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
   // late success safe, since a claim recovered meanwhile comes back as claim-lost and is cancelled.
   // Only a shutdown ends the retries, and then the RunningHub task is cancelled rather than left to
   // run twice once the lease expires and the task is resubmitted.
+  // The first check at the poll interval, or at the timeout if that comes first.
+  const profile = profileOf(ctx, task);
+  const firstCheckInMs = Math.min(profile?.pollInterval ?? settings.checkIntervalMs, profile?.timeout ?? settings.taskTimeoutMs);
   for (let attempt = 1; ; attempt++) {
     try {
       const recorded = await recordSubmission(state.pool, {
         taskId: task.id,
         claimToken: task.claimToken,
         runninghubTaskId,
-        // The first check at the poll interval, or at the timeout if that comes first.
-        firstCheckInMs: Math.min(profileOf(ctx, task)?.pollInterval ?? settings.checkIntervalMs, profileOf(ctx, task)?.timeout ?? settings.taskTimeoutMs),
+        firstCheckInMs,
       });
       state.counters.consecutiveErrors = 0;
       if (recorded.state === 'claim-lost') {

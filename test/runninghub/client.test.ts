@@ -364,25 +364,35 @@ describe('the API key stays secret', () => {
   });
 });
 
-describe('text in replies that cannot be stored', () => {
-  let hostile: Server;
-  let hostileUrl: string;
-  /** The next reply's raw bytes, by path. */
-  const replies = new Map<string, Buffer>();
+/**
+ * A RunningHub of scripted replies for the describe it is called in: each path answers the text or bytes
+ * set for it in `replies`, any other an empty envelope. `url()` is its address once the describe started it.
+ */
+function scriptedRunningHub(): { replies: Map<string, string | Buffer>; url: () => string } {
+  const replies = new Map<string, string | Buffer>();
+  let server: Server | undefined;
+  let url = '';
   beforeAll(async () => {
-    hostile = createServer((req, res) => {
+    const started = createServer((req, res) => {
       req.resume();
       req.on('end', () => {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(replies.get(req.url ?? '') ?? Buffer.from('{"code":0,"msg":"","data":null}'));
+        res.end(replies.get(req.url ?? '') ?? '{"code":0,"msg":"","data":null}');
       });
     });
-    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
-    hostileUrl = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+    server = started;
+    await new Promise<void>((resolve) => started.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(started.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => hostile.close(() => resolve()));
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   });
+  return { replies, url: () => url };
+}
+
+describe('text in replies that cannot be stored', () => {
+  /** The next reply's raw bytes, by path. */
+  const { replies, url: hostileUrl } = scriptedRunningHub();
 
   function loggingClient(): { client: RunningHubClient; lines: Record<string, unknown>[] } {
     const lines: Record<string, unknown>[] = [];
@@ -392,7 +402,7 @@ describe('text in replies that cannot be stored', () => {
         done();
       },
     });
-    return { client: createRunningHubClient({ baseUrl: hostileUrl, apiKey: API_KEY, logger: pino({ level: 'info' }, sink) }), lines };
+    return { client: createRunningHubClient({ baseUrl: hostileUrl(), apiKey: API_KEY, logger: pino({ level: 'info' }, sink) }), lines };
   }
 
   it('keeps a failure whose message and traceback hold NUL, lone surrogates and bytes that are not UTF-8, with U+FFFD and a note', async () => {
@@ -452,35 +462,19 @@ describe('text in replies that cannot be stored', () => {
 
 // Replies as some RunningHub versions and clients in the wild show them, beside what the documentation shows.
 describe('replies in shapes beside the documented ones', () => {
-  let server: Server;
-  let url: string;
-  const replies = new Map<string, string>();
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(replies.get(req.url ?? '') ?? '{"code":0,"msg":"","data":null}');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  const { replies, url } = scriptedRunningHub();
 
   it('takes a create whose taskId reads, whatever the fields beside it (a MALFORMED_REPLY would be retried: the task twice)', async () => {
     replies.set(
       '/task/openapi/create',
       JSON.stringify({ code: 0, msg: 'success', data: { taskId: '1910246754753896450', clientId: { odd: true }, taskStatus: 'PREPARING', netWssUrl: 7, promptTips: { node_errors: { '6': 'bad' } } } }),
     );
-    const created = await createRunningHubClient({ baseUrl: url, apiKey: API_KEY }).createTask({ workflowId: '1', nodeInfoList: [] });
+    const created = await createRunningHubClient({ baseUrl: url(), apiKey: API_KEY }).createTask({ workflowId: '1', nodeInfoList: [] });
     expect(created).toMatchObject({ taskId: '1910246754753896450', clientId: null, taskStatus: 'QUEUED', netWssUrl: null });
     expect(created.nodeErrors).toEqual(['6: "bad"']);
     // A reply without a readable taskId is still malformed.
     replies.set('/task/openapi/create', JSON.stringify({ code: 0, msg: 'success', data: { taskStatus: 'QUEUED' } }));
-    const error = await rejection(createRunningHubClient({ baseUrl: url, apiKey: API_KEY }).createTask({ workflowId: '1', nodeInfoList: [] }));
+    const error = await rejection(createRunningHubClient({ baseUrl: url(), apiKey: API_KEY }).createTask({ workflowId: '1', nodeInfoList: [] }));
     expect(error.code).toBe('MALFORMED_REPLY');
   });
 
@@ -489,7 +483,7 @@ describe('replies in shapes beside the documented ones', () => {
       '/task/openapi/outputs',
       JSON.stringify({ code: 0, msg: 'success', data: [{ fileUrl: null, fileType: 'txt', nodeId: '12' }, { fileUrl: '', nodeId: '13' }, { fileUrl: 'https://rh.example/o/a.PNG', nodeId: '9' }] }),
     );
-    const outcome = await createRunningHubClient({ baseUrl: url, apiKey: API_KEY }).getOutputs('1910246754753896450');
+    const outcome = await createRunningHubClient({ baseUrl: url(), apiKey: API_KEY }).getOutputs('1910246754753896450');
     expect(outcome).toEqual({ status: 'SUCCESS', outputs: [{ fileUrl: 'https://rh.example/o/a.PNG', fileType: 'png', nodeId: '9', taskCostTime: null, consumeCoins: null }] });
   });
 });
