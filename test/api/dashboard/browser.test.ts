@@ -276,7 +276,7 @@ describeWithChromium('the dashboard in Chromium', () => {
     const loadedImages = `Array.from(document.querySelectorAll('[data-testid="shots"] img')).filter((img) => img.complete && img.naturalWidth > 0).length`;
     await expect.poll(async () => page.evaluate<number>(loadedImages), { timeout: 20_000 }).toBe(3);
     const failedShot = shots.locator('li.s-failed');
-    expect(await failedShot.locator('.placeholder').textContent()).toMatch(/^805: /);
+    expect(await failedShot.locator('.placeholder .source').textContent()).toMatch(/^805: /);
     // Every card's caption sits as far down its card, under a thumbnail (a button) or a placeholder alike.
     const captionOffsets = await shots
       .locator('li.shot > p.name')
@@ -298,7 +298,7 @@ describeWithChromium('the dashboard in Chromium', () => {
     await viewer.getByRole('button', { name: 'Close' }).click();
 
     await page.getByRole('button', { name: 'Retry 1 failed' }).click();
-    await page.getByRole('status').filter({ hasText: /Retry failed shots: Harbour at dawn is running/ }).waitFor();
+    await page.getByRole('status').filter({ hasText: /^Harbour at dawn: retried 1 failed, now \d waiting and \d running\.$/ }).waitFor();
     await expect.poll(async () => shots.locator('img').count(), { timeout: 30_000 }).toBe(4);
     expect(await page.getByRole('button', { name: /^Retry / }).count()).toBe(0);
 
@@ -329,5 +329,25 @@ describeWithChromium('the dashboard in Chromium', () => {
       await saveScreenshot(page, ARTIFACTS, `phone-${hash.slice(2)}`);
     }
     await context.close();
+  });
+
+  it('says the api does not answer while it is down, and goes back to the live stream and clears that once it is up', async () => {
+    const { page, close } = await openDashboard(TOKEN, '#/tasks');
+    const live = page.locator('#live');
+    await expect.poll(async () => live.textContent(), { timeout: 20_000 }).toBe('live');
+    const statusLine = page.locator('p.status-line');
+    await system.restartApi(async () => {
+      await expect.poll(async () => live.textContent(), { timeout: 30_000 }).toBe('updating every second');
+      await expect.poll(async () => statusLine.textContent(), { timeout: 30_000 }).toMatch(/^The api does not answer \(.+\); the page tries again at the next update\.$/);
+      await saveScreenshot(page, ARTIFACTS, 'api-down');
+    });
+    // Back on the stream (tried again every few seconds while polling), and the error gone with the next good load.
+    await expect.poll(async () => live.textContent(), { timeout: 30_000 }).toBe('live');
+    await expect.poll(async () => statusLine.textContent(), { timeout: 30_000 }).toBe('');
+    // Live again: a change shows without a reload.
+    const task = await createTask('after-the-outage');
+    await page.locator(`tr[data-task="${task.id}"]`).waitFor({ timeout: 20_000 });
+    expect(await sameDocument(page)).toBe(true);
+    await close();
   });
 });

@@ -202,7 +202,7 @@ describeWithFirefox('the dashboard in Firefox', () => {
     await page.click({ css: `${listed} a`, text: 'Harbour at dawn' });
     const loadedImages = `Array.from(document.querySelectorAll('[data-testid="shots"] img')).filter((img) => img.complete && img.naturalWidth > 0).length`;
     await waitForValue('three kept images shown', async () => Number(await page.evaluate(loadedImages)), 3);
-    expect(await text(page, '[data-testid="shots"] li.s-failed .placeholder')).toMatch(/^805: /);
+    expect(await text(page, '[data-testid="shots"] li.s-failed .placeholder .source')).toMatch(/^805: /);
     expect(await runAxe(page)).toEqual([]);
     await saveScreenshot(page, ARTIFACTS, 'storyboard-shots');
 
@@ -214,7 +214,7 @@ describeWithFirefox('the dashboard in Firefox', () => {
     await waitForValue('the larger view closed', () => page.evaluate(`document.querySelector('dialog.viewer').open`), false);
 
     await page.click({ css: 'button', text: 'Retry 1 failed' });
-    await waitForValue('the retry said', () => statusLine(page), /^Retry failed shots: Harbour at dawn is running/);
+    await waitForValue('the retry said', () => statusLine(page), /^Harbour at dawn: retried 1 failed, now \d waiting and \d running\.$/);
     await waitForValue('four kept images shown', async () => Number(await page.evaluate(loadedImages)), 4, 30_000);
     expect(await count(page, { css: 'button', text: /^Retry / })).toBe(0);
     expect(await sameDocument(page)).toBe(true);

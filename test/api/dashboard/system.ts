@@ -15,9 +15,9 @@ export interface ApiProgram {
   stop(): Promise<void>;
 }
 
-/** `node dist/api.js` on a free loopback port, once /readyz answers 200. */
-export async function spawnApi(databaseUrl: string, env: Record<string, string> = {}): Promise<ApiProgram> {
-  const port = await findFreePort();
+/** `node dist/api.js` on a free loopback port (or `port`: an api started again), once /readyz answers 200. */
+export async function spawnApi(databaseUrl: string, env: Record<string, string> = {}, port?: number): Promise<ApiProgram> {
+  port ??= await findFreePort();
   const child = spawn(process.execPath, [distProgram('api')], {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -49,6 +49,8 @@ export interface DashboardSystem {
   api: ApiProgram;
   sim: RunningSimulator;
   processor: ProcessorProgram;
+  /** Stop the api, run `whileDown`, and start it again on the same port (system.api is then the new one). */
+  restartApi(whileDown: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -57,16 +59,22 @@ export async function startDashboardSystem(databaseUrl: string, apiEnv: Record<s
   const settings = testSettings({ processorId: 'dashboard-test' });
   const processor = await spawnProcessor(databaseUrl, sim.url, settings);
   // The api serves the outputs the processor kept (/api/tasks/:id/outputs/:n): the same output store.
-  const api = await spawnApi(databaseUrl, { OUTPUT_DIR: settings.outputDir, ...apiEnv });
-  return {
-    api,
+  const env = { OUTPUT_DIR: settings.outputDir, ...apiEnv };
+  const system: DashboardSystem = {
+    api: await spawnApi(databaseUrl, env),
     sim,
     processor,
+    async restartApi(whileDown) {
+      await system.api.stop();
+      await whileDown();
+      system.api = await spawnApi(databaseUrl, env, Number(new URL(system.api.url).port));
+    },
     async stop() {
-      await Promise.allSettled([api.stop(), processor.cleanup()]);
+      await Promise.allSettled([system.api.stop(), processor.cleanup()]);
       await sim.stop();
     },
   };
+  return system;
 }
 
 /** The api as a test calls it beside the page (JSON in and out, with `token`); `system` is read at each call. */

@@ -21,6 +21,9 @@ export class ApiCallError extends Error {
   }
 }
 
+/** fetch itself failed: the api (or the network to it) is down; the server said nothing. */
+export class ApiUnreachableError extends Error {}
+
 export function authHeaders(): Record<string, string> {
   const token = tokenStore.get();
   return token === null ? {} : { authorization: `Bearer ${token}` };
@@ -28,7 +31,12 @@ export function authHeaders(): Record<string, string> {
 
 /** GET (or POST without a body) `path` and return its JSON; a non-2xx reply throws ApiCallError. */
 export async function call<T>(path: string, method: 'GET' | 'POST' = 'GET'): Promise<T> {
-  const response = await fetch(path, { method, headers: authHeaders(), cache: 'no-store' });
+  let response: Response;
+  try {
+    response = await fetch(path, { method, headers: authHeaders(), cache: 'no-store' });
+  } catch (error) {
+    throw new ApiUnreachableError(error instanceof Error ? error.message : String(error));
+  }
   if (!response.ok) {
     let code = `HTTP_${response.status}`;
     let message = response.statusText || `HTTP ${response.status}`;

@@ -11,16 +11,24 @@ export const POLL_MS = 1000;
 
 export type LiveMode = 'sse' | 'poll';
 
+/** While polling after the stream was lost, how often to try the stream again. */
+export const SSE_RETRY_MS = 5000;
+
 export function startLive(onChange: () => void, onMode: (mode: LiveMode) => void): void {
+  let pollTimer: number | undefined;
+  // A hidden tab does not poll; it refreshes when shown again.
+  document.addEventListener('visibilitychange', () => {
+    if (pollTimer !== undefined && document.visibilityState === 'visible') onChange();
+  });
   const poll = (): void => {
     onMode('poll');
-    // A hidden tab does not poll; it refreshes when shown again.
-    window.setInterval(() => {
+    pollTimer ??= window.setInterval(() => {
       if (document.visibilityState === 'visible') onChange();
     }, POLL_MS);
-    document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible') onChange();
-    });
+  };
+  const stopPolling = (): void => {
+    window.clearInterval(pollTimer);
+    pollTimer = undefined;
   };
 
   const listen = async (reconnect: boolean): Promise<'unavailable' | 'ended'> => {
@@ -29,6 +37,7 @@ export function startLive(onChange: () => void, onMode: (mode: LiveMode) => void
       await response.body?.cancel();
       return 'unavailable';
     }
+    stopPolling();
     onMode('sse');
     // Whatever happened while the stream was down (the first connection follows the page's first load).
     if (reconnect) onChange();
@@ -49,17 +58,22 @@ export function startLive(onChange: () => void, onMode: (mode: LiveMode) => void
     }
   };
 
-  // attempt 0: the first try (no SSE: poll from now on); after a stream ends, reconnect, and poll
-  // after three failed reconnects in a row.
+  // attempt 0: the first try. An api without the stream (it answers, but not with one) is polled from
+  // then on. A stream that ends is reconnected; after three failed reconnects in a row the page polls,
+  // and tries the stream again every SSE_RETRY_MS, going back to it (and off polling) once it answers.
   const run = (attempt: number): void => {
-    const failed = (): void => {
-      if (attempt === 0 || attempt >= 3) poll();
-      else window.setTimeout(() => run(attempt + 1), 1000);
-    };
-    listen(attempt > 0).then((outcome) => {
-      if (outcome === 'ended') window.setTimeout(() => run(1), 1000);
-      else failed();
-    }, failed);
+    listen(attempt > 0).then(
+      (outcome) => {
+        if (outcome === 'ended') window.setTimeout(() => run(1), 1000);
+        else if (attempt === 0) poll();
+        else retry(attempt);
+      },
+      () => retry(attempt),
+    );
+  };
+  const retry = (attempt: number): void => {
+    if (attempt === 0 || attempt >= 3) poll();
+    window.setTimeout(() => run(attempt + 1), attempt === 0 || attempt >= 3 ? SSE_RETRY_MS : 1000);
   };
   run(0);
 }

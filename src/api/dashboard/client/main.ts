@@ -4,7 +4,7 @@
 // router (#/queue, #/tasks, #/tasks/<id>, #/storyboards, #/storyboards/<id>) and live refreshes.
 import 'uplot/dist/uPlot.min.css';
 import './app.css';
-import { ApiCallError, call, tokenStore } from './api.js';
+import { ApiCallError, ApiUnreachableError, call, tokenStore } from './api.js';
 import { h } from './dom.js';
 import { startLive } from './live.js';
 import { mountQueue } from './queue-page.js';
@@ -37,6 +37,8 @@ function refresh(): void {
   current.refresh().then(
     () => {
       refreshing = false;
+      // A load error is over once a load succeeds (an action's outcome stays until the page changes).
+      if (view === current && statusLine.dataset.loadError === 'yes') say('');
       if (refreshAgain) {
         refreshAgain = false;
         refresh();
@@ -52,20 +54,45 @@ function refresh(): void {
         }
         return;
       }
-      say(`Could not load: ${error instanceof ApiCallError ? `${error.code}: ${error.message}` : String(error)}`, 'error');
+      if (view !== current) return;
+      say(
+        error instanceof ApiUnreachableError
+          ? `The api does not answer (${error.message}); the page tries again at the next update.`
+          : `Could not load: ${error instanceof ApiCallError ? `${error.code}: ${error.message}` : String(error)}`,
+        'error',
+      );
+      statusLine.dataset.loadError = 'yes';
     },
   );
 }
 
 function say(message: string, kind: 'ok' | 'error' = 'ok'): void {
   statusLine.textContent = message;
-  statusLine.className = `status-line ${kind}`;
+  statusLine.className = message === '' ? 'status-line' : `status-line ${kind}`;
+  delete statusLine.dataset.loadError;
+}
+
+/** The tab's title, and which top link is the current page's ("storyboards" for a shot's page). */
+function titled(name: string, section?: Section): void {
+  document.title = `${name} · storyboard-api`;
+  if (section !== undefined) markSection(section);
+}
+
+type Section = 'queue' | 'tasks' | 'storyboards';
+
+function markSection(section: Section): void {
+  for (const link of document.querySelectorAll<HTMLAnchorElement>('[data-nav]')) {
+    if (link.dataset.nav === section) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
 }
 
 function route(): void {
   // The token prompt stays until it is answered, whatever the hash does meanwhile.
   if (askingForToken) return;
   view?.dispose?.();
+  // What was said belongs to the page it was said on.
+  say('');
   const [path = '', query = ''] = location.hash.replace(/^#/, '').split('?');
   const parts = path.split('/').filter(Boolean);
   const params = new URLSearchParams(query);
@@ -76,18 +103,17 @@ function route(): void {
     ready: () => accessReady,
     say,
     refresh,
+    titled,
   };
   const page = parts[0] === 'tasks' || parts[0] === 'storyboards' ? parts[0] : 'queue';
-  for (const link of document.querySelectorAll<HTMLAnchorElement>('[data-nav]')) {
-    if (link.dataset.nav === page) link.setAttribute('aria-current', 'page');
-    else link.removeAttribute('aria-current');
-  }
+  markSection(page);
+  // The page's name until the view names it after what it shows.
+  document.title = `${page[0]!.toUpperCase()}${page.slice(1)} · storyboard-api`;
   if (parts[0] === 'tasks' && parts[1]) view = mountTaskDetail(main, decodeURIComponent(parts[1]), ctx);
   else if (parts[0] === 'tasks') view = mountTaskList(main, params, ctx, storyboards);
   else if (parts[0] === 'storyboards' && storyboards && parts[1]) view = mountStoryboard(main, decodeURIComponent(parts[1]), ctx);
-  else if (parts[0] === 'storyboards' && storyboards) view = mountStoryboardList(main);
+  else if (parts[0] === 'storyboards' && storyboards) view = mountStoryboardList(main, params, ctx);
   else view = mountQueue(main, ctx);
-  document.title = `${page[0]!.toUpperCase()}${page.slice(1)} · storyboard-api`;
   refresh();
 }
 

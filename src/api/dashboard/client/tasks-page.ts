@@ -95,6 +95,8 @@ export function mountTaskDetail(main: HTMLElement, id: string, ctx: PageContext)
       const task = await call<Task>(`/api/tasks/${encodeURIComponent(id)}`);
       await ctx.ready();
       const storyboardHref = task.storyboardId === null ? null : `#/storyboards/${encodeURIComponent(task.storyboardId)}`;
+      // A shot belongs under Storyboards, where a producer came from.
+      ctx.titled(task.entityName, storyboardHref === null ? 'tasks' : 'storyboards');
       if (storyboardHref !== null && back.getAttribute('href') !== storyboardHref) {
         back.href = storyboardHref;
         back.textContent = '← Storyboard';

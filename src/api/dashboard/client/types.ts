@@ -23,6 +23,8 @@ export interface PageContext {
   say(message: string, kind?: 'ok' | 'error'): void;
   /** Ask for a refresh of the page now (after an action). */
   refresh(): void;
+  /** Name the tab after what the page shows (a storyboard, a task), and the top link it belongs under. */
+  titled(name: string, section?: 'queue' | 'tasks' | 'storyboards'): void;
 }
 
 export interface View {
