@@ -12,6 +12,7 @@ import {
   errorText,
   kick,
   noteError,
+  noteWorking,
   selfHealIfNeeded,
   wakeLoop,
   type LoopEnd,
@@ -133,7 +134,7 @@ function idle({ state }: ProcessorContext, ms: number, kickable: boolean): Promi
 }
 
 async function loop(ctx: ProcessorContext): Promise<void> {
-  const { state, settings, deps, log } = ctx;
+  const { state, settings, deps } = ctx;
   const { counters } = state;
   let nextHousekeepingAt = 0;
   let limitRead = false;
@@ -179,21 +180,22 @@ async function loop(ctx: ProcessorContext): Promise<void> {
         housekept = true;
       }
       // A pass woken only to keep outputs (its slot was claimed beside the loop) claims nothing more.
+      // While RunningHub fails, claims wait for the end of the error backoff (the timer wakes the loop then).
       const claimNow = state.claimWanted || woke === 'timer' || housekept;
       state.claimWanted = false;
-      if (claimNow) await claimSoon(ctx);
+      if (claimNow && Date.now() >= state.claimsPausedUntil) await claimSoon(ctx);
       await keepDueOutputs(ctx);
       if (counters.consecutiveErrors > errorsBefore) {
         // RunningHub trouble during an otherwise fine pass: no backoff, but it counts toward self-healing.
         await selfHealIfNeeded(ctx);
-      } else if (counters.consecutiveErrors > 0) {
-        log.info({ event: 'processor.recovered', after: counters.consecutiveErrors }, 'working again');
-        counters.consecutiveErrors = 0;
-        state.errorsAtLastHeal = 0;
+      } else {
+        noteWorking(ctx, 'database');
       }
-      // Sleep until the next poll, or sooner if a task put back with a backoff becomes due.
+      // Sleep until the next poll, or sooner if a task put back with a backoff becomes due (or, while
+      // claims wait for RunningHub, when they may start again).
       const dueIn = await msUntilNextDueTask(state.pool);
-      waitMs = Math.min(nextHousekeepingAt - Date.now(), dueIn ?? Infinity);
+      const paused = state.claimsPausedUntil - Date.now();
+      waitMs = Math.min(nextHousekeepingAt - Date.now(), paused > 0 ? paused : (dueIn ?? Infinity));
       if (state.claimWanted || state.passWanted) waitMs = 0;
     } catch (error) {
       noteError(ctx, 'DATABASE', error);

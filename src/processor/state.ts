@@ -6,6 +6,7 @@ import type { RunningHubClient, UploadedFile, UploadFile } from '../runninghub/i
 import type { Logger } from '../shared/logger.js';
 import type { ProcessorSettings } from './config.js';
 import type { NotificationListener } from './listener.js';
+import { errorBackoffMs } from './policy.js';
 import { createTimeline, type Timeline } from './timeline.js';
 
 export interface ProcessorDeps {
@@ -87,6 +88,13 @@ export interface ProcessorState {
   wakeOnKick: boolean;
   /** consecutiveErrors when the pool and client were last re-created. */
   errorsAtLastHeal: number;
+  /**
+   * What the last error came from (noteError): a pass of the loop without errors shows the database
+   * works again, but not RunningHub, which only a call that succeeds shows (noteWorking).
+   */
+  troubleWith: 'database' | 'runninghub' | 'other' | undefined;
+  /** While RunningHub fails (network, timeout, 5xx), no claim before this time (ms): the error backoff. */
+  claimsPausedUntil: number;
   heartbeatTimer: NodeJS.Timeout | undefined;
   /** The beat under way, if any: shutdown waits for it, so that it cannot land after markProcessorStopped. */
   beating: Promise<void> | undefined;
@@ -161,6 +169,8 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
       wake: undefined,
       wakeOnKick: true,
       errorsAtLastHeal: 0,
+      troubleWith: undefined,
+      claimsPausedUntil: 0,
       heartbeatTimer: undefined,
       beating: undefined,
       submissions: new Set(),
@@ -189,12 +199,35 @@ export function wakeLoop({ state }: ProcessorContext): void {
   if (state.wakeOnKick) state.wake?.();
 }
 
-export function noteError({ state, log }: ProcessorContext, code: string, error: unknown): void {
+export function noteError({ state, settings, log }: ProcessorContext, code: string, error: unknown): void {
   state.counters.consecutiveErrors++;
   state.lastError = `${code}: ${errorText(error)}`;
-  log.error({ event: 'processor.error', code, err: errorText(error), consecutiveErrors: state.counters.consecutiveErrors }, 'processor error');
+  state.troubleWith = code.startsWith('RUNNINGHUB_') ? 'runninghub' : code === 'DATABASE' ? 'database' : 'other';
+  // RunningHub unreachable or failing: claims wait (3 s, 6 s, 9 s … ≤ 30 s), as the loop does after a
+  // database error, rather than spend the backlog's attempts against it at the retry backoff.
+  const pauseMs = state.troubleWith === 'runninghub' ? errorBackoffMs(state.counters.consecutiveErrors, settings.errorBackoffMs, settings.errorBackoffMaxMs) : undefined;
+  if (pauseMs !== undefined) state.claimsPausedUntil = Math.max(state.claimsPausedUntil, Date.now() + pauseMs);
+  log.error(
+    { event: 'processor.error', code, err: errorText(error), consecutiveErrors: state.counters.consecutiveErrors, ...(pauseMs === undefined ? {} : { claimsPausedMs: pauseMs }) },
+    'processor error',
+  );
   // Best effort: when the database is the problem this fails too, and that is fine.
   recordProcessorError(state.pool, code, errorText(error)).catch(() => undefined);
+}
+
+/**
+ * `what` just worked (a pass of the loop: the database; a RunningHub call that answered): if the errors
+ * counted came from it, they are over. RunningHub's are not ended by a pass that did not call it.
+ */
+export function noteWorking({ state, log }: ProcessorContext, what: 'database' | 'runninghub'): void {
+  const { counters } = state;
+  if (counters.consecutiveErrors === 0) return;
+  if (what === 'database' ? state.troubleWith === 'runninghub' : state.troubleWith !== 'runninghub') return;
+  log.info({ event: 'processor.recovered', after: counters.consecutiveErrors, what }, 'working again');
+  counters.consecutiveErrors = 0;
+  state.errorsAtLastHeal = 0;
+  state.troubleWith = undefined;
+  state.claimsPausedUntil = 0;
 }
 
 /** After maxConsecutiveErrors more errors: re-create the database pool and the RunningHub client. */

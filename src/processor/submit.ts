@@ -1,13 +1,13 @@
 // Claiming and submitting: claim due PENDING tasks, create each at RunningHub beside the loop, store
 // the RunningHub id (recordSubmission), and decide what a failed create means for the task.
 import { claimPendingTasks, extendClaimLease, finishTask, recordSubmission, requeueTask, type ClaimedTask } from '../db/index.js';
-import { isRunningHubError, type CreateTaskRequest } from '../runninghub/index.js';
+import { isRunningHubError, wasNeverSent, type CreateTaskRequest } from '../runninghub/index.js';
 import type { Logger } from '../shared/logger.js';
 import type { Profile } from '../shared/profiles.js';
 import { pauseForBalance } from './balance.js';
 import { retryBackoffMs, withJitter } from './policy.js';
 import { resolveUploads, UnresolvableUploadError } from './uploads.js';
-import { errorText, kick, noteError, noteTaskEnded, resultKindOf, type ProcessorContext } from './state.js';
+import { errorText, kick, noteError, noteTaskEnded, noteWorking, resultKindOf, type ProcessorContext } from './state.js';
 
 /** How long the cancel of a RunningHub task whose claim was lost may take before we give up on it. */
 export const ORPHAN_CANCEL_TIMEOUT_MS = 10_000;
@@ -67,7 +67,7 @@ export function claimSoon(ctx: ProcessorContext): Promise<void> {
 export function claimBesideLoop(ctx: ProcessorContext, then: () => void = () => undefined): void {
   const { state } = ctx;
   if (state.stopping) return;
-  if (!state.accountReady || !state.wakeOnKick) {
+  if (!state.accountReady || !state.wakeOnKick || Date.now() < state.claimsPausedUntil) {
     kick(ctx);
     return;
   }
@@ -132,6 +132,7 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
     if (uploaded) await keepClaim();
     ctx.timeline.mark('create-sent', { taskId: task.id });
     const created = await state.client.createTask(request);
+    noteWorking(ctx, 'runninghub');
     runninghubTaskId = created.taskId;
     ctx.timeline.mark('create-answered', { taskId: task.id, runninghubTaskId });
     if (created.nodeErrors.length > 0) {
@@ -159,7 +160,7 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
         runninghubTaskId,
         firstCheckInMs,
       });
-      state.counters.consecutiveErrors = 0;
+      noteWorking(ctx, 'database');
       if (recorded.state === 'claim-lost') {
         state.counters.orphaned++;
         taskLog.warn({ event: 'task.orphaned', runninghubTaskId }, 'claim was recovered before the id was stored; cancelling the RunningHub task');
@@ -254,15 +255,20 @@ async function handleCreateFailure(ctx: ProcessorContext, task: ClaimedTask, err
     }
     return;
   }
-  // Retryable (network, timeout, 5xx …) or unexpected: counts as an attempt.
+  // Retryable (network, timeout, 5xx …) or unexpected: counts as an attempt, unless the request never
+  // left (no connection to RunningHub: nothing can have been created). RunningHub's trouble pauses the
+  // claims (noteError), so an outage costs the backlog no attempts and fails none of it.
   const code = isRunningHubError(error) ? error.code : 'INTERNAL';
   const message = isRunningHubError(error) ? error.remoteMessage : errorText(error);
-  if (isRunningHubError(error) && (error.code === 'NETWORK' || error.code === 'TIMEOUT')) noteError(ctx, `RUNNINGHUB_${error.code}`, error);
+  if (isRunningHubError(error) && error.kind === 'retryable') noteError(ctx, `RUNNINGHUB_${error.code}`, error);
+  const neverSent = isRunningHubError(error) && wasNeverSent(error);
   const back = await requeueTask(state.pool, ref, {
     code,
     message,
-    backoffMs: withJitter(retryBackoffMs(task.attempts, profileOf(ctx, task)?.backoff ?? settings.retryBackoffMs, settings.retryBackoffMaxMs)),
-    countAttempt: true,
+    backoffMs: neverSent
+      ? 0
+      : withJitter(retryBackoffMs(task.attempts, profileOf(ctx, task)?.backoff ?? settings.retryBackoffMs, settings.retryBackoffMaxMs)),
+    countAttempt: !neverSent,
   });
   if (!back) return;
   if (back.status === 'FAILED') {
@@ -270,6 +276,6 @@ async function handleCreateFailure(ctx: ProcessorContext, task: ClaimedTask, err
     taskLog.warn({ event: 'task.failed', code, err: message, attempts: back.attempts }, 'no attempts left');
   } else {
     state.counters.retried++;
-    taskLog.info({ event: 'task.retrying', reason: 'error', code, err: message, runAfter: back.runAfter }, 'retrying later');
+    taskLog.info({ event: 'task.retrying', reason: neverSent ? 'unreachable' : 'error', code, err: message, runAfter: back.runAfter }, 'retrying later');
   }
 }

@@ -97,3 +97,17 @@ export class RunningHubError extends Error {
 export function isRunningHubError(value: unknown): value is RunningHubError {
   return value instanceof RunningHubError;
 }
+
+/** Socket errors of the connection's set-up: the request never reached RunningHub. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/**
+ * True when the call surely did not reach RunningHub (no connection could be made), so nothing was
+ * created: a create that failed so may be sent again without counting an attempt. A reset, a timeout or
+ * a 5xx may come after RunningHub took the request, so they are not.
+ */
+export function wasNeverSent(error: RunningHubError): boolean {
+  if (error.code !== 'NETWORK') return false;
+  const cause = error.cause;
+  return cause instanceof Error && NOT_CONNECTED.has((cause as NodeJS.ErrnoException).code ?? '');
+}

@@ -17,7 +17,7 @@ export type {
   WebhookEvent,
 } from './types.js';
 export type { QueueStatus } from './queue-status.js';
-export { RunningHubError, isRunningHubError, classifyCode, isBalanceRefusal, isBalanceFailure, type RunningHubErrorKind } from './errors.js';
+export { RunningHubError, isRunningHubError, wasNeverSent, classifyCode, isBalanceRefusal, isBalanceFailure, type RunningHubErrorKind } from './errors.js';
 export {
   createRunningHubClient,
   type RunningHubClient,

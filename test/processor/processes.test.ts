@@ -135,6 +135,40 @@ describe('task processor programs', () => {
     expect(eventsIn(program.output(), 'processor.stopped')).toHaveLength(1);
   });
 
+  it('RunningHub unreachable for a while: the backlog waits (no attempt spent, none failed), the errors count up and pause the claims, and every task succeeds once it is back', async () => {
+    const port = await findFreePort();
+    const program = await spawnProcessor(db.url, `http://127.0.0.1:${port}`, testSettings({ errorBackoffMs: 100, errorBackoffMaxMs: 400 }));
+    programs.push(program);
+    const ids = await insertTasks(db.pool, 6);
+    await waitFor('six consecutive errors', () => eventsIn(program.output(), 'processor.error').some((e) => Number(e.consecutiveErrors) >= 6), { timeoutMs: 30_000 });
+    // Still down: no recovery claimed by a pass that did not reach RunningHub, and each error paused the claims.
+    expect(eventsIn(program.output(), 'processor.recovered')).toEqual([]);
+    const errors = eventsIn(program.output(), 'processor.error');
+    expect(errors.map((e) => [e.code, typeof e.claimsPausedMs])).toEqual(errors.map(() => ['RUNNINGHUB_NETWORK', 'number']));
+    expect(errors.map((e) => e.consecutiveErrors)).toEqual(errors.map((_, n) => n + 1));
+    // What the metrics and the alert on consecutive errors read.
+    await waitFor('the heartbeat to count the errors', async () => {
+      const { rows } = await db.pool.query<{ consecutive_errors: number }>('SELECT consecutive_errors FROM processor_heartbeats WHERE processor_id = $1', [program.settings.processorId]);
+      return (rows[0]?.consecutive_errors ?? 0) >= 6;
+    });
+    // Nothing was created, so no attempt counts (a task caught mid-claim shows its claim's one).
+    for (const task of await tasksById(db.pool, ids)) {
+      expect(task.status).toMatch(/^(PENDING|ACTIVE)$/);
+      expect(task.attempts).toBeLessThanOrEqual(1);
+    }
+    expect(eventsIn(program.output(), 'task.failed')).toEqual([]);
+
+    const back = await startTestSimulator({ port, concurrency: 10 });
+    try {
+      const done = await waitForStatuses(db.pool, ids, ['SUCCESS'], 30_000);
+      expect(done.map((t) => t.attempts)).toEqual(ids.map(() => 1));
+      await waitFor('the recovery to be logged', () => eventsIn(program.output(), 'processor.recovered').length === 1);
+      expect(eventsIn(program.output(), 'processor.recovered')[0]).toMatchObject({ what: 'runninghub' });
+    } finally {
+      await back.stop();
+    }
+  });
+
   it('waits for a database that is not up yet, and still stops cleanly on SIGTERM', async () => {
     const nowhere = `postgresql://postgres:postgres@127.0.0.1:${await findFreePort()}/postgres`;
     const program = await spawnProcessor(nowhere, sim.url, testSettings());
