@@ -196,9 +196,14 @@ export class Supervisor implements SupervisorControl, ProcessHost {
     // Register before spawning: with startsecs=0 or an instant failure the state moves on quickly.
     const settled = wait ? this.waitToLeaveStarting(process, name) : null;
     process.spawn();
-    if (process.state !== ProcessState.STARTING && process.state !== ProcessState.RUNNING && process.spawnerr) {
+    if (process.state !== ProcessState.STARTING && process.state !== ProcessState.RUNNING) {
+      // Not started: a spawn error, or (STOPPING) spawn() did nothing as the old child is still there.
+      // supervisord's wait then sees a state other than STARTING or RUNNING at its first look: abnormal
+      // termination at once (without waiting, start just returns).
       settled?.catch(() => undefined);
-      throw new SupervisorFault(FaultCode.SPAWN_ERROR, name);
+      if (process.spawnerr) throw new SupervisorFault(FaultCode.SPAWN_ERROR, name);
+      if (wait) throw new SupervisorFault(FaultCode.ABNORMAL_TERMINATION, name);
+      return;
     }
     if (settled) await settled;
   }

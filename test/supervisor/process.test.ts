@@ -240,6 +240,20 @@ describe('stopping', () => {
     expect(fault(await started)).toBe('ABNORMAL_TERMINATION');
     expect(h.supervisor.processInfo('slow').state).toBe(ProcessState.STOPPED);
   });
+  it('start while STOPPING answers ABNORMAL_TERMINATION at once (supervisord: spawn does nothing, the wait sees STOPPING)', async () => {
+    // Ignores SIGTERM: it stays STOPPING until stopwaitsecs runs out and SIGKILL ends it.
+    const h = run(group(processConfig('stubborn', ['sh', '-c', 'trap "" TERM; while :; do sleep 0.1; done'], { startsecs: 0, stopwaitsecs: 30 })));
+    await h.waitForLine(/^success: stubborn/);
+    const stopped = h.supervisor.stopProcess('stubborn', true);
+    expect(h.supervisor.processInfo('stubborn').state).toBe(ProcessState.STOPPING);
+    expect(fault(await h.supervisor.startProcess('stubborn', true).catch((e: unknown) => e))).toBe('ABNORMAL_TERMINATION');
+    // Without waiting, supervisord's start returns true and leaves the stop to finish.
+    await h.supervisor.startProcess('stubborn', false);
+    expect(h.supervisor.processInfo('stubborn').state).toBe(ProcessState.STOPPING);
+    h.supervisor.signalProcess('stubborn', 'KILL');
+    await stopped;
+    expect(h.supervisor.processInfo('stubborn').state).toBe(ProcessState.STOPPED);
+  });
 });
 
 describe('order, shutdown and restart', () => {
