@@ -14,7 +14,7 @@ import {
 } from '../db/index.js';
 import { describeTaskFailure, isBalanceFailure, isRunningHubError } from '../runninghub/index.js';
 import { checkBalanceIfDue, pauseForBalanceFailure } from './balance.js';
-import { noteError, noteTaskEnded, resultKindOf, type ProcessorContext } from './state.js';
+import { noteError, noteTaskEnded, noteWorking, resultKindOf, type ProcessorContext } from './state.js';
 
 export async function housekeeping(ctx: ProcessorContext): Promise<void> {
   const { state, settings, log } = ctx;
@@ -128,7 +128,9 @@ type Outcome = Awaited<ReturnType<ProcessorContext['state']['client']['getOutput
 async function askRunningHub(ctx: ProcessorContext, task: TaskToCheck, taskLog: ProcessorContext['log']): Promise<Outcome | { status: 'UNKNOWN'; why: string } | 'done'> {
   const { state } = ctx;
   try {
-    return await state.client.getOutputs(task.runninghubTaskId);
+    const outcome = await state.client.getOutputs(task.runninghubTaskId);
+    noteWorking(ctx, 'runninghub');
+    return outcome;
   } catch (error) {
     if (!isRunningHubError(error)) throw error;
     if (TASK_NOT_FOUND_CODES.has(error.code)) {
