@@ -39,6 +39,17 @@ it("the build's code cache is one this Node accepts (a rejected one would be wri
   }
 });
 
+it("a serverurl it cannot use: Python's error line and status 1 for a command that needs the server, and `help` still works", () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [`${ROOT}bin/supervisorctl.cjs`, '-s', 'bogus://x', ...args], { encoding: 'utf8' });
+  const status = run('status');
+  expect(status.stdout).toBe("error: <class 'ValueError'>, Unknown protocol for serverurl bogus://x: file: /usr/lib/python3/dist-packages/supervisor/xmlrpc.py line: 505\n");
+  expect(status.stderr).toBe('');
+  expect(status.status).toBe(1);
+  const help = run('help');
+  expect(help.status).toBe(0);
+  expect(help.stdout).toContain('default commands');
+});
+
 it('a closed stdout pipe (`supervisorctl help | head -0`) ends it quietly with status 0, not a stack trace', async () => {
   const child = spawn(process.execPath, [`${ROOT}dist/supervisorctl.cjs`, 'help'], { stdio: ['ignore', 'pipe', 'pipe'] });
   // The reading end is gone before supervisorctl writes its first byte: that write fails with EPIPE.

@@ -8,7 +8,7 @@ import type { CtlOptions } from './options.js';
 import { processActions } from './process-actions.js';
 import { UnexpectedReplyError } from './replies.js';
 import { ActionDone, CtlSession, ExitStatus, type ActionTable, type CtlIo } from './session.js';
-import { RpcConnectionError, RpcFault, RpcProtocolError } from './transport.js';
+import { RpcConnectionError, RpcFault, RpcProtocolError, ServerUrlError } from './transport.js';
 
 export { ExitStatus, type CtlIo } from './session.js';
 
@@ -62,6 +62,9 @@ export function pythonErrorLine(error: unknown, serverIsUnix: boolean): string {
     const known = OS_ERRORS[error.code];
     if (known === undefined) return `error: <class 'OSError'>, ${error.message}: file: ${where}`;
     return `error: <class '${known.pythonClass}'>, [Errno ${known.errno}] ${known.text}: file: ${where}`;
+  }
+  if (error instanceof ServerUrlError) {
+    return `error: <class 'ValueError'>, ${error.message}: file: ${error.where}`;
   }
   if (error instanceof UnexpectedReplyError) {
     return `error: <class 'ValueError'>, ${error.message}: file: supervisorctl line: 0`;

@@ -47,19 +47,26 @@ export type ActionTable = Record<string, Action>;
 
 export class CtlSession {
   exitStatus: number = ExitStatus.SUCCESS;
-  client: XmlRpcClient;
+  private current: XmlRpcClient | undefined;
 
   constructor(
     readonly options: CtlOptions,
     readonly io: CtlIo,
-  ) {
-    this.client = new XmlRpcClient(parseServerUrl(options.serverurl), options);
+  ) {}
+
+  /**
+   * The connection to supervisord, made at the first command that needs it: as in Python's client, a
+   * serverurl it cannot use (ServerUrlError) fails those commands, not `help` or the shell.
+   */
+  get client(): XmlRpcClient {
+    this.current ??= new XmlRpcClient(parseServerUrl(this.options.serverurl), this.options);
+    return this.current;
   }
 
   /** Talk to another supervisord from now on (`open`), or again with new credentials. */
   reconnect(serverurl: string): void {
     this.options.serverurl = serverurl;
-    this.client = new XmlRpcClient(parseServerUrl(serverurl), this.options);
+    this.current = undefined;
   }
 
   output(text: string): void {
@@ -67,7 +74,7 @@ export class CtlSession {
   }
 
   get isUnix(): boolean {
-    return this.client.target.kind === 'unix';
+    return this.options.serverurl.startsWith('unix://');
   }
 
   async rpc<T>(method: string, params: Array<string | number | boolean>, shape: ReplyShape<T>): Promise<T> {

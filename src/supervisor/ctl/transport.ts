@@ -39,13 +39,35 @@ export class RpcConnectionError extends Error {
 /** Where supervisord listens: a Unix socket, or a host (an IPv6 address without brackets) and port. */
 export type ServerTarget = ConnectTarget;
 
+/** A serverurl supervisorctl cannot use, with the ValueError text Python's client gives for it. */
+export class ServerUrlError extends Error {
+  override name = 'ServerUrlError';
+  constructor(
+    message: string,
+    /** Where Python raises it (its error line names the file and line). */
+    readonly where: string,
+  ) {
+    super(message);
+  }
+}
+
+const TRANSPORT_PY = '/usr/lib/python3/dist-packages/supervisor/xmlrpc.py line: 505';
+
 export function parseServerUrl(serverurl: string): ServerTarget {
   if (serverurl.startsWith('unix://')) return { kind: 'unix', path: serverurl.slice('unix://'.length) };
-  const url = new URL(serverurl);
-  if (url.protocol !== 'http:') throw new Error(`value '${serverurl}' is not a URL`);
+  // supervisor's SupervisorTransport takes http:// and unix:// only; urllib then reads the port.
+  const parts = /^http:\/\/(?:[^@/]*@)?(\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?/i.exec(serverurl);
+  if (parts === null) throw new ServerUrlError(`Unknown protocol for serverurl ${serverurl}`, TRANSPORT_PY);
+  const [, hostPart = '', portText] = parts;
+  let port = 80;
+  if (portText !== undefined && portText !== '') {
+    if (!/^\d+$/.test(portText)) throw new ServerUrlError(`Port could not be cast to integer value as '${portText}'`, '/usr/lib/python3.11/urllib/parse.py line: 182');
+    port = Number(portText);
+    if (port > 65_535) throw new ServerUrlError('Port out of range 0-65535', '/usr/lib/python3.11/urllib/parse.py line: 184');
+  }
   // An IPv6 address without its URL brackets, as Python's urlparse gives `hostname` (node:net wants it so too).
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  return { kind: 'http', host: host || 'localhost', port: url.port === '' ? 80 : Number(url.port) };
+  const host = (hostPart.startsWith('[') ? hostPart.slice(1, -1) : hostPart).toLowerCase();
+  return { kind: 'http', host: host || 'localhost', port };
 }
 
 export interface Credentials {

@@ -57,6 +57,14 @@ describe('parseServerUrl', () => {
     expect(parseServerUrl('http://[::1]:9001')).toEqual({ kind: 'http', host: '::1', port: 9001 });
     expect(parseServerUrl('http://[2001:db8::1]')).toEqual({ kind: 'http', host: '2001:db8::1', port: 80 });
   });
+
+  it("refuses what Python's client refuses, with its ValueError's words", () => {
+    expect(() => parseServerUrl('bogus://x')).toThrow(/^Unknown protocol for serverurl bogus:\/\/x$/);
+    expect(() => parseServerUrl('https://127.0.0.1:9001')).toThrow(/^Unknown protocol for serverurl https:\/\/127\.0\.0\.1:9001$/);
+    expect(() => parseServerUrl('http://127.0.0.1:abc')).toThrow(/^Port could not be cast to integer value as 'abc'$/);
+    expect(() => parseServerUrl('http://127.0.0.1:99999')).toThrow(/^Port out of range 0-65535$/);
+    expect(parseServerUrl('http://user:secret@LocalHost:9001/RPC2')).toEqual({ kind: 'http', host: 'localhost', port: 9001 });
+  });
 });
 
 describe('[supervisorctl] from a config file', () => {
