@@ -68,17 +68,25 @@ export class ProcessTargets {
   }
 
   /** The operation is started on every eligible process at once, then all are awaited (supervisord's make_allfunc). */
+  /**
+   * The results in the order they came, as supervisord's make_allfunc appends them: those that fail at
+   * once first (in process order), then each as it finishes. supervisorctl takes its exit status from the
+   * last error it prints, so the order is part of what `start all` exits with.
+   */
   async onEach<A>(processes: ProcessInfo[], operation: ProcessOperation<A>, arg: A): Promise<ResultStruct[]> {
-    const pending = processes.filter((p) => operation.eligible(p)).map(async (p): Promise<ResultStruct> => {
-      try {
-        await operation.one(namespec(p), arg);
-        return { name: p.name, group: p.group, status: FaultCode.SUCCESS, description: 'OK' };
-      } catch (error) {
-        if (!isFault(error)) throw error;
-        return { name: p.name, group: p.group, status: error.code, description: error.message };
-      }
-    });
-    return Promise.all(pending);
+    const results: ResultStruct[] = [];
+    await Promise.all(
+      processes.filter((p) => operation.eligible(p)).map(async (p): Promise<void> => {
+        try {
+          await operation.one(namespec(p), arg);
+          results.push({ name: p.name, group: p.group, status: FaultCode.SUCCESS, description: 'OK' });
+        } catch (error) {
+          if (!isFault(error)) throw error;
+          results.push({ name: p.name, group: p.group, status: error.code, description: error.message });
+        }
+      }),
+    );
+    return results;
   }
 
   onGroup<A>(operation: ProcessOperation<A>, group: string, arg: A): Promise<ResultStruct[]> {
