@@ -149,13 +149,15 @@ async function askRunningHub(ctx: ProcessorContext, task: TaskToCheck, taskLog: 
 }
 
 /**
- * A slot of ours was freed by a statement that was not ours (the api's webhook route, as a rule): log the
- * task's end here too, once, as if we had recorded it, so that the processor's log tells every end of its
- * tasks (the operations guide watches it for 失败) whichever way RunningHub's result came.
+ * The slot of a task we submitted was freed by a statement that was not ours (the api's webhook route,
+ * another processor's poll): log the task's end here too, once, as if we had recorded it, so that the
+ * processor's log tells every end of its tasks (the operations guide watches it for 失败) whichever way
+ * RunningHub's result came.
  */
 export async function noteEndRecordedElsewhere(ctx: ProcessorContext, taskId: string): Promise<void> {
-  const end = await findTaskEnd(ctx.state.pool, taskId, ctx.settings.processorId);
-  if (!end) return;
+  const end = await findTaskEnd(ctx.state.pool, taskId);
+  // Our run's end, not a later run's (the task put back and submitted again by another processor).
+  if (!end || end.runninghubTaskId !== ctx.state.submittedTasks.get(taskId)) return;
   const result = resultKindOf(end.status);
   noteTaskEnded(
     ctx,

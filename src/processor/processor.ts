@@ -72,11 +72,11 @@ export function createTaskProcessor(deps: ProcessorDeps): TaskProcessor {
           else if (channel === TASK_CHANNELS.cancel) kick(ctx, true);
           else if (channel === TASK_CHANNELS.slotFreed) {
             // After the claim (the handover's hurry): the loop takes a task now keeping its outputs, and the
-            // end, if the api's webhook route recorded it, goes into our log too (with no webhook URL of ours
-            // sent to RunningHub, every end of our tasks is recorded by us: no query then).
+            // end of a task we submitted, if a statement not ours recorded it (the api's webhook route, another
+            // processor's poll), goes into our log too. Only for ours not yet logged: no query otherwise.
             claimBesideLoop(ctx, () => {
               wakeLoop(ctx);
-              if (settings.webhookUrl !== undefined) {
+              if (state.submittedTasks.has(payload)) {
                 noteEndRecordedElsewhere(ctx, payload).catch((error: unknown) => noteError(ctx, 'DATABASE', error));
               }
             });

@@ -105,6 +105,12 @@ export interface ProcessorState {
   readonly keepings: Map<string, Promise<void>>;
   /** The runs (task id and RunningHub id) whose end was noted lately (noteTaskEnded), oldest first: each is logged once. */
   readonly endsNoted: Set<string>;
+  /**
+   * Tasks this processor submitted whose end it has not logged yet, with their RunningHub ids: an end
+   * recorded elsewhere (the api's webhook route, another processor's poll) is looked up for them, whoever
+   * holds the row's claim by then (a keeper of another processor takes it to keep the outputs).
+   */
+  readonly submittedTasks: Map<string, string>;
   /** Reference images being uploaded to RunningHub, by SHA-256: concurrent submissions share one upload. */
   readonly uploadsInFlight: Map<string, Promise<string>>;
   /** Aborted by stop(): downloads under way end at once and their tasks are given back. */
@@ -177,6 +183,7 @@ export function createProcessorContext(deps: ProcessorDeps): ProcessorContext {
       keepings: new Map(),
       uploadsInFlight: new Map(),
       endsNoted: new Set(),
+      submittedTasks: new Map(),
       stopSignal: new AbortController(),
       shutdown: undefined,
       recordingDeadline: undefined,
@@ -254,7 +261,7 @@ export interface TaskEnd {
 }
 
 /** How many ended task ids a processor remembers, so that an end it hears of twice is logged once. */
-const ENDS_REMEMBERED = 10_000;
+export const ENDS_REMEMBERED = 10_000;
 
 /**
  * The processor's side of a result that ended a task (applied by us, or found applied: by the api's
@@ -262,7 +269,8 @@ const ENDS_REMEMBERED = 10_000;
  * through here (`via` says which).
  */
 export function noteTaskEnded(ctx: ProcessorContext, end: TaskEnd, taskLog: Logger): void {
-  const { counters, endsNoted } = ctx.state;
+  const { counters, endsNoted, submittedTasks } = ctx.state;
+  submittedTasks.delete(end.taskId);
   // Per run: a retried task ends again under another RunningHub id.
   const key = `${end.taskId} ${end.runninghubTaskId ?? ''}`;
   if (endsNoted.has(key)) return;

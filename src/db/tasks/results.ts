@@ -77,15 +77,16 @@ export interface FoundTaskEnd {
 }
 
 /**
- * The end of a task this processor submitted (claimed_by), if it has one: SUCCESS also while its outputs
- * are being kept (RunningHub said SUCCESS). For a processor that hears of an end another statement
- * recorded (the api's webhook route): it logs the end as it logs those it records itself.
+ * The end of a submitted task, if it has one: SUCCESS also while its outputs are being kept (RunningHub
+ * said SUCCESS). For the processor that submitted it and hears of an end another statement recorded (the
+ * api's webhook route, another processor's poll): it logs the end as it logs those it records itself.
+ * By id only: claimed_by may already name another processor's keeper.
  */
-export async function findTaskEnd(db: Queryable, taskId: string, processorId: string): Promise<FoundTaskEnd | null> {
+export async function findTaskEnd(db: Queryable, taskId: string): Promise<FoundTaskEnd | null> {
   const { rows } = await db.query<{ entity_name: string; runninghub_task_id: string; status: string; error_code: string | null; error_message: string | null; keeping: boolean }>(
     `SELECT entity_name, runninghub_task_id, status, error_code, error_message, runninghub_outputs IS NOT NULL AS keeping
-       FROM ai_tasks WHERE id = $1 AND claimed_by = $2 AND runninghub_task_id IS NOT NULL`,
-    [taskId, processorId],
+       FROM ai_tasks WHERE id = $1 AND runninghub_task_id IS NOT NULL`,
+    [taskId],
   );
   const row = rows[0];
   if (!row) return null;
