@@ -19,7 +19,7 @@ import { runMain, stderrLog, stdioChannel } from './main-support.js';
 import { runListener } from './protocol.js';
 import { parseByteSize } from './sizes.js';
 
-const USAGE = `usage: log-forwarder [--output FILE] [--max-buffer SIZE] [--max-line SIZE] [--write-size SIZE] [--flush-after SECONDS] [--stop-within SECONDS]
+const USAGE = `usage: log-forwarder [--output FILE] [--max-buffer SIZE] [--max-line SIZE] [--write-size SIZE] [--flush-after SECONDS] [--stop-within SECONDS] [--skip-logged-copies]
   --output FILE         append lines to FILE instead of writing them to stderr
   --max-buffer SIZE     bytes of lines waiting for the output at most, beyond it lines are dropped (default 16MB)
   --max-line SIZE       an unfinished line longer than this is written as it is (default 64KB)
@@ -29,6 +29,8 @@ const USAGE = `usage: log-forwarder [--output FILE] [--max-buffer SIZE] [--max-l
                         all but the last
   --flush-after SECONDS an unfinished line older than this is written as it is (default 2)
   --stop-within SECONDS on SIGTERM/SIGINT, time to write out the accepted lines before exiting anyway (default 5)
+  --skip-logged-copies  leave out stderr lines that begin {"level": (our programs write each warning and error
+                        to stdout and again to stderr: forwarded once); other stderr lines still go
 `;
 
 function positiveSeconds(option: string, text: string): number {
@@ -85,6 +87,7 @@ runMain('log-forwarder', async () => {
       'write-size': { type: 'string' },
       'flush-after': { type: 'string', default: '2' },
       'stop-within': { type: 'string', default: '5' },
+      'skip-logged-copies': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -104,6 +107,7 @@ runMain('log-forwarder', async () => {
     selfName: process.env.SUPERVISOR_PROCESS_NAME ?? 'log-forwarder',
     nonBlockingFd,
     threadFd: blockingTwin(fd, nonBlockingFd),
+    skipLoggedCopies: values['skip-logged-copies'],
   });
   const flushMs = flushAfterSeconds * 1000;
   const timer = setInterval(() => forwarder.flushPartials(flushMs), Math.min(flushMs, 1000));

@@ -55,8 +55,30 @@ export interface ForwarderOptions {
    * formats events. Without it, writes are made from the main loop.
    */
   threadFd?: number;
+  /**
+   * Our programs' logger writes each warning and error to stdout and again to stderr (for `*.err.log` and
+   * `supervisorctl tail <program> stderr`). With this set, a stderr line that is such a JSON log line
+   * (it begins `{"level":`) is not forwarded, being the copy of a stdout line already forwarded; any
+   * other stderr line (a stack trace, a child's own text) still is.
+   */
+  skipLoggedCopies?: boolean;
   /** Clock for partial-line aging (tests). */
   now?: () => number;
+}
+
+const LOGGED_LINE = Buffer.from('{"level":');
+
+/** `bytes` without its whole lines that begin `{"level":` (a trailing partial line is kept as it is). */
+export function withoutLoggedLines(bytes: Buffer): Buffer {
+  if (bytes.indexOf(LOGGED_LINE) === -1) return bytes;
+  const kept: Buffer[] = [];
+  let start = 0;
+  for (let end = bytes.indexOf(NEWLINE); end !== -1; end = bytes.indexOf(NEWLINE, start)) {
+    if (!bytes.subarray(start, start + LOGGED_LINE.length).equals(LOGGED_LINE)) kept.push(bytes.subarray(start, end + 1));
+    start = end + 1;
+  }
+  kept.push(bytes.subarray(start));
+  return Buffer.concat(kept);
 }
 
 /** The start of a program's line whose newline has not come yet. */
@@ -199,6 +221,7 @@ export class LogForwarder {
       if (partial.pid === pid) bytes = Buffer.concat([partial.bytes, bytes]);
       else orphan = partial.bytes;
     }
+    if (channel === 'stderr' && this.options.skipLoggedCopies === true) bytes = withoutLoggedLines(bytes);
     const lastNewline = bytes.lastIndexOf(NEWLINE);
     const whole = lastNewline + 1;
     let rest = bytes.subarray(whole);

@@ -57,6 +57,26 @@ describe('LogForwarder', () => {
     expect(readFileSync(file, 'utf8')).toBe('b | other\na (stderr) | err\na | one line\nb | b-partial\na | two\na | fresh\n');
   });
 
+  it('with skipLoggedCopies: a JSON log line on stderr (a copy of its stdout line) is left out, any other stderr line and every stdout line go', async () => {
+    const file = path.join(scratch(), 'out');
+    const fd = openSync(file, 'a');
+    const forwarder = new LogForwarder({ fd, maxQueueBytes: 1 << 20, maxLineBytes: 1 << 16, maxWriteBytes: 4096, selfName: 'fwd', skipLoggedCopies: true });
+    const warning = '{"level":40,"msg":"retrying"}';
+    forwarder.accept('p', 'stdout', 1, `${warning}\n`);
+    // The copy on stderr, split across two events, between lines that are not log lines.
+    forwarder.accept('p', 'stderr', 1, 'Error: boom\n{"level":40,"ms');
+    forwarder.accept('p', 'stderr', 1, 'g":"retrying"}\n    at main (x.js:1)\n');
+    forwarder.accept('p', 'stderr', 1, '{"not":"ours"}\n');
+    await forwarder.drained();
+    closeSync(fd);
+    expect(readFileSync(file, 'utf8').split('\n').slice(0, -1)).toEqual([
+      formatLine('p', 'stdout', warning),
+      'p (stderr) | Error: boom',
+      'p (stderr) |     at main (x.js:1)',
+      formatLine('p', 'stderr', '{"not":"ours"}'),
+    ]);
+  });
+
   it('formats the bytes of an event: prefixed lines in one pass, JSON lines keyed, CRLF and UTF-8 kept whole', async () => {
     const file = path.join(scratch(), 'out');
     const fd = openSync(file, 'a');
