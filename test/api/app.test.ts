@@ -1,6 +1,8 @@
 import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import request from 'supertest';
+import { buildApp } from '../../src/api/app.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
@@ -13,6 +15,20 @@ describe('buildApp', () => {
   });
   afterAll(async () => {
     await db?.drop();
+  });
+
+  it('logs one line per request, but none for the probes and the scrape (/healthz, /readyz, /metrics)', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const app = await buildApp({ pool: db.pool, logger, config: { apiToken: undefined, bodyLimitBytes: 1 << 20 } });
+    await app.ready();
+    try {
+      for (const path of ['/healthz', '/readyz', '/metrics', '/api/tasks?limit=1']) await request(app.server).get(path).expect(200);
+      const requests = lines.map((line) => JSON.parse(line) as { msg?: string; url?: string }).filter((entry) => entry.msg === 'request');
+      expect(requests.map((entry) => entry.url)).toEqual(['/api/tasks?limit=1']);
+    } finally {
+      await app.close();
+    }
   });
 
   it('answers a malformed URL with 400 in the common error shape', async () => {

@@ -8,17 +8,24 @@ export interface HealthDeps extends RouteDeps {
   metrics: Registry;
 }
 
+/**
+ * Probes and scrapes come every few seconds (Kubernetes, the image's HEALTHCHECK, Prometheus): their
+ * request lines would bury the api's log, so only their warnings and errors are logged.
+ */
+const QUIET = { logLevel: 'warn' } as const;
+
 export const healthRoutes: FastifyPluginAsyncZod<HealthDeps> = async (app, { pool, isSchemaReady, metrics }) => {
   // Liveness: the process answers. Never depends on the database (a restart would not fix it).
   app.get(
     '/healthz',
-    { schema: { summary: 'The process is alive', tags: ['health'], response: { 200: healthSchema } } },
+    { ...QUIET, schema: { summary: 'The process is alive', tags: ['health'], response: { 200: healthSchema } } },
     async () => ({ status: 'ok' as const }),
   );
 
   app.get(
     '/readyz',
     {
+      ...QUIET,
       schema: {
         summary: 'The database is reachable and migrated',
         tags: ['health'],
@@ -37,7 +44,7 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthDeps> = async (app, { poo
     },
   );
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { ...QUIET, schema: { hide: true } }, async (_request, reply) => {
     const body = await metrics.metrics();
     return reply.type(metrics.contentType).send(body);
   });
