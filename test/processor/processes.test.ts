@@ -138,10 +138,10 @@ describe('task processor programs', () => {
   it("two processors polling: each one's log tells the end of every task it submitted, also those the other one's poll recorded", async () => {
     // One task per claim, both listening before the tasks come: both submit some.
     const [one, two] = [await spawn({ maxPendingBatch: 1 }), await spawn({ maxPendingBatch: 1 })];
-    for (const program of [one!, two!]) await waitFor('both to start', () => eventsIn(program.output(), 'processor.started').length === 1);
+    for (const program of [one, two]) await waitFor('both to start', () => eventsIn(program.output(), 'processor.started').length === 1);
     const ids = await insertTasks(db.pool, 12);
     await waitForStatuses(db.pool, ids, ['SUCCESS'], 60_000);
-    for (const program of [one!, two!]) {
+    for (const program of [one, two]) {
       const submitted = eventsIn(program.output(), 'task.submitted').map((e) => e.taskId);
       await waitFor(`${program.settings.processorId} to log the end of each of its ${submitted.length} tasks`, () => {
         const ended = new Set(eventsIn(program.output(), 'task.succeeded').map((e) => e.taskId));
@@ -149,8 +149,8 @@ describe('task processor programs', () => {
       });
     }
     // Both took part, or the test proves nothing about the other one's poll.
-    expect(eventsIn(one!.output(), 'task.submitted').length).toBeGreaterThan(0);
-    expect(eventsIn(two!.output(), 'task.submitted').length).toBeGreaterThan(0);
+    expect(eventsIn(one.output(), 'task.submitted').length).toBeGreaterThan(0);
+    expect(eventsIn(two.output(), 'task.submitted').length).toBeGreaterThan(0);
   });
 
   it('RunningHub unreachable for a while: the backlog waits (no attempt spent, none failed), the errors count up and pause the claims, and every task succeeds once it is back', async () => {
