@@ -21,6 +21,11 @@ export interface LoggerSettings {
   pretty?: boolean | undefined;
   /** Language of the messages of catalogued events (src/shared/messages.ts); default LOG_LANGUAGE, else zh. */
   language?: LogLanguage | undefined;
+  /**
+   * Events written to stderr too whatever their level: a program's start, so that `supervisorctl tail
+   * <program> stderr` shows each (re)start among the problems (the guide counts restarts there).
+   */
+  stderrEvents?: readonly string[] | undefined;
 }
 
 /** Keys whose values never reach a log line, wherever they appear. */
@@ -83,6 +88,9 @@ function openLogFile(filePath: string, maxBytes: number, backups: number): Desti
   };
 }
 
+/** A JSON line of pino's below warn (40): trace 10, debug 20, info 30. */
+const BELOW_WARN = /^\{"level":[1-3]\d[,}]/;
+
 /**
  * JSON lines in production (stdout is a pipe under supervisord or docker), readable lines when a
  * person runs the program in a terminal. Every line goes to stdout; warnings and errors also go to
@@ -118,7 +126,22 @@ export function createLogger(settings: LoggerSettings): Logger {
       ? pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } })
       : pino.destination({ fd: 1, sync: false }),
   });
-  if (!pretty) streams.push({ level: 'warn', stream: pino.destination({ fd: 2, sync: false }) });
+  if (!pretty) {
+    const stderr = pino.destination({ fd: 2, sync: false });
+    streams.push({ level: 'warn', stream: stderr });
+    // Below warn only (warnings are on stderr already): a line of one of these events.
+    const marks = (settings.stderrEvents ?? []).map((event) => `"event":${JSON.stringify(event)}`);
+    if (marks.length > 0) {
+      streams.push({
+        level: settings.level,
+        stream: {
+          write(line: string): void {
+            if (BELOW_WARN.test(line) && marks.some((mark) => line.includes(mark))) stderr.write(line);
+          },
+        },
+      });
+    }
+  }
   let fileProblem: Error | undefined;
   if (settings.file) {
     const file = openLogFile(

@@ -187,6 +187,8 @@ export interface ProcessorProgram {
   settings: ProcessorSettings;
   logDir: string;
   output(): string;
+  /** Its stderr as written (warnings and errors, and each start). */
+  stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGKILL if still running; removes its log folder. */
   cleanup(): Promise<void>;
@@ -228,6 +230,7 @@ export async function spawnProcessor(
     settings,
     logDir,
     output,
+    stderr: () => stderr,
     exited,
     async cleanup() {
       if (child.exitCode === null && child.signalCode === null) {
