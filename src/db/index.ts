@@ -2,6 +2,7 @@
 export {
   createPool,
   isDatabaseUnavailable,
+  isLoginRefused,
   UnsafeTextParameterError,
   isUnsafeTextParameter,
   type PoolSettings, type Pool, type PoolClient } from './pool.js';

@@ -191,3 +191,12 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof AggregateError) return error.errors.some(isDatabaseUnavailable);
   return error.cause !== undefined && error.cause !== error && isDatabaseUnavailable(error.cause);
 }
+
+/**
+ * True when PostgreSQL refused the login itself (28P01 wrong password, 28000 no such role or no pg_hba
+ * entry): DATABASE_URL is wrong, and waiting will not make it right.
+ */
+export function isLoginRefused(error: unknown): boolean {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return code === '28P01' || code === '28000';
+}

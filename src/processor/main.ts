@@ -4,7 +4,7 @@ import { loadConfigOrExit } from '../shared/env.js';
 import { createLogger } from '../shared/logger.js';
 import { runProgram } from '../shared/program.js';
 import { handleStopSignals, type StopSignal } from '../shared/signals.js';
-import { createPool, runMigrations } from '../db/index.js';
+import { createPool, isLoginRefused, runMigrations } from '../db/index.js';
 import { createRunningHubClient, createUploader } from '../runninghub/index.js';
 import { removeTaskOutputs } from '../store/index.js';
 import { loadProcessorConfig } from './config.js';
@@ -19,6 +19,8 @@ async function main(): Promise<void> {
     file: config.logFile,
     fileMaxBytes: config.logFileMaxBytes,
     fileBackups: config.logFileBackups,
+    // Each start on stderr too: `supervisorctl tail -1000 task-processor stderr` shows the restarts (the guide).
+    stderrEvents: ['processor.started'],
   });
   const { settings } = config;
   const makePool = () =>
@@ -44,6 +46,14 @@ async function main(): Promise<void> {
         break;
       } catch (error) {
         if (stopping) process.exit(0);
+        if (isLoginRefused(error)) {
+          // A wrong user or password is not "the database is not ready": exit 2 with the cause on stderr, so
+          // that supervisord shows the program FATAL after its retries and its error log says what to change.
+          logger.error({ event: 'processor.database_login_refused', err: String(error) }, 'the database refused the login');
+          logger.flush();
+          process.stderr.write(`task-processor: the database refused the login of DATABASE_URL (${String(error)}): check its user and password\n`);
+          process.exit(2);
+        }
         const waitMs = Math.min(250 * 2 ** (attempt - 1), 3_000);
         logger.warn({ event: 'processor.waiting_for_database', attempt, err: String(error), retryInMs: waitMs }, 'database not ready');
         await new Promise((resolve) => setTimeout(resolve, waitMs));

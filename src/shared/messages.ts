@@ -24,6 +24,7 @@ export const LOG_MESSAGES: Readonly<Record<string, CatalogueEntry>> = {
   'processor.stopped': { zh: '任务处理器已停止', en: 'task processor stopped' },
   'processor.timeline_not_saved': { zh: '无法写入时间线文件：{err}', en: 'could not write the timeline file: {err}' },
   'processor.shutdown_timeout': { zh: '停止超时，强制退出（租约将被回收）', en: 'shutdown timed out; exiting (leases will be recovered)' },
+  'processor.database_login_refused': { zh: '数据库连接失败：拒绝登录，请检查 DATABASE_URL 的用户名和密码：{err}', en: 'database connection failed: login refused, check the user and password of DATABASE_URL: {err}' },
   'processor.waiting_for_database': { zh: '数据库未就绪，{retryInMs} 毫秒后重试：{err}', en: 'database not ready, retrying in {retryInMs} ms: {err}' },
   'processor.error': { zh: '处理器错误 {code}：{err}（连续错误 {consecutiveErrors} 次）', en: 'processor error {code}: {err} ({consecutiveErrors} consecutive errors)' },
   'processor.self_heal': { zh: '连续错误 {consecutiveErrors} 次，重新初始化数据库连接和 RunningHub 客户端', en: '{consecutiveErrors} consecutive errors: re-creating the database pool and RunningHub client' },

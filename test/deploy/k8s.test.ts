@@ -166,6 +166,15 @@ describe('k8s manifests', () => {
     expect(monitor.spec.endpoints[0]?.basicAuth.password).toEqual({ name: secret.metadata?.name, key: 'SUPERVISOR_METRICS_PASSWORD' });
   });
 
+  it("has its supervisord config where the original guide says (docker/supervisor/supervisord.conf), with the guide's [program:task-processor] values", () => {
+    expect(readlinkSync(repoFile('docker/supervisor'))).toBe('../supervisor');
+    const conf = readRepoFile('docker/supervisor/supervisord.conf');
+    const section = /\[program:task-processor\]\n([^[]*)/.exec(conf)?.[1] ?? '';
+    for (const line of ['autostart=true', 'autorestart=true', 'startretries=10', 'startsecs=5', 'stopwaitsecs=30', 'stopsignal=TERM']) {
+      expect(section.split('\n'), line).toContain(line);
+    }
+  });
+
   it('can be deployed from docker/k8s, as the original guide says', () => {
     expect(lstatSync(repoFile('docker/k8s')).isSymbolicLink()).toBe(true);
     expect(readlinkSync(repoFile('docker/k8s'))).toBe('../k8s');

@@ -187,6 +187,33 @@ describe('task processor programs', () => {
     }
   });
 
+  it("writes each start to stderr too, so that `supervisorctl tail task-processor stderr` shows the restarts, and nothing else below warn", async () => {
+    const first = await spawn();
+    const ids = await insertTasks(db.pool, 2);
+    await waitForStatuses(db.pool, ids, ['SUCCESS']);
+    first.child.kill('SIGTERM');
+    await first.exited;
+    const second = await spawn({ processorId: first.settings.processorId });
+    await waitFor('the second start', () => eventsIn(second.output(), 'processor.started').length === 1);
+    const stderrLines = (program: ProcessorProgram) => program.stderr().split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { event: string; level: number });
+    for (const program of [first, second]) {
+      const lines = stderrLines(program);
+      expect(lines.filter((line) => line.event === 'processor.started')).toHaveLength(1);
+      expect(lines.filter((line) => line.level < 40).map((line) => line.event)).toEqual(['processor.started']);
+    }
+  });
+
+  it('exits 2 naming the cause when the database refuses its login (a wrong password is not "not ready")', async () => {
+    const url = new URL(db.url);
+    url.password = 'not-the-password';
+    const program = await spawnProcessor(url.toString(), sim.url, testSettings());
+    programs.push(program);
+    expect(await program.exited).toEqual({ code: 2, signal: null });
+    expect(program.stderr()).toMatch(/^task-processor: the database refused the login of DATABASE_URL \(error: password authentication failed for user "\w+"\): check its user and password$/m);
+    expect(eventsIn(program.output(), 'processor.database_login_refused')).toHaveLength(1);
+    expect(eventsIn(program.output(), 'processor.waiting_for_database')).toEqual([]);
+  });
+
   it('waits for a database that is not up yet, and still stops cleanly on SIGTERM', async () => {
     const nowhere = `postgresql://postgres:postgres@127.0.0.1:${await findFreePort()}/postgres`;
     const program = await spawnProcessor(nowhere, sim.url, testSettings());
