@@ -50,7 +50,7 @@ describe('supervisor/supervisord.conf event listeners (reference supervisord)', 
       expect(l.stderr_logfile_maxbytes, l.name).toBe(0);
       // The protocol channel is not worth a file.
       expect(l.stdout_logfile, l.name).toBeNull();
-      const bundle = /^node (\/app\/dist\/[\w-]+\.js)$/.exec(l.command)?.[1];
+      const bundle = /^node (\/app\/dist\/[\w-]+\.js)(?: --[\w-]+)*$/.exec(l.command)?.[1];
       expect(bundle, l.command).toBeDefined();
       expect(existsSync(`${ROOT}dist/${bundle?.slice('/app/dist/'.length)}`)).toBe(true);
     }

@@ -78,8 +78,9 @@ describe('GET /api/events', () => {
     const [a, b] = await insertTasks(db.pool, 2, { prefix: 'miss' });
     const first = await opened(open('?entityType=shot&entityId=miss-1'));
     await activateTask(db.pool, a!);
-    await waitFor('the claimed event', () => first.frames.length >= 1);
-    const lastSeen = first.frames[0]!.id!;
+    // The claimed event's id (the insert's created event may come first, its notification late under load).
+    const claimed = await waitFor('the claimed event', () => events(first).find((e) => e.taskId === a && e.kind === 'claimed'));
+    const lastSeen = claimed.id;
     first.close();
     // Missed while disconnected: a's end, and b's changes (filtered out).
     await db.pool.query(`UPDATE ai_tasks SET status = 'SUCCESS', outputs = '[]', finished_at = now() WHERE id = $1`, [a]);
