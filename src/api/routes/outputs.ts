@@ -80,6 +80,23 @@ export function evaluatePreconditions(
   return 'proceed';
 }
 
+const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/gif': 'gif', 'video/mp4': 'mp4' };
+
+/**
+ * The file's name when it is saved (RFC 6266): "<task name> <n + 1>.<ext>", so that frames saved from a
+ * storyboard are told apart ("Harbour at dawn #2 1.png"), not all called "0". An ASCII `filename` for old
+ * clients (other characters as _) and the UTF-8 one in `filename*` (RFC 8187).
+ */
+export function contentDisposition(entityName: string, n: number, contentType: string, fileType: string | null | undefined): string {
+  const extension = EXTENSIONS[contentType.split(';')[0]!.trim().toLowerCase()] ?? (fileType && /^[a-z0-9]{1,8}$/i.test(fileType) ? fileType.toLowerCase() : 'bin');
+  // No path separators, quotes or control characters in a file name, and not too long for a file system.
+  const base = [...entityName].map((c) => (c.charCodeAt(0) < 0x20 || c === '\u007f' || c === '/' || c === '\\' || c === '"' ? '_' : c)).join('').trim();
+  const name = `${[...base].slice(0, 120).join('') || 'output'} ${n + 1}.${extension}`;
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_');
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `inline; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
 export const outputRoutes: FastifyPluginAsyncZod<RouteDeps & { outputDir: string }> = async (app, { pool, outputDir }) => {
   app.get(
     '/tasks/:id/outputs/:n',
@@ -121,6 +138,7 @@ export const outputRoutes: FastifyPluginAsyncZod<RouteDeps & { outputDir: string
       const lastModified = task.finishedAt ?? task.updatedAt;
       reply
         .header('content-type', kept.data.contentType)
+        .header('content-disposition', contentDisposition(task.entityName, n, kept.data.contentType, kept.data.fileType))
         .header('etag', etag)
         .header('last-modified', lastModified.toUTCString())
         .header('cache-control', 'private, max-age=31536000, immutable')

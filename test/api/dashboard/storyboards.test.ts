@@ -192,6 +192,12 @@ describeWithChromium('the Storyboards pages in Chromium', () => {
     await expect.poll(async () => cards.locator('h2 a').allTextContents(), { timeout: 20_000 }).toEqual([expect.stringMatching(/^Sc\.12_INT_KITCHEN/)]);
     await page.getByLabel('Status').selectOption('running');
     await page.getByText('No storyboard matches.').waitFor({ timeout: 20_000 });
+
+    // From a shot in the Tasks table to its storyboard.
+    const long = (await api<{ items: { id: string; name: string }[] }>('GET', '/api/storyboards?status=cancelled')).items[0]!;
+    await page.goto(`${system.api.url}/ui#/tasks?storyboardId=${long.id}`);
+    await page.getByRole('link', { name: 'Storyboard of Long night #1' }).click();
+    await page.getByRole('heading', { name: /^Long night/ }).waitFor({ timeout: 20_000 });
     await close();
   });
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { contentDisposition } from '../../../src/api/routes/outputs.js';
 import { outputFilePath } from '../../../src/store/index.js';
 import { activateTask, insertTasks } from '../../support/ai-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
@@ -60,6 +61,9 @@ describe('GET /api/tasks/:id/outputs/:n', () => {
       'cache-control': 'private, max-age=31536000, immutable',
     });
     expect(Buffer.compare(res.body as Buffer, bytes)).toBe(0);
+    // Saved under the task's name and the output's number, not "0".
+    const { rows } = await db.pool.query<{ entity_name: string }>('SELECT entity_name FROM ai_tasks WHERE id = $1', [taskId]);
+    expect(res.headers['content-disposition']).toBe(`inline; filename="${rows[0]!.entity_name} 1.png"; filename*=UTF-8''${encodeURIComponent(`${rows[0]!.entity_name} 1.png`)}`);
     const again = await get(0, { 'if-none-match': `"${sha}"` });
     expect(again.status).toBe(304);
   });
@@ -132,5 +136,18 @@ describe('GET /api/tasks/:id/outputs/:n', () => {
     expect(active.status).toBe(404);
     expect(active.body.error).toMatchObject({ code: 'OUTPUT_NOT_FOUND', details: { status: 'ACTIVE' } });
     expect((await request(app.server).get(`/api/tasks/${taskId}/outputs/0`)).status).toBe(401);
+  });
+});
+
+describe('contentDisposition', () => {
+  it('names the file after the task and the output (ASCII fallback, UTF-8 in filename*), without path separators, quotes or controls', () => {
+    expect(contentDisposition('Harbour at dawn #2', 0, 'image/png', 'png')).toBe(
+      `inline; filename="Harbour at dawn #2 1.png"; filename*=UTF-8''Harbour%20at%20dawn%20%232%201.png`,
+    );
+    expect(contentDisposition('港口 "清晨"/v2', 2, 'image/jpeg; charset=binary', null)).toBe(
+      `inline; filename="__ _____v2 3.jpg"; filename*=UTF-8''%E6%B8%AF%E5%8F%A3%20_%E6%B8%85%E6%99%A8__v2%203.jpg`,
+    );
+    expect(contentDisposition('\u0007', 0, 'application/octet-stream', 'exr')).toBe(`inline; filename="_ 1.exr"; filename*=UTF-8''_%201.exr`);
+    expect(contentDisposition('x', 0, 'application/octet-stream', '../sh')).toMatch(/^inline; filename="x 1\.bin";/);
   });
 });

@@ -62,7 +62,9 @@ export function mountTaskList(main: HTMLElement, params: URLSearchParams, ctx: P
               h('tbody', {}, page.items.map((task) => h('tr', { 'data-task': task.id },
                 h('td', {}, time(task.createdAt)),
                 h('td', {}, `${task.entityType} / ${task.entityId}`),
-                h('td', {}, h('a', { href: `#/tasks/${task.id}` }, task.entityName)),
+                h('td', {}, h('a', { href: `#/tasks/${task.id}` }, task.entityName),
+                  // A shot: the way to its storyboard, where its frames are seen together.
+                  task.storyboardId === null ? null : [' ', h('a', { href: `#/storyboards/${encodeURIComponent(task.storyboardId)}`, class: 'muted', 'aria-label': `Storyboard of ${task.entityName}` }, '(storyboard)')]),
                 h('td', {}, statusBadge(task.status), task.cancelRequested && task.status === 'ACTIVE' ? ' cancelling' : ''),
                 h('td', { class: 'num' }, `${task.attempts} / ${task.maxAttempts}`),
                 h('td', {}, task.runninghubTaskId ?? '—'),
