@@ -15,6 +15,11 @@ import { SupervisordState, type SupervisordConfig, type SupervisordSection } fro
 
 /** Set in the environment of the background copy that `supervisord` without -n starts. */
 const DAEMON_CHILD_ENV = 'SUPERVISORD_DAEMON_CHILD';
+/** The background copy started by daemonize(). Taken out of the environment: the programs must not inherit it. */
+const isDaemonChild = process.env[DAEMON_CHILD_ENV] === '1';
+delete process.env[DAEMON_CHILD_ENV];
+// Once it is up, the copy's stderr has no reader (the foreground one has exited): a late write must not kill it.
+if (isDaemonChild) process.stderr.on('error', () => undefined);
 
 function fail(message: string): never {
   process.stderr.write(usageErrorText(message, process.argv[1] ?? 'supervisord'));
@@ -61,17 +66,42 @@ async function readConfig(file: string, command: RunCommand): Promise<Supervisor
   return config;
 }
 
-/** Without -n/nodaemon: start a detached copy of ourselves in the foreground mode and return. */
-function daemonize(): never {
+/**
+ * Without -n/nodaemon: start a detached copy of ourselves in the foreground mode, and exit once it is up
+ * (its control servers listen, its pidfile is written). supervisord opens those before it forks, so a
+ * port in use or a log that cannot be opened is an error on the terminal and a non-zero exit; so here:
+ * when the copy exits before it is up, what it wrote to stderr is ours and its exit status too.
+ */
+function daemonize(): Promise<never> {
   // --nodaemon right after the script: after a `--` in the user's arguments it would be positional.
   const [script = '', ...args] = process.argv.slice(1);
   const child = spawn(process.execPath, [...process.execArgv, script, '--nodaemon', ...args], {
     detached: true,
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     env: { ...process.env, [DAEMON_CHILD_ENV]: '1' },
   });
-  child.unref();
-  process.exit(0);
+  const errors: Buffer[] = [];
+  child.stderr?.on('data', (chunk: Buffer) => errors.push(chunk));
+  return new Promise<never>(() => {
+    child.once('message', () => process.exit(0));
+    child.once('exit', (code, signal) => {
+      process.stderr.write(Buffer.concat(errors));
+      process.exit(code ?? (signal === null ? 1 : 128));
+    });
+  });
+}
+
+/**
+ * The background copy is up: the foreground one may exit 0 (daemonize). Resolves once the channel is
+ * closed, before any program starts (none inherits it).
+ */
+function announceUp(): Promise<void> {
+  const send = process.send?.bind(process);
+  if (!isDaemonChild || send === undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    process.once('disconnect', () => resolve());
+    send('up', () => process.disconnect());
+  });
 }
 
 function startupLines(log: MainLog, config: SupervisordConfig): void {
@@ -137,10 +167,10 @@ async function runUntilStopped(
     file: settings.logfile,
     maxBytes: settings.logfileMaxBytes,
     backups: settings.logfileBackups,
-    toStdout: settings.nodaemon && !settings.silent && process.env[DAEMON_CHILD_ENV] !== '1',
+    toStdout: settings.nodaemon && !settings.silent && !isDaemonChild,
   });
   startupLines(log, config);
-  if (first && process.env[DAEMON_CHILD_ENV] === '1') log.info('daemonizing the supervisord process');
+  if (first && isDaemonChild) log.info('daemonizing the supervisord process');
   const supervisor = new Supervisor({ config, log, loadConfig: loadWithCommandLine(command) });
   started(supervisor);
   let servers: { close(): Promise<void> };
@@ -166,6 +196,7 @@ async function runUntilStopped(
   } else {
     log.info(`supervisord started with pid ${process.pid}`);
   }
+  if (first) await announceUp();
   supervisor.start();
 
   await supervisor.whenStopped();
@@ -209,7 +240,7 @@ async function main(): Promise<void> {
   }
   // As typed: supervisord names the file as given in its messages (config.file is absolute).
   let config = await readConfig(configFileOf(command), command);
-  if (!config.supervisord.nodaemon && process.env[DAEMON_CHILD_ENV] !== '1') daemonize();
+  if (!config.supervisord.nodaemon && !isDaemonChild) await daemonize();
   applyProcessSettings(config);
 
   // A closed stdout (the reader of `-n` output went away) must not take the children down with us.

@@ -1,6 +1,7 @@
 // `node dist/supervisord.js` as a real process: command line, config errors, pidfile, and the
 // signals TERM (ordered stop, exit 0), HUP (restart with the re-read config) and USR2 (reopen logs).
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { pidFromFile } from '../support/processes.js';
 import { distProgram } from '../support/programs.js';
@@ -97,6 +98,51 @@ describe('daemon mode and AUTO logs', () => {
       }
     });
     expect(mainLog()).toContain('stopped: bg (terminated by SIGTERM)');
+  });
+});
+
+describe('daemon mode: errors before it is up', () => {
+  it('a port in use or a main log that cannot be opened: the error on stderr and a non-zero exit, as supervisord (it was 0 and silent)', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (blocker.address() as net.AddressInfo).port;
+      const taken = writeConfig('taken.conf', `[inet_http_server]\nport=127.0.0.1:${port}\n\n[program:p]\ncommand=sleep 100\n`);
+      const run = supervisord(['-c', taken]);
+      expect(await run.exited).toBe(2);
+      expect(run.stderr()).toMatch(/Another program is already listening on a port that one of our HTTP servers is configured to use/);
+      expect(existsSync(tmp.file('supervisord.pid'))).toBe(false);
+    } finally {
+      blocker.close();
+    }
+    const noLog = tmp.file('nolog.conf');
+    writeFileSync(noLog, '[supervisord]\nlogfile=/proc/no-such-dir/main.log\npidfile=%(here)s/nolog.pid\nchildlogdir=%(here)s\n\n[program:p]\ncommand=sleep 100\n');
+    const run = supervisord(['-c', noLog]);
+    expect(await run.exited).not.toBe(0);
+    expect(run.stderr()).toMatch(/\/proc\/no-such-dir\/main\.log/);
+  });
+
+  it('the programs of a daemon do not inherit the variable that marks its background copy', async () => {
+    const out = tmp.file('env-of-child.txt');
+    const file = writeConfig('envcheck.conf', `[program:env]\ncommand=sh -c 'env > ${out}; exec sleep 100'\nstartsecs=0\n`);
+    const run = supervisord(['-c', file]);
+    expect(await run.exited).toBe(0);
+    const daemonPid = await waitFor('the pidfile', () => pidFromFile(tmp.file('supervisord.pid')));
+    try {
+      const env = await waitFor('the program to write its environment', () => (existsSync(out) && readFileSync(out, 'utf8').includes('PATH=') ? readFileSync(out, 'utf8') : undefined));
+      expect(env).not.toMatch(/SUPERVISORD_DAEMON_CHILD|NODE_CHANNEL_FD/);
+      expect(env).toMatch(/^SUPERVISOR_PROCESS_NAME=env$/m);
+    } finally {
+      process.kill(daemonPid, 'SIGTERM');
+    }
+    await waitFor('the daemon to exit', () => {
+      try {
+        process.kill(daemonPid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
   });
 });
 
