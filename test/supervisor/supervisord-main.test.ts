@@ -15,6 +15,18 @@ function supervisord(args: string[], cwd?: string): Launched {
   return launch(process.execPath, [distProgram('supervisord'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
 }
 
+/** Until `pid` is gone (a daemon is not our child: no exit event). */
+function waitForExit(pid: number): Promise<boolean> {
+  return waitFor(`process ${pid} to exit`, () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
 function mainLog(): string {
   const file = tmp.file('main.log');
   return existsSync(file) ? readFileSync(file, 'utf8') : '';
@@ -89,14 +101,7 @@ describe('daemon mode and AUTO logs', () => {
     } finally {
       process.kill(daemonPid, 'SIGTERM');
     }
-    await waitFor('the daemon to exit', () => {
-      try {
-        process.kill(daemonPid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await waitForExit(daemonPid);
     expect(mainLog()).toContain('stopped: bg (terminated by SIGTERM)');
   });
 });
@@ -135,14 +140,7 @@ describe('daemon mode: errors before it is up', () => {
     } finally {
       process.kill(daemonPid, 'SIGTERM');
     }
-    await waitFor('the daemon to exit', () => {
-      try {
-        process.kill(daemonPid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await waitForExit(daemonPid);
   });
 });
 

@@ -131,3 +131,19 @@ function release(target: HTMLElement): void {
   holds.delete(target);
   delete target.dataset.held;
 }
+
+/**
+ * The pager of a keyset-paginated list whose filters and cursor live in the hash (`#/<page>?…`): "← Newest"
+ * on any page but the first, "Older →" while there is a next cursor.
+ */
+export function showPager(pager: HTMLElement, page: string, params: URLSearchParams, nextCursor: string | null): void {
+  const link = (query: URLSearchParams): string => `#/${page}${query.size > 0 ? `?${query.toString()}` : ''}`;
+  const newest = new URLSearchParams(params);
+  newest.delete('cursor');
+  const older = new URLSearchParams(params);
+  if (nextCursor) older.set('cursor', nextCursor);
+  swap(pager, JSON.stringify([params.get('cursor'), nextCursor]), [
+    params.get('cursor') ? h('a', { href: link(newest) }, '← Newest') : null,
+    nextCursor ? h('a', { href: link(older), rel: 'next' }, 'Older →') : null,
+  ].filter((n): n is HTMLAnchorElement => n !== null));
+}

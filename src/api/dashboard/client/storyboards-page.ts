@@ -5,7 +5,7 @@
 // larger view on click), with its retry-failed and cancel buttons, and the account's pause while its
 // shots wait on it.
 import { ApiCallError, call, showImage } from './api.js';
-import { h, statusBadge, swap, time } from './dom.js';
+import { h, showPager, statusBadge, swap, time } from './dom.js';
 import { promptOf } from './prompt.js';
 import { retryLabel } from './retry-label.js';
 import { shotErrorText } from './shot-error.js';
@@ -68,14 +68,7 @@ export function mountStoryboardList(main: HTMLElement, params: URLSearchParams, 
                 progressBar(s),
               ))),
       ], { holdWhileAimedAt: true });
-      const newest = new URLSearchParams(params);
-      newest.delete('cursor');
-      const older = new URLSearchParams(params);
-      if (page.nextCursor) older.set('cursor', page.nextCursor);
-      swap(pager, JSON.stringify([params.get('cursor'), page.nextCursor]), [
-        params.get('cursor') ? h('a', { href: `#/storyboards${newest.size > 0 ? `?${newest.toString()}` : ''}` }, '← Newest') : null,
-        page.nextCursor ? h('a', { href: `#/storyboards?${older.toString()}`, rel: 'next' }, 'Older →') : null,
-      ].filter((n): n is HTMLAnchorElement => n !== null));
+      showPager(pager, 'storyboards', params, page.nextCursor);
     },
   };
 }

@@ -5,7 +5,7 @@
 // and actions.
 import { call, keptOutputLink, showImage } from './api.js';
 import { taskActions } from './actions.js';
-import { age, h, secondsBetween, statusBadge, swap, time } from './dom.js';
+import { age, h, secondsBetween, showPager, statusBadge, swap, time } from './dom.js';
 import type { PageContext, Task, TaskPage, View } from './types.js';
 
 const STATUSES = ['PENDING', 'ACTIVE', 'SUCCESS', 'FAILED', 'CANCELLED'] as const;
@@ -73,14 +73,7 @@ export function mountTaskList(main: HTMLElement, params: URLSearchParams, ctx: P
               ))),
             ),
       ], { holdWhileAimedAt: true });
-      const newest = new URLSearchParams(params);
-      newest.delete('cursor');
-      const older = new URLSearchParams(params);
-      if (page.nextCursor) older.set('cursor', page.nextCursor);
-      swap(pager, JSON.stringify([params.get('cursor'), page.nextCursor]), [
-        params.get('cursor') ? h('a', { href: `#/tasks?${newest.toString()}` }, '← Newest') : null,
-        page.nextCursor ? h('a', { href: `#/tasks?${older.toString()}`, rel: 'next' }, 'Older →') : null,
-      ].filter((n): n is HTMLAnchorElement => n !== null));
+      showPager(pager, 'tasks', params, page.nextCursor);
     },
   };
 }
