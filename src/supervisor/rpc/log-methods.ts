@@ -47,6 +47,7 @@ export function logMethods(control: SupervisorControl, targets: ProcessTargets):
 
   const clearing: ProcessOperation<void> = {
     eligible: () => true,
+    immediate: true,
     one: async (spec) => {
       const process = targets.resolveProcess(spec);
       try {

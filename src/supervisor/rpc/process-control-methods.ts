@@ -118,6 +118,7 @@ export function processControlMethods(control: SupervisorControl, targets: Proce
 
   const signalling: ProcessOperation<string> = {
     eligible: (p) => SIGNALLABLE_STATES.has(p.state),
+    immediate: true,
     one: async (spec, signal) => {
       const { group, process } = targets.resolve(spec);
       if (process === null) return targets.onGroup(signalling, group, signal);

@@ -16,6 +16,11 @@ export interface ProcessOperation<A> {
   /** Members a group/all call acts on; the others are left out of its result. */
   eligible(process: ProcessInfo): boolean;
   one(spec: string, arg: A): Promise<XmlRpcValue>;
+  /**
+   * supervisord does it within the call (clearing logs, signalling), so a group or "all" call lists the
+   * results in the processes' order; otherwise (start and stop, which may wait) in the order they come.
+   */
+  immediate?: boolean;
 }
 
 interface ResultStruct {
@@ -69,24 +74,28 @@ export class ProcessTargets {
 
   /** The operation is started on every eligible process at once, then all are awaited (supervisord's make_allfunc). */
   /**
-   * The results in the order they came, as supervisord's make_allfunc appends them: those that fail at
-   * once first (in process order), then each as it finishes. supervisorctl takes its exit status from the
-   * last error it prints, so the order is part of what `start all` exits with.
+   * The results in the order supervisord's make_allfunc appends them: an immediate operation's in the
+   * processes' order; otherwise those that fail at once first (in process order), then each as it finishes.
+   * supervisorctl takes its exit status from the last error it prints, so the order is part of what
+   * `start all` exits with.
    */
   async onEach<A>(processes: ProcessInfo[], operation: ProcessOperation<A>, arg: A): Promise<ResultStruct[]> {
-    const results: ResultStruct[] = [];
-    await Promise.all(
-      processes.filter((p) => operation.eligible(p)).map(async (p): Promise<void> => {
+    const finished: ResultStruct[] = [];
+    const inOrder = await Promise.all(
+      processes.filter((p) => operation.eligible(p)).map(async (p): Promise<ResultStruct> => {
+        let result: ResultStruct;
         try {
           await operation.one(namespec(p), arg);
-          results.push({ name: p.name, group: p.group, status: FaultCode.SUCCESS, description: 'OK' });
+          result = { name: p.name, group: p.group, status: FaultCode.SUCCESS, description: 'OK' };
         } catch (error) {
           if (!isFault(error)) throw error;
-          results.push({ name: p.name, group: p.group, status: error.code, description: error.message });
+          result = { name: p.name, group: p.group, status: error.code, description: error.message };
         }
+        finished.push(result);
+        return result;
       }),
     );
-    return results;
+    return operation.immediate === true ? inOrder : finished;
   }
 
   onGroup<A>(operation: ProcessOperation<A>, group: string, arg: A): Promise<ResultStruct[]> {
