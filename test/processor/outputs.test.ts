@@ -118,8 +118,13 @@ describe('kept outputs (in-process processor, simulator files)', () => {
     sim.setOptions({ faults: { files: { kind: 'delay', ms: 1_500, times: 1 } } });
     await start();
     const [id] = await insertTasks(db.pool, 1);
-    await waitFor('the task to be keeping its outputs', async () => {
-      const { rows } = await db.pool.query(`SELECT 1 FROM ai_tasks WHERE id = $1 AND runninghub_outputs IS NOT NULL`, [id]);
+    // Keeping, and the keeper holds its lease (next_check_at pushed ahead): RunningHub's SUCCESS makes the
+    // task due for keeping first, and the keeper's take follows in its own statement.
+    await waitFor('the keeper to hold the task', async () => {
+      const { rows } = await db.pool.query(
+        `SELECT 1 FROM ai_tasks WHERE id = $1 AND runninghub_outputs IS NOT NULL AND next_check_at > now() + interval '1 minute'`,
+        [id],
+      );
       return rows.length === 1;
     });
     const before = await db.pool.query<{ next_check_at: Date }>('SELECT next_check_at FROM ai_tasks WHERE id = $1', [id]);
