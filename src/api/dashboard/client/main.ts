@@ -24,6 +24,8 @@ let refreshAgain = false;
 const storyboards = document.body.dataset.storyboards === 'yes';
 /** Settles when /api/access has answered (the views render after it; rejected on 401). */
 let accessReady: Promise<void> = Promise.resolve();
+/** /api/access accepted the token: a 401 after that means the token changed on the server. */
+let accessKnown = false;
 
 /** One refresh at a time; a change during one asks for exactly one more (never a pile-up). */
 function refresh(): void {
@@ -47,8 +49,9 @@ function refresh(): void {
     (error: unknown) => {
       refreshing = false;
       if (error instanceof ApiCallError && error.status === 401) {
-        // start() asks for the token on the first visit; here the token was refused later (changed on the server).
-        if (tokenStore.get() !== null && view === current) {
+        // Until /api/access has answered, start() asks for the token (its answer may come after this one's);
+        // here the token was refused later (changed on the server).
+        if (accessKnown && tokenStore.get() !== null && view === current) {
           tokenStore.clear();
           askForToken('The token was refused; enter it again.');
         }
@@ -148,9 +151,11 @@ let access: Access = 'read';
  */
 async function start(): Promise<void> {
   askingForToken = false;
+  accessKnown = false;
   const accessCall = call<{ access: Access }>('/api/access');
   const ready = accessCall.then(
     (answer) => {
+      accessKnown = true;
       access = answer.access;
       document.body.dataset.access = access;
       if (access === 'read' && !document.querySelector('[data-read-only]')) liveLabel.after(h('span', { class: 'badge', 'data-read-only': true, title: 'API_READ_TOKEN: no actions' }, 'read-only'));
