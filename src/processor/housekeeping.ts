@@ -14,7 +14,7 @@ import {
 } from '../db/index.js';
 import { describeTaskFailure, isBalanceFailure, isRunningHubError } from '../runninghub/index.js';
 import { checkBalanceIfDue, pauseForBalanceFailure } from './balance.js';
-import { noteError, noteTaskEnded, noteWorking, resultKindOf, type ProcessorContext } from './state.js';
+import { noteError, noteTaskEnded, noteWorking, resultKindOf, type ProcessorContext, type TaskEnd } from './state.js';
 
 export async function housekeeping(ctx: ProcessorContext): Promise<void> {
   const { state, settings, log } = ctx;
@@ -85,8 +85,7 @@ async function check(ctx: ProcessorContext, task: TaskToCheck): Promise<void> {
     const via = result.kind === 'cancelled' ? 'cancel' : result.kind === 'timed-out' ? 'timeout' : 'poll';
     if (done) {
       const failure = result.kind === 'failed' ? { code: result.code, err: result.message } : {};
-      noteTaskEnded(ctx, { taskId: task.id, result: result.kind, runninghubTaskId: task.runninghubTaskId, via, ...failure }, taskLog);
-      if (result.kind === 'failed' && isBalanceFailure(result.message)) await pauseForBalanceFailure(ctx, result.code, result.message);
+      await noteEndOfRun(ctx, { taskId: task.id, result: result.kind, runninghubTaskId: task.runninghubTaskId, via, ...failure }, taskLog);
     }
   } catch (error) {
     if (isRunningHubError(error)) {
@@ -159,10 +158,15 @@ export async function noteEndRecordedElsewhere(ctx: ProcessorContext, taskId: st
   // Our run's end, not a later run's (the task put back and submitted again by another processor).
   if (!end || end.runninghubTaskId !== ctx.state.submittedTasks.get(taskId)) return;
   const result = resultKindOf(end.status);
-  noteTaskEnded(
+  await noteEndOfRun(
     ctx,
     { taskId, result, runninghubTaskId: end.runninghubTaskId, via: 'webhook', ...(result === 'failed' ? { code: end.errorCode, err: end.errorMessage } : {}) },
     ctx.log.child({ taskId, entityName: end.entityName }),
   );
-  if (result === 'failed' && end.errorMessage !== null && isBalanceFailure(end.errorMessage)) await pauseForBalanceFailure(ctx, end.errorCode, end.errorMessage);
+}
+
+/** noteTaskEnded, and a failure for lack of coins pauses the account (the tasks after it would fail alike). */
+async function noteEndOfRun(ctx: ProcessorContext, end: TaskEnd, taskLog: ProcessorContext['log']): Promise<void> {
+  noteTaskEnded(ctx, end, taskLog);
+  if (end.result === 'failed' && typeof end.err === 'string' && isBalanceFailure(end.err)) await pauseForBalanceFailure(ctx, end.code ?? null, end.err);
 }

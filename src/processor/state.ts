@@ -260,8 +260,20 @@ export interface TaskEnd {
   err?: string | null | undefined;
 }
 
-/** How many ended task ids a processor remembers, so that an end it hears of twice is logged once. */
-export const ENDS_REMEMBERED = 10_000;
+/** How many runs a processor remembers (ended, or submitted and not yet ended): each is logged once. */
+const RUNS_REMEMBERED = 10_000;
+
+/** Adds `key` (the oldest goes past RUNS_REMEMBERED): ends that never reach us are forgotten in time. */
+function remember<K, V>(collection: Map<K, V> | Set<K>, key: K, value?: V): void {
+  if (collection instanceof Map) collection.set(key, value as V);
+  else collection.add(key);
+  if (collection.size > RUNS_REMEMBERED) collection.delete(collection.keys().next().value as K);
+}
+
+/** A task of ours is at RunningHub: its end, however it is recorded, goes into our log (noteTaskEnded). */
+export function noteSubmitted({ state }: ProcessorContext, taskId: string, runninghubTaskId: string): void {
+  remember(state.submittedTasks, taskId, runninghubTaskId);
+}
 
 /**
  * The processor's side of a result that ended a task (applied by us, or found applied: by the api's
@@ -274,8 +286,7 @@ export function noteTaskEnded(ctx: ProcessorContext, end: TaskEnd, taskLog: Logg
   // Per run: a retried task ends again under another RunningHub id.
   const key = `${end.taskId} ${end.runninghubTaskId ?? ''}`;
   if (endsNoted.has(key)) return;
-  endsNoted.add(key);
-  if (endsNoted.size > ENDS_REMEMBERED) endsNoted.delete(endsNoted.values().next().value!);
+  remember(endsNoted, key);
   const { runninghubTaskId, via } = end;
   switch (end.result) {
     case 'success':

@@ -7,7 +7,7 @@ import type { Profile } from '../shared/profiles.js';
 import { pauseForBalance } from './balance.js';
 import { retryBackoffMs, withJitter } from './policy.js';
 import { resolveUploads, UnresolvableUploadError } from './uploads.js';
-import { ENDS_REMEMBERED, errorText, kick, noteError, noteTaskEnded, noteWorking, resultKindOf, type ProcessorContext } from './state.js';
+import { errorText, kick, noteError, noteSubmitted, noteTaskEnded, noteWorking, resultKindOf, type ProcessorContext } from './state.js';
 
 /** How long the cancel of a RunningHub task whose claim was lost may take before we give up on it. */
 export const ORPHAN_CANCEL_TIMEOUT_MS = 10_000;
@@ -168,9 +168,7 @@ async function submit(ctx: ProcessorContext, task: ClaimedTask): Promise<void> {
         return;
       }
       state.counters.submitted++;
-      state.submittedTasks.set(task.id, runninghubTaskId);
-      // Bounded: ends that never reach us (another processor's, after a restart of the database) are forgotten.
-      if (state.submittedTasks.size > ENDS_REMEMBERED) state.submittedTasks.delete(state.submittedTasks.keys().next().value!);
+      noteSubmitted(ctx, task.id, runninghubTaskId);
       ctx.timeline.mark('recorded', { taskId: task.id });
       taskLog.info({ event: 'task.submitted', runninghubTaskId }, 'submitted to RunningHub');
       if (recorded.state === 'finished') noteTaskEnded(ctx, { taskId: task.id, result: resultKindOf(recorded.status), runninghubTaskId, via: 'webhook' }, taskLog);

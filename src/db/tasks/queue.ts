@@ -474,19 +474,20 @@ export async function takeTasksToCheck(
         ORDER BY (cancel_requested_at IS NULL), next_check_at
         LIMIT $1
         FOR UPDATE SKIP LOCKED),
+     limits AS (
+       SELECT due.id, coalesce(p.poll_ms, $2::int) AS poll_ms, coalesce(p.timeout_ms, $3::int) AS timeout_ms, t.submitted_at
+         FROM due JOIN ai_tasks t ON t.id = due.id LEFT JOIN task_profiles p ON p.name = t.slot_profile),
      timing AS (
-       SELECT due.id, coalesce(p.poll_ms, $2::int) AS poll_ms, coalesce(p.timeout_ms, $3::int) AS timeout_ms
-         FROM due JOIN ai_tasks t ON t.id = due.id LEFT JOIN task_profiles p ON p.name = t.slot_profile)
+       SELECT id, timeout_ms, now() + make_interval(secs => poll_ms::double precision / 1000) AS poll_at,
+              submitted_at + make_interval(secs => timeout_ms::double precision / 1000) AS times_out_at
+         FROM limits)
      -- The next check after the poll interval, or at the timeout if that comes first (a timeout shorter than
      -- the poll interval would otherwise be acted on one interval late).
-     UPDATE ai_tasks t SET next_check_at = CASE
-              WHEN t.submitted_at + make_interval(secs => timing.timeout_ms::double precision / 1000) > now()
-              THEN least(now() + make_interval(secs => timing.poll_ms::double precision / 1000),
-                         t.submitted_at + make_interval(secs => timing.timeout_ms::double precision / 1000))
-              ELSE now() + make_interval(secs => timing.poll_ms::double precision / 1000) END
+     UPDATE ai_tasks t SET next_check_at = CASE WHEN timing.times_out_at > now() THEN least(timing.poll_at, timing.times_out_at)
+                                                ELSE timing.poll_at END
        FROM timing WHERE t.id = timing.id
      RETURNING t.id, t.entity_name, t.runninghub_task_id, t.cancel_requested_at IS NOT NULL AS cancel_requested,
-               t.submitted_at < now() - make_interval(secs => timing.timeout_ms::double precision / 1000) AS timed_out,
+               timing.times_out_at < now() AS timed_out,
                timing.timeout_ms, (extract(epoch FROM now() - t.submitted_at) * 1000)::float8 AS running_for_ms`,
     [input.limit, input.recheckMs, input.timeoutMs],
   );
